@@ -1,0 +1,18 @@
+"""Guest Manager public API (v2) client. Pure Python + httpx; no Django."""
+
+from . import errors
+from .client import GuestManagerClient, flatten_params
+from .stats import UpstreamStats, process_stats
+from .types import Money, Operation, Page, parse_datetime
+
+__all__ = [
+    "GuestManagerClient",
+    "Money",
+    "Operation",
+    "Page",
+    "UpstreamStats",
+    "errors",
+    "flatten_params",
+    "parse_datetime",
+    "process_stats",
+]

@@ -1,0 +1,207 @@
+"""The emulator's request pipeline: auth, rate limit, injected faults, and the documented
+error bodies."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from . import runtime
+from .params import BadJSON, request_params
+
+logger = logging.getLogger("sandbox")
+
+READ_METHODS = {"GET", "HEAD"}
+
+
+class ApiError(Exception):
+    status = 400
+
+    def __init__(self, type_: str, message: str, status: int | None = None, **extra: Any):
+        super().__init__(message)
+        self.body = {"type": type_, "message": message, **extra}
+        if status:
+            self.status = status
+
+
+def not_found(model: str, pk: Any) -> ApiError:
+    return ApiError(
+        "not_found",
+        f"Resource not found: Couldn't find {model} with 'id'={pk}",
+        404,
+        detail={"id": str(pk), "model": model, "primary_key": "id"},
+    )
+
+
+def parameter_missing(name: str) -> ApiError:
+    return ApiError("parameter_missing", f"param is missing or the value is empty: {name}")
+
+
+def unpermitted(params: list[str]) -> ApiError:
+    names = ", ".join(f":{p}" for p in params)
+    return ApiError(
+        "unpermitted_parameters",
+        f"found unpermitted parameter{'s' if len(params) > 1 else ''}: {names}",
+        detail={"params": params},
+    )
+
+
+def attr_error(attribute: str, code: str, message: str, label: str | None = None, **detail):
+    return {
+        "attribute": attribute,
+        "label": label or attribute.replace("_", " ").capitalize(),
+        "name": None,
+        "code": code,
+        "message": message,
+        "detail": detail,
+    }
+
+
+def validation_body(
+    attributes: list[dict[str, Any]],
+    associations: dict[str, dict[str, Any]] | None = None,
+    model: str = "Order",
+    record_id: Any = None,
+    message: str | None = None,
+) -> dict[str, Any]:
+    assoc = {"tickets": {}, "form_responses": {}, "line_items": {}}
+    assoc.update(associations or {})
+    if message is None:
+        parts = [_sentence(a) for a in attributes]
+        for records in assoc.values():
+            parts += [r.get("message", "") for r in records.values()]
+        message = ", ".join(p for p in parts if p)
+    return {
+        "type": "validation_error",
+        "message": message,
+        "model": model,
+        "id": record_id,
+        "errors": {"attributes": attributes, "associations": assoc},
+    }
+
+
+def _sentence(attr: dict[str, Any]) -> str:
+    label, message = attr.get("label") or "", attr.get("message") or ""
+    if attr.get("attribute") == "base" or message.lower().startswith(label.lower()):
+        return message
+    return f"{label} {message}"
+
+
+class Invalid(ApiError):
+    """422 validation_error."""
+
+    status = 422
+
+    def __init__(self, attributes=None, associations=None, model="Order", record_id=None, **kw):
+        body = validation_body(attributes or [], associations, model, record_id, **kw)
+        Exception.__init__(self, body["message"])
+        self.body = body
+
+
+def client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _api_key_access(request: HttpRequest) -> set[str]:
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "token" or not key:
+        return set()
+    cfg = settings.SANDBOX
+    if key.strip() == cfg["WRITE_KEY"]:
+        return {"read", "write"}
+    if key.strip() == cfg["READ_KEY"]:
+        return {"read"}
+    return set()
+
+
+def endpoint(*methods: str) -> Callable:
+    """Wrap an API view: ``view(request, params, **kwargs)`` returns data or a response."""
+
+    def decorate(view: Callable) -> Callable:
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, **kwargs: Any):
+            try:
+                return _handle(view, methods, request, kwargs)
+            except ApiError as exc:
+                return error_response(exc)
+
+        return wrapper
+
+    return decorate
+
+
+def _handle(view: Callable, methods: tuple[str, ...], request: HttpRequest, kwargs):
+    f = runtime.faults
+    if f.latency_ms:
+        time.sleep(f.latency_ms / 1000)
+    wait = runtime.limiter.check(client_ip(request), f.rate_limit, f.rate_window)
+    if wait is not None:
+        response = JsonResponse(
+            {"type": "rate_limit_exceeded", "message": "Throttle limit reached. Retry later."},
+            status=429,
+        )
+        response["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
+    access = _api_key_access(request)
+    if not access:
+        raise ApiError("unauthorized", "Your API key is wrong or missing.", 401)
+    if request.method not in methods:
+        raise ApiError("routing_error", f"No route matches [{request.method}] {request.path}", 405)
+    needed = "read" if request.method in READ_METHODS else "write"
+    if needed not in access:
+        raise ApiError(
+            "forbidden", f"This API key is not authorized to {needed} ({request.method}).", 403
+        )
+    if request.method in READ_METHODS and f.get_error_rate and random.random() < f.get_error_rate:
+        return JsonResponse(
+            {"type": "service_unavailable", "message": "Injected fault."}, status=503
+        )
+    try:
+        params = request_params(request)
+    except BadJSON as exc:
+        raise ApiError("parse_error", f"Request body is not valid JSON: {exc}") from exc
+    result = view(request, params, **kwargs)
+    if isinstance(result, JsonResponse):
+        return result
+    if isinstance(result, Created):
+        return json_response(result.data, status=201, headers=result.headers)
+    return json_response(result)
+
+
+class Created:
+    """A 201 answer, with optional headers (e.g. X-Event-Operation-ID)."""
+
+    def __init__(self, data: Any, headers: dict[str, str] | None = None):
+        self.data = data
+        self.headers = headers or {}
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None):
+    response = JsonResponse(data, status=status, safe=False, json_dumps_params={"default": str})
+    for key, value in (headers or {}).items():
+        response[key] = value
+    return response
+
+
+def error_response(exc: ApiError) -> JsonResponse:
+    logger.info("sandbox %s %s", exc.status, exc.body.get("type"))
+    return JsonResponse(exc.body, status=exc.status)
+
+
+@csrf_exempt
+def routing_error(request: HttpRequest, rest: str = "") -> JsonResponse:
+    return JsonResponse(
+        {"type": "routing_error", "message": f"No route matches [{request.method}] {request.path}"},
+        status=404,
+    )

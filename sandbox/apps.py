@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SandboxConfig(AppConfig):
+    name = "sandbox"
+    verbose_name = "Guest Manager API sandbox"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,103 @@
+"""Sandbox-only control endpoints (outside the API path) for tests, demos and benchmarks:
+force an order to expire, change a variant's stock, inspect payments, inject faults."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from . import models as m
+from . import orders, runtime
+from .api import _api_key_access
+
+
+def _authorised(request: HttpRequest) -> bool:
+    return "write" in _api_key_access(request)
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def control(view):
+    @csrf_exempt
+    def wrapper(request: HttpRequest, **kwargs):
+        if not _authorised(request):
+            return JsonResponse({"type": "unauthorized", "message": "Write key required."},
+                                status=401)
+        return view(request, **kwargs)
+
+    return wrapper
+
+
+@control
+@require_http_methods(["POST"])
+def expire_order(request: HttpRequest, order_id: int):
+    order = m.Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return JsonResponse({"type": "not_found"}, status=404)
+    orders.expire_if_due(order, force=True)
+    return JsonResponse({"id": order.id, "state": order.state})
+
+
+@control
+@require_http_methods(["GET"])
+def order_info(request: HttpRequest, order_id: int):
+    order = m.Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return JsonResponse({"type": "not_found"}, status=404)
+    return JsonResponse({
+        "id": order.id,
+        "state": order.state,
+        "payments": [
+            {"id": p.id, "state": p.state, "amount": p.amount, "reason": p.reason}
+            for p in order.payments.all()
+        ],
+    })
+
+
+@control
+@require_http_methods(["POST"])
+def variant_stock(request: HttpRequest, variant_id: int):
+    rt = m.RegistrationType.objects.filter(variant_id=variant_id).first()
+    if rt is None:
+        return JsonResponse({"type": "not_found"}, status=404)
+    data = _body(request)
+    if "available" in data:
+        rt.available = int(data["available"])
+    if data.get("status") in dict(m.RegistrationType.STOCK_STATUSES):
+        rt.stock_status = data["status"]
+    rt.save(update_fields=["available", "stock_status"])
+    return JsonResponse({"variant_id": rt.variant_id, "available": rt.available,
+                         "status": rt.stock_status})
+
+
+@control
+@require_http_methods(["GET", "POST"])
+def faults(request: HttpRequest):
+    f = runtime.faults
+    if request.method == "POST":
+        data = _body(request)
+        if data.get("reset"):
+            runtime.faults = f = runtime.Faults.from_settings()
+        for key in ("rate_limit", "rate_window", "latency_ms", "get_error_rate"):
+            if key in data:
+                setattr(f, key, type(getattr(f, key))(data[key]))
+        runtime.limiter.reset()
+    return JsonResponse({
+        "rate_limit": f.rate_limit, "rate_window": f.rate_window,
+        "latency_ms": f.latency_ms, "get_error_rate": f.get_error_rate,
+    })
+
+
+@csrf_exempt
+def health(request: HttpRequest):
+    return JsonResponse({"status": "ok", "events": m.Event.objects.count()})

@@ -1,0 +1,38 @@
+"""Serve the sandbox API on its own, e.g. for benchmarks or another storefront:
+
+    python manage.py runsandbox --port 8100 [--migrate] [--seed]
+"""
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.core.servers.basehttp import WSGIServer, run
+from django.core.wsgi import get_wsgi_application
+
+
+class Command(BaseCommand):
+    help = "Serve the Guest Manager API sandbox as a separate process."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8100)
+        parser.add_argument("--migrate", action="store_true", help="migrate its database first")
+        parser.add_argument("--seed", action="store_true", help="reseed the demo catalog first")
+
+    def handle(self, *args, host: str, port: int, migrate: bool, seed: bool, **options):
+        if not settings.SANDBOX_ENABLED:
+            raise CommandError("The sandbox is off: unset GM_API_URL or set SANDBOX_ENABLED=1.")
+        if migrate or seed:
+            call_command("migrate", database="sandbox", verbosity=0)
+        if seed:
+            call_command("seed_sandbox")
+        self.stdout.write(
+            f"Sandbox API at http://{host}:{port}/sandbox/api/public/v2 "
+            f"(write key: {settings.SANDBOX['WRITE_KEY']})",
+        )
+        self.stdout.flush()
+        run(host, port, get_wsgi_application(), threading=True, server_cls=QuietServer)
+
+
+class QuietServer(WSGIServer):
+    request_queue_size = 128

@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def storefront(request):
+    return {"sandbox_mode": settings.SANDBOX_MODE}

@@ -1,0 +1,35 @@
+"""Where the storefront gets its API client: one per (base URL, key), reused across requests.
+
+Later, a merchant resolved from the request chooses the base URL and key; today there is one,
+from settings.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+
+from guestmanager import GuestManagerClient
+
+_clients: dict[tuple[str, str], GuestManagerClient] = {}
+_lock = threading.Lock()
+
+
+def client_for(base_url: str, api_key: str) -> GuestManagerClient:
+    key = (base_url, api_key)
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = GuestManagerClient(
+                base_url,
+                api_key,
+                connect_timeout=settings.GM_CONNECT_TIMEOUT,
+                read_timeout=settings.GM_READ_TIMEOUT,
+            )
+            _clients[key] = client
+        return client
+
+
+def get_client() -> GuestManagerClient:
+    return client_for(settings.GM_API_URL, settings.GM_API_KEY)

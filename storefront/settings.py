@@ -1,0 +1,214 @@
+"""Settings, all from the environment, with safe embedded defaults.
+
+Unset ``GM_API_URL``/``GM_API_KEY`` means sandbox mode: the emulator in ``sandbox/`` is
+served by this process and the storefront talks to it over HTTP like any other API.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
+
+
+DEBUG = env_bool("DEBUG", True)
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+    SECRET_KEY = key_file.read_text().strip()
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if not DEBUG else "*")
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- Guest Manager API -------------------------------------------------------------------
+GM_API_URL = os.environ.get("GM_API_URL", "").rstrip("/")
+GM_API_KEY = os.environ.get("GM_API_KEY", "")
+SANDBOX_MODE = not (GM_API_URL and GM_API_KEY)
+if SANDBOX_MODE:
+    GM_API_URL = f"{SITE_URL}/sandbox/api/public/v2"
+    GM_API_KEY = os.environ.get("SANDBOX_API_KEY", "sandbox_write_key")
+GM_CONNECT_TIMEOUT = float(os.environ.get("GM_CONNECT_TIMEOUT", "3"))
+GM_READ_TIMEOUT = float(os.environ.get("GM_READ_TIMEOUT", "10"))
+STOREFRONT_CURRENCY = os.environ.get("STOREFRONT_CURRENCY", "USD")
+
+# --- Stripe ------------------------------------------------------------------------------
+LOCALSTRIPE_URL = os.environ.get("LOCALSTRIPE_URL", "http://127.0.0.1:8420").rstrip("/")
+STRIPE_JS_URL = os.environ.get(
+    "STRIPE_JS_URL",
+    f"{LOCALSTRIPE_URL}/js.stripe.com/v3/" if SANDBOX_MODE else "https://js.stripe.com/v3/",
+)
+
+# --- Sandbox (the API emulator; only mounted in sandbox mode or by runsandbox) -------------
+SANDBOX_ENABLED = SANDBOX_MODE or env_bool("SANDBOX_ENABLED", False)
+SANDBOX = {
+    "READ_KEY": os.environ.get("SANDBOX_READ_KEY", "sandbox_read_key"),
+    "WRITE_KEY": os.environ.get("SANDBOX_API_KEY", "sandbox_write_key"),
+    "RATE_LIMIT": int(os.environ.get("SANDBOX_RATE_LIMIT", "300")),
+    "RATE_WINDOW": float(os.environ.get("SANDBOX_RATE_WINDOW", "60")),
+    "LATENCY_MS": float(os.environ.get("SANDBOX_LATENCY_MS", "0")),
+    "GET_ERROR_RATE": float(os.environ.get("SANDBOX_GET_ERROR_RATE", "0")),
+    "ORDER_TTL": float(os.environ.get("SANDBOX_ORDER_TTL", "900")),
+    "PAYMENT_DELAY": float(os.environ.get("SANDBOX_PAYMENT_DELAY", "1.5")),
+    "OPERATION_PHASE_SECONDS": float(os.environ.get("SANDBOX_OPERATION_PHASE_SECONDS", "0.6")),
+    "STRIPE_API_BASE": os.environ.get("SANDBOX_STRIPE_API_BASE", LOCALSTRIPE_URL),
+    "STRIPE_SECRET_KEY": os.environ.get("SANDBOX_STRIPE_SECRET_KEY", "sk_test_sandbox"),
+    "STRIPE_PUBLISHABLE_KEY": os.environ.get(
+        "SANDBOX_STRIPE_PUBLISHABLE_KEY", "pk_test_sandbox"
+    ),
+}
+
+# --- Django ------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "storefront",
+    "checkout",
+    "sandbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "storefront.urls"
+WSGI_APPLICATION = "storefront.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.messages.context_processors.messages",
+                "storefront.context_processors.storefront",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'storefront.sqlite3'}"),
+        conn_max_age=60,
+    ),
+    "sandbox": dj_database_url.parse(
+        os.environ.get("SANDBOX_DATABASE_URL", f"sqlite:///{VAR_DIR / 'sandbox.sqlite3'}"),
+        conn_max_age=60,
+    ),
+}
+for _db in DATABASES.values():
+    if _db["ENGINE"].endswith("sqlite3"):
+        # WAL + a busy timeout: the sandbox writes from request threads and payment workers.
+        _db["OPTIONS"] = {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL;",
+            "transaction_mode": "IMMEDIATE",
+        }
+        _db["CONN_MAX_AGE"] = 0
+DATABASE_ROUTERS = ["sandbox.routers.SandboxRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "gmsf"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Content Security Policy: scripts only from here (with a nonce) and Stripe.js; pages may be
+# framed by the origins in FRAME_ANCESTORS (the embed script's hosts).
+_stripe_origin = "/".join(STRIPE_JS_URL.split("/")[:3])
+_api_origin = "/".join(GM_API_URL.split("/")[:3])
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", "'nonce'", _stripe_origin],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:", "https:", _api_origin],
+    "connect-src": ["'self'", _stripe_origin, "https://api.stripe.com"],
+    "frame-src": [_stripe_origin, "https://js.stripe.com", "https://hooks.stripe.com"],
+    "form-action": ["'self'"],
+    "base-uri": ["'self'"],
+    "object-src": ["'none'"],
+    "frame-ancestors": ["'self'", *env_list("FRAME_ANCESTORS", "")],
+}
+SECURE_REFERRER_POLICY = "same-origin"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+LANGUAGE_CODE = "en-us"
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "guestmanager": {"handlers": ["console"], "level": "INFO"},
+        "sandbox": {"handlers": ["console"], "level": "INFO"},
+        "storefront": {"handlers": ["console"], "level": "INFO"},
+        "checkout": {"handlers": ["console"], "level": "INFO"},
+        # httpx logs full request URLs at INFO; keep it quiet.
+        "httpx": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
+}
