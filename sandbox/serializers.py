@@ -341,7 +341,7 @@ def operation(op: m.Operation, phase_seconds: float) -> dict[str, Any]:
             node["status"] = "completed" if fraction >= 1.0 else "running"
             node["progress"] = _progress(units)
             done_units += units
-        else:
+        if all(node["status"] == "completed" for node in nodes):
             status = "completed"
     total = UNITS_PER_PHASE * len(nodes)
     progress = None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -166,7 +167,7 @@ _stripe_origin = "/".join(STRIPE_JS_URL.split("/")[:3])
 _api_origin = "/".join(GM_API_URL.split("/")[:3])
 SECURE_CSP = {
     "default-src": ["'self'"],
-    "script-src": ["'self'", "'nonce'", _stripe_origin],
+    "script-src": ["'self'", CSP.NONCE, _stripe_origin],
     "style-src": ["'self'"],
     "img-src": ["'self'", "data:", "https:", _api_origin],
     "connect-src": ["'self'", _stripe_origin, "https://api.stripe.com"],
@@ -180,6 +181,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,0 +1,91 @@
+"""Start the whole demo: migrate, seed the sandbox, run offline Stripe and the server.
+Ctrl-C stops everything this started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+TEST_CARDS = [
+    ("4242 4242 4242 4242", "succeeds"),
+    ("4000 0000 0000 0002", "is declined"),
+]
+
+
+class Command(BaseCommand):
+    help = "Run the storefront with its sandbox API and offline Stripe on 127.0.0.1."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--stripe-port", type=int, default=8420)
+
+    def handle(self, *args, port: int, stripe_port: int, **options):
+        if not settings.SANDBOX_MODE:
+            raise CommandError("The demo runs in sandbox mode: unset GM_API_URL and GM_API_KEY.")
+        call_command("migrate", verbosity=0)
+        call_command("migrate", database="sandbox", verbosity=0)
+        call_command("seed_sandbox")
+        env = {**os.environ, "SITE_URL": f"http://127.0.0.1:{port}",
+               "LOCALSTRIPE_URL": f"http://127.0.0.1:{stripe_port}"}
+        children = [
+            subprocess.Popen([sys.executable, "-m", "sandbox.stripe_server", "--port",
+                              str(stripe_port), "--quiet"], env=env),
+            subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload",
+                              f"127.0.0.1:{port}"], env=env),
+        ]
+        try:
+            self._wait(f"http://127.0.0.1:{port}/healthz", children)
+            self._banner(port, stripe_port)
+            while all(c.poll() is None for c in children):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGINT)
+            for child in children:
+                try:
+                    child.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            self.stdout.write("Demo stopped.")
+
+    def _wait(self, url: str, children: list[subprocess.Popen]) -> None:
+        for _ in range(150):
+            if any(c.poll() is not None for c in children):
+                raise CommandError("A demo process exited during start-up; see above.")
+            try:
+                httpx.get(url, timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise CommandError(f"{url} did not answer.")
+
+    def _banner(self, port: int, stripe_port: int) -> None:
+        base = f"http://127.0.0.1:{port}"
+        cards = "\n".join(f"    {n}  {what} (any future expiry, any CVC)" for n, what in TEST_CARDS)
+        self.stdout.write(
+            f"""
+  Storefront      {base}/
+  Sandbox API     {base}/sandbox/api/public/v2/
+  API keys        write: {settings.SANDBOX['WRITE_KEY']}   read: {settings.SANDBOX['READ_KEY']}
+  Offline Stripe  http://127.0.0.1:{stripe_port}/js.stripe.com/v3/
+  Test cards
+{cards}
+  Coupons         SAVE10, HALFOFF, FIVEOFF (USD)
+
+  Try: curl -g -H 'Authorization: Token {settings.SANDBOX['WRITE_KEY']}' \\
+         '{base}/sandbox/api/public/v2/events?include=registration_types.prices&page[size]=5'
+
+  Ctrl-C stops everything.
+"""
+        )

@@ -1,0 +1,176 @@
+"""Shared fixtures: a real localstripe and a real sandbox API, each in its own process,
+started once per test session on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from guestmanager import GuestManagerClient
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+WRITE_KEY = "sandbox_write_key"
+READ_KEY = "sandbox_read_key"
+PUBLISHABLE_KEY = "pk_test_sandbox"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up:\n{log.read_text()[-3000:]}")
+
+
+def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def stripe_url(tmp_path_factory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("logs") / "localstripe.log"
+    proc = start(
+        [sys.executable, "-m", "sandbox.stripe_server", "--port", str(port), "--quiet"],
+        dict(os.environ),
+        log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_for(f"{url}/js.stripe.com/v3/", proc, log)
+    yield url
+    stop(proc)
+
+
+@dataclass
+class Sandbox:
+    """A running sandbox process and helpers for its control endpoints."""
+
+    url: str
+    stripe_url: str
+    log: Path
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/sandbox/api/public/v2"
+
+    def client(self, key: str = WRITE_KEY, **kwargs: Any) -> GuestManagerClient:
+        return GuestManagerClient(self.api_url, key, **kwargs)
+
+    def control(self, method: str, path: str, json: dict | None = None) -> dict[str, Any]:
+        response = httpx.request(
+            method,
+            f"{self.url}/sandbox/control/{path}",
+            json=json,
+            headers={"Authorization": f"Token {WRITE_KEY}"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def expire(self, order_id: int) -> None:
+        self.control("POST", f"orders/{order_id}/expire")
+
+    def set_stock(self, variant_id: int, available: int, status: str | None = None) -> None:
+        body: dict[str, Any] = {"available": available}
+        if status:
+            body["status"] = status
+        self.control("POST", f"variants/{variant_id}/stock", body)
+
+    def faults(self, **settings: Any) -> dict[str, Any]:
+        return self.control("POST", "faults", settings)
+
+    def payments(self, order_id: int) -> list[dict[str, Any]]:
+        return self.control("GET", f"orders/{order_id}")["payments"]
+
+    def card_token(self, number: str = "4242424242424242") -> str:
+        response = httpx.post(
+            f"{self.stripe_url}/v1/tokens",
+            data={
+                "card[number]": number,
+                "card[exp_month]": "12",
+                "card[exp_year]": "2034",
+                "card[cvc]": "123",
+                "key": PUBLISHABLE_KEY,
+            },
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()["id"]
+
+
+@pytest.fixture(scope="session")
+def sandbox(stripe_url, tmp_path_factory) -> Iterator[Sandbox]:
+    port = free_port()
+    var = tmp_path_factory.mktemp("sandbox-var")
+    log = var / "sandbox.log"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"GM_API_URL", "GM_API_KEY", "DATABASE_URL", "REDIS_URL"}
+    }
+    env.update(
+        VAR_DIR=str(var),
+        DEBUG="1",
+        SITE_URL=f"http://127.0.0.1:{port}",
+        LOCALSTRIPE_URL=stripe_url,
+        SANDBOX_STRIPE_API_BASE=stripe_url,
+        SANDBOX_RATE_LIMIT="100000",
+        SANDBOX_PAYMENT_DELAY="0.4",
+        SANDBOX_OPERATION_PHASE_SECONDS="0.3",
+    )
+    proc = start(
+        [sys.executable, "manage.py", "runsandbox", "--port", str(port), "--seed"], env, log
+    )
+    box = Sandbox(url=f"http://127.0.0.1:{port}", stripe_url=stripe_url, log=log)
+    wait_for(f"{box.url}/sandbox/health", proc, log)
+    yield box
+    stop(proc)
+
+
+@pytest.fixture
+def gm(sandbox) -> Iterator[GuestManagerClient]:
+    with sandbox.client() as client:
+        yield client
+
+
+@pytest.fixture
+def storefront_settings(settings, sandbox):
+    """Point the storefront under test at the sandbox process."""
+    settings.GM_API_URL = sandbox.api_url
+    settings.GM_API_KEY = WRITE_KEY
+    settings.STRIPE_JS_URL = f"{sandbox.stripe_url}/js.stripe.com/v3/"
+    return settings

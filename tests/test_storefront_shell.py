@@ -1,0 +1,56 @@
+"""The storefront shell: health, configuration, and the production backends."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+
+def test_healthz_reports_mode_and_api(client, storefront_settings):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["mode"] == "sandbox"
+    assert body["api"]["ok"] is True
+
+
+def test_healthz_when_api_is_down(client, settings):
+    settings.GM_API_URL = "http://127.0.0.1:9/api"
+    settings.GM_CONNECT_TIMEOUT = 0.3
+    body = client.get("/healthz").json()
+    assert body["api"] == {"url_configured": True, "ok": False, "error": "TransportError",
+                           "status": None}
+
+
+def test_home_renders_with_security_headers(client, storefront_settings):
+    response = client.get("/")
+    assert response.status_code == 200
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in csp
+    assert "frame-ancestors" in csp
+    assert b"htmx" in response.content
+
+
+@pytest.mark.django_db
+def test_configured_backends_really_work():
+    """Runs on SQLite + local memory by default, and on PostgreSQL + Redis in CI's
+    production pass (DATABASE_URL / REDIS_URL)."""
+    cache.set("probe", {"ok": 1}, 5)
+    assert cache.get("probe") == {"ok": 1}
+    with connection.cursor() as cursor:
+        cursor.execute("select 1")
+        assert cursor.fetchone()[0] == 1
+    if os.environ.get("REDIS_URL"):
+        assert settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        assert connection.vendor == "postgresql"
+
+
+def test_api_key_never_in_client_repr(storefront_settings):
+    from storefront.gm import get_client
+
+    assert settings.GM_API_KEY not in repr(get_client())
