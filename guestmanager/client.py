@@ -6,6 +6,7 @@ Nothing here is global, so one process can serve many merchants.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -68,6 +69,8 @@ class GuestManagerClient:
         user_agent: str = USER_AGENT,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # A stable, non-reversible name for the credentials, for cache keys.
+        self.cache_identity = hashlib.sha256(api_key.encode()).hexdigest()[:16]
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
         self.stats = stats or process_stats

@@ -52,6 +52,8 @@ if SANDBOX_MODE:
 GM_CONNECT_TIMEOUT = float(os.environ.get("GM_CONNECT_TIMEOUT", "3"))
 GM_READ_TIMEOUT = float(os.environ.get("GM_READ_TIMEOUT", "10"))
 STOREFRONT_CURRENCY = os.environ.get("STOREFRONT_CURRENCY", "USD")
+CATALOG_TTL = float(os.environ.get("CATALOG_TTL", "30"))
+CATALOG_STALE = float(os.environ.get("CATALOG_STALE", "600"))
 
 # --- Stripe ------------------------------------------------------------------------------
 LOCALSTRIPE_URL = os.environ.get("LOCALSTRIPE_URL", "http://127.0.0.1:8420").rstrip("/")
@@ -95,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

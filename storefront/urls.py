@@ -6,7 +6,10 @@ from . import views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics, name="metrics"),
-    path("", views.home, name="home"),
+    path("", views.event_list, name="home"),
+    path("events/<int:event_id>/", views.event_detail, name="event-short"),
+    path("events/<int:event_id>/<slug:slug>/", views.event_detail, name="event"),
+    path("", include("checkout.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

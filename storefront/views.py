@@ -1,28 +1,37 @@
 from __future__ import annotations
 
+import itertools
+from typing import Any
+from urllib.parse import urlencode
+
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from guestmanager import errors, process_stats
 
+from . import catalog, swr
+from .forms import EventFilterForm
 from .gm import get_client
+from .sanitize import clean_html, plain_text
 
 
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness plus whether the API answers. 200 either way: the page serves stale data
-    when the API is down, so the process itself is healthy."""
+    """Liveness plus whether the API answers. 200 either way: pages serve cached data when
+    the API is down, so the process itself is healthy."""
     api: dict[str, object] = {"url_configured": bool(settings.GM_API_URL)}
     try:
         get_client().company()
         api["ok"] = True
     except errors.GuestManagerError as exc:
         api.update(ok=False, error=exc.__class__.__name__, status=exc.status)
-    return JsonResponse({"status": "ok", "mode": "sandbox" if settings.SANDBOX_MODE else "live", "api": api})
+    mode = "sandbox" if settings.SANDBOX_MODE else "live"
+    return JsonResponse({"status": "ok", "mode": mode, "api": api})
 
 
 @require_GET
@@ -32,5 +41,190 @@ def metrics(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"upstream": process_stats.snapshot()})
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "storefront/home.html")
+def _categories(client) -> list[dict[str, Any]]:
+    try:
+        return catalog.categories(client).value
+    except swr.Unavailable:
+        return []
+
+
+@require_GET
+def event_list(request: HttpRequest) -> HttpResponse:
+    client = get_client()
+    currency = settings.STOREFRONT_CURRENCY
+    form = EventFilterForm(request.GET or None, categories=_categories(client))
+    data = form.cleaned_data if form.is_valid() else {}
+    query = catalog.ListQuery(
+        search=(data.get("q") or "").strip(),
+        category=data.get("category"),
+        date_from=data.get("date_from"),
+        date_to=data.get("date_to"),
+        cursor=request.GET.get("cursor", "")[:500],
+    )
+    status, degraded, unavailable = 200, False, False
+    try:
+        cached = catalog.events_page(client, query)
+        events, next_cursor = cached.value["events"], cached.value["next_cursor"]
+        degraded = cached.degraded
+    except swr.Unavailable:
+        events, next_cursor, unavailable, status = [], None, True, 503
+    cards = [catalog.card(e, currency) for e in events if catalog.listable(e)]
+    for c in cards:
+        if c.type == "recurring":
+            c.next_dates = _next_dates(client, c.id)
+    days = [(day, list(group)) for day, group in itertools.groupby(cards, key=lambda c: c.day)]
+    filters = {k: v for k, v in request.GET.items() if k != "cursor" and v}
+    context = {
+        "form": form,
+        "days": days,
+        "degraded": degraded,
+        "unavailable": unavailable,
+        "currency": currency,
+        "filtered": bool(filters),
+        "next_url": f"?{urlencode({**filters, 'cursor': next_cursor})}" if next_cursor else None,
+        "is_more": bool(query.cursor),
+    }
+    template = "storefront/events.html"
+    if request.htmx and query.cursor:
+        template += "#page"
+    return render(request, template, context, status=status)
+
+
+def _next_dates(client, parent_id: int) -> list:
+    try:
+        dates = catalog.child_dates(client, parent_id).value
+    except swr.Unavailable:
+        return []
+    return [catalog.local_time(d.get("start")) for d in dates[:3]]
+
+
+def event_url(event: dict[str, Any]) -> str:
+    return reverse("event", args=[event["id"], event.get("slug") or "event"])
+
+
+@require_GET
+def event_detail(request: HttpRequest, event_id: int, slug: str = "") -> HttpResponse:
+    return render_event_page(request, event_id, slug=slug or "")
+
+
+def render_event_page(
+    request: HttpRequest,
+    event_id: int,
+    *,
+    slug: str | None = None,
+    errors_by_variant: dict[int, str] | None = None,
+    chosen: dict[int, int] | None = None,
+    form_error: str | None = None,
+    status: int = 200,
+    **kwargs: Any,
+) -> HttpResponse:
+    """The event page; the add-to-order view re-renders it with errors beside the
+    registration types and the buyer's chosen quantities kept."""
+    errors_by_variant = errors_by_variant or kwargs.get("errors") or {}
+    client = get_client()
+    try:
+        cached = catalog.event_detail(client, event_id)
+    except swr.Unavailable as exc:
+        if isinstance(exc.cause, errors.NotFound):
+            raise Http404("No such event") from exc
+        return render(request, "storefront/unavailable.html", status=503)
+    event = cached.value
+    if slug is not None and slug != (event.get("slug") or "event"):
+        return redirect(event_url(event), permanent=True)
+    currency = settings.STOREFRONT_CURRENCY
+    summary = catalog.card(event, currency)
+    sessions = [
+        {"card": catalog.card(s, currency),
+         "types": [catalog.type_option(rt, currency) for rt in s.get("registration_types") or []]}
+        for s in event.get("sessions") or []
+    ]
+    dates = []
+    if event.get("type") == "recurring":
+        try:
+            dates = [(catalog.card(d, currency), event_url(d))
+                     for d in catalog.child_dates(client, event_id, limit=24).value]
+        except swr.Unavailable:
+            dates = []
+    setting = (event.get("list") or {}).get("setting") or {}
+    venue = event.get("venue") or {}
+    context = {
+        "event": event,
+        "summary": summary,
+        "types": [catalog.type_option(rt, currency) for rt in event.get("registration_types") or []],
+        "sessions": sessions,
+        "dates": dates,
+        "description": clean_html(setting.get("description") or ""),
+        "teaser": plain_text(setting.get("description") or "", 160),
+        "venue": venue,
+        "address": venue.get("address"),
+        "map_url": _map_url(venue),
+        "degraded": cached.degraded,
+        "currency": currency,
+        "canonical": request.build_absolute_uri(event_url(event)),
+        "errors": errors_by_variant,
+        "chosen": chosen or {},
+        "form_error": form_error,
+    }
+    context["jsonld"] = _jsonld(context)
+    return render(request, "storefront/event.html", context, status=status)
+
+
+def _map_url(venue: dict[str, Any]) -> str | None:
+    address = venue.get("address") or {}
+    parts = [venue.get("name"), address.get("address1"), address.get("city"),
+             address.get("state_code"), address.get("country_name")]
+    text = ", ".join(p for p in parts if p)
+    return f"https://www.openstreetmap.org/search?{urlencode({'query': text})}" if text else None
+
+
+SCHEMA_AVAILABILITY = {
+    "on_sale": "https://schema.org/InStock",
+    "few_left": "https://schema.org/LimitedAvailability",
+    "sold_out": "https://schema.org/SoldOut",
+    "not_on_sale": "https://schema.org/PreOrder",
+    "reserve": "https://schema.org/PreOrder",
+    "request": "https://schema.org/SoldOut",
+    "paused": "https://schema.org/OutOfStock",
+}
+
+
+def _jsonld(ctx: dict[str, Any]) -> dict[str, Any]:
+    event, venue, address = ctx["event"], ctx["venue"], ctx["address"] or {}
+    offers = []
+    for option in ctx["types"] + [t for s in ctx["sessions"] for t in s["types"]]:
+        if option.price:
+            offers.append({
+                "@type": "Offer",
+                "name": option.name,
+                "price": str(option.price.amount),
+                "priceCurrency": option.price.currency,
+                "availability": SCHEMA_AVAILABILITY.get(option.state, ""),
+                "url": ctx["canonical"],
+            })
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "Event",
+        "name": event["name"],
+        "startDate": (event.get("start") or {}).get("local"),
+        "endDate": (event.get("end") or {}).get("local"),
+        "eventStatus": "https://schema.org/EventScheduled",
+        "eventAttendanceMode": "https://schema.org/OfflineEventAttendanceMode",
+        "description": ctx["teaser"],
+        "offers": offers,
+    }
+    if ctx["summary"].image:
+        data["image"] = [ctx["summary"].image]
+    if venue:
+        data["location"] = {
+            "@type": "Place",
+            "name": venue.get("name"),
+            "address": {
+                "@type": "PostalAddress",
+                "streetAddress": address.get("address1"),
+                "addressLocality": address.get("city"),
+                "postalCode": address.get("zipcode"),
+                "addressRegion": address.get("state_code"),
+                "addressCountry": address.get("country_code"),
+            },
+        }
+    return data

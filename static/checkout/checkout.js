@@ -1,0 +1,108 @@
+/* Checkout enhancements: card tokenisation with Stripe.js, the hold countdown, and a guard
+   against double submission. Everything works without this file except card payment. */
+(function () {
+  "use strict";
+
+  var stripeLoading = null;
+
+  function loadStripe(url) {
+    if (window.Stripe) return Promise.resolve(window.Stripe);
+    if (stripeLoading) return stripeLoading;
+    stripeLoading = new Promise(function (resolve, reject) {
+      var s = document.createElement("script");
+      s.src = url;
+      s.onload = function () { resolve(window.Stripe); };
+      s.onerror = function () { stripeLoading = null; reject(new Error("Stripe.js failed to load")); };
+      document.head.appendChild(s);
+    });
+    return stripeLoading;
+  }
+
+  function labelCardInputs(container) {
+    var names = { number: "Card number", exp_month: "Expiry month (MM)", exp_year: "Expiry year (YY)",
+                  cvc: "Security code (CVC)", postal_code: "Postal code" };
+    container.querySelectorAll("input").forEach(function (input) {
+      if (!input.getAttribute("aria-label")) {
+        var key = input.getAttribute("placeholder") || "";
+        input.setAttribute("aria-label", names[key] || key);
+        input.setAttribute("inputmode", "numeric");
+        input.setAttribute("autocomplete", key === "number" ? "cc-number" : key === "cvc" ? "cc-csc" : "off");
+      }
+    });
+  }
+
+  function initPayment(form) {
+    if (!form || form.dataset.ready) return;
+    form.dataset.ready = "1";
+    var errors = form.querySelector("#card-errors");
+    var mount = form.querySelector("#card-element");
+    var state = { card: null, stripe: null, busy: false };
+    loadStripe(form.dataset.stripeJs).then(function (Stripe) {
+      state.stripe = Stripe(form.dataset.tokenizeKey);
+      state.card = state.stripe.elements().create("card");
+      state.card.mount(mount);
+      labelCardInputs(mount);
+    }).catch(function () {
+      errors.textContent = "The card form could not load. Please reload the page.";
+    });
+
+    form.addEventListener("htmx:confirm", function (evt) {
+      var token = form.querySelector("[name=token]");
+      if (token.value) return;            // tokenised: let htmx send it
+      evt.preventDefault();
+      if (state.busy || !state.card) return;  // a second click while tokenising does nothing
+      state.busy = true;
+      var button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      errors.textContent = "";
+      var name = form.querySelector("[name=cardholder_name]").value;
+      state.stripe.createToken(state.card, { name: name }).then(function (result) {
+        if (result.error || !result.token) {
+          errors.textContent = (result.error && result.error.message) || "Please check your card details.";
+          state.busy = false;
+          button.disabled = false;
+          return;
+        }
+        token.value = result.token.id;
+        form.querySelector("[name=brand]").value = (result.token.card && result.token.card.brand) || "";
+        form.querySelector("[name=last_four]").value = (result.token.card && result.token.card.last4) || "";
+        evt.detail.issueRequest(true);
+      });
+    });
+  }
+
+  function pad(n) { return n < 10 ? "0" + n : "" + n; }
+
+  function initCountdowns(root) {
+    root.querySelectorAll(".countdown[data-expires]").forEach(function (el) {
+      if (el.dataset.ready) return;
+      el.dataset.ready = "1";
+      var ends = Date.parse(el.dataset.expires);
+      var out = el.querySelector("[data-remaining]");
+      var announcer = el.parentNode.querySelector("[data-countdown-announcer]");
+      var said = {};
+      function tick() {
+        if (!document.body.contains(el)) return;
+        var left = Math.max(0, Math.round((ends - Date.now()) / 1000));
+        out.textContent = " (" + Math.floor(left / 60) + ":" + pad(left % 60) + ")";
+        [300, 60, 0].forEach(function (mark) {
+          if (left <= mark && !said[mark] && announcer) {
+            said[mark] = true;
+            announcer.textContent = mark === 0 ? "Your hold has ended. Continue to reserve your tickets again."
+              : (mark / 60) + " minute" + (mark === 60 ? "" : "s") + " left to complete your order.";
+          }
+        });
+        if (left > 0) setTimeout(tick, 1000);
+      }
+      tick();
+    });
+  }
+
+  function init(root) {
+    initPayment((root.querySelector && root.querySelector("#payment-form")) || null);
+    initCountdowns(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("htmx:afterSettle", function () { init(document); });
+})();

@@ -1,0 +1,292 @@
+"""Catalog reads through the cache, and the view models pages render.
+
+Every read is cached per merchant (API base URL + key) with stale-while-revalidate, so
+however many people browse, the API sees about one call per key per TTL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from guestmanager import GuestManagerClient
+
+from . import swr
+from .sanitize import clean_html
+
+LIST_INCLUDE = (
+    "registration_types.prices,registration_types.stock_item,venue,list.setting,sessions"
+)
+EVENT_INCLUDE = (
+    "venue.address,list.setting,categories,registration_types.prices,"
+    "registration_types.stock_item,registration_types.ticket_type,"
+    "sessions.registration_types.prices,sessions.registration_types.stock_item,"
+    "sessions.registration_types.ticket_type"
+)
+DATES_INCLUDE = "registration_types.prices,registration_types.stock_item"
+PAGE_SIZE = 24
+FEW_LEFT = 10
+
+
+def _ttl() -> tuple[float, float]:
+    return settings.CATALOG_TTL, settings.CATALOG_STALE
+
+
+def _key(client: GuestManagerClient, kind: str, params: Any) -> str:
+    merchant = hashlib.sha256(f"{client.base_url}|{client.cache_identity}".encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
+    return f"gm:{merchant[:16]}:{kind}:{digest.hexdigest()[:24]}"
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    search: str = ""
+    category: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    cursor: str = ""
+
+    def filters(self) -> dict[str, Any]:
+        f: dict[str, Any] = {"status": "active"}
+        if self.search:
+            f["search"] = self.search
+        if self.category:
+            f["category_id"] = self.category
+        if self.date_from or self.date_to:
+            f["starts_at"] = {
+                "from": self.date_from.isoformat() if self.date_from else None,
+                "to": self.date_to.isoformat() if self.date_to else None,
+            }
+        return f
+
+
+def events_page(client: GuestManagerClient, query: ListQuery) -> swr.Cached:
+    params = {"filters": query.filters(), "cursor": query.cursor}
+
+    def load() -> dict[str, Any]:
+        page = client.list_events(
+            filters=query.filters(), sort={"starts_at": "asc"}, include=LIST_INCLUDE,
+            page_size=PAGE_SIZE, cursor=query.cursor or None,
+        )
+        return {"events": page.data, "next_cursor": page.next_cursor}
+
+    return swr.fetch(_key(client, "events", params), load, ttl=_ttl()[0], stale=_ttl()[1])
+
+
+def event_detail(client: GuestManagerClient, event_id: int) -> swr.Cached:
+    return swr.fetch(
+        _key(client, "event", event_id),
+        lambda: client.get_event(event_id, include=EVENT_INCLUDE),
+        ttl=_ttl()[0], stale=_ttl()[1],
+    )
+
+
+def child_dates(client: GuestManagerClient, parent_id: int, limit: int = 12) -> swr.Cached:
+    def load() -> list[dict[str, Any]]:
+        page = client.list_events(
+            filters={"parent_event_id": parent_id, "status": "active"},
+            sort={"starts_at": "asc"}, include=DATES_INCLUDE, page_size=limit,
+        )
+        return page.data
+
+    return swr.fetch(_key(client, "dates", [parent_id, limit]), load,
+                     ttl=_ttl()[0], stale=_ttl()[1])
+
+
+def categories(client: GuestManagerClient) -> swr.Cached:
+    return swr.fetch(
+        _key(client, "categories", None), lambda: client.list_categories().data,
+        ttl=_ttl()[0] * 10, stale=_ttl()[1],
+    )
+
+
+# --- view models --------------------------------------------------------------------------
+
+AVAILABILITY = {
+    "on_sale": _("On sale"),
+    "few_left": _("Few left"),
+    "sold_out": _("Sold out"),
+    "not_on_sale": _("Not on sale yet"),
+    "request": _("Waitlist"),
+    "reserve": _("Reservation"),
+    "paused": _("Sales paused"),
+}
+STATUS_RANK = ["on_sale", "few_left", "reserve", "request", "paused", "not_on_sale", "sold_out"]
+REASONS = {
+    "sold_out": _("Sold out"),
+    "not_on_sale": _("Not on sale yet"),
+    "paused": _("Sales are paused"),
+}
+
+
+@dataclass(frozen=True)
+class Price:
+    amount: Decimal
+    currency: str
+    cents: int
+
+    @property
+    def is_free(self) -> bool:
+        return self.cents == 0
+
+
+def local_time(moment: dict[str, Any] | None) -> datetime | None:
+    """The venue-local wall time (naive, so templates never shift it to another zone)."""
+    if not moment or not moment.get("local"):
+        return None
+    return datetime.fromisoformat(moment["local"]).replace(tzinfo=None)
+
+
+def price_in(rt: dict[str, Any], currency: str) -> Price | None:
+    for p in rt.get("prices") or []:
+        if p.get("currency") == currency:
+            return Price(Decimal(str(p["decimal"])), currency, int(p["amount"]))
+    return None
+
+
+def stock_state(rt: dict[str, Any]) -> str:
+    stock = rt.get("stock_item") or {}
+    status = stock.get("status", "selling")
+    if status == "selling":
+        available = stock.get("available")
+        if available is not None and available <= 0:
+            return "sold_out"
+        if available is not None and available <= FEW_LEFT:
+            return "few_left"
+        return "on_sale"
+    return {"request": "request", "reserve": "reserve"}.get(status, status)
+
+
+def availability(rts: list[dict[str, Any]]) -> str | None:
+    states = [stock_state(rt) for rt in rts]
+    for state in STATUS_RANK:
+        if state in states:
+            return state
+    return None
+
+
+@dataclass
+class EventCard:
+    id: int
+    name: str
+    slug: str
+    type: str
+    start: datetime | None
+    end: datetime | None
+    tz: str
+    venue: str
+    image: str | None
+    from_price: Price | None
+    availability: str | None
+    sessions: int = 0
+    next_dates: list[datetime] = field(default_factory=list)
+
+    @property
+    def availability_label(self) -> str:
+        return str(AVAILABILITY.get(self.availability or "", ""))
+
+    @property
+    def day(self) -> date | None:
+        return self.start.date() if self.start else None
+
+
+def _image(event: dict[str, Any]) -> str | None:
+    setting = (event.get("list") or {}).get("setting") or {}
+    return (setting.get("image") or {}).get("original")
+
+
+def _bookable_types(event: dict[str, Any]) -> list[dict[str, Any]]:
+    rts = list(event.get("registration_types") or [])
+    for session in event.get("sessions") or []:
+        rts += session.get("registration_types") or []
+    return rts
+
+
+def card(event: dict[str, Any], currency: str) -> EventCard:
+    rts = _bookable_types(event)
+    prices = [p for p in (price_in(rt, currency) for rt in rts) if p]
+    return EventCard(
+        id=event["id"],
+        name=event["name"],
+        slug=event.get("slug") or "event",
+        type=event.get("type", "date"),
+        start=local_time(event.get("start")),
+        end=local_time(event.get("end")),
+        tz=(event.get("start") or {}).get("tz", ""),
+        venue=(event.get("venue") or {}).get("name", ""),
+        image=_image(event),
+        from_price=min(prices, key=lambda p: p.cents) if prices else None,
+        availability=availability(rts),
+        sessions=len(event.get("sessions") or []),
+    )
+
+
+def listable(event: dict[str, Any]) -> bool:
+    """Top-level, published events: sessions and generated dates show under their parent."""
+    return bool(event.get("published_at")) and not event.get("parent_event_id")
+
+
+@dataclass
+class TypeOption:
+    """One registration type on an event page, with what the buyer may choose."""
+
+    id: int
+    variant_id: int
+    name: str
+    description: str
+    price: Price | None
+    fee_cents: int
+    state: str
+    quantity_per_purchase: int
+    order_min: int
+    choices: list[int]
+
+    @property
+    def disabled(self) -> bool:
+        return not self.choices
+
+    @property
+    def reason(self) -> str:
+        if self.price is None and self.state not in REASONS:
+            return str(_("Not available in this currency"))
+        return str(REASONS.get(self.state, ""))
+
+    @property
+    def state_label(self) -> str:
+        return str(AVAILABILITY.get(self.state, ""))
+
+
+def type_option(rt: dict[str, Any], currency: str, max_per_order: int = 10) -> TypeOption:
+    price = price_in(rt, currency)
+    state = stock_state(rt)
+    order_min = max(1, int(rt.get("order_min") or 1))
+    upper = int(rt.get("order_max") or max_per_order)
+    stock = rt.get("stock_item") or {}
+    if stock.get("status") == "selling" and stock.get("available") is not None:
+        upper = min(upper, int(stock["available"]))
+    sellable = price is not None and state in ("on_sale", "few_left", "request", "reserve")
+    choices = list(range(order_min, upper + 1)) if sellable and upper >= order_min else []
+    fee = 0
+    if price and not price.is_free:
+        fee_amount = Decimal(str(rt.get("service_fee_amount") or 0))
+        fee_pct = Decimal(str(rt.get("service_fee_percentage") or 0))
+        fee = int(fee_amount * 100 + price.cents * fee_pct / 100)
+    return TypeOption(
+        id=rt["id"],
+        variant_id=rt["variant_id"],
+        name=rt["name"],
+        description=clean_html(rt.get("description") or ""),
+        price=price,
+        fee_cents=fee,
+        state=state,
+        quantity_per_purchase=int(rt.get("quantity") or 1),
+        order_min=order_min,
+        choices=choices,
+    )

@@ -1,0 +1,30 @@
+"""Third-party HTML (event and registration type descriptions) made safe to embed."""
+
+from __future__ import annotations
+
+import nh3
+
+ALLOWED_TAGS = {
+    "p", "br", "strong", "b", "em", "i", "u", "s", "ul", "ol", "li", "a", "h2", "h3", "h4",
+    "blockquote", "span", "div", "hr", "small", "sup", "sub", "table", "thead", "tbody",
+    "tr", "th", "td",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "td": {"colspan"}, "th": {"colspan", "scope"}}
+
+
+def clean_html(html: str) -> str:
+    if not html:
+        return ""
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+def plain_text(html: str, limit: int = 200) -> str:
+    text = " ".join(nh3.clean(html or "", tags=set()).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,110 @@
+"""Read-through cache with stale-while-revalidate and single flight.
+
+An entry is *fresh* for ``ttl`` seconds, then *stale* for ``stale`` more: a stale hit is
+served at once while one background refresh runs. Concurrent misses on one key make one
+upstream call (a short ``cache.add`` lock; others wait for its result). When the upstream
+fails, the last good value is served, marked ``degraded``.
+
+Works across processes when the cache is shared (Redis); per process with local memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+
+from guestmanager import errors
+
+logger = logging.getLogger("storefront")
+
+LOCK_SECONDS = 15
+WAIT_SECONDS = 5.0
+POLL_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class Cached:
+    value: Any
+    fetched_at: float
+    degraded: bool = False  # the upstream failed; this is the last good value
+
+
+class Unavailable(Exception):
+    """Nothing cached and the upstream failed."""
+
+    def __init__(self, cause: errors.GuestManagerError):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def fetch(key: str, loader: Callable[[], Any], *, ttl: float, stale: float) -> Cached:
+    entry = cache.get(key)
+    now = time.time()
+    if entry is not None:
+        value, fetched_at = entry
+        if now - fetched_at < ttl:
+            return Cached(value, fetched_at)
+        _refresh_in_background(key, loader, ttl, stale)
+        return Cached(value, fetched_at, degraded=is_degraded(key))
+    return _load_once(key, loader, ttl, stale)
+
+
+def _store(key: str, value: Any, ttl: float, stale: float) -> float:
+    fetched_at = time.time()
+    cache.set(key, (value, fetched_at), timeout=int(ttl + stale))
+    return fetched_at
+
+
+def _load_once(key: str, loader: Callable[[], Any], ttl: float, stale: float) -> Cached:
+    lock = f"{key}:lock"
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not cache.add(lock, 1, timeout=LOCK_SECONDS):
+        entry = cache.get(key)
+        if entry is not None:
+            return Cached(*entry)
+        if time.monotonic() > deadline:
+            break  # the holder is slow or gone: load it ourselves
+        time.sleep(POLL_SECONDS)
+    try:
+        entry = cache.get(key)
+        if entry is not None:
+            return Cached(*entry)
+        try:
+            value = loader()
+        except errors.GuestManagerError as exc:
+            raise Unavailable(exc) from exc
+        return Cached(value, _store(key, value, ttl, stale))
+    finally:
+        cache.delete(lock)
+
+
+def _refresh_in_background(key: str, loader: Callable[[], Any], ttl: float, stale: float):
+    lock = f"{key}:refresh"
+    if not cache.add(lock, 1, timeout=LOCK_SECONDS):
+        return
+
+    def run() -> None:
+        try:
+            _store(key, loader(), ttl, stale)
+        except errors.GuestManagerError as exc:
+            # Keep serving the old value, say so on pages, and hold off further refreshes
+            # (honouring Retry-After) instead of hammering a struggling API.
+            logger.info("catalog refresh of %s failed: %s", key, type(exc).__name__)
+            backoff = getattr(exc, "retry_after", None) or ttl
+            cache.set(f"{key}:degraded", True, timeout=int(backoff + ttl))
+            cache.set(lock, 1, timeout=max(1, int(backoff)))
+        else:
+            cache.delete(f"{key}:degraded")
+            cache.delete(lock)
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def is_degraded(key: str) -> bool:
+    return bool(cache.get(f"{key}:degraded"))

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.html import _json_script_escapes
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "EUR": "€", "GBP": "£",
+           "JPY": "¥"}
+
+
+@register.filter
+def money(value: Any, currency: str = "") -> str:
+    """A price in the active locale's number format: Free for zero."""
+    if value is None:
+        return ""
+    if hasattr(value, "amount") and hasattr(value, "currency"):
+        amount, currency = Decimal(value.amount), value.currency
+    elif isinstance(value, dict):
+        amount = Decimal(str(value.get("decimal", "0")))
+    else:
+        amount = Decimal(str(value))
+    if amount == 0:
+        return _("Free")
+    return cents_text(amount, currency)
+
+
+@register.filter
+def money_exact(value: Any, currency: str = "") -> str:
+    """Like ``money`` but zero stays a number (for totals)."""
+    if isinstance(value, dict):
+        return cents_text(Decimal(str(value.get("decimal", "0"))), currency)
+    return cents_text(Decimal(str(value or 0)), currency)
+
+
+def cents_text(amount: Decimal, currency: str) -> str:
+    digits = 0 if currency == "JPY" else 2
+    sign = "−" if amount < 0 else ""
+    text = number_format(abs(amount), digits, use_l10n=True, force_grouping=True)
+    symbol = SYMBOLS.get(currency)
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+
+
+@register.filter
+def cents(value: int, currency: str) -> str:
+    return cents_text(Decimal(value) / 100, currency)
+
+
+@register.filter
+def jsonld(data: Any) -> str:
+    """Serialise for a <script type="application/ld+json"> block, escaped against breakout."""
+    return mark_safe(json.dumps(data, default=str).translate(_json_script_escapes))  # noqa: S308
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    if not mapping:
+        return None
+    return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def get_field(form: Any, name: str) -> Any:
+    return form[name]

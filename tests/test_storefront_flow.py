@@ -1,0 +1,107 @@
+"""Server-rendered flows through the real sandbox, without a browser (the no-JS path)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from .helpers import variant
+
+
+@pytest.fixture
+def web(client, storefront_settings):
+    return client
+
+
+def _csrf(response) -> str:
+    match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', response.content)
+    assert match, "page has a CSRF token"
+    return match.group(1).decode()
+
+
+@pytest.mark.django_db
+def test_catalog_list_and_event_page(web, gm):
+    page = web.get("/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Sandbox Showcase" in html
+    assert "Load more events" in html
+    showcase = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
+    detail = web.get(f"/events/{showcase['id']}/", follow=True)
+    assert detail.status_code == 200
+    body = detail.content.decode()
+    assert 'application/ld+json' in body and '"@type": "Event"' in body
+    assert 'name="qty-' in body
+
+
+@pytest.mark.django_db
+def test_no_js_checkout_to_confirmation(web, gm, sandbox):
+    event = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
+    ga = variant(gm, "Sandbox Showcase", "General admission")
+    page = web.get(f"/events/{event['id']}/{event['slug']}/")
+    token = _csrf(page)
+    added = web.post("/order/add", {"csrfmiddlewaretoken": token, "event": event["id"],
+                                    f"qty-{ga}": "2"})
+    assert added.status_code == 302 and added["Location"] == "/cart/"
+    cart = web.get("/cart/")
+    order_id = int(re.search(rb'/orders/(\d+)/', cart.content).group(1))
+    assert b"guest_token" not in cart.content
+
+    url = f"/orders/{order_id}/"
+    step = web.get(url)
+    assert b'name="step" value="cart"' in step.content
+    bad = web.post(url, {"csrfmiddlewaretoken": token, "step": "cart", "first_name": "Ada",
+                         "last_name": "", "email": "nope", "phone_number_country": "US"})
+    assert bad.status_code == 422
+    assert b'value="Ada"' in bad.content  # what was typed stays
+    ok = web.post(url, {"csrfmiddlewaretoken": token, "step": "cart", "first_name": "Ada",
+                        "last_name": "Lovelace", "email": "ada@example.com",
+                        "phone_number_country": "US", "phone_number": ""})
+    assert ok.status_code == 302
+    tickets_page = web.get(url)
+    ids = [int(i) for i in re.findall(rb'name="t(\d+)-name"', tickets_page.content)]
+    assert len(ids) == 2
+    missing = web.post(url, {"csrfmiddlewaretoken": token, "step": "tickets",
+                             f"t{ids[0]}-name": "Bo"})
+    assert missing.status_code == 422
+    assert b'value="Bo"' in missing.content
+    done = web.post(url, {"csrfmiddlewaretoken": token, "step": "tickets",
+                          f"t{ids[0]}-name": "Bo", f"t{ids[1]}-keep": "on"})
+    assert done.status_code == 302
+    address_page = web.get(url)
+    us = re.search(rb'<option value="(\d+)"[^>]*>United States', address_page.content).group(1)
+    wa = re.search(rb'<option value="(\d+)"[^>]*>Washington', address_page.content).group(1)
+    resp = web.post(url, {"csrfmiddlewaretoken": token, "step": "address",
+                          "bill-address1": "1 Main St", "bill-city": "Seattle",
+                          "bill-zipcode": "98101", "bill-country": us.decode(),
+                          "bill-state": wa.decode()})
+    assert resp.status_code == 302, resp.content[:2000]
+    form_page = web.get(url)
+    radios = re.findall(rb'name="(a\d+)" value="(\d+)"', form_page.content)
+    texts = re.findall(rb'name="(a\d+)" maxlength', form_page.content)
+    data = {"csrfmiddlewaretoken": token, "step": "form"}
+    for name, value in radios:
+        data.setdefault(name.decode(), value.decode())
+    for name in texts:
+        data[name.decode()] = "No"
+    assert web.post(url, data).status_code == 302
+    pay_page = web.get(url)
+    assert b'id="payment-form"' in pay_page.content
+    assert b"pk_test_sandbox" in pay_page.content
+    card = sandbox.card_token()
+    paid = web.post(url, {"csrfmiddlewaretoken": token, "step": "payment",
+                          "payment_method_id": "75", "token": card, "brand": "Visa",
+                          "last_four": "4242", "cardholder_name": "Ada Lovelace"})
+    assert paid.status_code == 302
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        page = web.get(url)
+        if b"Processing your payment" not in page.content:
+            break
+        time.sleep(0.3)
+    assert "You’re going!" in page.content.decode()
+    assert b"PDF ticket" in page.content
+    ics = web.get(f"/orders/{order_id}/calendar.ics")
+    assert ics["Content-Type"] == "text/calendar" and b"BEGIN:VEVENT" in ics.content
