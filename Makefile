@@ -27,11 +27,15 @@ chromium:
 demo: install
 	$(BIN)/python manage.py demo
 
-test: install chromium
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+test: install chromium node_modules/.installed
 	$(BIN)/python -m pytest
 
 # The production configuration: PostgreSQL and Redis on this machine.
-test-production: install chromium
+test-production: install chromium node_modules/.installed
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
 	$(BIN)/python -m pytest

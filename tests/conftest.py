@@ -169,8 +169,98 @@ def gm(sandbox) -> Iterator[GuestManagerClient]:
 
 @pytest.fixture
 def storefront_settings(settings, sandbox):
-    """Point the storefront under test at the sandbox process."""
+    """Point the storefront under test at the sandbox process (and its Stripe mock)."""
+    from django.core.cache import cache
+
     settings.GM_API_URL = sandbox.api_url
     settings.GM_API_KEY = WRITE_KEY
     settings.STRIPE_JS_URL = f"{sandbox.stripe_url}/js.stripe.com/v3/"
+    csp = {k: list(v) for k, v in settings.SECURE_CSP.items()}
+    for directive in ("script-src", "connect-src", "frame-src"):
+        csp[directive].append(sandbox.stripe_url)
+    csp["img-src"].append(sandbox.url)
+    settings.SECURE_CSP = csp
+    cache.clear()
     return settings
+
+
+BROWSER_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                             args=BROWSER_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class BrowserPage:
+    """A Playwright page on the live storefront, recording dialogs and console errors."""
+
+    page: Any
+    base_url: str
+    dialogs: list[str]
+    errors: list[str]
+
+    def goto(self, path: str):
+        return self.page.goto(self.base_url + path)
+
+
+def _open_page(browser, live_server, **context_args) -> tuple[Any, BrowserPage]:
+    context = browser.new_context(**context_args)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    dialogs: list[str] = []
+    errors: list[str] = []
+
+    def on_dialog(dialog):
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return context, BrowserPage(page, live_server.url, dialogs, errors)
+
+
+@pytest.fixture
+def web_page(browser, live_server, storefront_settings):
+    context, wrapped = _open_page(browser, live_server)
+    yield wrapped
+    context.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server, storefront_settings):
+    """Open further, independent browser contexts (other buyers, JS off, small screens)."""
+    contexts = []
+
+    def opener(**context_args) -> BrowserPage:
+        context, wrapped = _open_page(browser, live_server, **context_args)
+        contexts.append(context)
+        return wrapped
+
+    yield opener
+    for context in contexts:
+        context.close()
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page) -> list[dict[str, Any]]:
+    """Serious or critical accessibility violations on the current page (axe-core)."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -46,14 +46,14 @@
       errors.textContent = "The card form could not load. Please reload the page.";
     });
 
-    form.addEventListener("htmx:confirm", function (evt) {
-      var token = form.querySelector("[name=token]");
-      if (token.value) return;            // tokenised: let htmx send it
+    form.addEventListener("submit", function (evt) {
       evt.preventDefault();
-      if (state.busy || !state.card) return;  // a second click while tokenising does nothing
+      // One tokenisation and one submission, however often Pay is clicked.
+      if (state.busy || !state.card) return;
       state.busy = true;
       var button = form.querySelector("button[type=submit]");
       button.disabled = true;
+      button.setAttribute("aria-busy", "true");
       errors.textContent = "";
       var name = form.querySelector("[name=cardholder_name]").value;
       state.stripe.createToken(state.card, { name: name }).then(function (result) {
@@ -61,12 +61,18 @@
           errors.textContent = (result.error && result.error.message) || "Please check your card details.";
           state.busy = false;
           button.disabled = false;
+          button.removeAttribute("aria-busy");
           return;
         }
-        token.value = result.token.id;
+        form.querySelector("[name=token]").value = result.token.id;
         form.querySelector("[name=brand]").value = (result.token.card && result.token.card.brand) || "";
         form.querySelector("[name=last_four]").value = (result.token.card && result.token.card.last4) || "";
-        evt.detail.issueRequest(true);
+        HTMLFormElement.prototype.submit.call(form);
+      }, function () {
+        errors.textContent = "We couldn’t reach the payment provider. Please try again.";
+        state.busy = false;
+        button.disabled = false;
+        button.removeAttribute("aria-busy");
       });
     });
   }
