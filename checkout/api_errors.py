@@ -7,8 +7,12 @@ from django.utils.translation import gettext as _
 
 from guestmanager import errors
 
-TRANSIENT = (errors.TransportError, errors.ServerError, errors.RateLimitExceeded,
-             errors.UnexpectedResponse)
+TRANSIENT = (
+    errors.TransportError,
+    errors.ServerError,
+    errors.RateLimitExceeded,
+    errors.UnexpectedResponse,
+)
 
 
 def transient_message(exc: errors.GuestManagerError) -> str:
@@ -17,8 +21,9 @@ def transient_message(exc: errors.GuestManagerError) -> str:
     return _("We couldn’t reach the ticketing service. Your details are kept — please try again.")
 
 
-def apply_to_form(form: forms.Form, exc: errors.ValidationError,
-                  field_map: dict[str, str] | None = None) -> None:
+def apply_to_form(
+    form: forms.Form, exc: errors.ValidationError, field_map: dict[str, str] | None = None
+) -> None:
     """Attribute errors onto the matching field (via ``field_map`` or same name), the rest
     onto the form."""
     mapping = field_map or {}

@@ -77,5 +77,19 @@ def snapshot(request: HttpRequest, order_id: int) -> dict[str, Any] | None:
     return entry[0] if entry else None
 
 
+def hand_off(request: HttpRequest, order: dict[str, Any]) -> None:
+    """Leave the order for the page view that follows a redirect (post/redirect/get)."""
+    cache.set(_snapshot_key(request, order["id"]) + ":handoff", order, SNAPSHOT_SECONDS)
+
+
+def take_hand_off(request: HttpRequest, order_id: int) -> dict[str, Any] | None:
+    """The handed-off order, once: a reload asks the API again."""
+    key = _snapshot_key(request, order_id) + ":handoff"
+    order = cache.get(key)
+    if order is not None:
+        cache.delete(key)
+    return order
+
+
 def drop_snapshot(request: HttpRequest, order_id: int) -> None:
     cache.delete(_snapshot_key(request, order_id))

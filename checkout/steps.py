@@ -31,8 +31,9 @@ class StepContext:
     def states(self, country_id: str | int | None) -> list[dict[str, Any]]:
         if not country_id:
             return []
-        return reference(self.client, f"states:{country_id}",
-                         lambda: self.client.list_states(country_id))
+        return reference(
+            self.client, f"states:{country_id}", lambda: self.client.list_states(country_id)
+        )
 
     def country_id(self, code: str) -> str:
         return next((str(c["id"]) for c in self.countries() if c["code"] == code), "")
@@ -95,12 +96,14 @@ class TicketsStep(Step):
     state, title, partial = "tickets", _("Attendees"), "tickets"
 
     def form(self, ctx, data=None):
-        return f.TicketsForm(data, tickets=ctx.order.get("tickets") or [],
-                             ticket_types=ctx.ticket_types())
+        return f.TicketsForm(
+            data, tickets=ctx.order.get("tickets") or [], ticket_types=ctx.ticket_types()
+        )
 
     def submit(self, ctx, form):
-        return ctx.client.checkout_update(ctx.ref.id, ctx.ref.token, "tickets",
-                                          tickets=form.api_data())
+        return ctx.client.checkout_update(
+            ctx.ref.id, ctx.ref.token, "tickets", tickets=form.api_data()
+        )
 
     def apply_errors(self, form, exc):
         for ticket_id, errs in (exc.errors.associations.get("tickets") or {}).items():
@@ -126,8 +129,13 @@ class AddressStep(Step):
         initial["country"] = default_country
         initial["state"] = str(current.get("state_id") or "")
         chosen = (data.get(f"{prefix}-country") if data is not None else None) or default_country
-        return f.AddressForm(data, prefix=prefix, initial=initial, countries=ctx.countries(),
-                             states=ctx.states(chosen))
+        return f.AddressForm(
+            data,
+            prefix=prefix,
+            initial=initial,
+            countries=ctx.countries(),
+            states=ctx.states(chosen),
+        )
 
     def form(self, ctx, data=None):
         bill = self._one(ctx, data, "bill", ctx.order.get("bill_address"))
@@ -179,12 +187,20 @@ class DeliveryStep(AddressStep):
     state, title, partial = "delivery", _("Delivery"), "address"
 
     def form(self, ctx, data=None):
-        return AddressForms(bill=None, ship=self._one(ctx, data, "ship",  # type: ignore[arg-type]
-                                                      ctx.order.get("ship_address")))
+        return AddressForms(
+            bill=None,
+            ship=self._one(
+                ctx,
+                data,
+                "ship",  # type: ignore[arg-type]
+                ctx.order.get("ship_address"),
+            ),
+        )
 
     def submit(self, ctx, form):
-        return ctx.client.checkout_update(ctx.ref.id, ctx.ref.token, "delivery",
-                                          ship_address=form.ship.api_data())
+        return ctx.client.checkout_update(
+            ctx.ref.id, ctx.ref.token, "delivery", ship_address=form.ship.api_data()
+        )
 
 
 class QuestionsStep(Step):
@@ -194,16 +210,19 @@ class QuestionsStep(Step):
         return f.QuestionsForm(data, responses=ctx.order.get("responses") or [])
 
     def submit(self, ctx, form):
-        return ctx.client.checkout_update(ctx.ref.id, ctx.ref.token, "form",
-                                          responses=form.api_data())
+        return ctx.client.checkout_update(
+            ctx.ref.id, ctx.ref.token, "form", responses=form.api_data()
+        )
 
     def apply_errors(self, form, exc):
         for response in (exc.errors.associations.get("form_responses") or {}).values():
             for answer_id, errs in (response.associations.get("answers") or {}).items():
                 name = f"a{answer_id}"
                 for error in errs.attributes:
-                    form.add_error(name if name in form.fields else None,
-                                   error.message if name in form.fields else error.full_message)
+                    form.add_error(
+                        name if name in form.fields else None,
+                        error.message if name in form.fields else error.full_message,
+                    )
             for error in response.attributes:
                 form.add_error(None, error.full_message)
         for error in exc.errors.attributes:
@@ -217,14 +236,18 @@ class PaymentStep(Step):
 
     def form(self, ctx, data=None):
         methods = [m for m in ctx.order.get("payment_methods") or [] if m.get("active", True)]
-        initial = {"payment_method_id": methods[0]["id"] if methods else None,
-                   "cardholder_name": " ".join(filter(None, [ctx.order.get("first_name"),
-                                                             ctx.order.get("last_name")]))}
+        initial = {
+            "payment_method_id": methods[0]["id"] if methods else None,
+            "cardholder_name": " ".join(
+                filter(None, [ctx.order.get("first_name"), ctx.order.get("last_name")])
+            ),
+        }
         return f.PaymentForm(data, initial=initial)
 
     def submit(self, ctx, form):
-        return ctx.client.checkout_update(ctx.ref.id, ctx.ref.token, "payment",
-                                          payments=form.api_data())
+        return ctx.client.checkout_update(
+            ctx.ref.id, ctx.ref.token, "payment", payments=form.api_data()
+        )
 
     def apply_errors(self, form, exc):
         for error in exc.errors.attributes:
@@ -243,14 +266,34 @@ class GenericStep(Step):
 
 STEPS: dict[str, Step] = {
     s.state: s
-    for s in (BuyerStep(), TicketsStep(), AddressStep(), DeliveryStep(), QuestionsStep(),
-              PaymentStep())
+    for s in (
+        BuyerStep(),
+        TicketsStep(),
+        AddressStep(),
+        DeliveryStep(),
+        QuestionsStep(),
+        PaymentStep(),
+    )
 }
-STEP_TITLES = {**{k: v.title for k, v in STEPS.items()}, "order_form": _("Order form"),
-               "complete": _("Confirmation"), "requested": _("Waitlist"),
-               "reserved": _("Reservation")}
-SHOWN_STATES = frozenset({"processing", "complete", "requested", "reserved", "expired",
-                          "voided", "canceled", "abandoned"})
+STEP_TITLES = {
+    **{k: v.title for k, v in STEPS.items()},
+    "order_form": _("Order form"),
+    "complete": _("Confirmation"),
+    "requested": _("Waitlist"),
+    "reserved": _("Reservation"),
+}
+SHOWN_STATES = frozenset(
+    {
+        "processing",
+        "complete",
+        "requested",
+        "reserved",
+        "expired",
+        "voided",
+        "canceled",
+        "abandoned",
+    }
+)
 
 
 def step_for(state: str) -> Step | None:

@@ -94,8 +94,9 @@ def add_to_order(request: HttpRequest) -> HttpResponse:
         raise Http404("No such event") from exc
     chosen = _chosen(request)
     if not chosen:
-        return render_event_page(request, event_id, form_error=_("Choose how many tickets you "
-                                 "want first."), status=422)
+        return render_event_page(
+            request, event_id, form_error=_("Choose how many tickets you want first."), status=422
+        )
     client = get_client()
     ref = session.open_order(request)
     failed: dict[int, str] = {}
@@ -130,9 +131,14 @@ def add_to_order(request: HttpRequest) -> HttpResponse:
     except TRANSIENT as exc:
         general = transient_message(exc)
     if failed or general:
-        return render_event_page(request, event_id, errors_by_variant=failed, chosen=chosen,
-                                 form_error=general or _("Some tickets couldn’t be added — see "
-                                                         "below."), status=422)
+        return render_event_page(
+            request,
+            event_id,
+            errors_by_variant=failed,
+            chosen=chosen,
+            form_error=general or _("Some tickets couldn’t be added — see below."),
+            status=422,
+        )
     return redirect("checkout:cart")
 
 
@@ -160,8 +166,9 @@ def cart(request: HttpRequest) -> HttpResponse:
                 coupon_form = CouponForm(request.POST)
                 if coupon_form.is_valid():
                     try:
-                        order = client.apply_coupon_code(ref.id, ref.token,
-                                                         coupon_form.cleaned_data["code"])
+                        order = client.apply_coupon_code(
+                            ref.id, ref.token, coupon_form.cleaned_data["code"]
+                        )
                     except errors.ValidationError as exc:
                         for error in exc.errors.attributes or []:
                             coupon_form.add_error("code", error.full_message)
@@ -173,11 +180,18 @@ def cart(request: HttpRequest) -> HttpResponse:
                 line_id = int(request.POST.get("line", "0"))
                 qty = 0 if action == "remove" else int(request.POST.get("quantity", "0"))
                 try:
-                    order = (client.delete_line_item(ref.id, ref.token, line_id) if qty <= 0
-                             else client.update_line_item(ref.id, ref.token, line_id, qty))
+                    order = (
+                        client.delete_line_item(ref.id, ref.token, line_id)
+                        if qty <= 0
+                        else client.update_line_item(ref.id, ref.token, line_id, qty)
+                    )
                 except errors.ValidationError as exc:
-                    message, status = exc.errors.attributes[0].full_message \
-                        if exc.errors.attributes else exc.message, 422
+                    message, status = (
+                        exc.errors.attributes[0].full_message
+                        if exc.errors.attributes
+                        else exc.message,
+                        422,
+                    )
             elif action == "resume":
                 order = client.resume_order(ref.id, ref.token)
         except errors.CheckoutNotAllowed as exc:
@@ -196,8 +210,12 @@ def cart(request: HttpRequest) -> HttpResponse:
 
 
 def _render_cart(request, order, *, coupon_form=None, message=None, status=200):
-    context = {"order": order, "coupon_form": coupon_form or CouponForm(), "message": message,
-               "currency": settings.STOREFRONT_CURRENCY}
+    context = {
+        "order": order,
+        "coupon_form": coupon_form or CouponForm(),
+        "message": message,
+        "currency": settings.STOREFRONT_CURRENCY,
+    }
     if order:
         context.update(order_context(order))
     template = "checkout/cart.html" + ("#cart" if request.htmx else "")
@@ -208,7 +226,8 @@ def _gone_message(exc: errors.CheckoutNotAllowed) -> str:
     reasons = [e.message for e in exc.reasons.attributes if e.message]
     text = " ".join(reasons) or exc.message
     return _("Your reserved tickets were released and some are no longer available: %(why)s") % {
-        "why": text}
+        "why": text
+    }
 
 
 # --- the checkout page --------------------------------------------------------------------
@@ -225,7 +244,9 @@ def order_context(order: dict[str, Any]) -> dict[str, Any]:
         "lines": lines,
         "fees": fees,
         "expires_at": expires,
-        "expires_local": datetime.fromisoformat(expires.replace("Z", "+00:00")) if expires else None,
+        "expires_local": datetime.fromisoformat(expires.replace("Z", "+00:00"))
+        if expires
+        else None,
         "event_ids": sorted({li["event_id"] for li in lines if li.get("event_id")}),
     }
 
@@ -233,20 +254,34 @@ def order_context(order: dict[str, Any]) -> dict[str, Any]:
 def _indicator(order: dict[str, Any]) -> list[dict[str, Any]]:
     steps = list(order.get("checkout_steps") or [])
     state = order.get("state")
-    position = steps.index(state) if state in steps else (
-        len(steps) - 1 if state == "processing" else -1)
+    position = (
+        steps.index(state) if state in steps else (len(steps) - 1 if state == "processing" else -1)
+    )
     if state in ("complete", "requested", "reserved"):
         position = len(steps) - 1
     return [
-        {"state": s, "title": STEP_TITLES.get(s, s.replace("_", " ").title()),
-         "done": i < position, "current": i == position}
+        {
+            "state": s,
+            "title": STEP_TITLES.get(s, s.replace("_", " ").title()),
+            "done": i < position,
+            "current": i == position,
+        }
         for i, s in enumerate(steps)
     ]
 
 
-def render_state(request: HttpRequest, ref: session.OrderRef, order: dict[str, Any], *,
-                 form: Any = None, message: str | None = None, message_kind: str = "error",
-                 status: int = 200, poll_attempt: int = 0, response_cls=HttpResponse):
+def render_state(
+    request: HttpRequest,
+    ref: session.OrderRef,
+    order: dict[str, Any],
+    *,
+    form: Any = None,
+    message: str | None = None,
+    message_kind: str = "error",
+    status: int = 200,
+    poll_attempt: int = 0,
+    response_cls=HttpResponse,
+):
     state = order["state"]
     step = step_for(state)
     ctx = StepContext(get_client(), ref, order)
@@ -287,9 +322,21 @@ def _tickets_view(order: dict[str, Any]) -> list[dict[str, Any]]:
     names = {}
     for li in order.get("line_items") or []:
         names[li["id"]] = ((li.get("ticket_tier") or {}).get("event") or {}).get("name")
-    return [{**t, "event_name": names.get(t.get("source_id")), "type_name": next(
-        (li["name"] for li in order.get("line_items") or [] if li["id"] == t.get("source_id")),
-        "")} for t in order.get("tickets") or []]
+    return [
+        {
+            **t,
+            "event_name": names.get(t.get("source_id")),
+            "type_name": next(
+                (
+                    li["name"]
+                    for li in order.get("line_items") or []
+                    if li["id"] == t.get("source_id")
+                ),
+                "",
+            ),
+        }
+        for t in order.get("tickets") or []
+    ]
 
 
 @never_cache
@@ -298,7 +345,7 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
     ref = session.owned(request, order_id)
     if request.method == "POST":
         return _post_step(request, ref)
-    order = load_order(request, ref)
+    order = session.take_hand_off(request, ref.id) or load_order(request, ref, fresh=True)
     return render_state(request, ref, order)
 
 
@@ -325,9 +372,16 @@ def _post_step(request: HttpRequest, ref: session.OrderRef) -> HttpResponse:
             return _after_change(request, ref, order)
         order = load_order(request, ref, fresh=True)
         if posted != order["state"]:
-            return render_state(request, ref, order, message=_(
-                "Your order has changed since this page was shown; here is where it is now."),
-                message_kind="info", status=409)
+            return render_state(
+                request,
+                ref,
+                order,
+                message=_(
+                    "Your order has changed since this page was shown; here is where it is now."
+                ),
+                message_kind="info",
+                status=409,
+            )
     step = step_for(order["state"])
     if step is None:
         return render_state(request, ref, order)
@@ -345,9 +399,14 @@ def _post_step(request: HttpRequest, ref: session.OrderRef) -> HttpResponse:
         return render_state(request, ref, order, message=_gone_message(exc), status=409)
     except (errors.InvalidState, errors.CannotModify):
         order = load_order(request, ref, fresh=True)
-        return render_state(request, ref, order, message=_(
-            "Your order has changed; here is where it is now."), message_kind="info",
-            status=409)
+        return render_state(
+            request,
+            ref,
+            order,
+            message=_("Your order has changed; here is where it is now."),
+            message_kind="info",
+            status=409,
+        )
     except TRANSIENT as exc:
         if step.state == "payment":
             # Never resubmit a payment blindly: find out what happened to it first.
@@ -359,8 +418,9 @@ def _post_step(request: HttpRequest, ref: session.OrderRef) -> HttpResponse:
                 pass
             if order["state"] != "payment":
                 return _after_change(request, ref, order)
-        return render_state(request, ref, order, form=form, message=transient_message(exc),
-                            status=503)
+        return render_state(
+            request, ref, order, form=form, message=transient_message(exc), status=503
+        )
     return _after_change(request, ref, order)
 
 
@@ -368,6 +428,7 @@ def _after_change(request: HttpRequest, ref: session.OrderRef, order: dict[str, 
     keep(request, order)
     if request.htmx:
         return render_state(request, ref, order)
+    session.hand_off(request, order)
     return redirect("checkout:order", order_id=ref.id)
 
 
@@ -410,12 +471,16 @@ def states(request: HttpRequest) -> HttpResponse:
 
     try:
         countries = reference(client, "countries", client.list_countries)
-        states_list = reference(client, f"states:{country}",
-                                lambda: client.list_states(country)) if country.isdigit() else []
+        states_list = (
+            reference(client, f"states:{country}", lambda: client.list_states(country))
+            if country.isdigit()
+            else []
+        )
     except swr.Unavailable:
         countries, states_list = [], []
-    form = AddressForm(prefix=prefix, initial={"country": country}, countries=countries,
-                       states=states_list)
+    form = AddressForm(
+        prefix=prefix, initial={"country": country}, countries=countries, states=states_list
+    )
     return render(request, "checkout/order.html#state-field", {"address_form": form})
 
 
@@ -424,8 +489,13 @@ def calendar(request: HttpRequest, order_id: int) -> HttpResponse:
     ref = session.owned(request, order_id)
     order = load_order(request, ref)
     client = get_client()
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//gm-storefront//tickets//EN",
-             "CALSCALE:GREGORIAN", "METHOD:PUBLISH"]
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//gm-storefront//tickets//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+    ]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for event_id in sorted({t.get("event_id") for t in order.get("tickets") or []} - {None}):
         try:
@@ -455,10 +525,18 @@ def calendar(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 def _ics_time(value: str) -> str:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).strftime(
-        "%Y%m%dT%H%M%SZ")
+    return (
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        .astimezone(UTC)
+        .strftime("%Y%m%dT%H%M%SZ")
+    )
 
 
 def _ics_text(value: str) -> str:
-    return (value or "").replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace(
-        "\n", "\\n")
+    return (
+        (value or "")
+        .replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\n", "\\n")
+    )

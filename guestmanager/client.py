@@ -378,9 +378,7 @@ class GuestManagerClient:
             "GET", "/orders/{id}", path={"id": order_id}, body={"guest_token": guest_token}
         )
 
-    def update_order(
-        self, order_id: int | str, guest_token: str, **order: Any
-    ) -> dict[str, Any]:
+    def update_order(self, order_id: int | str, guest_token: str, **order: Any) -> dict[str, Any]:
         return self._json(
             "PATCH",
             "/orders/{id}",

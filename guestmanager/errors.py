@@ -55,7 +55,9 @@ class ValidationErrors:
         for name, by_id in (errors.get("associations") or {}).items():
             if isinstance(by_id, dict):
                 associations[name] = {str(k): cls.parse(v) for k, v in by_id.items()}
-        return cls(attributes=attributes, associations=associations, message=body.get("message", ""))
+        return cls(
+            attributes=attributes, associations=associations, message=body.get("message", "")
+        )
 
     def for_attribute(self, attribute: str) -> list[FieldError]:
         return [e for e in self.attributes if e.attribute == attribute]

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -99,9 +99,7 @@ def cursor_page(
     rows = list(qs[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    next_cursor = (
-        _encode_cursor([getattr(rows[-1], alias) for alias, *_ in keys]) if more else None
-    )
+    next_cursor = _encode_cursor([getattr(rows[-1], alias) for alias, *_ in keys]) if more else None
     self_url = request.build_absolute_uri()
     next_url = None
     if next_cursor:
@@ -163,12 +161,21 @@ def number_page(request: HttpRequest, params: dict[str, Any], qs: QuerySet, max_
         "count": len(rows),
         "total": total,
         "page": {
-            "number": number, "size": size, "next": nxt, "prev": prev, "total": pages,
-            "last": number >= pages, "first": number == 1, "out_of_range": number > pages,
+            "number": number,
+            "size": size,
+            "next": nxt,
+            "prev": prev,
+            "total": pages,
+            "last": number >= pages,
+            "first": number == 1,
+            "out_of_range": number > pages,
         },
         "links": {
-            "self": request.build_absolute_uri(), "next": link(nxt), "prev": link(prev),
-            "first": link(1), "last": link(pages),
+            "self": request.build_absolute_uri(),
+            "next": link(nxt),
+            "prev": link(prev),
+            "first": link(1),
+            "last": link(pages),
         },
     }
     return rows, meta
@@ -196,7 +203,9 @@ def _range(qs: QuerySet, column: str, value: Any) -> QuerySet:
         qs = qs.filter(**{f"{column}__gte": _parse_when(value["from"], False)})
     if value.get("to"):
         end = _parse_when(value["to"], True)
-        qs = qs.filter(**{f"{column}__lte" if len(str(value["to"])) == 10 else f"{column}__lt": end})
+        qs = qs.filter(
+            **{f"{column}__lte" if len(str(value["to"])) == 10 else f"{column}__lt": end}
+        )
     return qs
 
 
@@ -224,8 +233,11 @@ def _status_filter(qs: QuerySet, status: str) -> QuerySet:
     if status in ranges:
         start, end = ranges[status]
         return qs.filter(starts_at__lt=end, ends_at__gte=start)
-    raise ApiError("invalid_filter", f"filter[status] must be one of active, over, past, "
-                   f"future, today, tomorrow, this_week, next_week, next_month.")
+    raise ApiError(
+        "invalid_filter",
+        "filter[status] must be one of active, over, past, "
+        "future, today, tomorrow, this_week, next_week, next_month.",
+    )
 
 
 def filter_events(qs: QuerySet, f: dict[str, Any]) -> QuerySet:
@@ -236,8 +248,10 @@ def filter_events(qs: QuerySet, f: dict[str, Any]) -> QuerySet:
     if f.get("search"):
         term = str(f["search"])
         qs = qs.filter(
-            Q(name__icontains=term) | Q(description__icontains=term)
-            | Q(venue__name__icontains=term) | Q(venue__city__icontains=term)
+            Q(name__icontains=term)
+            | Q(description__icontains=term)
+            | Q(venue__name__icontains=term)
+            | Q(venue__city__icontains=term)
         )
     if f.get("name"):
         qs = qs.filter(name=f["name"])
@@ -270,8 +284,12 @@ def _fields(params: dict[str, Any]) -> list[str] | None:
 
 
 def _event_qs() -> QuerySet:
-    return m.Event.objects.select_related("venue__state", "venue__country").prefetch_related(
-        "registration_types__prices", "registration_types__ticket_type", "categories",
+    sold = m.Ticket.objects.filter(event=OuterRef("pk"))
+    qs = m.Event.objects.annotate(has_tickets=Exists(sold))
+    return qs.select_related("venue__state", "venue__country").prefetch_related(
+        "registration_types__prices",
+        "registration_types__ticket_type",
+        "categories",
         "registration_types__event__venue",
     )
 
@@ -299,23 +317,57 @@ def event_detail(request: HttpRequest, params: dict[str, Any], event_id: str):
     if request.method == "PATCH":
         return update_event(request, params, event_id)
     event = _get_event(event_id)
-    return s.event(event, s.Includes.parse(params.get("include")), base_url(request),
-                   _fields(params))
+    return s.event(
+        event, s.Includes.parse(params.get("include")), base_url(request), _fields(params)
+    )
 
 
 # --- event create/update ------------------------------------------------------------------
 
 EVENT_KEYS = {
-    "type", "name", "venue_id", "starts_at", "ends_at", "published_at", "capacity",
-    "setting_id", "settings", "sessions", "registration_types", "passes", "recurrences",
+    "type",
+    "name",
+    "venue_id",
+    "starts_at",
+    "ends_at",
+    "published_at",
+    "capacity",
+    "setting_id",
+    "settings",
+    "sessions",
+    "registration_types",
+    "passes",
+    "recurrences",
 }
 RT_KEYS = {
-    "id", "_destroy", "name", "ticket_type_id", "price", "inventory", "quantity", "grouped",
-    "editable", "editable_change_fee", "editable_minutes", "service_fee_amount",
-    "service_fee_percentage", "order_min", "order_max", "pickups", "description",
+    "id",
+    "_destroy",
+    "name",
+    "ticket_type_id",
+    "price",
+    "inventory",
+    "quantity",
+    "grouped",
+    "editable",
+    "editable_change_fee",
+    "editable_minutes",
+    "service_fee_amount",
+    "service_fee_percentage",
+    "order_min",
+    "order_max",
+    "pickups",
+    "description",
 }
-SESSION_KEYS = {"id", "_destroy", "name", "starts_at", "ends_at", "venue_id", "capacity",
-                "registration_types"}
+SESSION_KEYS = {
+    "id",
+    "_destroy",
+    "name",
+    "starts_at",
+    "ends_at",
+    "venue_id",
+    "capacity",
+    "registration_types",
+}
 
 
 def _dt(value: Any, attribute: str, errors: list) -> datetime | None:
@@ -369,16 +421,23 @@ def _save_registration_types(event: m.Event, items: Any, errors: list, currency:
         tt = m.TicketType.objects.filter(pk=as_int(item.get("ticket_type_id"))).first()
         if tt is None:
             code = "blank" if not item.get("ticket_type_id") else "invalid"
-            errors.append(attr_error(f"{prefix}.ticket_type_id", code,
-                                     "can't be blank" if code == "blank" else "is invalid",
-                                     label="Ticket type"))
+            errors.append(
+                attr_error(
+                    f"{prefix}.ticket_type_id",
+                    code,
+                    "can't be blank" if code == "blank" else "is invalid",
+                    label="Ticket type",
+                )
+            )
             continue
         if not existing and not str(item.get("name") or "").strip():
             errors.append(attr_error(f"{prefix}.name", "blank", "can't be blank", label="Name"))
             continue
         rt = existing or m.RegistrationType(
-            event=event, variant_id=_next_variant_id(),
-            stock_item_id=_next_variant_id() + 500_000, position=index,
+            event=event,
+            variant_id=_next_variant_id(),
+            stock_item_id=_next_variant_id() + 500_000,
+            position=index,
         )
         rt.ticket_type = tt
         for key in ("name", "description"):
@@ -399,8 +458,9 @@ def _save_registration_types(event: m.Event, items: Any, errors: list, currency:
         rt.save()
         if "price" in item or existing is None:
             amount = _cents(item.get("price"), f"{prefix}.price", errors)
-            rt.prices.update_or_create(currency=currency, defaults={"amount": amount,
-                                                                    "default": True})
+            rt.prices.update_or_create(
+                currency=currency, defaults={"amount": amount, "default": True}
+            )
 
 
 def _event_currency(venue: m.Venue) -> str:
@@ -408,14 +468,18 @@ def _event_currency(venue: m.Venue) -> str:
 
 
 def _start_operation(event: m.Event, action: str, name: str) -> m.Operation:
-    phases = ["recurrences", "tickets", "inventory", "publish"] if event.type == "recurring" \
+    phases = (
+        ["recurrences", "tickets", "inventory", "publish"]
+        if event.type == "recurring"
         else ["tickets", "inventory", "publish"]
+    )
     fail_phase = ""
     marker = "[fail:"
     if marker in name:  # sandbox convention: "[fail:inventory]" in the name fails that phase
         fail_phase = name.split(marker, 1)[1].split("]", 1)[0].strip()
-    return m.Operation.objects.create(event=event, action=action, phases=phases,
-                                      fail_phase=fail_phase)
+    return m.Operation.objects.create(
+        event=event, action=action, phases=phases, fail_phase=fail_phase
+    )
 
 
 def _operation_running(event: m.Event) -> bool:
@@ -455,9 +519,14 @@ def create_event(request: HttpRequest, params: dict[str, Any]):
         errors.append(attr_error("name", "blank", "can't be blank"))
     venue = m.Venue.objects.filter(pk=as_int(data.get("venue_id"))).first()
     if venue is None:
-        errors.append(attr_error("venue_id", "blank" if not data.get("venue_id") else "invalid",
-                                 "can't be blank" if not data.get("venue_id") else "is invalid",
-                                 label="Venue"))
+        errors.append(
+            attr_error(
+                "venue_id",
+                "blank" if not data.get("venue_id") else "invalid",
+                "can't be blank" if not data.get("venue_id") else "is invalid",
+                label="Venue",
+            )
+        )
     starts_at = _dt(data.get("starts_at"), "starts_at", errors)
     ends_at = _dt(data.get("ends_at"), "ends_at", errors)
     if starts_at and ends_at and ends_at < starts_at:
@@ -471,10 +540,18 @@ def create_event(request: HttpRequest, params: dict[str, Any]):
     with transaction.atomic(using="sandbox"):
         published = data.get("published_at")
         event = m.Event.objects.create(
-            type=kind, name=name, slug=slugify(name)[:200] or "event", venue=venue,
-            starts_at=starts_at, ends_at=ends_at, capacity=as_int(data.get("capacity")),
-            published_at=(timezone.now() if kind == "parent" else
-                          (_dt(published, "published_at", errors) if published else None)),
+            type=kind,
+            name=name,
+            slug=slugify(name)[:200] or "event",
+            venue=venue,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            capacity=as_int(data.get("capacity")),
+            published_at=(
+                timezone.now()
+                if kind == "parent"
+                else (_dt(published, "published_at", errors) if published else None)
+            ),
             recurrences=data.get("recurrences") or [],
         )
         currency = _event_currency(venue)
@@ -504,8 +581,14 @@ def _create_session(parent: m.Event, session: Any, index: int, errors: list, cur
         return
     name = str(session.get("name") or f"{parent.name} — session {index + 1}")
     child = m.Event.objects.create(
-        type="date", name=name, slug=slugify(name)[:200] or "session", venue=venue,
-        parent=parent, starts_at=starts, ends_at=ends, capacity=as_int(session.get("capacity")),
+        type="date",
+        name=name,
+        slug=slugify(name)[:200] or "session",
+        venue=venue,
+        parent=parent,
+        starts_at=starts,
+        ends_at=ends,
+        capacity=as_int(session.get("capacity")),
         published_at=None,
     )
     _save_registration_types(child, session.get("registration_types"), errors, currency)
@@ -514,15 +597,20 @@ def _create_session(parent: m.Event, session: Any, index: int, errors: list, cur
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
-def generate_occurrences(event: m.Event, rts: list, errors: list, currency: str,
-                         limit: int = 52) -> None:
+def generate_occurrences(
+    event: m.Event, rts: list, errors: list, currency: str, limit: int = 52
+) -> None:
     """Fan a recurring template out into dated child events."""
     from .timezones import zone
 
     tz = zone(event.venue.time_zone)
     for rule in event.recurrences or []:
         start = _dt(rule.get("starts_at"), "recurrences.starts_at", errors) or event.starts_at
-        until = _dt(rule.get("ends_at"), "recurrences.ends_at", []) if rule.get("ends") == "on_date" else None
+        until = (
+            _dt(rule.get("ends_at"), "recurrences.ends_at", [])
+            if rule.get("ends") == "on_date"
+            else None
+        )
         max_n = as_int(rule.get("max_occurrences")) or (limit if not until else limit)
         unit = rule.get("repeat_unit") or "week"
         every = max(1, as_int(rule.get("repeat_value"), 1) or 1)
@@ -541,12 +629,21 @@ def generate_occurrences(event: m.Event, rts: list, errors: list, currency: str,
                 if until and when > until:
                     return
                 child = m.Event.objects.create(
-                    type="date", name=event.name, slug=f"{event.slug}-{when:%Y-%m-%d}",
-                    venue=event.venue, parent=event, starts_at=when,
-                    ends_at=when + timedelta(hours=hours), published_at=event.published_at,
-                    description=event.description, image=event.image, form=event.form,
+                    type="date",
+                    name=event.name,
+                    slug=f"{event.slug}-{when:%Y-%m-%d}",
+                    venue=event.venue,
+                    parent=event,
+                    starts_at=when,
+                    ends_at=when + timedelta(hours=hours),
+                    published_at=event.published_at,
+                    description=event.description,
+                    image=event.image,
+                    form=event.form,
                 )
-                _save_registration_types(child, [dict(r, id=None) for r in rts if isinstance(r, dict)], errors, currency)
+                _save_registration_types(
+                    child, [dict(r, id=None) for r in rts if isinstance(r, dict)], errors, currency
+                )
                 count += 1
             cursor = _step(cursor, unit, every)
             if until and cursor > until + timedelta(days=7):
@@ -558,7 +655,9 @@ def _step(when: datetime, unit: str, every: int) -> datetime:
         return when + timedelta(days=every)
     if unit == "month":
         month = when.month - 1 + every
-        return when.replace(year=when.year + month // 12, month=month % 12 + 1, day=min(when.day, 28))
+        return when.replace(
+            year=when.year + month // 12, month=month % 12 + 1, day=min(when.day, 28)
+        )
     if unit == "year":
         return when.replace(year=when.year + every)
     return when + timedelta(weeks=every)
@@ -590,8 +689,9 @@ def update_event(request: HttpRequest, params: dict[str, Any], event_id: str):
                 if value:
                     setattr(event, key, value)
         if "published_at" in data:
-            event.published_at = _dt(data["published_at"], "published_at", errors) \
-                if data["published_at"] else None
+            event.published_at = (
+                _dt(data["published_at"], "published_at", errors) if data["published_at"] else None
+            )
         if "capacity" in data:
             event.capacity = as_int(data["capacity"])
         if "venue_id" in data:
@@ -601,8 +701,9 @@ def update_event(request: HttpRequest, params: dict[str, Any], event_id: str):
             else:
                 event.venue = venue
         event.save()
-        _save_registration_types(event, data.get("registration_types"), errors,
-                                 _event_currency(event.venue))
+        _save_registration_types(
+            event, data.get("registration_types"), errors, _event_currency(event.venue)
+        )
         if errors:
             transaction.set_rollback(True, using="sandbox")
             raise Invalid(errors, model="Event", record_id=event.id)
@@ -626,9 +727,15 @@ def venues(request: HttpRequest, params: dict[str, Any]):
     qs = m.Venue.objects.select_related("state", "country").order_by("id")
     rows, meta = number_page(request, params, qs, 100)
     with_address = "address" in s.Includes.parse(params.get("include"))
-    return {"data": [s.venue(v, with_address=True) if with_address else
-                     {**s.venue(v, with_address=True), "address": None} for v in rows],
-            "meta": meta}
+    return {
+        "data": [
+            s.venue(v, with_address=True)
+            if with_address
+            else {**s.venue(v, with_address=True), "address": None}
+            for v in rows
+        ],
+        "meta": meta,
+    }
 
 
 @endpoint("GET")
@@ -654,8 +761,13 @@ def recurring_events(request: HttpRequest, params: dict[str, Any]):
     inc = s.Includes.parse(params.get("include"))
     data = []
     for e in rows:
-        item = {"id": e.id, "name": e.name, "slug": e.slug, "calendar_id": None,
-                "position": e.position}
+        item = {
+            "id": e.id,
+            "name": e.name,
+            "slug": e.slug,
+            "calendar_id": None,
+            "position": e.position,
+        }
         if "categories" in inc:
             item["categories"] = [s.category(c, base) for c in e.categories.all()]
         if "tags" in inc:
@@ -700,8 +812,12 @@ def tickets(request: HttpRequest, params: dict[str, Any]):
             qs = qs.filter(ticket_type_id__in=[as_int(i) for i in as_list(f["ticket_type_ids"])])
         if f.get("search"):
             term = str(f["search"])
-            qs = qs.filter(Q(name__icontains=term) | Q(email__icontains=term)
-                           | Q(barcode_id=term) | Q(order__number=term))
+            qs = qs.filter(
+                Q(name__icontains=term)
+                | Q(email__icontains=term)
+                | Q(barcode_id=term)
+                | Q(order__number=term)
+            )
         status = f.get("status")
         if status == "pending":
             qs = qs.filter(dispatched_at__isnull=True).exclude(status="invalidated")
@@ -732,11 +848,22 @@ def ticket_email(request: HttpRequest, params: dict[str, Any], ticket_id: str):
     if t is None:
         raise not_found("Ticket", ticket_id)
     if not t.email:
-        raise Invalid([attr_error("email", "blank", "can't be blank")], model="Ticket",
-                      record_id=t.id, message="Ticket does not have an email address")
+        raise Invalid(
+            [attr_error("email", "blank", "can't be blank")],
+            model="Ticket",
+            record_id=t.id,
+            message="Ticket does not have an email address",
+        )
     if t.status == "pending":
-        raise Invalid([attr_error("status", "invalid", "is pending: the order is not complete",
-                                  label="Status")], model="Ticket", record_id=t.id)
+        raise Invalid(
+            [
+                attr_error(
+                    "status", "invalid", "is pending: the order is not complete", label="Status"
+                )
+            ],
+            model="Ticket",
+            record_id=t.id,
+        )
     t.dispatched_at = timezone.now()
     t.email_count += 1
     t.save(update_fields=["dispatched_at", "email_count", "updated_at"])
@@ -747,15 +874,21 @@ def ticket_email(request: HttpRequest, params: dict[str, Any], ticket_id: str):
 
 
 def ticket_file(request: HttpRequest, number: str, ext: str) -> HttpResponse:
-    t = m.Ticket.objects.select_related("event").filter(number=number).exclude(
-        status="pending").first()
+    t = (
+        m.Ticket.objects.select_related("event")
+        .filter(number=number)
+        .exclude(status="pending")
+        .first()
+    )
     if t is None:
         return HttpResponse(status=404)
     text = f"{t.event.name} - {t.name or 'Guest'} - {t.barcode_id}"
     if ext == "pdf":
         return HttpResponse(_tiny_pdf(text), content_type="application/pdf")
-    return HttpResponse(json.dumps({"description": text, "barcode": t.barcode_id}),
-                        content_type="application/vnd.apple.pkpass")
+    return HttpResponse(
+        json.dumps({"description": text, "barcode": t.barcode_id}),
+        content_type="application/vnd.apple.pkpass",
+    )
 
 
 def _tiny_pdf(text: str) -> bytes:
@@ -776,7 +909,9 @@ def _tiny_pdf(text: str) -> bytes:
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
     return out
 
 

@@ -31,8 +31,9 @@ def control(view):
     @csrf_exempt
     def wrapper(request: HttpRequest, **kwargs):
         if not _authorised(request):
-            return JsonResponse({"type": "unauthorized", "message": "Write key required."},
-                                status=401)
+            return JsonResponse(
+                {"type": "unauthorized", "message": "Write key required."}, status=401
+            )
         return view(request, **kwargs)
 
     return wrapper
@@ -54,14 +55,16 @@ def order_info(request: HttpRequest, order_id: int):
     order = m.Order.objects.filter(pk=order_id).first()
     if order is None:
         return JsonResponse({"type": "not_found"}, status=404)
-    return JsonResponse({
-        "id": order.id,
-        "state": order.state,
-        "payments": [
-            {"id": p.id, "state": p.state, "amount": p.amount, "reason": p.reason}
-            for p in order.payments.all()
-        ],
-    })
+    return JsonResponse(
+        {
+            "id": order.id,
+            "state": order.state,
+            "payments": [
+                {"id": p.id, "state": p.state, "amount": p.amount, "reason": p.reason}
+                for p in order.payments.all()
+            ],
+        }
+    )
 
 
 @control
@@ -76,8 +79,9 @@ def variant_stock(request: HttpRequest, variant_id: int):
     if data.get("status") in dict(m.RegistrationType.STOCK_STATUSES):
         rt.stock_status = data["status"]
     rt.save(update_fields=["available", "stock_status"])
-    return JsonResponse({"variant_id": rt.variant_id, "available": rt.available,
-                         "status": rt.stock_status})
+    return JsonResponse(
+        {"variant_id": rt.variant_id, "available": rt.available, "status": rt.stock_status}
+    )
 
 
 @control
@@ -92,10 +96,14 @@ def faults(request: HttpRequest):
             if key in data:
                 setattr(f, key, type(getattr(f, key))(data[key]))
         runtime.limiter.reset()
-    return JsonResponse({
-        "rate_limit": f.rate_limit, "rate_window": f.rate_window,
-        "latency_ms": f.latency_ms, "get_error_rate": f.get_error_rate,
-    })
+    return JsonResponse(
+        {
+            "rate_limit": f.rate_limit,
+            "rate_window": f.rate_window,
+            "latency_ms": f.latency_ms,
+            "get_error_rate": f.get_error_rate,
+        }
+    )
 
 
 @csrf_exempt

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
-from django.views.decorators.csrf import csrf_exempt
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 
 from . import models as m
 from . import orders
@@ -139,7 +139,11 @@ def update_order(request: HttpRequest, params: dict[str, Any], order_id: str):
         if "currency" in data and str(data["currency"]).upper() != order.currency:
             if order.line_items.exists():
                 raise Invalid(
-                    [attr_error("currency", "invalid", "cannot change while items are in the order")],
+                    [
+                        attr_error(
+                            "currency", "invalid", "cannot change while items are in the order"
+                        )
+                    ],
                     record_id=order.id,
                 )
             order.currency = str(data["currency"]).upper()
@@ -150,9 +154,15 @@ def update_order(request: HttpRequest, params: dict[str, Any], order_id: str):
                 li = order.line_items.filter(pk=orders._int_or_none(item["id"])).first()
                 if li is None:
                     raise Invalid(
-                        associations={"line_items": {str(item["id"]): {
-                            "type": "not_found", "message": "Line item not found",
-                            "errors": {"attributes": [], "associations": {}}}}},
+                        associations={
+                            "line_items": {
+                                str(item["id"]): {
+                                    "type": "not_found",
+                                    "message": "Line item not found",
+                                    "errors": {"attributes": [], "associations": {}},
+                                }
+                            }
+                        },
                         record_id=order.id,
                     )
                 rt = li.registration_type
@@ -261,9 +271,7 @@ def void_order(request: HttpRequest, params: dict[str, Any], order_id: str):
         if order.state in ("voided", "canceled"):
             raise ApiError("cannot_modify", f"Order is already {order.state}.", 400)
         if order.state == "processing" or order.payments.filter(state="completed").exists():
-            raise ApiError(
-                "cannot_modify", "Orders with a card payment cannot be voided.", 400
-            )
+            raise ApiError("cannot_modify", "Orders with a card payment cannot be voided.", 400)
         orders.release_inventory(order)
         order.state = "voided"
         order.tickets.update(status="invalidated")
@@ -298,8 +306,12 @@ def checkout_resume(request: HttpRequest, params: dict[str, Any], order_id: str)
             raise Invalid(
                 [
                     attr_error(
-                        "state", "invalid_transition", 'cannot transition via "resume"',
-                        label="State", event="resume", state=order.state,
+                        "state",
+                        "invalid_transition",
+                        'cannot transition via "resume"',
+                        label="State",
+                        event="resume",
+                        state=order.state,
                     )
                 ],
                 record_id=order.id,

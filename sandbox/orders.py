@@ -72,7 +72,9 @@ def price_order(order: m.Order, lines: list[m.LineItem]) -> Pricing:
             p.adjustments.append(_adjustment(li.id * 10 + 1, order, li, "Promotion", -discount))
             unit -= percent_of(unit, pct)
         if unit and (rt.service_fee_amount or rt.service_fee_percentage):
-            fee = (rt.service_fee_amount + percent_of(unit, rt.service_fee_percentage)) * li.quantity
+            fee = (
+                rt.service_fee_amount + percent_of(unit, rt.service_fee_percentage)
+            ) * li.quantity
             p.fee_total += fee
             p.adjustments.append(_adjustment(li.id * 10 + 2, order, li, "Service Fee", fee))
     if coupon and coupon.amount_off and p.item_total:
@@ -273,9 +275,7 @@ def resume(order: m.Order) -> None:
 def prepare_update(order: m.Order) -> None:
     """Every update first checks the order can change, and resumes it if it expired."""
     if order.state in CLOSED:
-        raise ApiError(
-            "cannot_modify", f"Order is in an uneditable state ({order.state}).", 400
-        )
+        raise ApiError("cannot_modify", f"Order is in an uneditable state ({order.state}).", 400)
     if order.state == "expired":
         resume(order)
 
@@ -369,8 +369,11 @@ def set_quantity(order: m.Order, rt: m.RegistrationType, new_qty: int) -> None:
         raise Invalid(
             [
                 attr_error(
-                    "quantity", "greater_than", "Quantity must be greater than zero",
-                    value=new_qty, count=new_qty - old_qty,
+                    "quantity",
+                    "greater_than",
+                    "Quantity must be greater than zero",
+                    value=new_qty,
+                    count=new_qty - old_qty,
                 )
             ],
             model="LineItem",
@@ -389,7 +392,9 @@ def set_quantity(order: m.Order, rt: m.RegistrationType, new_qty: int) -> None:
         li.save(update_fields=["quantity"])
     else:
         li = m.LineItem.objects.create(
-            order=order, registration_type=rt, quantity=new_qty,
+            order=order,
+            registration_type=rt,
+            quantity=new_qty,
             price=unit_price(rt, order.currency) or 0,
         )
     if li and new_qty:
@@ -405,17 +410,19 @@ def _check_can_add(order: m.Order, rt: m.RegistrationType, new_qty: int, delta: 
     if status == "sold_out":
         raise _line_error(rt, "sold_out", f"{rt.name} is sold out.", available=0)
     if unit_price(rt, order.currency) is None:
-        raise _line_error(
-            rt, "not_available", f"{rt.name} is not available in {order.currency}."
-        )
+        raise _line_error(rt, "not_available", f"{rt.name} is not available in {order.currency}.")
     if rt.order_min and new_qty < rt.order_min:
         raise _line_error(
-            rt, "order_min", f"{rt.name} requires at least {rt.order_min} per order.",
+            rt,
+            "order_min",
+            f"{rt.name} requires at least {rt.order_min} per order.",
             order_min=rt.order_min,
         )
     if rt.order_max and new_qty > rt.order_max:
         raise _line_error(
-            rt, "order_max", f"{rt.name} is limited to {rt.order_max} per order.",
+            rt,
+            "order_max",
+            f"{rt.name} is limited to {rt.order_max} per order.",
             order_max=rt.order_max,
         )
     if status == "selling" and order.inventory_held and not _take(rt.pk, delta):
@@ -435,8 +442,12 @@ def sync_tickets(order: m.Order, li: m.LineItem) -> None:
         extra.delete()
     for _ in range(wanted - len(existing)):
         m.Ticket.objects.create(
-            order=order, line_item=li, event=rt.event, ticket_type=rt.ticket_type,
-            registration_type=rt, number=secrets.token_urlsafe(18)[:24],
+            order=order,
+            line_item=li,
+            event=rt.event,
+            ticket_type=rt.ticket_type,
+            registration_type=rt,
+            number=secrets.token_urlsafe(18)[:24],
             barcode_id=str(secrets.randbelow(10**16)).zfill(16),
         )
 
@@ -491,9 +502,12 @@ def apply_tickets(order: m.Order, items: Any) -> None:
         t = by_id.get(_int_or_none(item.get("id")))
         if t is None:
             unknown[str(item.get("id"))] = {
-                "type": "not_found", "message": "Ticket is not part of this order",
-                "errors": {"attributes": [attr_error("id", "invalid", "is invalid")],
-                           "associations": {}},
+                "type": "not_found",
+                "message": "Ticket is not part of this order",
+                "errors": {
+                    "attributes": [attr_error("id", "invalid", "is invalid")],
+                    "associations": {},
+                },
             }
             continue
         if "keep" in item:
@@ -527,9 +541,13 @@ def parse_address(data: Any, prefix: str) -> tuple[dict[str, Any] | None, list[d
     elif data.get("country_code"):
         country = m.Country.objects.filter(code=str(data["country_code"]).upper()).first()
     if country is None:
-        err("country", "blank" if not (data.get("country_id") or data.get("country_code"))
-            else "invalid", "can't be blank" if not (data.get("country_id") or
-            data.get("country_code")) else "is invalid")
+        err(
+            "country",
+            "blank" if not (data.get("country_id") or data.get("country_code")) else "invalid",
+            "can't be blank"
+            if not (data.get("country_id") or data.get("country_code"))
+            else "is invalid",
+        )
     state = None
     if country is not None and country.states.exists():
         if data.get("state_id"):
@@ -538,8 +556,11 @@ def parse_address(data: Any, prefix: str) -> tuple[dict[str, Any] | None, list[d
             state = country.states.filter(code=str(data["state_code"]).upper()).first()
         if state is None:
             given = data.get("state_id") or data.get("state_code")
-            err("state", "invalid" if given else "blank",
-                "is invalid" if given else "can't be blank")
+            err(
+                "state",
+                "invalid" if given else "blank",
+                "is invalid" if given else "can't be blank",
+            )
     if errors:
         return None, errors
     return {
@@ -558,7 +579,10 @@ def parse_address(data: Any, prefix: str) -> tuple[dict[str, Any] | None, list[d
 
 
 _ADDR_LABELS = {
-    "address1": "Address", "city": "City", "zipcode": "Zip code", "country": "Country",
+    "address1": "Address",
+    "city": "City",
+    "zipcode": "Zip code",
+    "country": "Country",
     "state": "State",
 }
 
@@ -592,23 +616,26 @@ def response_errors(order: m.Order) -> dict[str, Any]:
             attrs = []
             if f.required and not answer.value:
                 attrs.append(attr_error("value", "blank", "can't be blank", label=f.label))
-            elif answer.value and f.type == "multiple_choice" and answer.value not in {
-                str(o.id) for o in f.options.all()
-            }:
-                attrs.append(attr_error("value", "inclusion", "is not an option",
-                                        label=f.label))
+            elif (
+                answer.value
+                and f.type == "multiple_choice"
+                and answer.value not in {str(o.id) for o in f.options.all()}
+            ):
+                attrs.append(attr_error("value", "inclusion", "is not an option", label=f.label))
             if attrs:
                 bad[str(answer.id)] = {
                     "type": "validation_error",
                     "message": f"{f.label} {attrs[0]['message']}",
-                    "model": "Answer", "id": answer.id,
+                    "model": "Answer",
+                    "id": answer.id,
                     "errors": {"attributes": attrs, "associations": {}},
                 }
         if bad:
             errors[str(response.id)] = {
                 "type": "validation_error",
                 "message": ", ".join(b["message"] for b in bad.values()),
-                "model": "Response", "id": response.id,
+                "model": "Response",
+                "id": response.id,
                 "errors": {"attributes": [], "associations": {"answers": bad}},
             }
     return errors
@@ -621,31 +648,44 @@ def parse_payment(order: m.Order, items: Any, due: int) -> dict[str, Any]:
     source = item.get("source") or {}
     errors = []
     if _int_or_none(item.get("payment_method_id")) != PAYMENT_METHOD_ID:
-        errors.append(attr_error("payments.payment_method_id", "invalid", "is invalid",
-                                 label="Payment method"))
+        errors.append(
+            attr_error(
+                "payments.payment_method_id", "invalid", "is invalid", label="Payment method"
+            )
+        )
     if not str(source.get("token") or "").strip():
-        errors.append(attr_error("payments.source.token", "blank", "can't be blank",
-                                 label="Card token"))
+        errors.append(
+            attr_error("payments.source.token", "blank", "can't be blank", label="Card token")
+        )
     brand = str(source.get("brand") or "").lower()
     if brand not in CARD_BRANDS:
-        errors.append(attr_error("payments.source.brand", "inclusion", "is not a card type",
-                                 label="Card brand"))
+        errors.append(
+            attr_error(
+                "payments.source.brand", "inclusion", "is not a card type", label="Card brand"
+            )
+        )
     last_four = str(source.get("last_four") or "")
     if not re.fullmatch(r"\d{4}", last_four):
-        errors.append(attr_error("payments.source.last_four", "invalid", "is invalid",
-                                 label="Last four"))
+        errors.append(
+            attr_error("payments.source.last_four", "invalid", "is invalid", label="Last four")
+        )
     if item.get("amount") not in (None, ""):
         try:
             amount = round(float(item["amount"]) * 100)
         except (TypeError, ValueError):
             amount = -1
         if amount != due:
-            errors.append(attr_error("payments.amount", "invalid",
-                                     "must equal the amount due", label="Amount"))
+            errors.append(
+                attr_error(
+                    "payments.amount", "invalid", "must equal the amount due", label="Amount"
+                )
+            )
     if errors:
         raise Invalid(errors, record_id=order.id)
     return {
-        "token": str(source["token"]).strip(), "brand": brand, "last_four": last_four,
+        "token": str(source["token"]).strip(),
+        "brand": brand,
+        "last_four": last_four,
         "cardholder_name": str(source.get("cardholder_name") or "")[:200],
     }
 
@@ -656,28 +696,36 @@ def step_errors(order: m.Order, step: str, lines: list[m.LineItem]) -> Invalid |
         errors = ticket_errors(order, "")
         if errors:
             return Invalid(
-                associations={"tickets": errors}, record_id=order.id,
+                associations={"tickets": errors},
+                record_id=order.id,
                 message="Cannot transition state via :next from :tickets "
                 "(Reason(s): Transition halted)",
             )
     elif step == "address":
         if not order.bill_address:
-            return Invalid([attr_error("bill_address", "blank", "can't be blank",
-                                       label="Billing address")], record_id=order.id)
+            return Invalid(
+                [attr_error("bill_address", "blank", "can't be blank", label="Billing address")],
+                record_id=order.id,
+            )
         if any(li.registration_type.requires_shipping for li in lines) and not order.ship_address:
-            return Invalid([attr_error("ship_address", "blank", "can't be blank",
-                                       label="Shipping address")], record_id=order.id)
+            return Invalid(
+                [attr_error("ship_address", "blank", "can't be blank", label="Shipping address")],
+                record_id=order.id,
+            )
     elif step == "delivery":
         if not order.ship_address:
-            return Invalid([attr_error("ship_address", "blank", "can't be blank",
-                                       label="Shipping address")], record_id=order.id)
+            return Invalid(
+                [attr_error("ship_address", "blank", "can't be blank", label="Shipping address")],
+                record_id=order.id,
+            )
     elif step == "form":
         errors = response_errors(order)
         if errors:
             return Invalid(associations={"form_responses": errors}, record_id=order.id)
     elif step == "payment":
-        return Invalid([attr_error("payments", "blank", "can't be blank", label="Payment")],
-                       record_id=order.id)
+        return Invalid(
+            [attr_error("payments", "blank", "can't be blank", label="Payment")], record_id=order.id
+        )
     return None
 
 
@@ -768,8 +816,14 @@ def check_step_submission(order: m.Order, state: Any, steps: list[str]) -> None:
 
 
 CHECKOUT_ORDER_KEYS = {
-    "state", "tickets", "bill_address", "ship_address", "responses", "payments",
-    "shipping_method_id", *BUYER_FIELDS,
+    "state",
+    "tickets",
+    "bill_address",
+    "ship_address",
+    "responses",
+    "payments",
+    "shipping_method_id",
+    *BUYER_FIELDS,
 }
 
 

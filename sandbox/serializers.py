@@ -124,10 +124,23 @@ def ticket_type(t: m.TicketType) -> dict[str, Any]:
 
 # --- events -------------------------------------------------------------------------------
 
-EVENT_DEFAULT_FIELDS = (
-    "id created_at updated_at name slug status venue_id parent_event_id calendar_id "
-    "published_at capacity type start end deletable"
-).split()
+EVENT_DEFAULT_FIELDS = [
+    "id",
+    "created_at",
+    "updated_at",
+    "name",
+    "slug",
+    "status",
+    "venue_id",
+    "parent_event_id",
+    "calendar_id",
+    "published_at",
+    "capacity",
+    "type",
+    "start",
+    "end",
+    "deletable",
+]
 EVENT_ALL_FIELDS = [*EVENT_DEFAULT_FIELDS, "position", "archived_at", "counts"]
 
 
@@ -224,7 +237,7 @@ def event(e: m.Event, inc: Includes, base: str, fields: list[str] | None = None)
         "type": e.type,
         "start": moment(e.starts_at, tz),
         "end": moment(e.ends_at, tz),
-        "deletable": not m.Ticket.objects.filter(event=e).exists() if "deletable" in (fields or EVENT_DEFAULT_FIELDS) else True,
+        "deletable": not getattr(e, "has_tickets", False),
         "position": e.position,
         "archived_at": iso(e.archived_at),
     }
@@ -250,7 +263,9 @@ def event(e: m.Event, inc: Includes, base: str, fields: list[str] | None = None)
         data["recurrences"] = e.recurrences
     if "registration_types" in inc:
         sub = inc.sub("registration_types")
-        data["registration_types"] = [registration_type(rt, sub) for rt in e.registration_types.all()]
+        data["registration_types"] = [
+            registration_type(rt, sub) for rt in e.registration_types.all()
+        ]
     if "sessions" in inc:
         sub = inc.sub("sessions")
         data["sessions"] = [event(s, sub, base) for s in e.children.order_by("starts_at", "id")]
@@ -364,7 +379,9 @@ def operation(op: m.Operation, phase_seconds: float) -> dict[str, Any]:
         "phases": nodes,
         "error": error,
         "created_at": iso(op.created_at),
-        "finishes_at": iso(op.created_at + timedelta(seconds=pending_for + phase_seconds * len(names))),
+        "finishes_at": iso(
+            op.created_at + timedelta(seconds=pending_for + phase_seconds * len(names))
+        ),
     }
 
 

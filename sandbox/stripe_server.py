@@ -28,9 +28,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
-    web.run_app(build_app(), host=args.host, port=args.port,
-                access_log=None if args.quiet else logging.getLogger("aiohttp.access"),
-                print=None if args.quiet else print)
+    web.run_app(
+        build_app(),
+        host=args.host,
+        port=args.port,
+        access_log=None if args.quiet else logging.getLogger("aiohttp.access"),
+        print=None if args.quiet else print,
+    )
 
 
 if __name__ == "__main__":

@@ -21,9 +21,7 @@ from guestmanager import GuestManagerClient
 from . import swr
 from .sanitize import clean_html
 
-LIST_INCLUDE = (
-    "registration_types.prices,registration_types.stock_item,venue,list.setting,sessions"
-)
+LIST_INCLUDE = "registration_types.prices,registration_types.stock_item,venue,list.setting,sessions"
 EVENT_INCLUDE = (
     "venue.address,list.setting,categories,registration_types.prices,"
     "registration_types.stock_item,registration_types.ticket_type,"
@@ -72,8 +70,11 @@ def events_page(client: GuestManagerClient, query: ListQuery) -> swr.Cached:
 
     def load() -> dict[str, Any]:
         page = client.list_events(
-            filters=query.filters(), sort={"starts_at": "asc"}, include=LIST_INCLUDE,
-            page_size=PAGE_SIZE, cursor=query.cursor or None,
+            filters=query.filters(),
+            sort={"starts_at": "asc"},
+            include=LIST_INCLUDE,
+            page_size=PAGE_SIZE,
+            cursor=query.cursor or None,
         )
         return {"events": page.data, "next_cursor": page.next_cursor}
 
@@ -84,7 +85,8 @@ def event_detail(client: GuestManagerClient, event_id: int) -> swr.Cached:
     return swr.fetch(
         _key(client, "event", event_id),
         lambda: client.get_event(event_id, include=EVENT_INCLUDE),
-        ttl=_ttl()[0], stale=_ttl()[1],
+        ttl=_ttl()[0],
+        stale=_ttl()[1],
     )
 
 
@@ -92,18 +94,23 @@ def child_dates(client: GuestManagerClient, parent_id: int, limit: int = 12) -> 
     def load() -> list[dict[str, Any]]:
         page = client.list_events(
             filters={"parent_event_id": parent_id, "status": "active"},
-            sort={"starts_at": "asc"}, include=DATES_INCLUDE, page_size=limit,
+            sort={"starts_at": "asc"},
+            include=DATES_INCLUDE,
+            page_size=limit,
         )
         return page.data
 
-    return swr.fetch(_key(client, "dates", [parent_id, limit]), load,
-                     ttl=_ttl()[0], stale=_ttl()[1])
+    return swr.fetch(
+        _key(client, "dates", [parent_id, limit]), load, ttl=_ttl()[0], stale=_ttl()[1]
+    )
 
 
 def categories(client: GuestManagerClient) -> swr.Cached:
     return swr.fetch(
-        _key(client, "categories", None), lambda: client.list_categories().data,
-        ttl=_ttl()[0] * 10, stale=_ttl()[1],
+        _key(client, "categories", None),
+        lambda: client.list_categories().data,
+        ttl=_ttl()[0] * 10,
+        stale=_ttl()[1],
     )
 
 

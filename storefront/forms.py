@@ -5,14 +5,21 @@ from django.utils.translation import gettext_lazy as _
 
 
 class EventFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=100,
-                        widget=forms.SearchInput(attrs={"placeholder": _("Artist, event, venue")}))
-    category = forms.TypedChoiceField(label=_("Category"), required=False, coerce=int,
-                                      empty_value=None)
-    date_from = forms.DateField(label=_("From"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}))
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput(attrs={"placeholder": _("Artist, event, venue")}),
+    )
+    category = forms.TypedChoiceField(
+        label=_("Category"), required=False, coerce=int, empty_value=None
+    )
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args, categories: list[dict] | None = None, **kwargs):
         super().__init__(*args, **kwargs)

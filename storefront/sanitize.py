@@ -5,9 +5,34 @@ from __future__ import annotations
 import nh3
 
 ALLOWED_TAGS = {
-    "p", "br", "strong", "b", "em", "i", "u", "s", "ul", "ol", "li", "a", "h2", "h3", "h4",
-    "blockquote", "span", "div", "hr", "small", "sup", "sub", "table", "thead", "tbody",
-    "tr", "th", "td",
+    "p",
+    "br",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "u",
+    "s",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h2",
+    "h3",
+    "h4",
+    "blockquote",
+    "span",
+    "div",
+    "hr",
+    "small",
+    "sup",
+    "sub",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "td": {"colspan"}, "th": {"colspan", "scope"}}
 

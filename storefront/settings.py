@@ -76,9 +76,7 @@ SANDBOX = {
     "OPERATION_PHASE_SECONDS": float(os.environ.get("SANDBOX_OPERATION_PHASE_SECONDS", "0.6")),
     "STRIPE_API_BASE": os.environ.get("SANDBOX_STRIPE_API_BASE", LOCALSTRIPE_URL),
     "STRIPE_SECRET_KEY": os.environ.get("SANDBOX_STRIPE_SECRET_KEY", "sk_test_sandbox"),
-    "STRIPE_PUBLISHABLE_KEY": os.environ.get(
-        "SANDBOX_STRIPE_PUBLISHABLE_KEY", "pk_test_sandbox"
-    ),
+    "STRIPE_PUBLISHABLE_KEY": os.environ.get("SANDBOX_STRIPE_PUBLISHABLE_KEY", "pk_test_sandbox"),
 }
 
 # --- Django ------------------------------------------------------------------------------

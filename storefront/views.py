@@ -134,15 +134,21 @@ def render_event_page(
     currency = settings.STOREFRONT_CURRENCY
     summary = catalog.card(event, currency)
     sessions = [
-        {"card": catalog.card(s, currency),
-         "types": [catalog.type_option(rt, currency) for rt in s.get("registration_types") or []]}
+        {
+            "card": catalog.card(s, currency),
+            "types": [
+                catalog.type_option(rt, currency) for rt in s.get("registration_types") or []
+            ],
+        }
         for s in event.get("sessions") or []
     ]
     dates = []
     if event.get("type") == "recurring":
         try:
-            dates = [(catalog.card(d, currency), event_url(d))
-                     for d in catalog.child_dates(client, event_id, limit=24).value]
+            dates = [
+                (catalog.card(d, currency), event_url(d))
+                for d in catalog.child_dates(client, event_id, limit=24).value
+            ]
         except swr.Unavailable:
             dates = []
     setting = (event.get("list") or {}).get("setting") or {}
@@ -150,7 +156,9 @@ def render_event_page(
     context = {
         "event": event,
         "summary": summary,
-        "types": [catalog.type_option(rt, currency) for rt in event.get("registration_types") or []],
+        "types": [
+            catalog.type_option(rt, currency) for rt in event.get("registration_types") or []
+        ],
         "sessions": sessions,
         "dates": dates,
         "description": clean_html(setting.get("description") or ""),
@@ -171,8 +179,13 @@ def render_event_page(
 
 def _map_url(venue: dict[str, Any]) -> str | None:
     address = venue.get("address") or {}
-    parts = [venue.get("name"), address.get("address1"), address.get("city"),
-             address.get("state_code"), address.get("country_name")]
+    parts = [
+        venue.get("name"),
+        address.get("address1"),
+        address.get("city"),
+        address.get("state_code"),
+        address.get("country_name"),
+    ]
     text = ", ".join(p for p in parts if p)
     return f"https://www.openstreetmap.org/search?{urlencode({'query': text})}" if text else None
 
@@ -193,14 +206,16 @@ def _jsonld(ctx: dict[str, Any]) -> dict[str, Any]:
     offers = []
     for option in ctx["types"] + [t for s in ctx["sessions"] for t in s["types"]]:
         if option.price:
-            offers.append({
-                "@type": "Offer",
-                "name": option.name,
-                "price": str(option.price.amount),
-                "priceCurrency": option.price.currency,
-                "availability": SCHEMA_AVAILABILITY.get(option.state, ""),
-                "url": ctx["canonical"],
-            })
+            offers.append(
+                {
+                    "@type": "Offer",
+                    "name": option.name,
+                    "price": str(option.price.amount),
+                    "priceCurrency": option.price.currency,
+                    "availability": SCHEMA_AVAILABILITY.get(option.state, ""),
+                    "url": ctx["canonical"],
+                }
+            )
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "Event",

@@ -83,8 +83,12 @@ def pay(gm: GuestManagerClient, order: dict[str, Any], token: str, last_four: st
         payments=[
             {
                 "payment_method_id": order["payment_methods"][0]["id"],
-                "source": {"token": token, "brand": "visa", "last_four": last_four,
-                           "cardholder_name": "Ada Lovelace"},
+                "source": {
+                    "token": token,
+                    "brand": "visa",
+                    "last_four": last_four,
+                    "cardholder_name": "Ada Lovelace",
+                },
             }
         ],
     )

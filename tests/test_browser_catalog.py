@@ -80,8 +80,7 @@ def test_parent_sessions_and_recurring_dates(web_page, gm):
     disabled = page.locator("form.buy select[disabled]")
     assert disabled.count() >= 1  # session B is sold out
 
-    template = next(e for p in gm.iter_events(page_size=200) for e in p
-                    if e["type"] == "recurring")
+    template = next(e for p in gm.iter_events(page_size=200) for e in p if e["type"] == "recurring")
     web_page.goto(f"/events/{template['id']}/{template['slug']}/")
     dates = page.locator(".dates a")
     assert dates.count() >= 5
@@ -98,7 +97,8 @@ def test_pages_are_accessible_and_fit_a_phone(open_page, gm):
         phone.goto(path)
         assert axe_violations(phone.page) == [], path
         overflow = phone.page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
 
 

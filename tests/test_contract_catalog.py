@@ -17,15 +17,19 @@ from .helpers import BUYER, event_named, pay, poll_until_settled, variant, walk_
 def test_cursor_pagination_walks_every_event_once(gm):
     seen: list[int] = []
     pages = 0
-    for page in gm.iter_events(include="registration_types.prices", page_size=50,
-                               sort={"starts_at": "asc"}):
+    for page in gm.iter_events(
+        include="registration_types.prices", page_size=50, sort={"starts_at": "asc"}
+    ):
         pages += 1
         seen += [e["id"] for e in page]
         assert all("prices" in rt for e in page for rt in e["registration_types"])
     assert len(seen) == len(set(seen)) >= 200
     assert pages >= 5
-    starts = [e["start"]["utc"] for p in gm.iter_events(page_size=200, sort={"starts_at": "asc"})
-              for e in p]
+    starts = [
+        e["start"]["utc"]
+        for p in gm.iter_events(page_size=200, sort={"starts_at": "asc"})
+        for e in p
+    ]
     assert starts == sorted(starts)
 
 
@@ -34,8 +38,20 @@ def test_page_size_is_capped_and_default_fields_are_lean(gm):
     assert len(page) == 200
     event = page.data[0]
     assert set(event) == {
-        "id", "created_at", "updated_at", "name", "slug", "status", "venue_id",
-        "parent_event_id", "calendar_id", "published_at", "capacity", "type", "start", "end",
+        "id",
+        "created_at",
+        "updated_at",
+        "name",
+        "slug",
+        "status",
+        "venue_id",
+        "parent_event_id",
+        "calendar_id",
+        "published_at",
+        "capacity",
+        "type",
+        "start",
+        "end",
         "deletable",
     }
     slim = gm.list_events(fields="id,name", page_size=1).data[0]
@@ -50,20 +66,24 @@ def test_sort_desc_and_filters(gm):
     assert all("showcase" in name.lower() for name in found)
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     later = (datetime.now(UTC) + timedelta(days=8)).date().isoformat()
-    window = gm.list_events(filters={"starts_at": {"from": tomorrow, "to": later}},
-                            page_size=200)
+    window = gm.list_events(filters={"starts_at": {"from": tomorrow, "to": later}}, page_size=200)
     assert window.data and all(tomorrow <= e["start"]["utc"][:10] <= later for e in window)
     assert all(e["status"] != "past" for e in gm.list_events(filters={"status": "active"}))
 
 
 def test_parent_sessions_and_recurring_dates(gm):
-    parent = next(e for e in gm.list_events(page_size=200, include="sessions")
-                  if e["type"] == "parent")
+    parent = next(
+        e for e in gm.list_events(page_size=200, include="sessions") if e["type"] == "parent"
+    )
     sessions = gm.list_events(filters={"parent_event_id": parent["id"]})
     assert {s["id"] for s in sessions} == {s["id"] for s in parent["sessions"]} != set()
     assert all(s["parent_event_id"] == parent["id"] for s in sessions)
-    template = next(e for page in gm.iter_events(page_size=200, include="recurrences")
-                    for e in page if e["type"] == "recurring")
+    template = next(
+        e
+        for page in gm.iter_events(page_size=200, include="recurrences")
+        for e in page
+        if e["type"] == "recurring"
+    )
     assert template["recurrences"][0]["repeat_unit"] == "week"
     dates = gm.list_events(filters={"parent_event_id": template["id"]}, page_size=50)
     assert len(dates) >= 5
@@ -71,8 +91,11 @@ def test_parent_sessions_and_recurring_dates(gm):
 
 def test_event_detail_includes(gm):
     event = event_named(gm, "Hostile Markup Test")
-    full = gm.get_event(event["id"], include="venue.address,list.setting,categories,"
-                        "registration_types.stock_item,registration_types.prices")
+    full = gm.get_event(
+        event["id"],
+        include="venue.address,list.setting,categories,"
+        "registration_types.stock_item,registration_types.prices",
+    )
     assert full["venue"]["address"]["country_code"] == "US"
     assert full["venue"]["tzinfo"]["identifier"] == "America/New_York"
     assert "<script>" in full["list"]["setting"]["description"]
@@ -89,7 +112,8 @@ def test_catalog_collections(gm):
     us = next(c for c in countries if c["code"] == "US")
     states = gm.list_states(us["id"])
     assert {"code": "WA", "name": "Washington"}.items() <= next(
-        s for s in states if s["code"] == "WA").items()
+        s for s in states if s["code"] == "WA"
+    ).items()
     with pytest.raises(errors.NotFound):
         gm.list_states(99999)
 
@@ -120,8 +144,7 @@ def _new_event(name: str) -> dict:
         "venue_id": VENUE_ID,
         "starts_at": start.isoformat(),
         "ends_at": (start + timedelta(hours=2)).isoformat(),
-        "registration_types": [{"name": "GA", "price": 20, "inventory": 50,
-                                "ticket_type_id": 1}],
+        "registration_types": [{"name": "GA", "price": 20, "inventory": 50, "ticket_type_id": 1}],
     }
 
 
@@ -160,7 +183,11 @@ def test_event_create_validation(gm):
     with pytest.raises(errors.ValidationError) as exc:
         gm.create_event({"name": ""})
     assert {e.attribute for e in exc.value.errors.attributes} >= {
-        "name", "venue_id", "starts_at", "ends_at"}
+        "name",
+        "venue_id",
+        "starts_at",
+        "ends_at",
+    }
     with pytest.raises(errors.UnpermittedParameters):
         gm.create_event({**_new_event("x"), "colour": "red"})
 
@@ -187,8 +214,9 @@ def test_wait_for_operation_backs_off_1_2_4_8_capped_15(gm):
 
 def test_tickets_list_get_and_resend(gm, sandbox):
     v = variant(gm, "Quick Ticket Night", "Standard")
-    order = walk_to_payment(gm, gm.create_order(
-        currency="USD", line_items=[{"variant_id": v, "quantity": 1}], **BUYER))
+    order = walk_to_payment(
+        gm, gm.create_order(currency="USD", line_items=[{"variant_id": v, "quantity": 1}], **BUYER)
+    )
     pay(gm, order, sandbox.card_token())
     done = poll_until_settled(gm, order)
     ticket_id = done["tickets"][0]["id"]
@@ -242,6 +270,10 @@ def test_gets_retry_5xx_then_raise(sandbox):
 
 
 def test_unreachable_api_is_a_transport_error():
-    with GuestManagerClient("http://127.0.0.1:9", "k", sleep=lambda s: None,
-                            connect_timeout=0.5) as client, pytest.raises(errors.TransportError):
+    with (
+        GuestManagerClient(
+            "http://127.0.0.1:9", "k", sleep=lambda s: None, connect_timeout=0.5
+        ) as client,
+        pytest.raises(errors.TransportError),
+    ):
         client.list_events()

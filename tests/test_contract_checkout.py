@@ -32,7 +32,9 @@ def test_paid_checkout_through_every_step(gm, sandbox, caplog):
     with pytest.raises(errors.ValidationError) as missing_buyer:
         gm.checkout_next(oid, token)
     assert {e.attribute for e in missing_buyer.value.errors.attributes} == {
-        "email", "first_name", "last_name",
+        "email",
+        "first_name",
+        "last_name",
     }
 
     order = gm.update_order(oid, token, **BUYER)
@@ -42,14 +44,19 @@ def test_paid_checkout_through_every_step(gm, sandbox, caplog):
 
     first, second = order["tickets"]
     with pytest.raises(errors.ValidationError) as bad_tickets:
-        gm.checkout_update(oid, token, "tickets", tickets=[{"id": first["id"], "name": "Bo"},
-                                                          {"id": second["id"]}])
+        gm.checkout_update(
+            oid, token, "tickets", tickets=[{"id": first["id"], "name": "Bo"}, {"id": second["id"]}]
+        )
     ticket_errors = bad_tickets.value.errors.for_record("tickets", second["id"])
     assert ticket_errors and ticket_errors.attributes[0].attribute == "name"
     assert bad_tickets.value.errors.for_record("tickets", first["id"]) is None
 
-    order = gm.checkout_update(oid, token, "tickets", tickets=[
-        {"id": first["id"], "name": "Bo"}, {"id": second["id"], "keep": True}])
+    order = gm.checkout_update(
+        oid,
+        token,
+        "tickets",
+        tickets=[{"id": first["id"], "name": "Bo"}, {"id": second["id"], "keep": True}],
+    )
     assert order["state"] == "address"
 
     with pytest.raises(errors.ValidationError) as bad_address:
@@ -60,8 +67,9 @@ def test_paid_checkout_through_every_step(gm, sandbox, caplog):
     assert order["bill_address"]["state_name"] == "Washington"
 
     with pytest.raises(errors.ValidationError) as blank_form:
-        gm.checkout_update(oid, token, "form", responses=[
-            {"id": order["responses"][0]["id"], "answers": []}])
+        gm.checkout_update(
+            oid, token, "form", responses=[{"id": order["responses"][0]["id"], "answers": []}]
+        )
     assert blank_form.value.errors.associations["form_responses"]
     order = gm.checkout_update(oid, token, "form", responses=answer_everything(order))
     assert order["state"] == "payment"
@@ -86,8 +94,7 @@ def test_paid_checkout_through_every_step(gm, sandbox, caplog):
 
 def test_declined_card_returns_to_payment_then_succeeds(gm, sandbox):
     v = variant(gm, "Quick Ticket Night", "Standard")
-    order = gm.create_order(currency="USD", line_items=[{"variant_id": v, "quantity": 1}],
-                            **BUYER)
+    order = gm.create_order(currency="USD", line_items=[{"variant_id": v, "quantity": 1}], **BUYER)
     order = walk_to_payment(gm, order)
     assert order["state"] == "payment"
     pay(gm, order, sandbox.card_token("4000000000000002"), last_four="0002")
@@ -104,8 +111,10 @@ def test_declined_card_returns_to_payment_then_succeeds(gm, sandbox):
 def test_free_order_skips_payment(gm):
     rsvp = variant(gm, "Free Community Meetup", "RSVP")
     order = gm.create_order(
-        currency="USD", line_items=[{"variant_id": rsvp, "quantity": 2}],
-        transition_order=True, **BUYER,
+        currency="USD",
+        line_items=[{"variant_id": rsvp, "quantity": 2}],
+        transition_order=True,
+        **BUYER,
     )
     assert order["total"]["amount"] == 0
     assert order["checkout_steps"] == ["complete"]
@@ -122,8 +131,12 @@ def test_coupon_applies_once_and_rejects_unknown_codes(gm):
     assert order["promo_total"]["amount"] == -300
     assert order["total"]["amount"] < before
     assert [p["code"] for p in order["promotions"]] == ["SAVE10"]
-    for code, expected in [("SAVE10", "already_applied"), ("NOPE", "not_found"),
-                           ("EXPIRED", "expired"), ("PAUSED", "inactive")]:
+    for code, expected in [
+        ("SAVE10", "already_applied"),
+        ("NOPE", "not_found"),
+        ("EXPIRED", "expired"),
+        ("PAUSED", "inactive"),
+    ]:
         with pytest.raises(errors.ValidationError) as exc:
             gm.apply_coupon_code(oid, token, code)
         assert exc.value.errors.for_attribute("coupon_code")[0].code == expected
@@ -131,8 +144,12 @@ def test_coupon_applies_once_and_rejects_unknown_codes(gm):
 
 def test_expired_order_auto_resumes_on_update(gm, sandbox):
     v = variant(gm, "Quick Ticket Night", "Standard")
-    order = gm.create_order(currency="USD", line_items=[{"variant_id": v, "quantity": 1}],
-                            transition_order=True, **BUYER)
+    order = gm.create_order(
+        currency="USD",
+        line_items=[{"variant_id": v, "quantity": 1}],
+        transition_order=True,
+        **BUYER,
+    )
     assert order["state"] == "address"
     with pytest.raises(errors.ValidationError) as not_expired:
         gm.resume_order(order["id"], order["guest_token"])
@@ -140,8 +157,7 @@ def test_expired_order_auto_resumes_on_update(gm, sandbox):
 
     sandbox.expire(order["id"])
     assert gm.get_order(order["id"], order["guest_token"])["state"] == "expired"
-    resumed = gm.checkout_update(order["id"], order["guest_token"], "address",
-                                 bill_address=ADDRESS)
+    resumed = gm.checkout_update(order["id"], order["guest_token"], "address", bill_address=ADDRESS)
     assert resumed["state"] == "payment"
 
     sandbox.expire(order["id"])
@@ -151,14 +167,17 @@ def test_expired_order_auto_resumes_on_update(gm, sandbox):
 
 def test_sold_out_while_expired_is_invalid_inventory(gm, sandbox):
     last = variant(gm, "Quick Ticket Night", "Last seats")
-    order = gm.create_order(currency="USD", line_items=[{"variant_id": last, "quantity": 2}],
-                            transition_order=True, **BUYER)
+    order = gm.create_order(
+        currency="USD",
+        line_items=[{"variant_id": last, "quantity": 2}],
+        transition_order=True,
+        **BUYER,
+    )
     sandbox.expire(order["id"])
     sandbox.set_stock(last, 0)
     try:
         with pytest.raises(errors.CheckoutNotAllowed) as exc:
-            gm.checkout_update(order["id"], order["guest_token"], "address",
-                               bill_address=ADDRESS)
+            gm.checkout_update(order["id"], order["guest_token"], "address", bill_address=ADDRESS)
         assert "invalid_inventory" in exc.value.codes
         assert "Last seats" in exc.value.reasons.attributes[0].message
         with pytest.raises(errors.CheckoutNotAllowed):
@@ -169,8 +188,12 @@ def test_sold_out_while_expired_is_invalid_inventory(gm, sandbox):
 
 def test_invalid_state_and_wrong_token(gm):
     v = variant(gm, "Sandbox Showcase", "General admission")
-    order = gm.create_order(currency="USD", line_items=[{"variant_id": v, "quantity": 1}],
-                            transition_order=True, **BUYER)
+    order = gm.create_order(
+        currency="USD",
+        line_items=[{"variant_id": v, "quantity": 1}],
+        transition_order=True,
+        **BUYER,
+    )
     assert order["state"] == "tickets"
     with pytest.raises(errors.InvalidState):
         gm.checkout_update(order["id"], order["guest_token"], "payment", payments=[])
@@ -239,8 +262,9 @@ def test_order_parameter_errors(gm):
 
 def test_double_payment_submission_charges_once(gm, sandbox):
     v = variant(gm, "Quick Ticket Night", "Standard")
-    order = walk_to_payment(gm, gm.create_order(
-        currency="USD", line_items=[{"variant_id": v, "quantity": 1}], **BUYER))
+    order = walk_to_payment(
+        gm, gm.create_order(currency="USD", line_items=[{"variant_id": v, "quantity": 1}], **BUYER)
+    )
     token = sandbox.card_token()
     outcomes: list[object] = []
 
@@ -263,14 +287,16 @@ def test_double_payment_submission_charges_once(gm, sandbox):
 
 def test_waitlist_and_reservation_orders(gm):
     wait = variant(gm, "Waitlist Gala", "Waitlist")
-    order = gm.create_order(currency="USD", line_items=[{"variant_id": wait, "quantity": 1}],
-                            **BUYER)
+    order = gm.create_order(
+        currency="USD", line_items=[{"variant_id": wait, "quantity": 1}], **BUYER
+    )
     assert order["checkout_steps"][-1] == "requested"
     assert walk_to_payment(gm, order)["state"] == "requested"
 
     presale = variant(gm, "Presale Concert", "Reserve a seat")
-    order = gm.create_order(currency="USD", line_items=[{"variant_id": presale, "quantity": 1}],
-                            **BUYER)
+    order = gm.create_order(
+        currency="USD", line_items=[{"variant_id": presale, "quantity": 1}], **BUYER
+    )
     reserved = walk_to_payment(gm, order)
     assert reserved["state"] == "reserved"
     assert reserved["can_checkout_at"]

@@ -32,7 +32,7 @@ def test_catalog_list_and_event_page(web, gm):
     detail = web.get(f"/events/{showcase['id']}/", follow=True)
     assert detail.status_code == 200
     body = detail.content.decode()
-    assert 'application/ld+json' in body and '"@type": "Event"' in body
+    assert "application/ld+json" in body and '"@type": "Event"' in body
     assert 'name="qty-' in body
 
 
@@ -42,41 +42,76 @@ def test_no_js_checkout_to_confirmation(web, gm, sandbox):
     ga = variant(gm, "Sandbox Showcase", "General admission")
     page = web.get(f"/events/{event['id']}/{event['slug']}/")
     token = _csrf(page)
-    added = web.post("/order/add", {"csrfmiddlewaretoken": token, "event": event["id"],
-                                    f"qty-{ga}": "2"})
+    added = web.post(
+        "/order/add", {"csrfmiddlewaretoken": token, "event": event["id"], f"qty-{ga}": "2"}
+    )
     assert added.status_code == 302 and added["Location"] == "/cart/"
     cart = web.get("/cart/")
-    order_id = int(re.search(rb'/orders/(\d+)/', cart.content).group(1))
+    order_id = int(re.search(rb"/orders/(\d+)/", cart.content).group(1))
     assert b"guest_token" not in cart.content
 
     url = f"/orders/{order_id}/"
     step = web.get(url)
     assert b'name="step" value="cart"' in step.content
-    bad = web.post(url, {"csrfmiddlewaretoken": token, "step": "cart", "first_name": "Ada",
-                         "last_name": "", "email": "nope", "phone_number_country": "US"})
+    bad = web.post(
+        url,
+        {
+            "csrfmiddlewaretoken": token,
+            "step": "cart",
+            "first_name": "Ada",
+            "last_name": "",
+            "email": "nope",
+            "phone_number_country": "US",
+        },
+    )
     assert bad.status_code == 422
     assert b'value="Ada"' in bad.content  # what was typed stays
-    ok = web.post(url, {"csrfmiddlewaretoken": token, "step": "cart", "first_name": "Ada",
-                        "last_name": "Lovelace", "email": "ada@example.com",
-                        "phone_number_country": "US", "phone_number": ""})
+    ok = web.post(
+        url,
+        {
+            "csrfmiddlewaretoken": token,
+            "step": "cart",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": "ada@example.com",
+            "phone_number_country": "US",
+            "phone_number": "",
+        },
+    )
     assert ok.status_code == 302
     tickets_page = web.get(url)
     ids = [int(i) for i in re.findall(rb'name="t(\d+)-name"', tickets_page.content)]
     assert len(ids) == 2
-    missing = web.post(url, {"csrfmiddlewaretoken": token, "step": "tickets",
-                             f"t{ids[0]}-name": "Bo"})
+    missing = web.post(
+        url, {"csrfmiddlewaretoken": token, "step": "tickets", f"t{ids[0]}-name": "Bo"}
+    )
     assert missing.status_code == 422
     assert b'value="Bo"' in missing.content
-    done = web.post(url, {"csrfmiddlewaretoken": token, "step": "tickets",
-                          f"t{ids[0]}-name": "Bo", f"t{ids[1]}-keep": "on"})
+    done = web.post(
+        url,
+        {
+            "csrfmiddlewaretoken": token,
+            "step": "tickets",
+            f"t{ids[0]}-name": "Bo",
+            f"t{ids[1]}-keep": "on",
+        },
+    )
     assert done.status_code == 302
     address_page = web.get(url)
     us = re.search(rb'<option value="(\d+)"[^>]*>United States', address_page.content).group(1)
     wa = re.search(rb'<option value="(\d+)"[^>]*>Washington', address_page.content).group(1)
-    resp = web.post(url, {"csrfmiddlewaretoken": token, "step": "address",
-                          "bill-address1": "1 Main St", "bill-city": "Seattle",
-                          "bill-zipcode": "98101", "bill-country": us.decode(),
-                          "bill-state": wa.decode()})
+    resp = web.post(
+        url,
+        {
+            "csrfmiddlewaretoken": token,
+            "step": "address",
+            "bill-address1": "1 Main St",
+            "bill-city": "Seattle",
+            "bill-zipcode": "98101",
+            "bill-country": us.decode(),
+            "bill-state": wa.decode(),
+        },
+    )
     assert resp.status_code == 302, resp.content[:2000]
     form_page = web.get(url)
     radios = re.findall(rb'name="(a\d+)" value="(\d+)"', form_page.content)
@@ -91,9 +126,18 @@ def test_no_js_checkout_to_confirmation(web, gm, sandbox):
     assert b'id="payment-form"' in pay_page.content
     assert b"pk_test_sandbox" in pay_page.content
     card = sandbox.card_token()
-    paid = web.post(url, {"csrfmiddlewaretoken": token, "step": "payment",
-                          "payment_method_id": "75", "token": card, "brand": "Visa",
-                          "last_four": "4242", "cardholder_name": "Ada Lovelace"})
+    paid = web.post(
+        url,
+        {
+            "csrfmiddlewaretoken": token,
+            "step": "payment",
+            "payment_method_id": "75",
+            "token": card,
+            "brand": "Visa",
+            "last_four": "4242",
+            "cardholder_name": "Ada Lovelace",
+        },
+    )
     assert paid.status_code == 302
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

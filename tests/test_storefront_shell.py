@@ -22,8 +22,12 @@ def test_healthz_when_api_is_down(client, settings):
     settings.GM_API_URL = "http://127.0.0.1:9/api"
     settings.GM_CONNECT_TIMEOUT = 0.3
     body = client.get("/healthz").json()
-    assert body["api"] == {"url_configured": True, "ok": False, "error": "TransportError",
-                           "status": None}
+    assert body["api"] == {
+        "url_configured": True,
+        "ok": False,
+        "error": "TransportError",
+        "status": None,
+    }
 
 
 def test_home_renders_with_security_headers(client, storefront_settings):

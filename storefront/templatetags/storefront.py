@@ -12,8 +12,7 @@ from django.utils.translation import gettext as _
 
 register = template.Library()
 
-SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "EUR": "€", "GBP": "£",
-           "JPY": "¥"}
+SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
 @register.filter

@@ -1,6 +1,6 @@
 """Serve the sandbox API on its own, e.g. for benchmarks or another storefront:
 
-    python manage.py runsandbox --port 8100 [--migrate] [--seed]
+python manage.py runsandbox --port 8100 [--migrate] [--seed]
 """
 
 from django.conf import settings

@@ -33,13 +33,27 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         call_command("migrate", database="sandbox", verbosity=0)
         call_command("seed_sandbox")
-        env = {**os.environ, "SITE_URL": f"http://127.0.0.1:{port}",
-               "LOCALSTRIPE_URL": f"http://127.0.0.1:{stripe_port}"}
+        env = {
+            **os.environ,
+            "SITE_URL": f"http://127.0.0.1:{port}",
+            "LOCALSTRIPE_URL": f"http://127.0.0.1:{stripe_port}",
+        }
         children = [
-            subprocess.Popen([sys.executable, "-m", "sandbox.stripe_server", "--port",
-                              str(stripe_port), "--quiet"], env=env),
-            subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload",
-                              f"127.0.0.1:{port}"], env=env),
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "sandbox.stripe_server",
+                    "--port",
+                    str(stripe_port),
+                    "--quiet",
+                ],
+                env=env,
+            ),
+            subprocess.Popen(
+                [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+                env=env,
+            ),
         ]
         try:
             self._wait(f"http://127.0.0.1:{port}/healthz", children)
@@ -77,13 +91,13 @@ class Command(BaseCommand):
             f"""
   Storefront      {base}/
   Sandbox API     {base}/sandbox/api/public/v2/
-  API keys        write: {settings.SANDBOX['WRITE_KEY']}   read: {settings.SANDBOX['READ_KEY']}
+  API keys        write: {settings.SANDBOX["WRITE_KEY"]}   read: {settings.SANDBOX["READ_KEY"]}
   Offline Stripe  http://127.0.0.1:{stripe_port}/js.stripe.com/v3/
   Test cards
 {cards}
   Coupons         SAVE10, HALFOFF, FIVEOFF (USD)
 
-  Try: curl -g -H 'Authorization: Token {settings.SANDBOX['WRITE_KEY']}' \\
+  Try: curl -g -H 'Authorization: Token {settings.SANDBOX["WRITE_KEY"]}' \\
          '{base}/sandbox/api/public/v2/events?include=registration_types.prices&page[size]=5'
 
   Ctrl-C stops everything.
