@@ -1,0 +1,86 @@
+"""The catalog cache: one upstream call per key per TTL, single flight under concurrency,
+and stale pages when the API refuses (429) or fails."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pytest
+
+from guestmanager import process_stats
+
+
+def _event_calls() -> int:
+    return process_stats.snapshot()["by_endpoint"].get("GET /events", 0)
+
+
+@pytest.mark.django_db
+def test_many_requests_within_ttl_make_one_upstream_call_per_key(client, storefront_settings):
+    storefront_settings.CATALOG_TTL = 60
+    before = process_stats.snapshot()["by_endpoint"]
+    for _ in range(25):
+        assert client.get("/").status_code == 200
+    for _ in range(10):
+        assert client.get("/?q=jazz").status_code == 200
+    after = process_stats.snapshot()["by_endpoint"]
+    # One list call per distinct query, plus one per recurring template's dates shown.
+    list_calls = after.get("GET /events", 0) - before.get("GET /events", 0)
+    recurring_on_page = client.get("/").content.count(b"Next dates:")
+    recurring_jazz = client.get("/?q=jazz").content.count(b"Next dates:")
+    assert list_calls == 2 + recurring_on_page + recurring_jazz
+    assert after.get("GET /categories", 0) - before.get("GET /categories", 0) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_misses_make_one_call(live_server, storefront_settings):
+    storefront_settings.CATALOG_TTL = 60
+    before = _event_calls()
+    results: list[int] = []
+
+    def fetch() -> None:
+        results.append(httpx.get(f"{live_server.url}/?q=night", timeout=30).status_code)
+
+    threads = [threading.Thread(target=fetch) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [200] * 12
+    page = httpx.get(f"{live_server.url}/?q=night").text
+    assert _event_calls() - before == 1 + page.count("Next dates:")
+
+
+@pytest.mark.django_db
+def test_rate_limited_api_still_serves_the_stale_page(client, storefront_settings, sandbox):
+    storefront_settings.CATALOG_TTL = 0.2
+    storefront_settings.CATALOG_STALE = 600
+    warm = client.get("/?q=quick")
+    assert warm.status_code == 200 and b"Quick Ticket Night" in warm.content
+    sandbox.faults(rate_limit=1, rate_window=60)
+    try:
+        httpx.get(f"{sandbox.api_url}/", headers={"Authorization": "Token x"})  # use the budget
+        time.sleep(0.3)  # past the TTL: the next view serves stale and refreshes behind
+        stale = client.get("/?q=quick")
+        assert stale.status_code == 200 and b"Quick Ticket Night" in stale.content
+        deadline = time.monotonic() + 5
+        notice = b"Showing recently saved listings"
+        while time.monotonic() < deadline:
+            page = client.get("/?q=quick")
+            assert page.status_code == 200 and b"Quick Ticket Night" in page.content
+            if notice in page.content:
+                break
+            time.sleep(0.1)
+        assert notice in page.content
+    finally:
+        sandbox.faults(reset=True)
+
+
+@pytest.mark.django_db
+def test_api_down_with_nothing_cached_says_so(client, storefront_settings):
+    storefront_settings.GM_API_URL = "http://127.0.0.1:9/api"
+    storefront_settings.GM_CONNECT_TIMEOUT = 0.2
+    response = client.get("/?q=anything")
+    assert response.status_code == 503
+    assert "can’t load events right now" in response.content.decode()
