@@ -4,6 +4,21 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+
+@dataclass
+class CallTimer:
+    """Upstream calls made while serving one request (see ``timing``)."""
+
+    calls: int = 0
+    seconds: float = 0.0
+    endpoints: list[str] = field(default_factory=list)
+
+
+# Set by a caller (e.g. per web request) to learn what that unit of work cost upstream.
+timing: ContextVar[CallTimer | None] = ContextVar("guestmanager_timing", default=None)
 
 
 class UpstreamStats:
@@ -15,9 +30,15 @@ class UpstreamStats:
         self._seconds = 0.0
 
     def record(self, method: str, path_template: str, seconds: float) -> None:
+        name = f"{method} {path_template}"
         with self._lock:
-            self._calls[f"{method} {path_template}"] += 1
+            self._calls[name] += 1
             self._seconds += seconds
+        timer = timing.get()
+        if timer is not None:
+            timer.calls += 1
+            timer.seconds += seconds
+            timer.endpoints.append(name)
 
     def snapshot(self) -> dict[str, object]:
         with self._lock:

@@ -142,6 +142,8 @@ def endpoint(*methods: str) -> Callable:
 
 
 def _handle(view: Callable, methods: tuple[str, ...], request: HttpRequest, kwargs):
+    route = request.resolver_match.route if request.resolver_match else request.path
+    runtime.requests.add(f"{request.method} {route}")
     f = runtime.faults
     if f.latency_ms:
         time.sleep(f.latency_ms / 1000)

@@ -109,3 +109,13 @@ def faults(request: HttpRequest):
 @csrf_exempt
 def health(request: HttpRequest):
     return JsonResponse({"status": "ok", "events": m.Event.objects.count()})
+
+
+@control
+@require_http_methods(["GET", "POST"])
+def stats(request: HttpRequest):
+    """API requests served since start (or the last reset), by method and route."""
+    if request.method == "POST":
+        runtime.requests.reset()
+    counts = runtime.requests.snapshot()
+    return JsonResponse({"total": sum(counts.values()), "by_route": counts})

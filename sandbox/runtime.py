@@ -53,5 +53,26 @@ class RateLimiter:
             self._hits.clear()
 
 
+@dataclass
+class RequestLog:
+    """Counts API requests by method and route, for benchmarks."""
+
+    _counts: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
 faults = Faults.from_settings()
 limiter = RateLimiter()
+requests = RequestLog()

@@ -42,6 +42,7 @@ urlpatterns = [
     path("control/orders/<int:order_id>", control.order_info),
     path("control/variants/<int:variant_id>/stock", control.variant_stock),
     path("control/faults", control.faults),
+    path("control/stats", control.stats),
     path("health", control.health),
     re_path(r"^tickets/(?P<number>[\w-]+)\.(?P<ext>pdf|pkpass)$", c.ticket_file),
 ]

@@ -65,8 +65,11 @@ class ListQuery:
         return f
 
 
+def events_key(client: GuestManagerClient, query: ListQuery) -> str:
+    return _key(client, "events", {"filters": query.filters(), "cursor": query.cursor})
+
+
 def events_page(client: GuestManagerClient, query: ListQuery) -> swr.Cached:
-    params = {"filters": query.filters(), "cursor": query.cursor}
 
     def load() -> dict[str, Any]:
         page = client.list_events(
@@ -78,7 +81,7 @@ def events_page(client: GuestManagerClient, query: ListQuery) -> swr.Cached:
         )
         return {"events": page.data, "next_cursor": page.next_cursor}
 
-    return swr.fetch(_key(client, "events", params), load, ttl=_ttl()[0], stale=_ttl()[1])
+    return swr.fetch(events_key(client, query), load, ttl=_ttl()[0], stale=_ttl()[1])
 
 
 def event_detail(client: GuestManagerClient, event_id: int) -> swr.Cached:

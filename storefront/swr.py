@@ -34,6 +34,11 @@ class Cached:
     fetched_at: float
     degraded: bool = False  # the upstream failed; this is the last good value
 
+    def fragment_key(self, key: str, *parts: object) -> str:
+        """A cache key for something rendered from this value: it changes when the value
+        is refreshed, so rendered HTML is never older than the data it shows."""
+        return ":".join([key, "html", f"{self.fetched_at:.6f}", *map(str, parts)])
+
 
 class Unavailable(Exception):
     """Nothing cached and the upstream failed."""

@@ -5,9 +5,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -64,30 +67,56 @@ def event_list(request: HttpRequest) -> HttpResponse:
     status, degraded, unavailable = 200, False, False
     try:
         cached = catalog.events_page(client, query)
-        events, next_cursor = cached.value["events"], cached.value["next_cursor"]
         degraded = cached.degraded
     except swr.Unavailable:
-        events, next_cursor, unavailable, status = [], None, True, 503
-    cards = [catalog.card(e, currency) for e in events if catalog.listable(e)]
-    for c in cards:
-        if c.type == "recurring":
-            c.next_dates = _next_dates(client, c.id)
-    days = [(day, list(group)) for day, group in itertools.groupby(cards, key=lambda c: c.day)]
+        cached, unavailable, status = None, True, 503
     filters = {k: v for k, v in request.GET.items() if k != "cursor" and v}
     context = {
         "form": form,
-        "days": days,
         "degraded": degraded,
         "unavailable": unavailable,
-        "currency": currency,
         "filtered": bool(filters),
-        "next_url": f"?{urlencode({**filters, 'cursor': next_cursor})}" if next_cursor else None,
         "is_more": bool(query.cursor),
     }
-    template = "storefront/events.html"
+    context["page_html"] = _event_list_html(request, client, query, cached, filters, context)
     if request.htmx and query.cursor:
-        template += "#page"
-    return render(request, template, context, status=status)
+        return HttpResponse(context["page_html"], status=status)
+    return render(request, "storefront/events.html", context, status=status)
+
+
+def _event_list_html(request, client, query, cached, filters, context) -> str:
+    """The cards for one page of results, rendered once per refresh of the data and then
+    served from the cache: rendering is most of a page view's cost."""
+    key = None
+    if cached is not None:
+        key = cached.fragment_key(
+            catalog.events_key(client, query), get_language(), settings.STOREFRONT_CURRENCY
+        )
+        html = cache.get(key)
+        if html is not None:
+            return html
+    events = cached.value["events"] if cached else []
+    next_cursor = cached.value["next_cursor"] if cached else None
+    cards = [catalog.card(e, settings.STOREFRONT_CURRENCY) for e in events if catalog.listable(e)]
+    for c in cards:
+        if c.type == "recurring":
+            c.next_dates = _next_dates(client, c.id)
+    html = render_to_string(
+        "storefront/events.html#page",
+        {
+            **context,
+            "days": [
+                (day, list(group)) for day, group in itertools.groupby(cards, lambda c: c.day)
+            ],
+            "next_url": f"?{urlencode({**filters, 'cursor': next_cursor})}"
+            if next_cursor
+            else None,
+        },
+        request,
+    )
+    if key:
+        cache.set(key, html, timeout=int(settings.CATALOG_TTL + settings.CATALOG_STALE))
+    return html
 
 
 def _next_dates(client, parent_id: int) -> list:
@@ -174,7 +203,24 @@ def render_event_page(
         "form_error": form_error,
     }
     context["jsonld"] = _jsonld(context)
+    context["tickets_html"] = _tickets_html(request, client, cached, event_id, context)
     return render(request, "storefront/event.html", context, status=status)
+
+
+def _tickets_html(request, client, cached, event_id: int, context: dict[str, Any]) -> str:
+    """The registration types, rendered once per refresh of the event's data unless this
+    view carries a buyer's choices or errors."""
+    template = "storefront/event.html#tickets"
+    if context["errors"] or context["chosen"]:
+        return render_to_string(template, context, request)
+    key = cached.fragment_key(
+        catalog._key(client, "event", event_id), get_language(), settings.STOREFRONT_CURRENCY
+    )
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string(template, context, request)
+        cache.set(key, html, timeout=int(settings.CATALOG_TTL + settings.CATALOG_STALE))
+    return html
 
 
 def _map_url(venue: dict[str, Any]) -> str | None:

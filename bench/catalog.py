@@ -1,0 +1,136 @@
+"""Catalog throughput under load (prints figures; not a test).
+
+The storefront runs under gunicorn (2 workers, production settings) against the sandbox as a
+separate process with 50 ms added latency. For 20 s, 50 concurrent clients (25 on the events
+list, 25 on an event page) load pages from a second process; we print requests/s, latency
+percentiles and how many calls reached the API.
+
+    .venv/bin/python -m bench.catalog [--seconds 20] [--clients 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import subprocess
+import time
+
+import httpx
+
+from bench.common import percentile, stack
+
+
+def wrk(url: str, clients: int, seconds: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    def ms(label: str) -> float:
+        match = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "requests": float(re.search(r"(\d+) requests in", out).group(1)),
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": ms("50%"),
+        "p99": ms("99%"),
+        "errors": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+async def python_load(url: str, clients: int, seconds: int) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + seconds
+
+    async def worker() -> None:
+        nonlocal errors
+        async with httpx.AsyncClient(timeout=30) as client:
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                response = await client.get(url)
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += response.status_code >= 400
+
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / seconds,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "errors": float(errors),
+    }
+
+
+def load(url: str, clients: int, seconds: int) -> dict[str, float]:
+    if shutil.which("wrk"):
+        return wrk(url, clients, seconds)
+    return asyncio.run(python_load(url, clients, seconds))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--latency-ms", type=float, default=50)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    with stack(latency_ms=args.latency_ms, threads=args.threads) as s:
+        events = httpx.get(
+            f"{s.sandbox}/sandbox/api/public/v2/events",
+            params={"filter[name]": "Sandbox Showcase"},
+            headers={"Authorization": "Token sandbox_write_key"},
+        ).json()["data"]
+        event_url = f"{s.storefront}/events/{events[0]['id']}/{events[0]['slug']}/"
+        list_url = f"{s.storefront}/"
+        for url in (list_url, event_url):  # warm the cache
+            for _ in range(3):
+                assert httpx.get(url, timeout=30).status_code == 200
+        s.sandbox_control("POST", "stats")
+        started = time.monotonic()
+        half = args.clients // 2
+        results: dict[str, dict[str, float]] = {}
+
+        import threading
+
+        def run(name: str, url: str) -> None:
+            results[name] = load(url, half, args.seconds)
+
+        threads = [
+            threading.Thread(target=run, args=("events list", list_url)),
+            threading.Thread(target=run, args=("event page", event_url)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - started
+        upstream = s.sandbox_control("GET", "stats")
+    tool = "wrk" if shutil.which("wrk") else "python asyncio"
+    print(
+        f"catalog benchmark: {args.clients} clients for {args.seconds}s ({tool}), "
+        f"API latency +{args.latency_ms:.0f} ms, gunicorn 2 workers (gthread x{args.threads})"
+    )
+    for name, r in results.items():
+        print(
+            f"  {name:12s} {r['rps']:8.1f} req/s   p50 {r['p50']:6.1f} ms   "
+            f"p99 {r['p99']:6.1f} ms   errors {int(r['errors'])}"
+        )
+    total = sum(r["rps"] for r in results.values())
+    print(f"  combined     {total:8.1f} req/s")
+    per_minute = upstream["total"] / (elapsed / 60)
+    print(
+        f"  upstream API calls: {upstream['total']} in {elapsed:.1f}s = {per_minute:.1f}/min "
+        f"{upstream['by_route']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""Start the pieces a benchmark needs as separate processes on loopback ports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+WRITE_KEY = "sandbox_write_key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@dataclass
+class Stack:
+    storefront: str
+    sandbox: str
+    stripe: str
+    workdir: Path
+
+    def sandbox_control(self, method: str, path: str, json: dict | None = None) -> dict:
+        response = httpx.request(
+            method,
+            f"{self.sandbox}/sandbox/control/{path}",
+            json=json,
+            headers={"Authorization": f"Token {WRITE_KEY}"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()
+
+
+@contextlib.contextmanager
+def stack(
+    *,
+    latency_ms: float = 50,
+    workers: int = 2,
+    threads: int = 8,
+    payment_delay: float = 0.5,
+    rate_limit: int = 300,
+) -> Iterator[Stack]:
+    """localstripe + a separate sandbox (with added latency) + the storefront under
+    gunicorn with production settings (DEBUG off, Redis cache when REDIS_URL is set)."""
+    workdir = Path(tempfile.mkdtemp(prefix="gm-bench-"))
+    procs: list[subprocess.Popen] = []
+    log = (workdir / "processes.log").open("w")
+    base_env = {
+        k: v for k, v in os.environ.items() if k not in {"GM_API_URL", "GM_API_KEY", "DATABASE_URL"}
+    }
+    try:
+        stripe_port, sandbox_port, web_port = free_port(), free_port(), free_port()
+        stripe = f"http://127.0.0.1:{stripe_port}"
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "sandbox.stripe_server",
+                    "--port",
+                    str(stripe_port),
+                    "--quiet",
+                ],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        wait_for(f"{stripe}/js.stripe.com/v3/", procs[-1])
+
+        sandbox = f"http://127.0.0.1:{sandbox_port}"
+        sandbox_env = {
+            **base_env,
+            "VAR_DIR": str(workdir / "sandbox"),
+            "DEBUG": "1",
+            "SANDBOX_LATENCY_MS": str(latency_ms),
+            "SANDBOX_RATE_LIMIT": str(rate_limit),
+            "SANDBOX_PAYMENT_DELAY": str(payment_delay),
+            "SANDBOX_STRIPE_API_BASE": stripe,
+            "LOCALSTRIPE_URL": stripe,
+        }
+        sandbox_env.pop("REDIS_URL", None)
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "runsandbox", "--port", str(sandbox_port), "--seed"],
+                cwd=ROOT,
+                env=sandbox_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        wait_for(f"{sandbox}/sandbox/health", procs[-1])
+
+        storefront = f"http://127.0.0.1:{web_port}"
+        web_env = {
+            **base_env,
+            "VAR_DIR": str(workdir / "web"),
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-" + "x" * 40,
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "GM_API_URL": f"{sandbox}/sandbox/api/public/v2",
+            "GM_API_KEY": WRITE_KEY,
+            "STRIPE_JS_URL": f"{stripe}/js.stripe.com/v3/",
+            "LOCALSTRIPE_URL": stripe,
+            "CACHE_KEY_PREFIX": f"bench{web_port}",
+        }
+        gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
+        for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
+            subprocess.run(
+                [sys.executable, "manage.py", *command],
+                cwd=ROOT,
+                env=web_env,
+                check=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        procs.append(
+            subprocess.Popen(
+                [
+                    gunicorn,
+                    "storefront.wsgi",
+                    "-w",
+                    str(workers),
+                    "-k",
+                    "gthread",
+                    "--threads",
+                    str(threads),
+                    "-b",
+                    f"127.0.0.1:{web_port}",
+                    "--log-level",
+                    "warning",
+                    "--backlog",
+                    "256",
+                ],
+                cwd=ROOT,
+                env=web_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        wait_for(f"{storefront}/healthz", procs[-1])
+        yield Stack(storefront, sandbox, stripe, workdir)
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        log.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
