@@ -130,6 +130,7 @@ def stack(
             "STRIPE_JS_URL": f"{stripe}/js.stripe.com/v3/",
             "LOCALSTRIPE_URL": stripe,
             "CACHE_KEY_PREFIX": f"bench{web_port}",
+            "SECURE_COOKIES": "0",
         }
         gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
         for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):

@@ -77,18 +77,19 @@ def snapshot(request: HttpRequest, order_id: int) -> dict[str, Any] | None:
     return entry[0] if entry else None
 
 
-def hand_off(request: HttpRequest, order: dict[str, Any]) -> None:
-    """Leave the order for the page view that follows a redirect (post/redirect/get)."""
-    cache.set(_snapshot_key(request, order["id"]) + ":handoff", order, SNAPSHOT_SECONDS)
+def hand_off(request: HttpRequest, order_id: int) -> None:
+    """Let the next page view of this order use the latest snapshot instead of asking the
+    API again (post/redirect/get, cart -> checkout)."""
+    cache.set(_snapshot_key(request, order_id) + ":handoff", True, SNAPSHOT_SECONDS)
 
 
 def take_hand_off(request: HttpRequest, order_id: int) -> dict[str, Any] | None:
-    """The handed-off order, once: a reload asks the API again."""
+    """The latest snapshot if it was handed off, once: a reload asks the API again."""
     key = _snapshot_key(request, order_id) + ":handoff"
-    order = cache.get(key)
-    if order is not None:
-        cache.delete(key)
-    return order
+    if not cache.get(key):
+        return None
+    cache.delete(key)
+    return snapshot(request, order_id)
 
 
 def drop_snapshot(request: HttpRequest, order_id: int) -> None:

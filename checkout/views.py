@@ -130,6 +130,8 @@ def add_to_order(request: HttpRequest) -> HttpResponse:
             general = message
     except TRANSIENT as exc:
         general = transient_message(exc)
+    if ref is not None:
+        session.hand_off(request, ref.id)
     if failed or general:
         return render_event_page(
             request,
@@ -152,9 +154,13 @@ def cart(request: HttpRequest) -> HttpResponse:
     if ref is None:
         return _render_cart(request, None)
     try:
-        order = load_order(request, ref, fresh=request.method == "GET")
+        order = (request.method == "GET" and session.take_hand_off(request, ref.id)) or (
+            load_order(request, ref, fresh=request.method == "GET")
+        )
     except Http404:
         return _render_cart(request, None)
+    if request.method == "GET":
+        session.hand_off(request, ref.id)  # the "Check out" link shows this same order
     coupon_form = CouponForm()
     message = None
     status = 200
@@ -428,7 +434,7 @@ def _after_change(request: HttpRequest, ref: session.OrderRef, order: dict[str, 
     keep(request, order)
     if request.htmx:
         return render_state(request, ref, order)
-    session.hand_off(request, order)
+    session.hand_off(request, ref.id)
     return redirect("checkout:order", order_id=ref.id)
 
 

@@ -54,7 +54,6 @@ def _categories(client) -> list[dict[str, Any]]:
 @require_GET
 def event_list(request: HttpRequest) -> HttpResponse:
     client = get_client()
-    currency = settings.STOREFRONT_CURRENCY
     form = EventFilterForm(request.GET or None, categories=_categories(client))
     data = form.cleaned_data if form.is_valid() else {}
     query = catalog.ListQuery(

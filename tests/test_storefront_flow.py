@@ -149,3 +149,68 @@ def test_no_js_checkout_to_confirmation(web, gm, sandbox):
     assert b"PDF ticket" in page.content
     ics = web.get(f"/orders/{order_id}/calendar.ics")
     assert ics["Content-Type"] == "text/calendar" and b"BEGIN:VEVENT" in ics.content
+
+
+@pytest.mark.django_db
+def test_add_errors_appear_beside_the_registration_type(web, gm):
+    event = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
+    vip = variant(gm, "Sandbox Showcase", "VIP")
+    page = web.get(f"/events/{event['id']}/{event['slug']}/")
+    token = _csrf(page)
+    response = web.post(
+        "/order/add", {"csrfmiddlewaretoken": token, "event": event["id"], f"qty-{vip}": "9"}
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert f'id="err-{vip}"' in html and "limited to 4 per order" in html
+    assert f'aria-describedby="err-{vip}"' in html
+    empty = web.post("/order/add", {"csrfmiddlewaretoken": token, "event": event["id"]})
+    assert empty.status_code == 422 and "Choose how many tickets" in empty.content.decode()
+
+
+@pytest.mark.django_db
+def test_waitlist_and_reservation_confirmations(web, gm):
+    for name, type_name, heading in [
+        ("Waitlist Gala", "Waitlist", "You’re on the waitlist"),
+        ("Presale Concert", "Reserve a seat", "Your reservation is confirmed"),
+    ]:
+        event = next(e for e in gm.list_events(filters={"name": name}))
+        v = variant(gm, name, type_name)
+        page = web.get(f"/events/{event['id']}/{event['slug']}/")
+        token = _csrf(page)
+        web.post(
+            "/order/add", {"csrfmiddlewaretoken": token, "event": event["id"], f"qty-{v}": "1"}
+        )
+        cart = web.get("/cart/")
+        url = re.search(rb'href="(/orders/\d+/)"', cart.content).group(1).decode()
+        response = web.post(
+            url,
+            {
+                "csrfmiddlewaretoken": token,
+                "step": "cart",
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "email": "ada@example.com",
+                "phone_number_country": "US",
+            },
+            follow=True,
+        )
+        body = response.content.decode()
+        if 'value="address"' in body:
+            us = re.search(r'<option value="(\d+)"[^>]*>United States', body).group(1)
+            wa = re.search(r'<option value="(\d+)"[^>]*>Washington', body).group(1)
+            response = web.post(
+                url,
+                {
+                    "csrfmiddlewaretoken": token,
+                    "step": "address",
+                    "bill-address1": "1 Main",
+                    "bill-city": "Seattle",
+                    "bill-zipcode": "98101",
+                    "bill-country": us,
+                    "bill-state": wa,
+                },
+                follow=True,
+            )
+            body = response.content.decode()
+        assert heading in body, name
