@@ -246,13 +246,15 @@ def order_context(order: dict[str, Any]) -> dict[str, Any]:
         tier = (li.get("ticket_tier") or {}).get("event") or {}
         lines.append({**li, "event_name": tier.get("name"), "event_id": tier.get("id")})
     expires = order.get("expires_at")
+    left = 0
+    if expires:
+        ends = datetime.fromisoformat(expires.replace("Z", "+00:00"))
+        left = max(0, int((ends - datetime.now(UTC)).total_seconds()))
     return {
         "lines": lines,
         "fees": fees,
         "expires_at": expires,
-        "expires_local": datetime.fromisoformat(expires.replace("Z", "+00:00"))
-        if expires
-        else None,
+        "hold_left": f"{left // 60}:{left % 60:02d}",
         "event_ids": sorted({li["event_id"] for li in lines if li.get("event_id")}),
     }
 

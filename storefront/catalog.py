@@ -30,6 +30,8 @@ EVENT_INCLUDE = (
 )
 DATES_INCLUDE = "registration_types.prices,registration_types.stock_item"
 PAGE_SIZE = 24
+API_PAGE_SIZE = 30
+MAX_API_PAGES = 4
 FEW_LEFT = 10
 
 
@@ -72,14 +74,23 @@ def events_key(client: GuestManagerClient, query: ListQuery) -> str:
 def events_page(client: GuestManagerClient, query: ListQuery) -> swr.Cached:
 
     def load() -> dict[str, Any]:
-        page = client.list_events(
-            filters=query.filters(),
-            sort={"starts_at": "asc"},
-            include=LIST_INCLUDE,
-            page_size=PAGE_SIZE,
-            cursor=query.cursor or None,
-        )
-        return {"events": page.data, "next_cursor": page.next_cursor}
+        # Sessions and generated dates show under their parent, so a page of API results
+        # may hold few top-level events: read on (a few pages at most) to fill a page.
+        events: list[dict[str, Any]] = []
+        cursor = query.cursor or None
+        for _ in range(MAX_API_PAGES):
+            page = client.list_events(
+                filters=query.filters(),
+                sort={"starts_at": "asc"},
+                include=LIST_INCLUDE,
+                page_size=API_PAGE_SIZE,
+                cursor=cursor,
+            )
+            events += [e for e in page.data if listable(e)]
+            cursor = page.next_cursor
+            if not cursor or len(events) >= PAGE_SIZE:
+                break
+        return {"events": events, "next_cursor": cursor}
 
     return swr.fetch(events_key(client, query), load, ttl=_ttl()[0], stale=_ttl()[1])
 

@@ -90,7 +90,7 @@
       function tick() {
         if (!document.body.contains(el)) return;
         var left = Math.max(0, Math.round((ends - Date.now()) / 1000));
-        out.textContent = " (" + Math.floor(left / 60) + ":" + pad(left % 60) + ")";
+        out.textContent = Math.floor(left / 60) + ":" + pad(left % 60);
         [300, 60, 0].forEach(function (mark) {
           if (left <= mark && !said[mark] && announcer) {
             said[mark] = true;
