@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--latency-ms", type=float, default=50)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     with stack(latency_ms=args.latency_ms, threads=args.threads) as s:
         events = httpx.get(

@@ -230,3 +230,38 @@ def test_double_click_pay_submits_one_payment(web_page, gm, sandbox):
     page.get_by_role("button", name=re.compile("^Pay")).dblclick()
     heading(page, "You’re going!")
     assert len(sandbox.payments(order_id(page))) == 1
+
+
+def test_checkout_steps_are_accessible(open_page, gm):
+    from .conftest import axe_violations
+
+    web = open_page(bypass_csp=True, viewport={"width": 360, "height": 740})
+    page = web.page
+    add(web, gm, "Sandbox Showcase", {"General admission": 1})
+    assert axe_violations(page) == [], "cart"
+    page.get_by_role("link", name="Check out").click()
+    heading(page, "Your details")
+    assert axe_violations(page) == [], "details"
+    details_page = page
+    details_page.get_by_label("First name").fill("Ada")
+    details_page.get_by_label("Last name").fill("Lovelace")
+    details_page.get_by_label("Email").fill("ada@example.com")
+    details_page.get_by_role("button", name="Continue").click()
+    heading(page, "Who’s coming?")
+    page.get_by_role("button", name="Continue").click()  # name missing: server errors
+    page.locator(".field-error").first.wait_for()
+    assert axe_violations(page) == [], "tickets with errors"
+    page.get_by_label("This ticket is mine").check()
+    page.get_by_role("button", name="Continue").click()
+    address(page)
+    heading(page, "A few questions")
+    assert axe_violations(page) == [], "questions"
+    page.get_by_label("Friend").check()
+    page.get_by_label("Dietary requirements").fill("None")
+    page.get_by_role("button", name="Continue").click()
+    heading(page, "Payment")
+    page.locator("#card-element input").first.wait_for()
+    assert axe_violations(page) == [], "payment"
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
