@@ -78,7 +78,7 @@ def events_page(client: GuestManagerClient, query: ListQuery) -> swr.Cached:
         # may hold few top-level events: read on (a few pages at most) to fill a page.
         events: list[dict[str, Any]] = []
         cursor = query.cursor or None
-        for _ in range(MAX_API_PAGES):
+        for _attempt in range(MAX_API_PAGES):
             page = client.list_events(
                 filters=query.filters(),
                 sort={"starts_at": "asc"},

@@ -263,5 +263,6 @@ def test_checkout_steps_are_accessible(open_page, gm):
     page.locator("#card-element input").first.wait_for()
     assert axe_violations(page) == [], "payment"
     overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 0

@@ -15,6 +15,20 @@ def web(client, storefront_settings):
     return client
 
 
+def _address_form(body: str, token: str) -> dict[str, str]:
+    us = re.search(r'<option value="(\d+)"[^>]*>United States', body).group(1)
+    wa = re.search(r'<option value="(\d+)"[^>]*>Washington', body).group(1)
+    return {
+        "csrfmiddlewaretoken": token,
+        "step": "address",
+        "bill-address1": "1 Main St",
+        "bill-city": "Seattle",
+        "bill-zipcode": "98101",
+        "bill-country": us,
+        "bill-state": wa,
+    }
+
+
 def _csrf(response) -> str:
     match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', response.content)
     assert match, "page has a CSRF token"
@@ -98,20 +112,7 @@ def test_no_js_checkout_to_confirmation(web, gm, sandbox):
     )
     assert done.status_code == 302
     address_page = web.get(url)
-    us = re.search(rb'<option value="(\d+)"[^>]*>United States', address_page.content).group(1)
-    wa = re.search(rb'<option value="(\d+)"[^>]*>Washington', address_page.content).group(1)
-    resp = web.post(
-        url,
-        {
-            "csrfmiddlewaretoken": token,
-            "step": "address",
-            "bill-address1": "1 Main St",
-            "bill-city": "Seattle",
-            "bill-zipcode": "98101",
-            "bill-country": us.decode(),
-            "bill-state": wa.decode(),
-        },
-    )
+    resp = web.post(url, _address_form(address_page.content.decode(), token))
     assert resp.status_code == 302, resp.content[:2000]
     form_page = web.get(url)
     radios = re.findall(rb'name="(a\d+)" value="(\d+)"', form_page.content)
@@ -197,20 +198,6 @@ def test_waitlist_and_reservation_confirmations(web, gm):
         )
         body = response.content.decode()
         if 'value="address"' in body:
-            us = re.search(r'<option value="(\d+)"[^>]*>United States', body).group(1)
-            wa = re.search(r'<option value="(\d+)"[^>]*>Washington', body).group(1)
-            response = web.post(
-                url,
-                {
-                    "csrfmiddlewaretoken": token,
-                    "step": "address",
-                    "bill-address1": "1 Main",
-                    "bill-city": "Seattle",
-                    "bill-zipcode": "98101",
-                    "bill-country": us,
-                    "bill-state": wa,
-                },
-                follow=True,
-            )
+            response = web.post(url, _address_form(body, token), follow=True)
             body = response.content.decode()
         assert heading in body, name
