@@ -174,6 +174,8 @@ def _handle(view: Callable, methods: tuple[str, ...], request: HttpRequest, kwar
     except BadJSON as exc:
         raise ApiError("parse_error", f"Request body is not valid JSON: {exc}") from exc
     result = view(request, params, **kwargs)
+    if f.write_reply_delay_ms and request.method not in READ_METHODS:
+        time.sleep(f.write_reply_delay_ms / 1000)
     if isinstance(result, JsonResponse):
         return result
     if isinstance(result, Created):

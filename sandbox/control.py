@@ -92,7 +92,13 @@ def faults(request: HttpRequest):
         data = _body(request)
         if data.get("reset"):
             runtime.faults = f = runtime.Faults.from_settings()
-        for key in ("rate_limit", "rate_window", "latency_ms", "get_error_rate"):
+        for key in (
+            "rate_limit",
+            "rate_window",
+            "latency_ms",
+            "get_error_rate",
+            "write_reply_delay_ms",
+        ):
             if key in data:
                 setattr(f, key, type(getattr(f, key))(data[key]))
         runtime.limiter.reset()
@@ -102,6 +108,7 @@ def faults(request: HttpRequest):
             "rate_window": f.rate_window,
             "latency_ms": f.latency_ms,
             "get_error_rate": f.get_error_rate,
+            "write_reply_delay_ms": f.write_reply_delay_ms,
         }
     )
 

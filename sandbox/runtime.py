@@ -17,6 +17,8 @@ class Faults:
     rate_window: float
     latency_ms: float
     get_error_rate: float
+    # Writes are applied, then the answer is delayed: "it worked but the reply got lost".
+    write_reply_delay_ms: float = 0.0
 
     @classmethod
     def from_settings(cls) -> Faults:

@@ -201,3 +201,89 @@ def test_waitlist_and_reservation_confirmations(web, gm):
             response = web.post(url, _address_form(body, token), follow=True)
             body = response.content.decode()
         assert heading in body, name
+
+
+def _checkout_to(web, gm, token_holder: dict, event_name: str, type_name: str) -> str:
+    event = next(e for e in gm.list_events(filters={"name": event_name}))
+    v = variant(gm, event_name, type_name)
+    page = web.get(f"/events/{event['id']}/{event['slug']}/")
+    token = token_holder["csrf"] = _csrf(page)
+    web.post("/order/add", {"csrfmiddlewaretoken": token, "event": event["id"], f"qty-{v}": "1"})
+    cart = web.get("/cart/")
+    url = re.search(rb'href="(/orders/\d+/)"', cart.content).group(1).decode()
+    web.post(
+        url,
+        {
+            "csrfmiddlewaretoken": token,
+            "step": "cart",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": "ada@example.com",
+            "phone_number_country": "US",
+        },
+    )
+    return url
+
+
+@pytest.mark.django_db
+def test_lost_reply_on_a_step_keeps_the_data_and_recovers(web, gm, sandbox, storefront_settings):
+    holder: dict = {}
+    url = _checkout_to(web, gm, holder, "Quick Ticket Night", "Standard")
+    body = web.get(url).content.decode()
+    form = _address_form(body, holder["csrf"])
+    storefront_settings.GM_READ_TIMEOUT = 0.3
+    from storefront import gm as gm_module
+
+    gm_module._clients.clear()
+    sandbox.faults(write_reply_delay_ms=800)
+    try:
+        lost = web.post(url, form)
+    finally:
+        sandbox.faults(reset=True)
+        storefront_settings.GM_READ_TIMEOUT = 10
+        gm_module._clients.clear()
+    assert lost.status_code == 503
+    text = lost.content.decode()
+    assert "couldn’t reach the ticketing service" in text
+    assert 'value="1 Main St"' in text  # nothing typed is lost
+    time.sleep(0.6)  # the write did land upstream
+    retry = web.post(url, form)  # the order has moved on: show where it really is
+    assert retry.status_code in (302, 409)
+    assert "Payment" in web.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_lost_reply_on_payment_is_never_resubmitted(web, gm, sandbox, storefront_settings):
+    holder: dict = {}
+    url = _checkout_to(web, gm, holder, "Quick Ticket Night", "Standard")
+    body = web.get(url).content.decode()
+    web.post(url, _address_form(body, holder["csrf"]))
+    assert b"payment-form" in web.get(url).content
+    order_id = int(url.strip("/").split("/")[-1])
+    storefront_settings.GM_READ_TIMEOUT = 0.5
+    from storefront import gm as gm_module
+
+    gm_module._clients.clear()
+    sandbox.faults(write_reply_delay_ms=1500)
+    try:
+        response = web.post(
+            url,
+            {
+                "csrfmiddlewaretoken": holder["csrf"],
+                "step": "payment",
+                "payment_method_id": "75",
+                "token": sandbox.card_token(),
+                "brand": "Visa",
+                "last_four": "4242",
+                "cardholder_name": "Ada Lovelace",
+            },
+        )
+    finally:
+        sandbox.faults(reset=True)
+        storefront_settings.GM_READ_TIMEOUT = 10
+        gm_module._clients.clear()
+    # The reply was lost; the storefront re-read the order and carries on from there.
+    assert response.status_code == 302
+    page = web.get(url).content.decode()
+    assert "Processing your payment" in page or "You’re going!" in page
+    assert len(sandbox.payments(order_id)) == 1
