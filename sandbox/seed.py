@@ -607,6 +607,18 @@ class Seeder:
             available=50,
             description='<p>Seat</p><img src=x onerror="window.__pwned=1">',
         )
+        merch = self.event(
+            name="Poster Print Night",
+            venue=usd,
+            start=self.local_start(usd, days=9, hour=19),
+            description=SAFE_HTML[2],
+            categories=[self.categories[3]],
+        )
+        shipped = self.registration_type(
+            merch, "Ticket + signed poster (shipped)", 4000, "USD", available=60, order_max=4
+        )
+        shipped.requires_shipping = True
+        shipped.save(update_fields=["requires_shipping"])
         waitlist = self.event(
             name="Waitlist Gala",
             venue=usd,

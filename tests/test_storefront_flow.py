@@ -287,3 +287,20 @@ def test_lost_reply_on_payment_is_never_resubmitted(web, gm, sandbox, storefront
     page = web.get(url).content.decode()
     assert "Processing your payment" in page or "You’re going!" in page
     assert len(sandbox.payments(order_id)) == 1
+
+
+@pytest.mark.django_db
+def test_shipped_items_ask_for_a_shipping_address(web, gm):
+    holder: dict = {}
+    url = _checkout_to(web, gm, holder, "Poster Print Night", "Ticket + signed poster (shipped)")
+    body = web.get(url).content.decode()
+    assert "Shipping address" in body and 'name="ship-address1"' in body
+    form = _address_form(body, holder["csrf"])
+    form.update({k.replace("bill-", "ship-"): v for k, v in form.items() if k.startswith("bill")})
+    assert web.post(url, form).status_code == 302
+    delivery = web.get(url).content.decode()
+    assert 'value="delivery"' in delivery and 'value="1 Main St"' in delivery
+    ship = {k: v for k, v in form.items() if not k.startswith("bill")}
+    ship["step"] = "delivery"
+    assert web.post(url, ship).status_code == 302
+    assert "payment-form" in web.get(url).content.decode()

@@ -18,9 +18,13 @@
     return stripeLoading;
   }
 
+  // Translated messages come from the page (data-i18n-* on the element that needs them).
+  function t(el, key) { return el.getAttribute("data-i18n-" + key) || key; }
+
   function labelCardInputs(container) {
-    var names = { number: "Card number", exp_month: "Expiry month (MM)", exp_year: "Expiry year (YY)",
-                  cvc: "Security code (CVC)", postal_code: "Postal code" };
+    var names = { number: t(container, "number"), exp_month: t(container, "exp-month"),
+                  exp_year: t(container, "exp-year"), cvc: t(container, "cvc"),
+                  postal_code: t(container, "postal-code") };
     container.querySelectorAll("input").forEach(function (input) {
       if (!input.getAttribute("aria-label")) {
         var key = input.getAttribute("placeholder") || "";
@@ -43,7 +47,7 @@
       state.card.mount(mount);
       labelCardInputs(mount);
     }).catch(function () {
-      errors.textContent = "The card form could not load. Please reload the page.";
+      errors.textContent = t(form, "load-failed");
     });
 
     form.addEventListener("submit", function (evt) {
@@ -58,7 +62,7 @@
       var name = form.querySelector("[name=cardholder_name]").value;
       state.stripe.createToken(state.card, { name: name }).then(function (result) {
         if (result.error || !result.token) {
-          errors.textContent = (result.error && result.error.message) || "Please check your card details.";
+          errors.textContent = (result.error && result.error.message) || t(form, "check-card");
           state.busy = false;
           button.disabled = false;
           button.removeAttribute("aria-busy");
@@ -69,7 +73,7 @@
         form.querySelector("[name=last_four]").value = (result.token.card && result.token.card.last4) || "";
         HTMLFormElement.prototype.submit.call(form);
       }, function () {
-        errors.textContent = "We couldn’t reach the payment provider. Please try again.";
+        errors.textContent = t(form, "unreachable");
         state.busy = false;
         button.disabled = false;
         button.removeAttribute("aria-busy");
@@ -94,8 +98,7 @@
         [300, 60, 0].forEach(function (mark) {
           if (left <= mark && !said[mark] && announcer) {
             said[mark] = true;
-            announcer.textContent = mark === 0 ? "Your hold has ended. Continue to reserve your tickets again."
-              : (mark / 60) + " minute" + (mark === 60 ? "" : "s") + " left to complete your order.";
+            announcer.textContent = t(el, mark === 0 ? "ended" : mark === 60 ? "one-minute" : "five-minutes");
           }
         });
         if (left > 0) setTimeout(tick, 1000);
