@@ -161,58 +161,85 @@ def cart(request: HttpRequest) -> HttpResponse:
         return _render_cart(request, None)
     if request.method == "GET":
         session.hand_off(request, ref.id)  # the "Check out" link shows this same order
-    coupon_form = CouponForm()
-    message = None
-    status = 200
-    if request.method == "POST":
-        client = get_client()
-        action = request.POST.get("action")
+        return _render_cart(request, order)
+    outcome = CartOutcome(order)
+    action = CART_ACTIONS.get(request.POST.get("action", ""))
+    try:
+        if action:
+            action(request, get_client(), ref, outcome)
+    except errors.CheckoutNotAllowed as exc:
+        outcome.fail(_gone_message(exc), 409)
+        outcome.order = load_order(request, ref, fresh=True)
+    except (errors.CannotModify, errors.InvalidState):
+        outcome.order = load_order(request, ref, fresh=True)
+    except TRANSIENT as exc:
+        outcome.fail(transient_message(exc), 503)
+    keep(request, outcome.order)
+    if outcome.status == 200 and not request.htmx:
+        return redirect("checkout:cart")
+    return _render_cart(
+        request,
+        outcome.order,
+        coupon_form=outcome.coupon_form,
+        message=outcome.message,
+        status=outcome.status,
+    )
+
+
+class CartOutcome:
+    """What a cart action did: the order now, and any message or form errors to show."""
+
+    def __init__(self, order: dict[str, Any]):
+        self.order = order
+        self.coupon_form = CouponForm()
+        self.message: str | None = None
+        self.status = 200
+
+    def fail(self, message: str | None, status: int) -> None:
+        self.message, self.status = message, status
+
+
+def _apply_coupon(request, client, ref, outcome: CartOutcome) -> None:
+    form = outcome.coupon_form = CouponForm(request.POST)
+    if form.is_valid():
         try:
-            if action == "coupon":
-                coupon_form = CouponForm(request.POST)
-                if coupon_form.is_valid():
-                    try:
-                        order = client.apply_coupon_code(
-                            ref.id, ref.token, coupon_form.cleaned_data["code"]
-                        )
-                    except errors.ValidationError as exc:
-                        for error in exc.errors.attributes or []:
-                            coupon_form.add_error("code", error.full_message)
-                        if not exc.errors.attributes:
-                            coupon_form.add_error("code", exc.message)
-                if coupon_form.errors:
-                    status = 422
-            elif action in ("quantity", "remove"):
-                line_id = int(request.POST.get("line", "0"))
-                qty = 0 if action == "remove" else int(request.POST.get("quantity", "0"))
-                try:
-                    order = (
-                        client.delete_line_item(ref.id, ref.token, line_id)
-                        if qty <= 0
-                        else client.update_line_item(ref.id, ref.token, line_id, qty)
-                    )
-                except errors.ValidationError as exc:
-                    message, status = (
-                        exc.errors.attributes[0].full_message
-                        if exc.errors.attributes
-                        else exc.message,
-                        422,
-                    )
-            elif action == "resume":
-                order = client.resume_order(ref.id, ref.token)
-        except errors.CheckoutNotAllowed as exc:
-            message, status = _gone_message(exc), 409
-            order = load_order(request, ref, fresh=True)
-        except (errors.CannotModify, errors.InvalidState):
-            order = load_order(request, ref, fresh=True)
-        except TRANSIENT as exc:
-            message, status = transient_message(exc), 503
-        except (ValueError, TypeError):
-            message, status = _("That quantity isn’t valid."), 422
-        keep(request, order)
-        if status == 200 and not request.htmx:
-            return redirect("checkout:cart")
-    return _render_cart(request, order, coupon_form=coupon_form, message=message, status=status)
+            outcome.order = client.apply_coupon_code(ref.id, ref.token, form.cleaned_data["code"])
+        except errors.ValidationError as exc:
+            for error in exc.errors.attributes:
+                form.add_error("code", error.full_message)
+            if not exc.errors.attributes:
+                form.add_error("code", exc.message)
+    if form.errors:
+        outcome.fail(None, 422)
+
+
+def _change_quantity(request, client, ref, outcome: CartOutcome) -> None:
+    try:
+        line_id = int(request.POST.get("line", ""))
+        qty = 0 if request.POST.get("action") == "remove" else int(request.POST["quantity"])
+    except (KeyError, ValueError):
+        outcome.fail(_("That quantity isn’t valid."), 422)
+        return
+    try:
+        if qty <= 0:
+            outcome.order = client.delete_line_item(ref.id, ref.token, line_id)
+        else:
+            outcome.order = client.update_line_item(ref.id, ref.token, line_id, qty)
+    except errors.ValidationError as exc:
+        first = exc.errors.attributes[0].full_message if exc.errors.attributes else exc.message
+        outcome.fail(first, 422)
+
+
+def _resume(request, client, ref, outcome: CartOutcome) -> None:
+    outcome.order = client.resume_order(ref.id, ref.token)
+
+
+CART_ACTIONS = {
+    "coupon": _apply_coupon,
+    "quantity": _change_quantity,
+    "remove": _change_quantity,
+    "resume": _resume,
+}
 
 
 def _render_cart(request, order, *, coupon_form=None, message=None, status=200):

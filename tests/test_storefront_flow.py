@@ -304,3 +304,36 @@ def test_shipped_items_ask_for_a_shipping_address(web, gm):
     ship["step"] = "delivery"
     assert web.post(url, ship).status_code == 302
     assert "payment-form" in web.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_cart_quantity_and_remove(web, gm):
+    event = next(e for e in gm.list_events(filters={"name": "Quick Ticket Night"}))
+    v = variant(gm, "Quick Ticket Night", "Standard")
+    token = _csrf(web.get(f"/events/{event['id']}/{event['slug']}/"))
+    web.post("/order/add", {"csrfmiddlewaretoken": token, "event": event["id"], f"qty-{v}": "2"})
+    cart = web.get("/cart/").content.decode()
+    line = re.search(r'name="line" value="(\d+)"', cart).group(1)
+    hx = {"HTTP_HX_REQUEST": "true"}
+    changed = web.post(
+        "/cart/",
+        {"csrfmiddlewaretoken": token, "action": "quantity", "line": line, "quantity": "3"},
+        **hx,
+    )
+    assert changed.status_code == 200 and 'value="3"' in changed.content.decode()
+    too_many = web.post(
+        "/cart/",
+        {"csrfmiddlewaretoken": token, "action": "quantity", "line": line, "quantity": "50"},
+        **hx,
+    )
+    assert too_many.status_code == 422 and "limited to 10" in too_many.content.decode()
+    bad = web.post(
+        "/cart/",
+        {"csrfmiddlewaretoken": token, "action": "quantity", "line": line, "quantity": "lots"},
+        **hx,
+    )
+    assert bad.status_code == 422
+    removed = web.post(
+        "/cart/", {"csrfmiddlewaretoken": token, "action": "remove", "line": line}, **hx
+    )
+    assert "Your order is empty" in removed.content.decode()
