@@ -315,7 +315,6 @@ def render_state(
     message_kind: str = "error",
     status: int = 200,
     poll_attempt: int = 0,
-    response_cls=HttpResponse,
 ):
     state = order["state"]
     step = step_for(state)
@@ -344,13 +343,7 @@ def render_state(
         **order_context(order),
     }
     template = "checkout/order.html" + ("#checkout" if request.htmx else "")
-    response = render(request, template, context, status=status)
-    if response_cls is not HttpResponse:
-        wrapped = response_cls(response.content)
-        for key, value in response.items():
-            wrapped[key] = value
-        return wrapped
-    return response
+    return render(request, template, context, status=status)
 
 
 def _tickets_view(order: dict[str, Any]) -> list[dict[str, Any]]:
@@ -489,7 +482,8 @@ def poll(request: HttpRequest, order_id: int) -> HttpResponse:
     keep(request, order)
     if not request.htmx:
         return redirect("checkout:order", order_id=ref.id)
-    return render_state(request, ref, order, response_cls=HttpResponseStopPolling)
+    # 286 tells htmx to stop polling; the new state's partial is swapped in.
+    return render_state(request, ref, order, status=HttpResponseStopPolling.status_code)
 
 
 @require_GET

@@ -287,6 +287,15 @@ def test_lost_reply_on_payment_is_never_resubmitted(web, gm, sandbox, storefront
     page = web.get(url).content.decode()
     assert "Processing your payment" in page or "You’re going!" in page
     assert len(sandbox.payments(order_id)) == 1
+    statuses = []
+    for attempt in range(40):
+        polled = web.get(f"{url}poll?n={attempt}", HTTP_HX_REQUEST="true")
+        statuses.append(polled.status_code)
+        if polled.status_code == 286:  # htmx stops polling and swaps in the new state
+            break
+        time.sleep(0.2)
+    assert statuses[-1] == 286 and set(statuses[:-1]) <= {200}
+    assert "You’re going!" in polled.content.decode()
 
 
 @pytest.mark.django_db
