@@ -15,6 +15,7 @@ import asyncio
 import re
 import shutil
 import subprocess
+import threading
 import time
 
 import httpx
@@ -81,6 +82,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--list-only", action="store_true", help="all clients on the list")
     args = parser.parse_args()
     with stack(latency_ms=args.latency_ms, threads=args.threads) as s:
         events = httpx.get(
@@ -95,18 +97,16 @@ def main() -> None:
                 assert httpx.get(url, timeout=30).status_code == 200
         s.sandbox_control("POST", "stats")
         started = time.monotonic()
-        half = args.clients // 2
+        pages = [("events list", list_url), ("event page", event_url)]
+        if args.list_only:
+            pages = pages[:1]
+        per_page = args.clients // len(pages)
         results: dict[str, dict[str, float]] = {}
 
-        import threading
-
         def run(name: str, url: str) -> None:
-            results[name] = load(url, half, args.seconds)
+            results[name] = load(url, per_page, args.seconds)
 
-        threads = [
-            threading.Thread(target=run, args=("events list", list_url)),
-            threading.Thread(target=run, args=("event page", event_url)),
-        ]
+        threads = [threading.Thread(target=run, args=page) for page in pages]
         for t in threads:
             t.start()
         for t in threads:

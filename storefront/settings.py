@@ -54,6 +54,8 @@ GM_READ_TIMEOUT = float(os.environ.get("GM_READ_TIMEOUT", "10"))
 STOREFRONT_CURRENCY = os.environ.get("STOREFRONT_CURRENCY", "USD")
 CATALOG_TTL = float(os.environ.get("CATALOG_TTL", "30"))
 CATALOG_STALE = float(os.environ.get("CATALOG_STALE", "600"))
+# Whole pages that are the same for everyone (the events list) are reused this long.
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "5"))
 
 # --- Stripe ------------------------------------------------------------------------------
 LOCALSTRIPE_URL = os.environ.get("LOCALSTRIPE_URL", "http://127.0.0.1:8420").rstrip("/")
