@@ -68,13 +68,12 @@ def stack(
     rate_limit: int = 300,
 ) -> Iterator[Stack]:
     """localstripe + a separate sandbox (with added latency) + the storefront under
-    gunicorn with production settings (DEBUG off, Redis cache when REDIS_URL is set)."""
+    gunicorn with production settings (DEBUG off; PostgreSQL and Redis when DATABASE_URL and
+    REDIS_URL are set)."""
     workdir = Path(tempfile.mkdtemp(prefix="gm-bench-"))
     procs: list[subprocess.Popen] = []
     log = (workdir / "processes.log").open("w")
-    base_env = {
-        k: v for k, v in os.environ.items() if k not in {"GM_API_URL", "GM_API_KEY", "DATABASE_URL"}
-    }
+    base_env = {k: v for k, v in os.environ.items() if k not in {"GM_API_URL", "GM_API_KEY"}}
     try:
         stripe_port, sandbox_port, web_port = free_port(), free_port(), free_port()
         stripe = f"http://127.0.0.1:{stripe_port}"
@@ -107,6 +106,7 @@ def stack(
             "LOCALSTRIPE_URL": stripe,
         }
         sandbox_env.pop("REDIS_URL", None)
+        sandbox_env.pop("DATABASE_URL", None)  # the emulator keeps its own SQLite
         procs.append(
             subprocess.Popen(
                 [sys.executable, "manage.py", "runsandbox", "--port", str(sandbox_port), "--seed"],

@@ -6,7 +6,10 @@ import json
 from typing import Any
 
 from django import forms
+from django.forms.utils import flatatt
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 CARD_BRANDS = {
@@ -28,6 +31,26 @@ def _country_choices(countries: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [("", _("Choose a country"))] + [(str(c["id"]), c["name"]) for c in countries]
 
 
+class FastSelect(forms.Select):
+    """A select rendered in one pass: country and state lists are long, and Django renders a
+    template per option."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        final = self.build_attrs(self.attrs, attrs)
+        final["name"] = name
+        chosen = {str(v) for v in self.format_value(value)}
+        options = "".join(
+            format_html(
+                '<option value="{}"{}>{}</option>',
+                option_value,
+                mark_safe(" selected") if str(option_value) in chosen else "",
+                label,
+            )
+            for option_value, label in self.choices
+        )
+        return format_html("<select{}>{}</select>", flatatt(final), mark_safe(options))  # noqa: S308
+
+
 class BuyerForm(forms.Form):
     first_name = forms.CharField(
         label=_("First name"),
@@ -44,7 +67,9 @@ class BuyerForm(forms.Form):
         help_text=_("Your tickets are sent here."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    phone_number_country = forms.ChoiceField(label=_("Phone country"), required=False)
+    phone_number_country = forms.ChoiceField(
+        label=_("Phone country"), required=False, widget=FastSelect
+    )
     phone_number = forms.CharField(
         label=_("Phone (optional)"),
         required=False,
@@ -168,7 +193,7 @@ class TicketsForm(forms.Form):
         return name if name in self.fields else None
 
 
-class NotHtmlRequiredSelect(forms.Select):
+class NotHtmlRequiredSelect(FastSelect):
     def use_required_attribute(self, initial: Any) -> bool:
         return False
 
@@ -196,7 +221,7 @@ class AddressForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
     )
     country = forms.ChoiceField(
-        label=_("Country"), widget=forms.Select(attrs={"autocomplete": "country"})
+        label=_("Country"), widget=FastSelect(attrs={"autocomplete": "country"})
     )
     state = forms.ChoiceField(
         label=_("State / province"),
