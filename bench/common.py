@@ -5,38 +5,17 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from sandbox.launch import control, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITE_KEY = "sandbox_write_key"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process for {url} exited with {proc.returncode}")
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
 
 
 @dataclass
@@ -47,15 +26,7 @@ class Stack:
     workdir: Path
 
     def sandbox_control(self, method: str, path: str, json: dict | None = None) -> dict:
-        response = httpx.request(
-            method,
-            f"{self.sandbox}/sandbox/control/{path}",
-            json=json,
-            headers={"Authorization": f"Token {WRITE_KEY}"},
-            timeout=10,
-        )
-        response.raise_for_status()
-        return response.json()
+        return control(self.sandbox, WRITE_KEY, method, path, json)
 
 
 @contextlib.contextmanager

@@ -4,10 +4,8 @@ started once per test session on free loopback ports."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ import httpx
 import pytest
 
 from guestmanager import GuestManagerClient
+from sandbox.launch import control, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -24,26 +23,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 WRITE_KEY = "sandbox_write_key"
 READ_KEY = "sandbox_read_key"
 PUBLISHABLE_KEY = "pk_test_sandbox"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up:\n{log.read_text()[-3000:]}")
 
 
 def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -68,7 +47,7 @@ def stripe_url(tmp_path_factory) -> Iterator[str]:
         log,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_for(f"{url}/js.stripe.com/v3/", proc, log)
+    wait_for(f"{url}/js.stripe.com/v3/", proc, log=log)
     yield url
     stop(proc)
 
@@ -89,15 +68,7 @@ class Sandbox:
         return GuestManagerClient(self.api_url, key, **kwargs)
 
     def control(self, method: str, path: str, json: dict | None = None) -> dict[str, Any]:
-        response = httpx.request(
-            method,
-            f"{self.url}/sandbox/control/{path}",
-            json=json,
-            headers={"Authorization": f"Token {WRITE_KEY}"},
-            timeout=10,
-        )
-        response.raise_for_status()
-        return response.json()
+        return control(self.url, WRITE_KEY, method, path, json)
 
     def expire(self, order_id: int) -> None:
         self.control("POST", f"orders/{order_id}/expire")
@@ -154,7 +125,7 @@ def sandbox(stripe_url, tmp_path_factory) -> Iterator[Sandbox]:
         [sys.executable, "manage.py", "runsandbox", "--port", str(port), "--seed"], env, log
     )
     box = Sandbox(url=f"http://127.0.0.1:{port}", stripe_url=stripe_url, log=log)
-    wait_for(f"{box.url}/sandbox/health", proc, log)
+    wait_for(f"{box.url}/sandbox/health", proc, log=log)
     yield box
     stop(proc)
 

@@ -7,12 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 
-import httpx
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+from sandbox.launch import wait_for
 
 TEST_CARDS = [
     ("4242 4242 4242 4242", "succeeds"),
@@ -55,13 +56,18 @@ class Command(BaseCommand):
                 env=env,
             ),
         ]
+        stopping = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # Ctrl-C reaches the children too; the demo just waits for them to finish.
+            signal.signal(signum, lambda *_: stopping.set())
         try:
-            self._wait(f"http://127.0.0.1:{port}/healthz", children)
+            wait_for(f"http://127.0.0.1:{stripe_port}/js.stripe.com/v3/", children[0])
+            wait_for(f"http://127.0.0.1:{port}/healthz", children[1])
             self._banner(port, stripe_port)
-            while all(c.poll() is None for c in children):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+            while not stopping.is_set() and all(c.poll() is None for c in children):
+                stopping.wait(0.5)
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from exc
         finally:
             for child in children:
                 if child.poll() is None:
@@ -72,17 +78,6 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
             self.stdout.write("Demo stopped.")
-
-    def _wait(self, url: str, children: list[subprocess.Popen]) -> None:
-        for _ in range(150):
-            if any(c.poll() is not None for c in children):
-                raise CommandError("A demo process exited during start-up; see above.")
-            try:
-                httpx.get(url, timeout=1)
-                return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise CommandError(f"{url} did not answer.")
 
     def _banner(self, port: int, stripe_port: int) -> None:
         base = f"http://127.0.0.1:{port}"
