@@ -19,7 +19,7 @@ from guestmanager import errors, process_stats
 from . import catalog, swr
 from .forms import EventFilterForm
 from .gm import get_client
-from .pagecache import anonymous_page
+from .pagecache import shared_page
 from .sanitize import clean_html, plain_text
 
 
@@ -53,7 +53,7 @@ def _categories(client) -> list[dict[str, Any]]:
 
 
 @require_GET
-@anonymous_page
+@shared_page
 def event_list(request: HttpRequest) -> HttpResponse:
     client = get_client()
     form = EventFilterForm(request.GET or None, categories=_categories(client))

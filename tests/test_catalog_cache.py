@@ -46,9 +46,9 @@ def _cold_calls(url: str, concurrency: int) -> int:
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_misses_make_one_call_per_key(live_server, storefront_settings):
     storefront_settings.CATALOG_TTL = 60
-    url = f"{live_server.url}/?q=night"
-    alone = _cold_calls(url, 1)
-    together = _cold_calls(url, 12)
+    url = f"{live_server.url}/?q=night&round="  # a new page each round; same data key
+    alone = _cold_calls(url + "1", 1)
+    together = _cold_calls(url + "2", 12)
     assert alone >= 2  # the list and the categories at least
     assert together == alone
 
@@ -85,3 +85,15 @@ def test_api_down_with_nothing_cached_says_so(client, storefront_settings):
     response = client.get("/?q=anything")
     assert response.status_code == 503
     assert "can’t load events right now" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_shared_list_page_is_reused_whole_without_cookies(client, storefront_settings):
+    first = client.get("/?q=gala")
+    second = client.get("/?q=gala")
+    assert first.status_code == second.status_code == 200
+    assert second.content == first.content
+    assert second["Content-Security-Policy"] == first["Content-Security-Policy"]
+    assert not second.cookies and b"csrfmiddlewaretoken" not in second.content
+    event_page = client.get("/events/1/")  # pages with forms are never shared
+    assert not getattr(event_page, "shared_page", False)
