@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -146,11 +147,13 @@ def render_event_page(
     chosen: dict[int, int] | None = None,
     form_error: str | None = None,
     status: int = 200,
-    **kwargs: Any,
 ) -> HttpResponse:
     """The event page; the add-to-order view re-renders it with errors beside the
-    registration types and the buyer's chosen quantities kept."""
-    errors_by_variant = errors_by_variant or kwargs.get("errors") or {}
+    registration types and the buyer's chosen quantities kept.
+
+    Without those it is the same page for everyone but its CSRF token, so it is rendered once
+    per refresh of the event's data with a placeholder token, and each view fills in the
+    buyer's own token."""
     client = get_client()
     try:
         cached = catalog.event_detail(client, event_id)
@@ -161,8 +164,32 @@ def render_event_page(
     event = cached.value
     if slug is not None and slug != (event.get("slug") or "event"):
         return redirect(event_url(event), permanent=True)
+    if errors_by_variant or chosen or form_error:
+        context = _event_context(request, client, cached, event_id)
+        context.update(errors=errors_by_variant or {}, chosen=chosen or {}, form_error=form_error)
+        return render(request, "storefront/event.html", context, status=status)
+    key = cached.fragment_key(
+        catalog._key(client, "event", event_id),
+        get_language(),
+        settings.STOREFRONT_CURRENCY,
+        request.get_host(),
+        cached.degraded,
+    )
+    html = cache.get(key)
+    if html is None:
+        context = _event_context(request, client, cached, event_id)
+        context["csrf_token"] = CSRF_PLACEHOLDER
+        html = render_to_string("storefront/event.html", context, request)
+        cache.set(key, html, timeout=int(settings.CATALOG_TTL + settings.CATALOG_STALE))
+    return HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)), status=status)
+
+
+CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
+
+
+def _event_context(request, client, cached, event_id: int) -> dict[str, Any]:
+    event = cached.value
     currency = settings.STOREFRONT_CURRENCY
-    summary = catalog.card(event, currency)
     sessions = [
         {
             "card": catalog.card(s, currency),
@@ -185,7 +212,7 @@ def render_event_page(
     venue = event.get("venue") or {}
     context = {
         "event": event,
-        "summary": summary,
+        "summary": catalog.card(event, currency),
         "types": [
             catalog.type_option(rt, currency) for rt in event.get("registration_types") or []
         ],
@@ -199,29 +226,12 @@ def render_event_page(
         "degraded": cached.degraded,
         "currency": currency,
         "canonical": request.build_absolute_uri(event_url(event)),
-        "errors": errors_by_variant,
-        "chosen": chosen or {},
-        "form_error": form_error,
+        "errors": {},
+        "chosen": {},
+        "form_error": None,
     }
     context["jsonld"] = _jsonld(context)
-    context["tickets_html"] = _tickets_html(request, client, cached, event_id, context)
-    return render(request, "storefront/event.html", context, status=status)
-
-
-def _tickets_html(request, client, cached, event_id: int, context: dict[str, Any]) -> str:
-    """The registration types, rendered once per refresh of the event's data unless this
-    view carries a buyer's choices or errors."""
-    template = "storefront/event.html#tickets"
-    if context["errors"] or context["chosen"]:
-        return render_to_string(template, context, request)
-    key = cached.fragment_key(
-        catalog._key(client, "event", event_id), get_language(), settings.STOREFRONT_CURRENCY
-    )
-    html = cache.get(key)
-    if html is None:
-        html = render_to_string(template, context, request)
-        cache.set(key, html, timeout=int(settings.CATALOG_TTL + settings.CATALOG_STALE))
-    return html
+    return context
 
 
 def _map_url(venue: dict[str, Any]) -> str | None:
