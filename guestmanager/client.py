@@ -22,7 +22,7 @@ from .types import Operation, Page
 
 logger = logging.getLogger("guestmanager")
 
-USER_AGENT = "gm-storefront/0.1 (+https://github.com/; httpx)"
+USER_AGENT = "gm-storefront/0.1 (httpx)"
 RETRYABLE_STATUS = frozenset({502, 503, 504})
 Params = Mapping[str, Any]
 

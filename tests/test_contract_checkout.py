@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from guestmanager import errors
+from guestmanager import Money, errors
 
 from .helpers import (
     ADDRESS,
@@ -27,6 +27,8 @@ def test_paid_checkout_through_every_step(gm, sandbox, caplog):
     assert order["state"] == "cart"
     assert order["checkout_steps"] == ["tickets", "address", "form", "payment", "complete"]
     assert order["total"]["amount"] == 2 * 2500 + 2 * (100 + 75)  # fee: $1 + 3% each
+    total = Money.parse(order["total"], order["currency"])
+    assert (total.amount, str(total.decimal), total.formatted) == (5350, "53.5", "$53.50")
     oid, token = order["id"], order["guest_token"]
 
     with pytest.raises(errors.ValidationError) as missing_buyer:
