@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.launch import control, free_port, wait_for
+from sandbox.launch import (
+    control,
+    free_port,
+    sandbox_command,
+    stripe_server_command,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITE_KEY = "sandbox_write_key"
@@ -50,14 +56,7 @@ def stack(
         stripe = f"http://127.0.0.1:{stripe_port}"
         procs.append(
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "sandbox.stripe_server",
-                    "--port",
-                    str(stripe_port),
-                    "--quiet",
-                ],
+                stripe_server_command(stripe_port),
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -80,7 +79,7 @@ def stack(
         sandbox_env.pop("DATABASE_URL", None)  # the emulator keeps its own SQLite
         procs.append(
             subprocess.Popen(
-                [sys.executable, "manage.py", "runsandbox", "--port", str(sandbox_port), "--seed"],
+                sandbox_command(sandbox_port),
                 cwd=ROOT,
                 env=sandbox_env,
                 stdout=log,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -48,3 +49,13 @@ def control(
     )
     response.raise_for_status()
     return response.json()
+
+
+def stripe_server_command(port: int) -> list[str]:
+    """argv for localstripe on 127.0.0.1 (see ``sandbox.stripe_server``)."""
+    return [sys.executable, "-m", "sandbox.stripe_server", "--port", str(port), "--quiet"]
+
+
+def sandbox_command(port: int) -> list[str]:
+    """argv for a freshly seeded sandbox API on its own port (run from the project root)."""
+    return [sys.executable, "manage.py", "runsandbox", "--port", str(port), "--seed"]

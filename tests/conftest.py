@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,13 @@ import httpx
 import pytest
 
 from guestmanager import GuestManagerClient
-from sandbox.launch import control, free_port, wait_for
+from sandbox.launch import (
+    control,
+    free_port,
+    sandbox_command,
+    stripe_server_command,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -42,7 +47,7 @@ def stripe_url(tmp_path_factory) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("logs") / "localstripe.log"
     proc = start(
-        [sys.executable, "-m", "sandbox.stripe_server", "--port", str(port), "--quiet"],
+        stripe_server_command(port),
         dict(os.environ),
         log,
     )
@@ -121,9 +126,7 @@ def sandbox(stripe_url, tmp_path_factory) -> Iterator[Sandbox]:
         SANDBOX_PAYMENT_DELAY="0.4",
         SANDBOX_OPERATION_PHASE_SECONDS="0.3",
     )
-    proc = start(
-        [sys.executable, "manage.py", "runsandbox", "--port", str(port), "--seed"], env, log
-    )
+    proc = start(sandbox_command(port), env, log)
     box = Sandbox(url=f"http://127.0.0.1:{port}", stripe_url=stripe_url, log=log)
     wait_for(f"{box.url}/sandbox/health", proc, log=log)
     yield box

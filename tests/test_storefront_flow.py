@@ -29,6 +29,15 @@ def _address_form(body: str, token: str) -> dict[str, str]:
     }
 
 
+BUYER_STEP = {
+    "step": "cart",
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "email": "ada@example.com",
+    "phone_number_country": "US",
+}
+
+
 def _csrf(response) -> str:
     match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', response.content)
     assert match, "page has a CSRF token"
@@ -69,28 +78,13 @@ def test_no_js_checkout_to_confirmation(web, gm, sandbox):
     assert b'name="step" value="cart"' in step.content
     bad = web.post(
         url,
-        {
-            "csrfmiddlewaretoken": token,
-            "step": "cart",
-            "first_name": "Ada",
-            "last_name": "",
-            "email": "nope",
-            "phone_number_country": "US",
-        },
+        {"csrfmiddlewaretoken": token, **BUYER_STEP, "last_name": "", "email": "nope"},
     )
     assert bad.status_code == 422
     assert b'value="Ada"' in bad.content  # what was typed stays
     ok = web.post(
         url,
-        {
-            "csrfmiddlewaretoken": token,
-            "step": "cart",
-            "first_name": "Ada",
-            "last_name": "Lovelace",
-            "email": "ada@example.com",
-            "phone_number_country": "US",
-            "phone_number": "",
-        },
+        {"csrfmiddlewaretoken": token, **BUYER_STEP, "phone_number": ""},
     )
     assert ok.status_code == 302
     tickets_page = web.get(url)
@@ -175,28 +169,9 @@ def test_waitlist_and_reservation_confirmations(web, gm):
         ("Waitlist Gala", "Waitlist", "You’re on the waitlist"),
         ("Presale Concert", "Reserve a seat", "Your reservation is confirmed"),
     ]:
-        event = next(e for e in gm.list_events(filters={"name": name}))
-        v = variant(gm, name, type_name)
-        page = web.get(f"/events/{event['id']}/{event['slug']}/")
-        token = _csrf(page)
-        web.post(
-            "/order/add", {"csrfmiddlewaretoken": token, "event": event["id"], f"qty-{v}": "1"}
-        )
-        cart = web.get("/cart/")
-        url = re.search(rb'href="(/orders/\d+/)"', cart.content).group(1).decode()
-        response = web.post(
-            url,
-            {
-                "csrfmiddlewaretoken": token,
-                "step": "cart",
-                "first_name": "Ada",
-                "last_name": "Lovelace",
-                "email": "ada@example.com",
-                "phone_number_country": "US",
-            },
-            follow=True,
-        )
-        body = response.content.decode()
+        holder: dict = {}
+        url = _checkout_to(web, gm, holder, name, type_name)
+        body, token = web.get(url).content.decode(), holder["csrf"]
         if 'value="address"' in body:
             response = web.post(url, _address_form(body, token), follow=True)
             body = response.content.decode()
@@ -211,17 +186,7 @@ def _checkout_to(web, gm, token_holder: dict, event_name: str, type_name: str) -
     web.post("/order/add", {"csrfmiddlewaretoken": token, "event": event["id"], f"qty-{v}": "1"})
     cart = web.get("/cart/")
     url = re.search(rb'href="(/orders/\d+/)"', cart.content).group(1).decode()
-    web.post(
-        url,
-        {
-            "csrfmiddlewaretoken": token,
-            "step": "cart",
-            "first_name": "Ada",
-            "last_name": "Lovelace",
-            "email": "ada@example.com",
-            "phone_number_country": "US",
-        },
-    )
+    web.post(url, {"csrfmiddlewaretoken": token, **BUYER_STEP})
     return url
 
 

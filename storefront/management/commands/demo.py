@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from sandbox.launch import wait_for
+from sandbox.launch import stripe_server_command, wait_for
 
 TEST_CARDS = [
     ("4242 4242 4242 4242", "succeeds"),
@@ -40,17 +40,7 @@ class Command(BaseCommand):
             "LOCALSTRIPE_URL": f"http://127.0.0.1:{stripe_port}",
         }
         children = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "sandbox.stripe_server",
-                    "--port",
-                    str(stripe_port),
-                    "--quiet",
-                ],
-                env=env,
-            ),
+            subprocess.Popen(stripe_server_command(stripe_port), env=env),
             subprocess.Popen(
                 [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
                 env=env,
