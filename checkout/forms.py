@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Any
 
 from django import forms
@@ -39,16 +40,14 @@ class FastSelect(forms.Select):
         final = self.build_attrs(self.attrs, attrs)
         final["name"] = name
         chosen = {str(v) for v in self.format_value(value)}
-        options = "".join(
-            format_html(
-                '<option value="{}"{}>{}</option>',
-                option_value,
-                mark_safe(" selected") if str(option_value) in chosen else "",
-                label,
+        options = []
+        for option_value, label in self.choices:
+            option_value = str(option_value)
+            selected = " selected" if option_value in chosen else ""
+            options.append(
+                f'<option value="{escape(option_value)}"{selected}>{escape(str(label))}</option>'
             )
-            for option_value, label in self.choices
-        )
-        return format_html("<select{}>{}</select>", flatatt(final), mark_safe(options))  # noqa: S308
+        return format_html("<select{}>{}</select>", flatatt(final), mark_safe("".join(options)))  # noqa: S308
 
 
 class BuyerForm(forms.Form):

@@ -7,12 +7,12 @@ seconds so a redirect after a step does not cost another API call.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
 from django.http import Http404, HttpRequest
+from django.utils.crypto import salted_hmac
 
 ORDERS_KEY = "gm_orders"
 OPEN_KEY = "gm_open_order"
@@ -28,14 +28,16 @@ class OrderRef:
         return f"<OrderRef {self.id}>"
 
 
-def remember(request: HttpRequest, order: dict[str, Any], *, open_order: bool = True) -> OrderRef:
+def remember(
+    request: HttpRequest, order: dict[str, Any], *, open_order: bool = True, hand_off: bool = False
+) -> OrderRef:
     orders = dict(request.session.get(ORDERS_KEY) or {})
     orders[str(order["id"])] = order["guest_token"]
     request.session[ORDERS_KEY] = orders
     if open_order:
         request.session[OPEN_KEY] = order["id"]
     ref = OrderRef(order["id"], order["guest_token"])
-    save_snapshot(request, order)
+    save_snapshot(ref, order, hand_off=hand_off)
     return ref
 
 
@@ -62,35 +64,35 @@ def close_open_order(request: HttpRequest, order_id: int) -> None:
         del request.session[OPEN_KEY]
 
 
-def _snapshot_key(request: HttpRequest, order_id: int) -> str:
-    if not request.session.session_key:
-        request.session.save()
-    return f"checkout:snapshot:{request.session.session_key}:{order_id}"
+def _snapshot_key(ref: OrderRef) -> str:
+    # Keyed by the order and (a MAC of) its token, so only a holder of the token finds it and
+    # no session needs saving first.
+    mac = salted_hmac("checkout.snapshot", f"{ref.id}:{ref.token}", algorithm="sha256")
+    return f"checkout:snapshot:{ref.id}:{mac.hexdigest()[:32]}"
 
 
-def save_snapshot(request: HttpRequest, order: dict[str, Any]) -> None:
-    cache.set(_snapshot_key(request, order["id"]), (order, time.time()), SNAPSHOT_SECONDS)
+def save_snapshot(ref: OrderRef, order: dict[str, Any], *, hand_off: bool = False) -> None:
+    """Keep the latest order payload for a few seconds. ``hand_off`` lets the next page view
+    of this order use it instead of asking the API again (post/redirect/get, cart ->
+    checkout)."""
+    cache.set(_snapshot_key(ref), (order, hand_off), SNAPSHOT_SECONDS)
 
 
-def snapshot(request: HttpRequest, order_id: int) -> dict[str, Any] | None:
-    entry = cache.get(_snapshot_key(request, order_id))
+def snapshot(ref: OrderRef) -> dict[str, Any] | None:
+    entry = cache.get(_snapshot_key(ref))
     return entry[0] if entry else None
 
 
-def hand_off(request: HttpRequest, order_id: int) -> None:
-    """Let the next page view of this order use the latest snapshot instead of asking the
-    API again (post/redirect/get, cart -> checkout)."""
-    cache.set(_snapshot_key(request, order_id) + ":handoff", True, SNAPSHOT_SECONDS)
-
-
-def take_hand_off(request: HttpRequest, order_id: int) -> dict[str, Any] | None:
-    """The latest snapshot if it was handed off, once: a reload asks the API again."""
-    key = _snapshot_key(request, order_id) + ":handoff"
-    if not cache.get(key):
+def take_hand_off(ref: OrderRef, *, keep: bool = False) -> dict[str, Any] | None:
+    """The latest snapshot if it was handed off, once (a reload asks the API again) unless
+    ``keep`` hands it on to the next page too."""
+    entry = cache.get(_snapshot_key(ref))
+    if not entry or not entry[1]:
         return None
-    cache.delete(key)
-    return snapshot(request, order_id)
+    if not keep:
+        save_snapshot(ref, entry[0])
+    return entry[0]
 
 
-def drop_snapshot(request: HttpRequest, order_id: int) -> None:
-    cache.delete(_snapshot_key(request, order_id))
+def drop_snapshot(ref: OrderRef) -> None:
+    cache.delete(_snapshot_key(ref))

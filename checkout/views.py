@@ -34,9 +34,11 @@ POLL_DELAYS = [1, 1, 1, 1.5, 1.5, 2, 2, 3, 3, 5]
 # --- loading ------------------------------------------------------------------------------
 
 
-def load_order(request: HttpRequest, ref: session.OrderRef, *, fresh: bool = False):
+def load_order(
+    request: HttpRequest, ref: session.OrderRef, *, fresh: bool = False, hand_off: bool = False
+):
     if not fresh:
-        cached = session.snapshot(request, ref.id)
+        cached = session.snapshot(ref)
         if cached is not None:
             return cached
     try:
@@ -44,7 +46,7 @@ def load_order(request: HttpRequest, ref: session.OrderRef, *, fresh: bool = Fal
     except errors.NotFound as exc:
         forget(request, ref)
         raise Http404("No such order") from exc
-    session.save_snapshot(request, order)
+    session.save_snapshot(ref, order, hand_off=hand_off)
     return order
 
 
@@ -53,11 +55,13 @@ def forget(request: HttpRequest, ref: session.OrderRef) -> None:
     orders.pop(str(ref.id), None)
     request.session[session.ORDERS_KEY] = orders
     session.close_open_order(request, ref.id)
-    session.drop_snapshot(request, ref.id)
+    session.drop_snapshot(ref)
 
 
-def keep(request: HttpRequest, order: dict[str, Any]) -> None:
-    session.save_snapshot(request, order)
+def keep(
+    request: HttpRequest, ref: session.OrderRef, order: dict[str, Any], *, hand_off: bool = False
+) -> None:
+    session.save_snapshot(ref, order, hand_off=hand_off)
     if order["state"] in ("complete", "requested", "reserved", "voided", "canceled"):
         session.close_open_order(request, order["id"])
 
@@ -107,7 +111,7 @@ def add_to_order(request: HttpRequest) -> HttpResponse:
                 currency=settings.STOREFRONT_CURRENCY,
                 line_items=[{"variant_id": v, "quantity": q} for v, q in chosen.items()],
             )
-            ref = session.remember(request, order)
+            ref = session.remember(request, order, hand_off=True)
         else:
             order = None
             for variant_id, qty in chosen.items():
@@ -121,7 +125,7 @@ def add_to_order(request: HttpRequest) -> HttpResponse:
                     forget(request, ref)
                     return add_to_order(request)
             if order is not None:
-                session.save_snapshot(request, order)
+                session.save_snapshot(ref, order, hand_off=True)
     except errors.ValidationError as exc:
         vid, message = _line_error(exc)
         if vid:
@@ -130,8 +134,6 @@ def add_to_order(request: HttpRequest) -> HttpResponse:
             general = message
     except TRANSIENT as exc:
         general = transient_message(exc)
-    if ref is not None:
-        session.hand_off(request, ref.id)
     if failed or general:
         return render_event_page(
             request,
@@ -153,14 +155,15 @@ def cart(request: HttpRequest) -> HttpResponse:
     ref = session.open_order(request)
     if ref is None:
         return _render_cart(request, None)
+    # On a GET the order is handed on, so the "Check out" link shows this same order.
+    get = request.method == "GET"
     try:
-        order = (request.method == "GET" and session.take_hand_off(request, ref.id)) or (
-            load_order(request, ref, fresh=request.method == "GET")
+        order = (get and session.take_hand_off(ref, keep=True)) or (
+            load_order(request, ref, fresh=get, hand_off=get)
         )
     except Http404:
         return _render_cart(request, None)
-    if request.method == "GET":
-        session.hand_off(request, ref.id)  # the "Check out" link shows this same order
+    if get:
         return _render_cart(request, order)
     outcome = CartOutcome(order)
     action = CART_ACTIONS.get(request.POST.get("action", ""))
@@ -174,8 +177,9 @@ def cart(request: HttpRequest) -> HttpResponse:
         outcome.order = load_order(request, ref, fresh=True)
     except TRANSIENT as exc:
         outcome.fail(transient_message(exc), 503)
-    keep(request, outcome.order)
-    if outcome.status == 200 and not request.htmx:
+    redirecting = outcome.status == 200 and not request.htmx
+    keep(request, ref, outcome.order, hand_off=redirecting)
+    if redirecting:
         return redirect("checkout:cart")
     return _render_cart(
         request,
@@ -373,7 +377,7 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
     ref = session.owned(request, order_id)
     if request.method == "POST":
         return _post_step(request, ref)
-    order = session.take_hand_off(request, ref.id) or load_order(request, ref, fresh=True)
+    order = session.take_hand_off(ref) or load_order(request, ref, fresh=True)
     return render_state(request, ref, order)
 
 
@@ -384,7 +388,7 @@ def _post_step(request: HttpRequest, ref: session.OrderRef) -> HttpResponse:
     if order["state"] == "expired" or request.POST.get("action") == "resume":
         try:
             order = client.resume_order(ref.id, ref.token)
-            keep(request, order)
+            keep(request, ref, order)
         except errors.CheckoutNotAllowed as exc:
             order = load_order(request, ref, fresh=True)
             return render_state(request, ref, order, message=_gone_message(exc), status=409)
@@ -453,10 +457,9 @@ def _post_step(request: HttpRequest, ref: session.OrderRef) -> HttpResponse:
 
 
 def _after_change(request: HttpRequest, ref: session.OrderRef, order: dict[str, Any]):
-    keep(request, order)
+    keep(request, ref, order, hand_off=not request.htmx)
     if request.htmx:
         return render_state(request, ref, order)
-    session.hand_off(request, ref.id)
     return redirect("checkout:order", order_id=ref.id)
 
 
@@ -476,10 +479,10 @@ def poll(request: HttpRequest, order_id: int) -> HttpResponse:
     except TRANSIENT:
         order = {"state": "processing"}
     if order.get("state") == "processing":
-        snapshot = session.snapshot(request, ref.id) or load_order(request, ref)
+        snapshot = session.snapshot(ref) or load_order(request, ref)
         snapshot = {**snapshot, "state": "processing"}
         return render_state(request, ref, snapshot, poll_attempt=attempt)
-    keep(request, order)
+    keep(request, ref, order)
     if not request.htmx:
         return redirect("checkout:order", order_id=ref.id)
     # 286 tells htmx to stop polling; the new state's partial is swapped in.

@@ -107,11 +107,24 @@ def _adjustment(pk: int, order: m.Order, li: m.LineItem | None, label: str, cent
 
 
 def lines_of(order: m.Order) -> list[m.LineItem]:
-    return list(
-        order.line_items.select_related(
-            "registration_type__ticket_type", "registration_type__event__venue"
-        ).all()
-    )
+    """The order's lines with what pricing and steps need. A request asks for them several
+    times (checks, advance, the reply), so they are kept on the instance until
+    ``set_quantity`` changes them."""
+    lines = order.__dict__.get(_LINES)
+    if lines is None:
+        lines = order.__dict__[_LINES] = list(
+            order.line_items.select_related(
+                "registration_type__ticket_type", "registration_type__event__venue"
+            ).all()
+        )
+    return list(lines)
+
+
+def forget_lines(order: m.Order) -> None:
+    order.__dict__.pop(_LINES, None)
+
+
+_LINES = "_sandbox_lines"
 
 
 # --- steps -------------------------------------------------------------------------------
@@ -397,6 +410,7 @@ def set_quantity(order: m.Order, rt: m.RegistrationType, new_qty: int) -> None:
             quantity=new_qty,
             price=unit_price(rt, order.currency) or 0,
         )
+    forget_lines(order)
     if li and new_qty:
         sync_tickets(order, li)
     if order.state in CHECKOUT_STATES:

@@ -6,6 +6,9 @@ upstream call (a short ``cache.add`` lock; others wait for its result). When the
 fails, the last good value is served, marked ``degraded``.
 
 Works across processes when the cache is shared (Redis); per process with local memory.
+Fresh entries are also kept in this process (``_local``) so a hot key is not fetched and
+unpickled from the shared cache on every request; past its TTL the shared cache decides.
+Callers must treat cached values as read-only.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +30,10 @@ logger = logging.getLogger("storefront")
 LOCK_SECONDS = 15
 WAIT_SECONDS = 5.0
 POLL_SECONDS = 0.02
+LOCAL_ENTRIES = 512
+
+_local: OrderedDict[str, tuple[Any, float]] = OrderedDict()
+_local_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -49,20 +57,39 @@ class Unavailable(Exception):
 
 
 def fetch(key: str, loader: Callable[[], Any], *, ttl: float, stale: float) -> Cached:
-    entry = cache.get(key)
     now = time.time()
+    local = _local.get(key)
+    if local is not None and now - local[1] < ttl:
+        return Cached(*local)
+    entry = cache.get(key)
     if entry is not None:
         value, fetched_at = entry
         if now - fetched_at < ttl:
+            _keep_local(key, value, fetched_at)
             return Cached(value, fetched_at)
         _refresh_in_background(key, loader, ttl, stale)
         return Cached(value, fetched_at, degraded=is_degraded(key))
     return _load_once(key, loader, ttl, stale)
 
 
+def _keep_local(key: str, value: Any, fetched_at: float) -> None:
+    with _local_lock:
+        _local[key] = (value, fetched_at)
+        _local.move_to_end(key)
+        while len(_local) > LOCAL_ENTRIES:
+            _local.popitem(last=False)
+
+
+def clear_local() -> None:
+    """Forget this process's copies (after the shared cache was cleared)."""
+    with _local_lock:
+        _local.clear()
+
+
 def _store(key: str, value: Any, ttl: float, stale: float) -> float:
     fetched_at = time.time()
     cache.set(key, (value, fetched_at), timeout=int(ttl + stale))
+    _keep_local(key, value, fetched_at)
     return fetched_at
 
 

@@ -144,6 +144,8 @@ def storefront_settings(settings, sandbox):
     """Point the storefront under test at the sandbox process (and its Stripe mock)."""
     from django.core.cache import cache
 
+    from storefront import swr
+
     settings.GM_API_URL = sandbox.api_url
     settings.GM_API_KEY = WRITE_KEY
     settings.STRIPE_JS_URL = f"{sandbox.stripe_url}/js.stripe.com/v3/"
@@ -153,6 +155,7 @@ def storefront_settings(settings, sandbox):
     csp["img-src"].append(sandbox.url)
     settings.SECURE_CSP = csp
     cache.clear()
+    swr.clear_local()
     return settings
 
 

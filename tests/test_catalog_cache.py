@@ -27,7 +27,10 @@ def test_many_requests_within_ttl_make_one_upstream_call_per_key(client, storefr
 def _cold_calls(url: str, concurrency: int) -> int:
     from django.core.cache import cache
 
+    from storefront import swr
+
     cache.clear()
+    swr.clear_local()
     before = process_stats.snapshot()["total"]
     results: list[int] = []
 
