@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--latency-ms", type=float, default=50)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--list-only", action="store_true", help="all clients on the list")
     args = parser.parse_args()
     with stack(latency_ms=args.latency_ms, threads=args.threads) as s:

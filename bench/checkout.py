@@ -7,7 +7,7 @@ Server-Timing (our time vs the API's), so we print the storefront's own overhead
 counted apart.
 
     .venv/bin/python -m bench.checkout [--checkouts 100] [--concurrency 10]
-                                       [--workers 2] [--threads 8]
+                                       [--workers 2] [--threads 4]
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     args = parser.parse_args()
     rec = Recorder()
     with stack(

@@ -40,7 +40,7 @@ def stack(
     *,
     latency_ms: float = 50,
     workers: int = 2,
-    threads: int = 8,
+    threads: int = 4,
     payment_delay: float = 0.5,
     rate_limit: int = 300,
 ) -> Iterator[Stack]:
@@ -120,6 +120,8 @@ def stack(
             subprocess.Popen(
                 [
                     gunicorn,
+                    "-c",
+                    str(ROOT / "gunicorn.conf.py"),
                     "storefront.wsgi",
                     "-w",
                     str(workers),
@@ -131,8 +133,6 @@ def stack(
                     f"127.0.0.1:{web_port}",
                     "--log-level",
                     "warning",
-                    "--backlog",
-                    "256",
                 ],
                 cwd=ROOT,
                 env=web_env,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -120,10 +121,13 @@ def add_to_order(request: HttpRequest) -> HttpResponse:
                 except errors.ValidationError as exc:
                     vid, message = _line_error(exc)
                     failed[vid or variant_id] = message
-                except (errors.NotFound, errors.CannotModify, errors.CheckoutNotAllowed):
+                except (errors.NotFound, errors.CannotModify):
                     # That order is finished or gone: start a fresh one with this choice.
                     forget(request, ref)
                     return add_to_order(request)
+                except errors.CheckoutNotAllowed:
+                    # Its hold ended and some of its tickets are gone.
+                    return _start_over(request, ref, chosen)
             if order is not None:
                 session.save_snapshot(ref, order, hand_off=True)
     except errors.ValidationError as exc:
@@ -144,6 +148,43 @@ def add_to_order(request: HttpRequest) -> HttpResponse:
             status=422,
         )
     return redirect("checkout:cart")
+
+
+def _start_over(request: HttpRequest, old: session.OrderRef, chosen: dict[int, int]):
+    """The open order expired and could not be resumed: start a new one with this choice,
+    carry over what can still be had of the old one, and say what could not."""
+    try:
+        previous = load_order(request, old)
+    except (Http404, *TRANSIENT):
+        previous = {}
+    forget(request, old)
+    response = add_to_order(request)
+    ref = session.open_order(request)
+    if ref is None or ref.id == old.id:
+        return response  # the new choice itself failed; its page says why
+    client = get_client()
+    gone: list[str] = []
+    order = None
+    for line in previous.get("line_items") or []:
+        variant_id = line.get("variant_id")
+        if not variant_id or variant_id in chosen:
+            continue
+        try:
+            order = client.add_line_item(ref.id, ref.token, variant_id, line["quantity"])
+        except (errors.ValidationError, *TRANSIENT):
+            gone.append(line.get("name") or "")
+    if order is not None:
+        session.save_snapshot(ref, order, hand_off=True)
+    if gone:
+        messages.warning(
+            request,
+            _(
+                "Your earlier hold ended and these tickets are no longer available: %(names)s. "
+                "Everything else is in your order."
+            )
+            % {"names": ", ".join(n for n in gone if n) or _("some tickets")},
+        )
+    return response
 
 
 # --- cart ---------------------------------------------------------------------------------
@@ -247,6 +288,8 @@ CART_ACTIONS = {
 
 
 def _render_cart(request, order, *, coupon_form=None, message=None, status=200):
+    # A notice from the step before a redirect (e.g. tickets lost to an ended hold).
+    message = message or " ".join(str(m) for m in messages.get_messages(request)) or None
     context = {
         "order": order,
         "coupon_form": coupon_form or CouponForm(),

@@ -59,6 +59,10 @@ def order_info(request: HttpRequest, order_id: int):
         {
             "id": order.id,
             "state": order.state,
+            "line_items": [
+                {"name": li.registration_type.name, "quantity": li.quantity}
+                for li in order.line_items.select_related("registration_type")
+            ],
             "payments": [
                 {"id": p.id, "state": p.state, "amount": p.amount, "reason": p.reason}
                 for p in order.payments.all()

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import threading
 
+import httpx
 from django.conf import settings
 
 from guestmanager import GuestManagerClient
+
+from . import concurrency
+from .concurrency import SlotReleasingTransport
 
 _clients: dict[tuple[str, str], GuestManagerClient] = {}
 _lock = threading.Lock()
@@ -26,6 +30,12 @@ def client_for(base_url: str, api_key: str) -> GuestManagerClient:
                 api_key,
                 connect_timeout=settings.GM_CONNECT_TIMEOUT,
                 read_timeout=settings.GM_READ_TIMEOUT,
+                transport=SlotReleasingTransport(
+                    httpx.HTTPTransport(
+                        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20)
+                    )
+                ),
+                sleep=concurrency.sleep,
             )
             _clients[key] = client
         return client

@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse
 
 from guestmanager.stats import CallTimer, timing
 
+from . import concurrency
+
 
 class UpstreamTimingMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
@@ -18,15 +20,19 @@ class UpstreamTimingMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         timer = CallTimer()
         token = timing.set(timer)
+        concurrency.reset_queue_time()
         started = time.perf_counter()
         try:
             response = self.get_response(request)
         finally:
             timing.reset(token)
         total_ms = (time.perf_counter() - started) * 1000
-        upstream_ms = timer.seconds * 1000
+        queued, queued_after_calls = concurrency.queue_time()
+        # Waiting for a slot after an API call is ours, not the API's.
+        upstream_ms = (timer.seconds - queued_after_calls) * 1000
         response["Server-Timing"] = (
             f'app;dur={total_ms - upstream_ms:.1f};desc="storefront", '
-            f'gm;dur={upstream_ms:.1f};desc="Guest Manager API, {timer.calls} calls"'
+            f'gm;dur={upstream_ms:.1f};desc="Guest Manager API, {timer.calls} calls", '
+            f'queue;dur={queued * 1000:.1f};desc="waiting for a worker slot (in app)"'
         )
         return response

@@ -56,6 +56,9 @@ CATALOG_TTL = float(os.environ.get("CATALOG_TTL", "30"))
 CATALOG_STALE = float(os.environ.get("CATALOG_STALE", "600"))
 # Whole pages that are the same for everyone (the events list) are reused this long.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "5"))
+# Request threads of a process that may run at once; the rest wait, as do threads waiting on
+# the API (see storefront/concurrency.py). 0 = no limit.
+CPU_SLOTS = int(os.environ.get("CPU_SLOTS", "2"))
 
 # --- Stripe ------------------------------------------------------------------------------
 LOCALSTRIPE_URL = os.environ.get("LOCALSTRIPE_URL", "http://127.0.0.1:8420").rstrip("/")
@@ -95,6 +98,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "storefront.middleware.UpstreamTimingMiddleware",
+    "storefront.concurrency.CpuSlotMiddleware",
     "storefront.pagecache.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -25,6 +25,8 @@ from django.core.cache import cache
 
 from guestmanager import errors
 
+from . import concurrency
+
 logger = logging.getLogger("storefront")
 
 LOCK_SECONDS = 15
@@ -102,7 +104,7 @@ def _load_once(key: str, loader: Callable[[], Any], ttl: float, stale: float) ->
             return Cached(*entry)
         if time.monotonic() > deadline:
             break  # the holder is slow or gone: load it ourselves
-        time.sleep(POLL_SECONDS)
+        concurrency.sleep(POLL_SECONDS)  # let the loader have the CPU it waits for
     try:
         entry = cache.get(key)
         if entry is not None:

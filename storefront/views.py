@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -20,7 +19,7 @@ from guestmanager import errors, process_stats
 from . import catalog, swr
 from .forms import EventFilterForm
 from .gm import get_client
-from .pagecache import shared_page
+from .pagecache import CSRF_PLACEHOLDER, fill_csrf_token, shared_page
 from .sanitize import clean_html, plain_text
 
 
@@ -181,10 +180,7 @@ def render_event_page(
         context["csrf_token"] = CSRF_PLACEHOLDER
         html = render_to_string("storefront/event.html", context, request)
         cache.set(key, html, timeout=int(settings.CATALOG_TTL + settings.CATALOG_STALE))
-    return HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)), status=status)
-
-
-CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
+    return fill_csrf_token(request, html, status)
 
 
 def _event_context(request, client, cached, event_id: int) -> dict[str, Any]:

@@ -87,8 +87,12 @@ class Sandbox:
     def faults(self, **settings: Any) -> dict[str, Any]:
         return self.control("POST", "faults", settings)
 
+    def order(self, order_id: int) -> dict[str, Any]:
+        """The order as the sandbox holds it (state, line items, payments)."""
+        return self.control("GET", f"orders/{order_id}")
+
     def payments(self, order_id: int) -> list[dict[str, Any]]:
-        return self.control("GET", f"orders/{order_id}")["payments"]
+        return self.order(order_id)["payments"]
 
     def card_token(self, number: str = "4242424242424242") -> str:
         response = httpx.post(

@@ -311,3 +311,41 @@ def test_cart_quantity_and_remove(web, gm):
         "/cart/", {"csrfmiddlewaretoken": token, "action": "remove", "line": line}, **hx
     )
     assert "Your order is empty" in removed.content.decode()
+
+
+@pytest.mark.django_db
+def test_adding_after_an_unresumable_expiry_keeps_what_is_left_and_says_what_is_gone(
+    web, gm, sandbox
+):
+    night = next(e for e in gm.list_events(filters={"name": "Quick Ticket Night"}))
+    last = variant(gm, "Quick Ticket Night", "Last seats")
+    standard = variant(gm, "Quick Ticket Night", "Standard")
+    sandbox.set_stock(last, 2)
+    try:
+        token = _csrf(web.get(f"/events/{night['id']}/{night['slug']}/"))
+        web.post(
+            "/order/add",
+            {"csrfmiddlewaretoken": token, "event": night["id"], f"qty-{last}": "2"}
+            | {f"qty-{standard}": "1"},
+        )
+        old_id = int(re.search(r'href="/orders/(\d+)/"', web.get("/cart/").content.decode())[1])
+        sandbox.expire(old_id)
+        sandbox.set_stock(last, 0)
+
+        showcase = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
+        ga = variant(gm, "Sandbox Showcase", "General admission")
+        added = web.post(
+            "/order/add",
+            {"csrfmiddlewaretoken": token, "event": showcase["id"], f"qty-{ga}": "1"},
+            follow=True,
+        )
+        html = added.content.decode()
+        assert added.status_code == 200
+        assert "no longer available: Last seats" in html and 'role="alert"' in html
+        new_id = int(re.search(r'href="/orders/(\d+)/"', html)[1])
+        assert new_id != old_id
+        lines = {li["name"]: li["quantity"] for li in sandbox.order(new_id)["line_items"]}
+        assert lines == {"General admission": 1, "Standard": 1}
+        assert web.get(f"/orders/{old_id}/").status_code == 404  # the old order is let go
+    finally:
+        sandbox.set_stock(last, 2)
