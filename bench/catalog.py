@@ -85,12 +85,7 @@ def main() -> None:
     parser.add_argument("--list-only", action="store_true", help="all clients on the list")
     args = parser.parse_args()
     with stack(latency_ms=args.latency_ms, threads=args.threads) as s:
-        events = httpx.get(
-            f"{s.sandbox}/sandbox/api/public/v2/events",
-            params={"filter[name]": "Sandbox Showcase"},
-            headers={"Authorization": "Token sandbox_write_key"},
-        ).json()["data"]
-        event_url = f"{s.storefront}/events/{events[0]['id']}/{events[0]['slug']}/"
+        event_url = s.storefront + s.event_path("Sandbox Showcase")
         list_url = f"{s.storefront}/"
         for url in (list_url, event_url):  # warm the cache
             for _ in range(3):

@@ -174,12 +174,7 @@ def main() -> None:
         workers=args.workers,
         threads=args.threads,
     ) as s:
-        events = httpx.get(
-            f"{s.sandbox}/sandbox/api/public/v2/events",
-            params={"filter[name]": "Sandbox Showcase"},
-            headers={"Authorization": "Token sandbox_write_key"},
-        ).json()["data"]
-        path = f"/events/{events[0]['id']}/{events[0]['slug']}/"
+        path = s.event_path("Sandbox Showcase")
         # One checkout first, not counted: the figures are the steady state, with the event
         # page and the reference data (countries, states) cached as after the first buyer.
         one_checkout(s.storefront, s.stripe, path, Recorder())

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from sandbox.launch import (
     control,
     free_port,
@@ -33,6 +35,15 @@ class Stack:
 
     def sandbox_control(self, method: str, path: str, json: dict | None = None) -> dict:
         return control(self.sandbox, WRITE_KEY, method, path, json)
+
+    def event_path(self, name: str) -> str:
+        """The storefront path of the seeded event called ``name``."""
+        events = httpx.get(
+            f"{self.sandbox}/sandbox/api/public/v2/events",
+            params={"filter[name]": name},
+            headers={"Authorization": f"Token {WRITE_KEY}"},
+        ).json()["data"]
+        return f"/events/{events[0]['id']}/{events[0]['slug']}/"
 
 
 @contextlib.contextmanager

@@ -27,6 +27,10 @@ RETRYABLE_STATUS = frozenset({502, 503, 504})
 Params = Mapping[str, Any]
 
 
+# Connections to the API kept per client (a caller passing its own transport uses these too).
+CONNECTION_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=20)
+
+
 def flatten_params(params: Params | None, prefix: str = "") -> list[tuple[str, str]]:
     """Nested dicts to the API's bracket notation: {"filter": {"a": 1}} -> filter[a]=1."""
     pairs: list[tuple[str, str]] = []
@@ -84,7 +88,7 @@ class GuestManagerClient:
                 "User-Agent": user_agent,
             },
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            limits=CONNECTION_LIMITS,
             transport=transport,
         )
 

@@ -12,6 +12,7 @@ import httpx
 from django.conf import settings
 
 from guestmanager import GuestManagerClient
+from guestmanager.client import CONNECTION_LIMITS
 
 from . import concurrency
 from .concurrency import SlotReleasingTransport
@@ -30,11 +31,7 @@ def client_for(base_url: str, api_key: str) -> GuestManagerClient:
                 api_key,
                 connect_timeout=settings.GM_CONNECT_TIMEOUT,
                 read_timeout=settings.GM_READ_TIMEOUT,
-                transport=SlotReleasingTransport(
-                    httpx.HTTPTransport(
-                        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20)
-                    )
-                ),
+                transport=SlotReleasingTransport(httpx.HTTPTransport(limits=CONNECTION_LIMITS)),
                 sleep=concurrency.sleep,
             )
             _clients[key] = client
