@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from bench.common import percentile, stack
+from bench.common import buyer_headers, percentile, stack
 
 HX = {"HX-Request": "true"}
 TIMING = re.compile(r'app;dur=([\d.]+).*gm;dur=([\d.]+);desc="[^"]*?(\d+) calls"')
@@ -53,10 +53,10 @@ def csrf(html: str) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
 
 
-def one_checkout(base: str, stripe: str, event_path: str, rec: Recorder) -> None:
+def one_checkout(base: str, stripe: str, event_path: str, rec: Recorder, buyer: int) -> None:
     calls = 0
     polls = 0
-    with httpx.Client(base_url=base, timeout=60) as web:
+    with httpx.Client(base_url=base, timeout=60, headers=buyer_headers(buyer)) as web:
         page = web.get(event_path)
         calls += rec.step("event page", page)[0]
         token = csrf(page.text)
@@ -177,12 +177,12 @@ def main() -> None:
         path = s.event_path("Sandbox Showcase")
         # One checkout first, not counted: the figures are the steady state, with the event
         # page and the reference data (countries, states) cached as after the first buyer.
-        one_checkout(s.storefront, s.stripe, path, Recorder())
+        one_checkout(s.storefront, s.stripe, path, Recorder(), buyer=0)
         started = time.monotonic()
 
-        def run(_: int) -> None:
+        def run(n: int) -> None:
             try:
-                one_checkout(s.storefront, s.stripe, path, rec)
+                one_checkout(s.storefront, s.stripe, path, rec, buyer=n + 1)
             except Exception as exc:  # a failed checkout is a figure, not a crash
                 with rec.lock:
                     rec.failures.append(repr(exc))

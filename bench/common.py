@@ -116,6 +116,10 @@ def stack(
             "LOCALSTRIPE_URL": stripe,
             "CACHE_KEY_PREFIX": f"bench{web_port}",
             "SECURE_COOKIES": "0",
+            # The load generator stands in for many buyers on one address: it names each
+            # buyer's own address in X-Forwarded-For (see ``buyer_headers``), as a proxy would,
+            # so the abuse limits count per buyer as in production.
+            "TRUSTED_PROXY_COUNT": "1",
         }
         gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
         for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
@@ -163,6 +167,12 @@ def stack(
                 proc.kill()
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def buyer_headers(buyer: int) -> dict[str, str]:
+    """Headers giving simulated buyer number ``buyer`` an address of its own (198.18.0.0/15
+    is reserved for benchmarks)."""
+    return {"X-Forwarded-For": f"198.18.{buyer // 256 % 256}.{buyer % 256}"}
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -1,8 +1,11 @@
-"""One form per checkout step, built from the order the API returned."""
+"""Forms: one per checkout step, built from the order the API returned, plus the add-to-order,
+cart and coupon forms. Every choice a form accepts is one it offered, so nothing a buyer
+posts reaches the API unless it names a record the API gave us."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -11,7 +14,10 @@ from django.forms.utils import flatatt
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from guestmanager import errors
 
 CARD_BRANDS = {
     "visa": "visa",
@@ -26,10 +32,7 @@ CARD_BRANDS = {
     "diners_club": "diners_club",
     "discover": "discover",
 }
-
-
-def _country_choices(countries: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [("", _("Choose a country"))] + [(str(c["id"]), c["name"]) for c in countries]
+MAX_TEXT = 200
 
 
 class FastSelect(forms.Select):
@@ -50,7 +53,54 @@ class FastSelect(forms.Select):
         return format_html("<select{}>{}</select>", flatatt(final), mark_safe("".join(options)))  # noqa: S308
 
 
-class BuyerForm(forms.Form):
+class NotHtmlRequiredSelect(FastSelect):
+    def use_required_attribute(self, initial: Any) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class SummaryError:
+    """One line of a form's error summary: where to jump to and what to say."""
+
+    anchor: str
+    text: str
+
+
+class StepForm(forms.Form):
+    """A form whose errors can be listed in a summary that names each field in context."""
+
+    def summary_label(self, name: str) -> str:
+        return str(self.fields[name].label or "")
+
+    def error_summary(self) -> list[SummaryError]:
+        found = [SummaryError("", str(e)) for e in self.non_field_errors()]
+        for name, field_errors in self.errors.items():
+            if name == forms.forms.NON_FIELD_ERRORS or name not in self.fields:
+                continue
+            if isinstance(self.fields[name].widget, forms.HiddenInput):
+                found += [SummaryError("", str(e)) for e in field_errors]
+                continue
+            label = self.summary_label(name)
+            text = " ".join(str(e) for e in field_errors)
+            found.append(SummaryError(self[name].auto_id, f"{label}: {text}" if label else text))
+        return found
+
+
+def fields_by_attribute(form: StepForm, exc: errors.ValidationError) -> None:
+    """Attribute errors onto the field of the same name, the rest onto the form."""
+    for error in exc.errors.attributes:
+        if error.attribute in form.fields:
+            form.add_error(error.attribute, error.sentence())
+        else:
+            form.add_error(None, error.sentence())
+    if not form.errors:
+        form.add_error(None, exc.message or gettext("Please check the details and try again."))
+
+
+# --- the buyer ----------------------------------------------------------------------------
+
+
+class BuyerForm(StepForm):
     first_name = forms.CharField(
         label=_("First name"),
         max_length=100,
@@ -91,10 +141,34 @@ class BuyerForm(forms.Form):
             data["phone_number_country"] = self.cleaned_data["phone_number_country"]
         return data
 
-    field_map = {"phone_number_country": "phone_number_country"}
+
+# --- attendees ----------------------------------------------------------------------------
 
 
-class TicketsForm(forms.Form):
+@dataclass
+class TicketRow:
+    """One ticket of the attendees step: what its type asks for, and its fields."""
+
+    ticket: dict[str, Any]
+    number: int
+    prefix: str
+    type_name: str
+    event_name: str
+    require_name: bool
+    require_email: bool
+    fields: list[str]
+
+    @property
+    def asks_nothing(self) -> bool:
+        return not self.fields
+
+    @property
+    def caption(self) -> str:
+        caption = gettext("Ticket %(n)s") % {"n": self.number}
+        return f"{caption} · {self.type_name}" if self.type_name else caption
+
+
+class TicketsForm(StepForm):
     """Attendee name / email per ticket, as its ticket type asks, plus "this ticket is mine"."""
 
     def __init__(
@@ -102,73 +176,80 @@ class TicketsForm(forms.Form):
         *args,
         tickets: list[dict[str, Any]],
         ticket_types: dict[int, dict[str, Any]],
+        type_names: dict[int, str] | None = None,
+        event_names: dict[int, str] | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[TicketRow] = []
+        type_names, event_names = type_names or {}, event_names or {}
         for number, ticket in enumerate(tickets, 1):
             tt = ticket_types.get(ticket.get("ticket_type_id")) or {}
-            unknown = not tt
-            want_name = unknown or tt.get("include_name") or tt.get("require_name")
-            want_email = unknown or tt.get("include_email") or tt.get("require_email")
-            prefix = f"t{ticket['id']}"
-            row = {
-                "ticket": ticket,
-                "number": number,
-                "prefix": prefix,
-                "require_name": bool(tt.get("require_name")),
-                "require_email": bool(tt.get("require_email")),
-                "fields": [],
-            }
-            keep_name = f"{prefix}-keep"
-            self.fields[keep_name] = forms.BooleanField(
-                label=_("This ticket is mine"), required=False, initial=False
+            row = TicketRow(
+                ticket=ticket,
+                number=number,
+                prefix=f"t{ticket['id']}",
+                type_name=type_names.get(ticket.get("source_id")) or tt.get("name", ""),
+                event_name=event_names.get(ticket.get("event_id"), ""),
+                require_name=bool(tt.get("require_name")),
+                require_email=bool(tt.get("require_email")),
+                fields=[],
             )
-            if want_name:
-                self.fields[f"{prefix}-name"] = forms.CharField(
-                    label=_("Attendee name"),
-                    required=False,
-                    max_length=200,
-                    initial=ticket.get("name") or "",
-                    widget=forms.TextInput(
-                        attrs={
-                            "autocomplete": "name",
-                            **({"aria-required": "true"} if row["require_name"] else {}),
-                        }
-                    ),
-                )
-                row["fields"].append(f"{prefix}-name")
-            if want_email:
-                self.fields[f"{prefix}-email"] = forms.EmailField(
-                    label=_("Attendee email"),
-                    required=False,
-                    initial=ticket.get("email") or "",
-                    widget=forms.EmailInput(
-                        attrs={
-                            "autocomplete": "email",
-                            **({"aria-required": "true"} if row["require_email"] else {}),
-                        }
-                    ),
-                )
-                row["fields"].append(f"{prefix}-email")
-            row["fields"].append(keep_name)
+            self._add_fields(row, tt)
             self.rows.append(row)
+
+    def _add_fields(self, row: TicketRow, tt: dict[str, Any]) -> None:
+        unknown = not tt
+        p, ticket = row.prefix, row.ticket
+        if unknown or tt.get("include_name") or tt.get("require_name"):
+            self.fields[f"{p}-name"] = forms.CharField(
+                label=_("Attendee name"),
+                required=False,
+                max_length=MAX_TEXT,
+                initial=ticket.get("name") or "",
+                widget=forms.TextInput(
+                    attrs={"autocomplete": "off", **_required_unless_mine(row.require_name)}
+                ),
+            )
+            row.fields.append(f"{p}-name")
+        if unknown or tt.get("include_email") or tt.get("require_email"):
+            self.fields[f"{p}-email"] = forms.EmailField(
+                label=_("Attendee email"),
+                required=False,
+                max_length=254,
+                initial=ticket.get("email") or "",
+                widget=forms.EmailInput(
+                    attrs={"autocomplete": "off", **_required_unless_mine(row.require_email)}
+                ),
+            )
+            row.fields.append(f"{p}-email")
+        if not row.fields:
+            return  # this ticket type asks for no attendee details
+        self.fields[f"{p}-keep"] = forms.BooleanField(
+            label=_("This ticket is mine"), required=False, initial=bool(ticket.get("keep"))
+        )
+        row.fields.append(f"{p}-keep")
+
+    def row_for(self, name: str) -> TicketRow | None:
+        prefix = name.split("-", 1)[0]
+        return next((r for r in self.rows if r.prefix == prefix), None)
+
+    def summary_label(self, name: str) -> str:
+        row = self.row_for(name)
+        label = super().summary_label(name)
+        return f"{row.caption} — {label}" if row else label
 
     def clean(self):
         data = super().clean()
         for row in self.rows:
-            p = row["prefix"]
+            p = row.prefix
             if data.get(f"{p}-keep"):
                 continue
-            if row["require_name"] and not (data.get(f"{p}-name") or "").strip():
+            if row.require_name and not (data.get(f"{p}-name") or "").strip():
                 self.add_error(
                     f"{p}-name", _("Enter the attendee’s name, or tick “This ticket is mine”.")
                 )
-            if (
-                row["require_email"]
-                and not data.get(f"{p}-email")
-                and f"{p}-email" not in self.errors
-            ):
+            if row.require_email and not data.get(f"{p}-email") and f"{p}-email" not in self.errors:
                 self.add_error(
                     f"{p}-email", _("Enter the attendee’s email, or tick “This ticket is mine”.")
                 )
@@ -177,8 +258,8 @@ class TicketsForm(forms.Form):
     def api_data(self) -> list[dict[str, Any]]:
         items = []
         for row in self.rows:
-            p, ticket = row["prefix"], row["ticket"]
-            item: dict[str, Any] = {"id": ticket["id"]}
+            p = row.prefix
+            item: dict[str, Any] = {"id": row.ticket["id"]}
             if self.cleaned_data.get(f"{p}-keep"):
                 item["keep"] = True
             for key in ("name", "email"):
@@ -187,26 +268,42 @@ class TicketsForm(forms.Form):
             items.append(item)
         return items
 
-    def ticket_field(self, ticket_id: int, attribute: str) -> str | None:
-        name = f"t{ticket_id}-{attribute}"
-        return name if name in self.fields else None
+
+def _required_unless_mine(required: bool) -> dict[str, str]:
+    # Marked required for assistive technology; checkout.js drops the mark while "this
+    # ticket is mine" is ticked, as the server does.
+    return {"aria-required": "true", "data-required-unless-mine": "1"} if required else {}
 
 
-class NotHtmlRequiredSelect(FastSelect):
-    def use_required_attribute(self, initial: Any) -> bool:
-        return False
+def ticket_errors(form: TicketsForm, exc: errors.ValidationError) -> None:
+    for ticket_id, record in (exc.errors.associations.get("tickets") or {}).items():
+        row = form.row_for(f"t{ticket_id}-")
+        for error in record.attributes:
+            name = f"t{ticket_id}-{error.attribute}"
+            if name in form.fields:
+                form.add_error(name, error.sentence())
+            else:
+                subject = row.caption if row else ""
+                form.add_error(None, error.sentence(subject))
+    for error in exc.errors.attributes:
+        form.add_error(None, error.sentence())
+    if not form.errors:
+        form.add_error(None, exc.message or gettext("Please check the attendees."))
 
 
-class AddressForm(forms.Form):
+# --- addresses ----------------------------------------------------------------------------
+
+
+class AddressForm(StepForm):
     address1 = forms.CharField(
         label=_("Address"),
-        max_length=200,
+        max_length=MAX_TEXT,
         widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
     )
     address2 = forms.CharField(
         label=_("Apartment, suite, etc. (optional)"),
         required=False,
-        max_length=200,
+        max_length=MAX_TEXT,
         widget=forms.TextInput(attrs={"autocomplete": "address-line2"}),
     )
     city = forms.CharField(
@@ -220,13 +317,11 @@ class AddressForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
     )
     country = forms.ChoiceField(
-        label=_("Country"), widget=FastSelect(attrs={"autocomplete": "country"})
+        label=_("Country"),
+        error_messages={"invalid_choice": _("Choose a country from the list.")},
+        widget=FastSelect(attrs={"autocomplete": "country"}),
     )
-    state = forms.ChoiceField(
-        label=_("State / province"),
-        required=False,
-        widget=forms.Select(attrs={"autocomplete": "address-level1"}),
-    )
+    state = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(
         self,
@@ -236,15 +331,18 @@ class AddressForm(forms.Form):
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
-        self.fields["country"].choices = _country_choices(countries)
+        self.fields["country"].choices = [("", _("Choose a country"))] + [
+            (str(c["id"]), c["name"]) for c in countries
+        ]
         # Changing the country swaps in that country's states (progressive enhancement).
+        prefix = self.prefix or "bill"
         self.fields["country"].widget.attrs.update(
             {
                 "hx-get": reverse("checkout:states"),
                 "hx-trigger": "change",
-                "hx-target": f"#{self.prefix or 'bill'}-state-field",
+                "hx-target": f"#{prefix}-state-field",
                 "hx-swap": "outerHTML",
-                "hx-vals": json.dumps({"prefix": self.prefix or "bill"}),
+                "hx-vals": json.dumps({"prefix": prefix}),
             }
         )
         self.set_states(states or [])
@@ -257,7 +355,7 @@ class AddressForm(forms.Form):
         if not states:
             self.fields["state"] = forms.CharField(required=False, widget=forms.HiddenInput)
             return
-        field = forms.ChoiceField(
+        self.fields["state"] = forms.ChoiceField(
             label=_("State / province"),
             choices=[("", _("Choose a state or province"))]
             + [(str(s["id"]), s["name"]) for s in states],
@@ -269,8 +367,6 @@ class AddressForm(forms.Form):
                 attrs={"autocomplete": "address-level1", "aria-required": "true"}
             ),
         )
-        field.required = True
-        self.fields["state"] = field
 
     def api_data(self) -> dict[str, Any]:
         d = self.cleaned_data
@@ -286,17 +382,57 @@ class AddressForm(forms.Form):
             data["state_id"] = int(d["state"])
         return data
 
-    field_map = {
-        "address1": "address1",
-        "address2": "address2",
-        "city": "city",
-        "zipcode": "zipcode",
-        "country": "country",
-        "state": "state",
-    }
+
+@dataclass
+class AddressForms:
+    """The address step's forms: billing, plus shipping when the order has a delivery step;
+    the delivery step has shipping only."""
+
+    bill: AddressForm | None
+    ship: AddressForm | None = None
+
+    @property
+    def forms(self) -> list[AddressForm]:
+        return [x for x in (self.bill, self.ship) if x is not None]
+
+    def is_valid(self) -> bool:
+        return all([x.is_valid() for x in self.forms])
+
+    @property
+    def errors(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for x in self.forms:
+            merged.update({f"{x.prefix}-{k}": v for k, v in x.errors.items()})
+        return merged
+
+    def error_summary(self) -> list[SummaryError]:
+        return [line for x in self.forms for line in x.error_summary()]
+
+    def api_data(self) -> dict[str, Any]:
+        return {f"{x.prefix}_address": x.api_data() for x in self.forms}
 
 
-class QuestionsForm(forms.Form):
+ADDRESS_FIELDS = {"address1", "address2", "city", "zipcode", "country", "state"}
+
+
+def address_errors(form: AddressForms, exc: errors.ValidationError) -> None:
+    """``bill_address.city`` onto the billing form's city, and so on."""
+    for error in exc.errors.attributes:
+        kind, _dot, name = error.attribute.partition(".")
+        target = form.ship if kind == "ship_address" and form.ship else form.forms[0]
+        name = name.removesuffix("_id").removesuffix("_code")
+        if name in ADDRESS_FIELDS and name in target.fields:
+            target.add_error(name, error.message.capitalize() if error.message else None)
+        else:
+            target.add_error(None, error.sentence())
+    if not any(x.errors for x in form.forms):
+        form.forms[0].add_error(None, exc.message or gettext("Please check the address."))
+
+
+# --- questions ----------------------------------------------------------------------------
+
+
+class QuestionsForm(StepForm):
     """The order's form responses as questions: text fields and multiple choice."""
 
     def __init__(self, *args, responses: list[dict[str, Any]], **kwargs):
@@ -325,6 +461,7 @@ class QuestionsForm(forms.Form):
                     self.fields[name] = forms.ChoiceField(
                         choices=[(str(o["id"]), o["name"]) for o in options],
                         widget=forms.RadioSelect,
+                        error_messages={"invalid_choice": _("Choose one of the options.")},
                         **common,
                     )
                 else:
@@ -340,20 +477,52 @@ class QuestionsForm(forms.Form):
         return [{"id": rid, "answers": answers} for rid, answers in by_response.items()]
 
 
-class PaymentForm(forms.Form):
-    payment_method_id = forms.IntegerField(widget=forms.HiddenInput)
-    token = forms.CharField(
-        widget=forms.HiddenInput,
-        max_length=200,
-        error_messages={"required": _("Enter your card details.")},
-    )
+def answer_errors(form: QuestionsForm, exc: errors.ValidationError) -> None:
+    for response in (exc.errors.associations.get("form_responses") or {}).values():
+        for answer_id, record in (response.associations.get("answers") or {}).items():
+            name = f"a{answer_id}"
+            for error in record.attributes:
+                if name in form.fields:
+                    form.add_error(name, error.message.capitalize())
+                else:
+                    form.add_error(None, error.sentence())
+        for error in response.attributes:
+            form.add_error(None, error.sentence())
+    for error in exc.errors.attributes:
+        form.add_error(None, error.sentence())
+    if not form.errors:
+        form.add_error(None, exc.message or gettext("Please check your answers."))
+
+
+# --- payment ------------------------------------------------------------------------------
+
+
+class PaymentForm(StepForm):
+    """The card is tokenised in the browser: only the token, brand and last four arrive."""
+
+    payment_method_id = forms.TypedChoiceField(coerce=int, widget=forms.HiddenInput)
+    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=MAX_TEXT)
     brand = forms.CharField(widget=forms.HiddenInput, required=False, max_length=40)
     last_four = forms.RegexField(regex=r"^\d{4}$", widget=forms.HiddenInput, required=False)
     cardholder_name = forms.CharField(
         label=_("Name on card"),
-        max_length=200,
+        max_length=MAX_TEXT,
         widget=forms.TextInput(attrs={"autocomplete": "cc-name"}),
     )
+
+    def __init__(self, *args, methods: list[dict[str, Any]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.methods = methods
+        self.fields["payment_method_id"].choices = [(str(m["id"]), m["id"]) for m in methods]
+        self.fields["payment_method_id"].error_messages["invalid_choice"] = _(
+            "That payment method isn’t available. Please reload the page."
+        )
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("token") or "").strip():
+            self.add_error(None, _("Enter your card details."))
+        return data
 
     def api_data(self) -> list[dict[str, Any]]:
         d = self.cleaned_data
@@ -362,7 +531,7 @@ class PaymentForm(forms.Form):
             {
                 "payment_method_id": d["payment_method_id"],
                 "source": {
-                    "token": d["token"],
+                    "token": d["token"].strip(),
                     "brand": brand,
                     "last_four": d.get("last_four") or "0000",
                     "cardholder_name": d["cardholder_name"],
@@ -371,9 +540,109 @@ class PaymentForm(forms.Form):
         ]
 
 
+def payment_errors(form: PaymentForm, exc: errors.ValidationError) -> None:
+    for error in exc.errors.attributes:
+        if "cardholder" in error.attribute:
+            form.add_error("cardholder_name", error.message.capitalize())
+        else:
+            form.add_error(None, error.sentence())
+    if not form.errors:
+        form.add_error(None, exc.message or gettext("Please check your card details."))
+
+
+# --- cart ---------------------------------------------------------------------------------
+
+
 class CouponForm(forms.Form):
     code = forms.CharField(
         label=_("Promo code"),
         max_length=50,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
     )
+
+    def clean_code(self) -> str:
+        return self.cleaned_data["code"].strip()
+
+
+class QuantityForm(forms.Form):
+    """A new quantity for one of the order's lines, among the quantities it may have."""
+
+    line = forms.TypedChoiceField(coerce=int)
+    quantity = forms.TypedChoiceField(coerce=int)
+
+    def __init__(self, *args, lines: dict[int, tuple[str, list[int]]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        self.fields["line"].choices = [(str(line), str(line)) for line in lines]
+        self.fields["line"].error_messages["invalid_choice"] = _(
+            "That ticket is no longer in your order."
+        )
+        every = sorted({q for _name, qs in lines.values() for q in qs} | {0})
+        self.fields["quantity"].choices = [(str(q), str(q)) for q in every]
+        self.fields["quantity"].error_messages["invalid_choice"] = _(
+            "Choose one of the quantities offered."
+        )
+
+    def clean(self):
+        data = super().clean()
+        line = data.get("line")
+        if line is None or line not in self.lines:
+            return data
+        name, allowed = self.lines[line]
+        if "quantity" in self.errors or data.get("quantity") not in [0, *allowed]:
+            self.errors.pop("quantity", None)
+            self.add_error("quantity", _choose_between(name, allowed))
+        return data
+
+
+def _choose_between(name: str, allowed: list[int]) -> str:
+    low, high = allowed[0], allowed[-1]
+    if low == high:
+        return gettext("%(name)s: you can choose %(n)s.") % {"name": name, "n": low}
+    return gettext("%(name)s: choose between %(low)s and %(high)s.") % {
+        "name": name,
+        "low": low,
+        "high": high,
+    }
+
+
+# --- adding tickets -----------------------------------------------------------------------
+
+
+class AddToOrderForm(forms.Form):
+    """A quantity per registration type offered on the event page, among its choices."""
+
+    def __init__(self, *args, options: list[Any], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.options = {o.variant_id: o for o in options if not o.disabled}
+        for variant_id, option in self.options.items():
+            self.fields[f"qty-{variant_id}"] = forms.TypedChoiceField(
+                coerce=int,
+                required=False,
+                empty_value=0,
+                choices=[("0", "0")] + [(str(n), str(n)) for n in option.choices],
+                error_messages={"invalid_choice": _choose_between(option.name, option.choices)},
+            )
+
+    def chosen(self) -> dict[int, int]:
+        """Quantities chosen (valid ones only; invalid ones are in ``errors_by_variant``)."""
+        data = getattr(self, "cleaned_data", {})
+        return {
+            v: data[f"qty-{v}"]
+            for v in self.options
+            if data.get(f"qty-{v}") and data[f"qty-{v}"] > 0
+        }
+
+    def errors_by_variant(self) -> dict[int, str]:
+        return {
+            v: " ".join(self.errors[f"qty-{v}"]) for v in self.options if f"qty-{v}" in self.errors
+        }
+
+    def posted(self) -> dict[int, int]:
+        """What was posted for each offered type, to show it again beside an error."""
+        found = {}
+        for v in self.options:
+            value = (self.data.get(f"qty-{v}") or "").strip()
+            if value.isdigit() and 0 < int(value) <= 10_000:
+                found[v] = int(value)
+        return found

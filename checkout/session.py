@@ -1,8 +1,14 @@
 """Which orders this browser session owns, kept server-side only.
 
 The session (server-side storage; the cookie carries only its key) maps order ids to their
-``guest_token``. The last order payload the API returned is kept in the cache for a few
-seconds so a redirect after a step does not cost another API call.
+``guest_token``, names the open order (the cart) and remembers, per order, what the API
+itself does not give back: the coupon code the buyer typed and which event each variant
+was chosen from. The last order payload the API returned is kept in the cache for a few
+seconds, so a redirect after a step does not cost another API call.
+
+Every order payload the views see passes through ``keep``, so the session always follows
+the order's real state: a finished order leaves the cart however it finished, and the
+session key is rotated when an order completes.
 """
 
 from __future__ import annotations
@@ -14,9 +20,19 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest
 from django.utils.crypto import salted_hmac
 
-ORDERS_KEY = "gm_orders"
-OPEN_KEY = "gm_open_order"
+from guestmanager import errors
+from storefront.gm import get_client
+
+from .states import state_of
+
+ORDERS_KEY = "gm_orders"  # {order id: guest_token}
+OPEN_KEY = "gm_open_order"  # the order id the cart shows
+COUNT_KEY = "gm_cart_count"  # tickets in the open order, for the header's cart link
+FINISHED_KEY = "gm_finished"  # order ids whose end the session was rotated for
+COUPONS_KEY = "gm_coupons"  # {order id: the code the buyer typed}
+VARIANT_EVENTS_KEY = "gm_variant_events"  # {variant id: event id it was chosen from}
 SNAPSHOT_SECONDS = 10
+MAX_REMEMBERED = 50
 
 
 @dataclass(frozen=True)
@@ -28,16 +44,17 @@ class OrderRef:
         return f"<OrderRef {self.id}>"
 
 
-def remember(
-    request: HttpRequest, order: dict[str, Any], *, open_order: bool = True, hand_off: bool = False
-) -> OrderRef:
+# --- ownership ----------------------------------------------------------------------------
+
+
+def remember(request: HttpRequest, order: dict[str, Any], *, hand_off: bool = False) -> OrderRef:
+    """A new order of this session's, which becomes the open one."""
     orders = dict(request.session.get(ORDERS_KEY) or {})
     orders[str(order["id"])] = order["guest_token"]
-    request.session[ORDERS_KEY] = orders
-    if open_order:
-        request.session[OPEN_KEY] = order["id"]
+    request.session[ORDERS_KEY] = _newest(orders)
+    request.session[OPEN_KEY] = order["id"]
     ref = OrderRef(order["id"], order["guest_token"])
-    save_snapshot(ref, order, hand_off=hand_off)
+    keep(request, ref, order, hand_off=hand_off)
     return ref
 
 
@@ -59,9 +76,76 @@ def open_order(request: HttpRequest) -> OrderRef | None:
         return None
 
 
-def close_open_order(request: HttpRequest, order_id: int) -> None:
+def forget(request: HttpRequest, ref: OrderRef) -> None:
+    orders = dict(request.session.get(ORDERS_KEY) or {})
+    orders.pop(str(ref.id), None)
+    request.session[ORDERS_KEY] = orders
+    _close(request, ref.id)
+    _drop(request, COUPONS_KEY, ref.id)
+    cache.delete(_snapshot_key(ref))
+
+
+def keep(
+    request: HttpRequest, ref: OrderRef, order: dict[str, Any], *, hand_off: bool = False
+) -> None:
+    """Record what the API said the order is now. ``hand_off`` lets the next page view of
+    this order use this payload instead of asking again (post/redirect/get)."""
+    cache.set(_snapshot_key(ref), (order, hand_off), SNAPSHOT_SECONDS)
+    state = state_of(order)
+    if state.leaves_cart:
+        _close(request, ref.id)
+    elif request.session.get(OPEN_KEY) == ref.id:
+        count = int(order.get("item_count") or 0)
+        if request.session.get(COUNT_KEY) != count:
+            request.session[COUNT_KEY] = count
+    if state.final:
+        _rotate_once(request, ref.id)
+
+
+def _close(request: HttpRequest, order_id: int) -> None:
     if request.session.get(OPEN_KEY) == order_id:
         del request.session[OPEN_KEY]
+        request.session.pop(COUNT_KEY, None)
+
+
+def _rotate_once(request: HttpRequest, order_id: int) -> None:
+    """A new session key when an order ends, so a copy of the old cookie opens nothing."""
+    finished = list(request.session.get(FINISHED_KEY) or [])
+    if order_id in finished:
+        return
+    request.session[FINISHED_KEY] = (finished + [order_id])[-MAX_REMEMBERED:]
+    request.session.cycle_key()
+
+
+def _newest(mapping: dict[str, Any]) -> dict[str, Any]:
+    return dict(list(mapping.items())[-MAX_REMEMBERED:])
+
+
+def _drop(request: HttpRequest, key: str, order_id: int) -> None:
+    values = dict(request.session.get(key) or {})
+    if values.pop(str(order_id), None) is not None:
+        request.session[key] = values
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def load_order(
+    request: HttpRequest, ref: OrderRef, *, fresh: bool = False, hand_off: bool = False
+) -> dict[str, Any]:
+    """The order: the handed-off or recent payload unless ``fresh``, else from the API.
+    An order the API no longer knows is forgotten and answers 404."""
+    if not fresh:
+        cached = snapshot(ref)
+        if cached is not None:
+            return cached
+    try:
+        order = get_client().get_order(ref.id, ref.token)
+    except errors.NotFound as exc:
+        forget(request, ref)
+        raise Http404("No such order") from exc
+    keep(request, ref, order, hand_off=hand_off)
+    return order
 
 
 def _snapshot_key(ref: OrderRef) -> str:
@@ -71,28 +155,40 @@ def _snapshot_key(ref: OrderRef) -> str:
     return f"checkout:snapshot:{ref.id}:{mac.hexdigest()[:32]}"
 
 
-def save_snapshot(ref: OrderRef, order: dict[str, Any], *, hand_off: bool = False) -> None:
-    """Keep the latest order payload for a few seconds. ``hand_off`` lets the next page view
-    of this order use it instead of asking the API again (post/redirect/get, cart ->
-    checkout)."""
-    cache.set(_snapshot_key(ref), (order, hand_off), SNAPSHOT_SECONDS)
-
-
 def snapshot(ref: OrderRef) -> dict[str, Any] | None:
     entry = cache.get(_snapshot_key(ref))
     return entry[0] if entry else None
 
 
-def take_hand_off(ref: OrderRef, *, keep: bool = False) -> dict[str, Any] | None:
-    """The latest snapshot if it was handed off, once (a reload asks the API again) unless
-    ``keep`` hands it on to the next page too."""
+def take_hand_off(ref: OrderRef, *, keep_it: bool = False) -> dict[str, Any] | None:
+    """The latest payload if it was handed off, once (a reload asks the API again) unless
+    ``keep_it`` hands it on to the next page too."""
     entry = cache.get(_snapshot_key(ref))
     if not entry or not entry[1]:
         return None
-    if not keep:
-        save_snapshot(ref, entry[0])
+    if not keep_it:
+        cache.set(_snapshot_key(ref), (entry[0], False), SNAPSHOT_SECONDS)
     return entry[0]
 
 
-def drop_snapshot(ref: OrderRef) -> None:
-    cache.delete(_snapshot_key(ref))
+# --- what the API does not give back -------------------------------------------------------
+
+
+def remember_coupon(request: HttpRequest, ref: OrderRef, code: str) -> None:
+    coupons = dict(request.session.get(COUPONS_KEY) or {})
+    coupons[str(ref.id)] = code
+    request.session[COUPONS_KEY] = _newest(coupons)
+
+
+def coupon_entered(request: HttpRequest, order_id: int) -> str:
+    return (request.session.get(COUPONS_KEY) or {}).get(str(order_id), "")
+
+
+def remember_variant_events(request: HttpRequest, variant_events: dict[int, int]) -> None:
+    known = dict(request.session.get(VARIANT_EVENTS_KEY) or {})
+    known.update({str(v): e for v, e in variant_events.items()})
+    request.session[VARIANT_EVENTS_KEY] = dict(list(known.items())[-200:])
+
+
+def variant_events(request: HttpRequest) -> dict[int, int]:
+    return {int(v): int(e) for v, e in (request.session.get(VARIANT_EVENTS_KEY) or {}).items()}

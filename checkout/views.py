@@ -1,5 +1,5 @@
-"""Cart and checkout views. One view serves each page and its HTMX partial; the page always
-renders the step for the order's actual state."""
+"""Adding tickets, the cart and the checkout. One view serves each page and its htmx partial;
+the checkout page always renders the state the order is really in (``states.STATES``)."""
 
 from __future__ import annotations
 
@@ -18,163 +18,215 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from guestmanager import errors
-from storefront import catalog, swr
+from storefront import catalog, limits, swr
 from storefront.gm import get_client
 from storefront.views import render_event_page
 
-from . import session
-from .api_errors import TRANSIENT, transient_message
-from .forms import CouponForm
-from .steps import STEP_TITLES, StepContext, step_for
+from . import events, outcomes, session, summary
+from .forms import AddressForm, AddToOrderForm, CouponForm, QuantityForm
+from .outcomes import Outcome
+from .session import OrderRef
+from .states import STATES, StepContext, holds_stock, indicator, state_of, states_in
+from .states import countries as country_list
 
 logger = logging.getLogger("checkout")
 
 POLL_DELAYS = [1, 1, 1, 1.5, 1.5, 2, 2, 3, 3, 5]
+BUYER_FIELDS = ("first_name", "last_name", "email", "phone_number", "phone_number_country")
 
 
-# --- loading ------------------------------------------------------------------------------
+# --- adding tickets -----------------------------------------------------------------------
 
 
-def load_order(
-    request: HttpRequest, ref: session.OrderRef, *, fresh: bool = False, hand_off: bool = False
-):
-    if not fresh:
-        cached = session.snapshot(ref)
-        if cached is not None:
-            return cached
-    try:
-        order = get_client().get_order(ref.id, ref.token)
-    except errors.NotFound as exc:
-        forget(request, ref)
-        raise Http404("No such order") from exc
-    session.save_snapshot(ref, order, hand_off=hand_off)
-    return order
-
-
-def forget(request: HttpRequest, ref: session.OrderRef) -> None:
-    orders = dict(request.session.get(session.ORDERS_KEY) or {})
-    orders.pop(str(ref.id), None)
-    request.session[session.ORDERS_KEY] = orders
-    session.close_open_order(request, ref.id)
-    session.drop_snapshot(ref)
-
-
-def keep(
-    request: HttpRequest, ref: session.OrderRef, order: dict[str, Any], *, hand_off: bool = False
-) -> None:
-    session.save_snapshot(ref, order, hand_off=hand_off)
-    if order["state"] in ("complete", "requested", "reserved", "voided", "canceled"):
-        session.close_open_order(request, order["id"])
-
-
-# --- add to order -------------------------------------------------------------------------
-
-
-def _chosen(request: HttpRequest) -> dict[int, int]:
-    chosen: dict[int, int] = {}
-    for key, value in request.POST.items():
-        if key.startswith("qty-"):
-            try:
-                variant_id, qty = int(key[4:]), int(value)
-            except ValueError:
-                continue
-            if qty > 0:
-                chosen[variant_id] = min(qty, 100)
-    return chosen
-
-
-def _line_error(exc: errors.ValidationError) -> tuple[int | None, str]:
-    for error in exc.errors.attributes:
-        variant_id = error.detail.get("variant_id") if error.detail else None
-        if variant_id:
-            return int(variant_id), error.full_message
-    return None, exc.message or _("These tickets can’t be added.")
+def _event_options(event: dict[str, Any]) -> list[tuple[int, catalog.TypeOption]]:
+    """(event id, option) for every registration type on the event page, sessions' too."""
+    currency = settings.STOREFRONT_CURRENCY
+    return [
+        (owner["id"], catalog.type_option(rt, currency))
+        for owner in [event, *(event.get("sessions") or [])]
+        for rt in owner.get("registration_types") or []
+    ]
 
 
 @require_POST
 def add_to_order(request: HttpRequest) -> HttpResponse:
+    event_id = request.POST.get("event", "")
+    if not event_id.isdigit() or len(event_id) > 12:
+        raise Http404("No such event")
+    event_id = int(event_id)
     try:
-        event_id = int(request.POST.get("event", ""))
-    except ValueError as exc:
-        raise Http404("No such event") from exc
-    chosen = _chosen(request)
-    if not chosen:
-        return render_event_page(
-            request, event_id, form_error=_("Choose how many tickets you want first."), status=422
-        )
-    client = get_client()
-    ref = session.open_order(request)
-    failed: dict[int, str] = {}
-    general = None
-    try:
-        if ref is None:
-            order = client.create_order(
-                currency=settings.STOREFRONT_CURRENCY,
-                line_items=[{"variant_id": v, "quantity": q} for v, q in chosen.items()],
-            )
-            ref = session.remember(request, order, hand_off=True)
-        else:
-            order = None
-            for variant_id, qty in chosen.items():
-                try:
-                    order = client.add_line_item(ref.id, ref.token, variant_id, qty)
-                except errors.ValidationError as exc:
-                    vid, message = _line_error(exc)
-                    failed[vid or variant_id] = message
-                except (errors.NotFound, errors.CannotModify):
-                    # That order is finished or gone: start a fresh one with this choice.
-                    forget(request, ref)
-                    return add_to_order(request)
-                except errors.CheckoutNotAllowed:
-                    # Its hold ended and some of its tickets are gone.
-                    return _start_over(request, ref, chosen)
-            if order is not None:
-                session.save_snapshot(ref, order, hand_off=True)
-    except errors.ValidationError as exc:
-        vid, message = _line_error(exc)
-        if vid:
-            failed[vid] = message
-        else:
-            general = message
-    except TRANSIENT as exc:
-        general = transient_message(exc)
-    if failed or general:
+        event = catalog.event_detail(get_client(), event_id).value
+    except swr.Unavailable as exc:
+        if isinstance(exc.cause, errors.NotFound):
+            raise Http404("No such event") from exc
+        return render(request, "storefront/unavailable.html", status=503)
+    options = _event_options(event)
+    form = AddToOrderForm(request.POST, options=[o for _e, o in options])
+    form.is_valid()
+
+    def again(message: str, status: int, by_variant: dict[int, str] | None = None):
         return render_event_page(
             request,
             event_id,
-            errors_by_variant=failed,
-            chosen=chosen,
-            form_error=general or _("Some tickets couldn’t be added — see below."),
-            status=422,
+            errors_by_variant={**form.errors_by_variant(), **(by_variant or {})},
+            chosen=form.posted(),
+            form_error=message,
+            status=status,
+        )
+
+    def refused(blocked: limits.Blocked) -> HttpResponse:
+        outcome = outcomes.refused(blocked)
+        return outcomes.answer(again(outcome.message, outcome.status), outcome)
+
+    if form.errors:
+        return again(_("Some quantities can’t be chosen — see below."), 422)
+    chosen = form.chosen()
+    if not chosen:
+        return again(_("Choose how many tickets you want first."), 422)
+    if blocked := limits.hit(request, limits.CART_ADD):
+        return refused(blocked)
+    session.remember_variant_events(request, {o.variant_id: e for e, o in options})
+    result = _add(request, chosen, {o.variant_id: o.name for _e, o in options})
+    if result.blocked:
+        return refused(result.blocked)
+    if result.failed or result.outcome:
+        message = result.outcome.message if result.outcome else ""
+        return again(
+            message or _("Some tickets couldn’t be added — see below."),
+            result.outcome.status if result.outcome else 422,
+            result.failed,
         )
     return redirect("checkout:cart")
 
 
-def _start_over(request: HttpRequest, old: session.OrderRef, chosen: dict[int, int]):
-    """The open order expired and could not be resumed: start a new one with this choice,
-    carry over what can still be had of the old one, and say what could not."""
-    try:
-        previous = load_order(request, old)
-    except (Http404, *TRANSIENT):
-        previous = {}
-    forget(request, old)
-    response = add_to_order(request)
+class AddResult:
+    """What adding a choice did: per-variant refusals, or one outcome for all of it."""
+
+    def __init__(self) -> None:
+        self.failed: dict[int, str] = {}
+        self.outcome: Outcome | None = None
+        self.blocked: limits.Blocked | None = None
+
+
+def _add(request: HttpRequest, chosen: dict[int, int], names: dict[int, str]) -> AddResult:
+    """Add ``chosen`` to the open order, or to a new one. An open order that finished or was
+    lost is let go; one whose hold ended with tickets gone is carried over to a new one."""
+    result = AddResult()
     ref = session.open_order(request)
-    if ref is None:
-        return response  # the new choice itself failed; its page says why
+    client = get_client()
+    try:
+        if ref is None:
+            if blocked := limits.hit(request, limits.ORDER_CREATE):
+                result.blocked = blocked
+                return result
+            order = client.create_order(
+                currency=settings.STOREFRONT_CURRENCY,
+                line_items=[{"variant_id": v, "quantity": q} for v, q in chosen.items()],
+            )
+            session.remember(request, order, hand_off=True)
+            return result
+        order = None
+        for variant_id, qty in chosen.items():
+            try:
+                order = client.add_line_item(ref.id, ref.token, variant_id, qty)
+            except errors.ValidationError as exc:
+                result.failed[variant_id] = _line_error(exc, variant_id, names)
+        if order is not None:
+            session.keep(request, ref, order, hand_off=True)
+    except errors.ValidationError as exc:
+        result.failed.update(_line_errors(exc, chosen, names))
+    except (errors.NotFound, errors.CannotModify):
+        session.forget(request, ref)  # that order finished or is gone: start a fresh one
+        return _add(request, chosen, names)
+    except errors.CheckoutNotAllowed:
+        return _carry_over_and_add(request, ref, chosen, names)
+    except errors.GuestManagerError as exc:
+        result.outcome = outcomes.for_error(exc)
+    return result
+
+
+def _line_error(exc: errors.ValidationError, variant_id: int, names: dict[int, str]) -> str:
+    """The API's reason, as a sentence about the registration type's own name."""
+    for error in exc.errors.attributes:
+        return error.sentence(names.get(variant_id, ""))
+    return exc.message or _("These tickets can’t be added.")
+
+
+def _line_errors(
+    exc: errors.ValidationError, chosen: dict[int, int], names: dict[int, str]
+) -> dict[int, str]:
+    """Errors of a whole new order, placed beside the type each names (``detail.variant_id``
+    when given; the only type chosen otherwise)."""
+    found: dict[int, str] = {}
+    for error in exc.errors.attributes:
+        variant_id = _int((error.detail or {}).get("variant_id"))
+        if variant_id not in chosen and len(chosen) == 1:
+            variant_id = next(iter(chosen))
+        if variant_id in chosen:
+            found[variant_id] = error.sentence(names.get(variant_id, ""))
+    for variant_id, record in (exc.errors.associations.get("line_items") or {}).items():
+        for error in record.attributes:
+            vid = _int(variant_id)
+            target = vid if vid in chosen else next(iter(chosen))
+            found.setdefault(target, error.sentence(names.get(target, "")))
+    if not found:
+        found[next(iter(chosen))] = exc.message or _("These tickets can’t be added.")
+    return found
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _carry_over_and_add(
+    request: HttpRequest, old: OrderRef, chosen: dict[int, int], names: dict[int, str]
+) -> AddResult:
+    """The open order's hold ended and some of its tickets are gone: a new order gets this
+    choice plus what can still be had of the old one, and the buyer is told what could not."""
+    previous = _previous_lines(request, old)
+    session.forget(request, old)
+    result = _add(request, chosen, names)
+    ref = session.open_order(request)
+    if ref is not None and not (result.failed or result.outcome or result.blocked):
+        carried = {v: q for v, q in previous.items() if v not in chosen}
+        _say_gone(request, _carry(request, ref, carried))
+    return result
+
+
+def _previous_lines(request: HttpRequest, ref: OrderRef) -> dict[int, int]:
+    try:
+        order = session.load_order(request, ref)
+    except (Http404, errors.GuestManagerError):
+        return {}
+    return {li["variant_id"]: li["quantity"] for li in order.get("line_items") or []}
+
+
+def _carry(request: HttpRequest, ref: OrderRef, lines: dict[int, int]) -> list[str]:
+    """Add ``lines`` to the order one by one; the names of those that could not be had."""
     client = get_client()
     gone: list[str] = []
     order = None
-    for line in previous.get("line_items") or []:
-        variant_id = line.get("variant_id")
-        if not variant_id or variant_id in chosen:
-            continue
+    names = _variant_names(request, lines)
+    for variant_id, qty in lines.items():
         try:
-            order = client.add_line_item(ref.id, ref.token, variant_id, line["quantity"])
-        except (errors.ValidationError, *TRANSIENT):
-            gone.append(line.get("name") or "")
+            order = client.add_line_item(ref.id, ref.token, variant_id, qty)
+        except errors.GuestManagerError:
+            gone.append(names.get(variant_id) or _("some tickets"))
     if order is not None:
-        session.save_snapshot(ref, order, hand_off=True)
+        session.keep(request, ref, order, hand_off=True)
+    return gone
+
+
+def _variant_names(request: HttpRequest, variant_ids: Any) -> dict[int, str]:
+    known = session.variant_events(request)
+    found = events.variants(get_client(), {known.get(v) for v in variant_ids} - {None})
+    return {v: found[v].option.name for v in variant_ids if v in found}
+
+
+def _say_gone(request: HttpRequest, gone: list[str]) -> None:
     if gone:
         messages.warning(
             request,
@@ -182,12 +234,11 @@ def _start_over(request: HttpRequest, old: session.OrderRef, chosen: dict[int, i
                 "Your earlier hold ended and these tickets are no longer available: %(names)s. "
                 "Everything else is in your order."
             )
-            % {"names": ", ".join(n for n in gone if n) or _("some tickets")},
+            % {"names": ", ".join(gone)},
         )
-    return response
 
 
-# --- cart ---------------------------------------------------------------------------------
+# --- the cart -----------------------------------------------------------------------------
 
 
 @never_cache
@@ -195,223 +246,305 @@ def _start_over(request: HttpRequest, old: session.OrderRef, chosen: dict[int, i
 def cart(request: HttpRequest) -> HttpResponse:
     ref = session.open_order(request)
     if ref is None:
-        return _render_cart(request, None)
-    # On a GET the order is handed on, so the "Check out" link shows this same order.
+        return _render_cart(request, None, None)
     get = request.method == "GET"
     try:
-        order = (get and session.take_hand_off(ref, keep=True)) or (
-            load_order(request, ref, fresh=get, hand_off=get)
+        # A GET hands the order on, so the "Check out" link shows this same order.
+        order = (get and session.take_hand_off(ref, keep_it=True)) or session.load_order(
+            request, ref, fresh=get, hand_off=get
         )
     except Http404:
-        return _render_cart(request, None)
+        return _render_cart(request, None, None)
+    except errors.GuestManagerError as exc:
+        return _render_cart(request, None, None, outcome=outcomes.for_error(exc))
+    if state_of(order).leaves_cart:
+        return _render_cart(request, None, None)
     if get:
-        return _render_cart(request, order)
-    outcome = CartOutcome(order)
+        return _render_cart(request, ref, order)
+    change = CartChange(request, ref, order)
     action = CART_ACTIONS.get(request.POST.get("action", ""))
     try:
         if action:
-            action(request, get_client(), ref, outcome)
-    except errors.CheckoutNotAllowed as exc:
-        outcome.fail(_gone_message(exc), 409)
-        outcome.order = load_order(request, ref, fresh=True)
-    except (errors.CannotModify, errors.InvalidState):
-        outcome.order = load_order(request, ref, fresh=True)
-    except TRANSIENT as exc:
-        outcome.fail(transient_message(exc), 503)
-    redirecting = outcome.status == 200 and not request.htmx
-    keep(request, ref, outcome.order, hand_off=redirecting)
+            action(change)
+    except errors.GuestManagerError as exc:
+        change.fail(outcomes.for_error(exc))
+    if change.outcome and change.outcome.gone:
+        session.forget(request, ref)
+        return _render_cart(request, None, None, outcome=change.outcome)
+    ref = change.ref  # a new order when the old one was replaced
+    if change.outcome and change.outcome.reload:
+        change.order = _reload(request, ref, change.order)
+    redirecting = change.status == 200 and not request.htmx
+    session.keep(request, ref, change.order, hand_off=redirecting)
     if redirecting:
+        if change.outcome and change.outcome.message:
+            messages.info(request, change.outcome.message)
         return redirect("checkout:cart")
     return _render_cart(
-        request,
-        outcome.order,
-        coupon_form=outcome.coupon_form,
-        message=outcome.message,
-        status=outcome.status,
+        request, ref, change.order, coupon_form=change.coupon_form, outcome=change.outcome
     )
 
 
-class CartOutcome:
-    """What a cart action did: the order now, and any message or form errors to show."""
+def _reload(request: HttpRequest, ref: OrderRef, fallback: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return session.load_order(request, ref, fresh=True)
+    except errors.GuestManagerError:
+        return fallback
 
-    def __init__(self, order: dict[str, Any]):
-        self.order = order
+
+class CartChange:
+    """One cart action: the order as it now is, and what to tell the buyer."""
+
+    def __init__(self, request: HttpRequest, ref: OrderRef, order: dict[str, Any]):
+        self.request, self.ref, self.order = request, ref, order
+        self.client = get_client()
         self.coupon_form = CouponForm()
-        self.message: str | None = None
-        self.status = 200
+        self.outcome: Outcome | None = None
 
-    def fail(self, message: str | None, status: int) -> None:
-        self.message, self.status = message, status
+    @property
+    def status(self) -> int:
+        return self.outcome.status if self.outcome and self.outcome.kind == "error" else 200
+
+    def fail(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+
+    def inform(self, message: str) -> None:
+        self.outcome = Outcome(200, message, kind="info")
 
 
-def _apply_coupon(request, client, ref, outcome: CartOutcome) -> None:
-    form = outcome.coupon_form = CouponForm(request.POST)
+def _apply_coupon(change: CartChange) -> None:
+    form = change.coupon_form = CouponForm(change.request.POST)
     if form.is_valid():
+        code = form.cleaned_data["code"]
         try:
-            outcome.order = client.apply_coupon_code(ref.id, ref.token, form.cleaned_data["code"])
+            change.order = change.client.apply_coupon_code(change.ref.id, change.ref.token, code)
+            session.remember_coupon(change.request, change.ref, code)
         except errors.ValidationError as exc:
             for error in exc.errors.attributes:
-                form.add_error("code", error.full_message)
+                form.add_error("code", error.message.capitalize() if error.message else None)
             if not exc.errors.attributes:
                 form.add_error("code", exc.message)
     if form.errors:
-        outcome.fail(None, 422)
+        change.fail(Outcome(422, ""))
 
 
-def _change_quantity(request, client, ref, outcome: CartOutcome) -> None:
-    try:
-        line_id = int(request.POST.get("line", ""))
-        qty = 0 if request.POST.get("action") == "remove" else int(request.POST["quantity"])
-    except (KeyError, ValueError):
-        outcome.fail(_("That quantity isn’t valid."), 422)
+def _remove_coupon(change: CartChange) -> None:
+    """The API has no call to take a code off an order: the buyer gets a new order with the
+    same tickets and details and no code, and the old one is voided to release its hold. If
+    the new order can't be made, nothing changes."""
+    old = change.order
+    if not old.get("promotions"):
+        return
+    if blocked := limits.hit(change.request, limits.ORDER_CREATE):
+        change.fail(outcomes.refused(blocked))
         return
     try:
-        if qty <= 0:
-            outcome.order = client.delete_line_item(ref.id, ref.token, line_id)
+        order = change.client.create_order(
+            currency=old.get("currency") or settings.STOREFRONT_CURRENCY,
+            line_items=[
+                {"variant_id": li["variant_id"], "quantity": li["quantity"]}
+                for li in old.get("line_items") or []
+            ],
+            **{k: old[k] for k in BUYER_FIELDS if old.get(k)},
+        )
+    except errors.ValidationError:
+        change.fail(
+            Outcome(409, _("The code can’t be removed right now: some tickets are too scarce."))
+        )
+        return
+    session.forget(change.request, change.ref)
+    change.ref = session.remember(change.request, order)
+    change.order = order
+    _void_quietly(old["id"])
+    change.inform(_("The promo code was removed."))
+
+
+def _void_quietly(order_id: int) -> None:
+    try:
+        get_client().void_order(order_id)
+    except errors.GuestManagerError as exc:  # its hold ends on its own anyway
+        logger.warning("Could not void replaced order: %s", exc.__class__.__name__)
+
+
+def _change_quantity(change: CartChange) -> None:
+    data = change.request.POST.copy()
+    if data.get("action") == "remove":
+        data["quantity"] = "0"
+    variants = _variants(change.request, change.order)
+    lines = {
+        line.id: (line.name, line.quantities) for line in summary.lines(change.order, variants)
+    }
+    form = QuantityForm(data, lines=lines)
+    if not form.is_valid():
+        change.fail(Outcome(422, " ".join(e for errs in form.errors.values() for e in errs)))
+        return
+    line, qty = form.cleaned_data["line"], form.cleaned_data["quantity"]
+    client, ref = change.client, change.ref
+    try:
+        if qty == 0:
+            change.order = client.delete_line_item(ref.id, ref.token, line)
         else:
-            outcome.order = client.update_line_item(ref.id, ref.token, line_id, qty)
+            change.order = client.update_line_item(ref.id, ref.token, line, qty)
     except errors.ValidationError as exc:
-        first = exc.errors.attributes[0].full_message if exc.errors.attributes else exc.message
-        outcome.fail(first, 422)
+        name = next((li.name for li in summary.lines(change.order, {}) if li.id == line), "")
+        first = exc.errors.attributes[0].sentence(name) if exc.errors.attributes else exc.message
+        change.fail(Outcome(422, first))
 
 
-def _resume(request, client, ref, outcome: CartOutcome) -> None:
-    outcome.order = client.resume_order(ref.id, ref.token)
+def _resume(change: CartChange) -> None:
+    try:
+        change.order = change.client.resume_order(change.ref.id, change.ref.token)
+    except errors.ValidationError:  # not expired (any more): show it as it is
+        change.order = _reload(change.request, change.ref, change.order)
+        return
+    change.inform(_("Your tickets are held for you again."))
+
+
+def _start_over(change: CartChange) -> None:
+    if blocked := limits.hit(change.request, limits.ORDER_CREATE):
+        change.fail(outcomes.refused(blocked))
+        return
+    change.ref, gone = start_over(change.request, change.ref, change.order)
+    change.order = session.load_order(change.request, change.ref)
+    _say_gone(change.request, gone)
 
 
 CART_ACTIONS = {
     "coupon": _apply_coupon,
+    "remove-coupon": _remove_coupon,
     "quantity": _change_quantity,
     "remove": _change_quantity,
     "resume": _resume,
+    "start-over": _start_over,
 }
 
 
-def _render_cart(request, order, *, coupon_form=None, message=None, status=200):
-    # A notice from the step before a redirect (e.g. tickets lost to an ended hold).
-    message = message or " ".join(str(m) for m in messages.get_messages(request)) or None
-    context = {
+def start_over(
+    request: HttpRequest, old: OrderRef, order: dict[str, Any]
+) -> tuple[OrderRef, list[str]]:
+    """A new open order with the buyer's details and whatever of ``order``'s tickets can
+    still be had; returns it and the names of those that could not."""
+    new = get_client().create_order(
+        currency=order.get("currency") or settings.STOREFRONT_CURRENCY,
+        **{k: order[k] for k in BUYER_FIELDS if order.get(k)},
+    )
+    session.forget(request, old)
+    ref = session.remember(request, new, hand_off=True)
+    lines = {li["variant_id"]: li["quantity"] for li in order.get("line_items") or []}
+    return ref, _carry(request, ref, lines)
+
+
+def _variants(request: HttpRequest, order: dict[str, Any]) -> dict[int, events.Variant]:
+    return events.for_order(get_client(), order, session.variant_events(request))
+
+
+def _render_cart(
+    request: HttpRequest,
+    ref: OrderRef | None,
+    order: dict[str, Any] | None,
+    *,
+    coupon_form: CouponForm | None = None,
+    outcome: Outcome | None = None,
+) -> HttpResponse:
+    context: dict[str, Any] = {
         "order": order,
         "coupon_form": coupon_form or CouponForm(),
-        "message": message,
-        "currency": settings.STOREFRONT_CURRENCY,
+        "notices": _notices(request, outcome),
+        "start_over": bool(outcome and outcome.start_over),
     }
     if order:
-        context.update(order_context(order))
+        context.update(_order_context(request, order))
     template = "checkout/cart.html" + ("#cart" if request.htmx else "")
-    return render(request, template, context, status=status)
+    status = outcome.status if outcome and outcome.kind == "error" else 200
+    return outcomes.answer(render(request, template, context, status=status), outcome)
 
 
-def _gone_message(exc: errors.CheckoutNotAllowed) -> str:
-    reasons = [e.message for e in exc.reasons.attributes if e.message]
-    text = " ".join(reasons) or exc.message
-    return _("Your reserved tickets were released and some are no longer available: %(why)s") % {
-        "why": text
+def _notices(request: HttpRequest, outcome: Outcome | None) -> list[tuple[str, str]]:
+    """(text, "error" or "info"): notes left by the request before a redirect, then this
+    request's outcome."""
+    found = [
+        (str(m), "error" if m.level >= messages.WARNING else "info")
+        for m in messages.get_messages(request)
+    ]
+    if outcome and outcome.message:
+        found.append((outcome.message, outcome.kind))
+    return found
+
+
+def _order_context(request: HttpRequest, order: dict[str, Any]) -> dict[str, Any]:
+    variants = _variants(request, order)
+    lines = summary.lines(order, variants)
+    entered = session.coupon_entered(request, order["id"])
+    return {
+        "lines": lines,
+        "groups": summary.by_event(lines),
+        "totals": summary.totals(order, entered),
+        "coupon_code": summary.coupon_code(order, entered),
+        "countdown": holds_stock(order) and state_of(order).countdown,
+        "hold_seconds": summary.hold_seconds(order),
+        "event_links": _event_links(lines),
+        "tickets": summary.tickets(order, variants) if state_of(order).final else [],
+        "opens_at": summary.local_time(order.get("can_checkout_at"), variants),
     }
+
+
+def _event_links(lines: list[summary.Line]) -> list[tuple[str, str]]:
+    seen: dict[int, tuple[str, str]] = {}
+    for line in lines:
+        if line.event and line.event.id not in seen:
+            url = reverse("event", args=[line.event.id, line.event.slug])
+            seen[line.event.id] = (line.event.name, url)
+    return list(seen.values())
 
 
 # --- the checkout page --------------------------------------------------------------------
 
 
-def order_context(order: dict[str, Any]) -> dict[str, Any]:
-    fees = [a for a in order.get("adjustments") or [] if (a.get("amount") or {}).get("amount")]
-    lines = []
-    for li in order.get("line_items") or []:
-        tier = (li.get("ticket_tier") or {}).get("event") or {}
-        lines.append({**li, "event_name": tier.get("name"), "event_id": tier.get("id")})
-    expires = order.get("expires_at")
-    left = 0
-    if expires:
-        ends = datetime.fromisoformat(expires.replace("Z", "+00:00"))
-        left = max(0, int((ends - datetime.now(UTC)).total_seconds()))
-    return {
-        "lines": lines,
-        "fees": fees,
-        "expires_at": expires,
-        "hold_left": f"{left // 60}:{left % 60:02d}",
-        "event_ids": sorted({li["event_id"] for li in lines if li.get("event_id")}),
-    }
-
-
-def _indicator(order: dict[str, Any]) -> list[dict[str, Any]]:
-    steps = list(order.get("checkout_steps") or [])
-    state = order.get("state")
-    position = (
-        steps.index(state) if state in steps else (len(steps) - 1 if state == "processing" else -1)
-    )
-    if state in ("complete", "requested", "reserved"):
-        position = len(steps) - 1
-    return [
-        {
-            "state": s,
-            "title": STEP_TITLES.get(s, s.replace("_", " ").title()),
-            "done": i < position,
-            "current": i == position,
-        }
-        for i, s in enumerate(steps)
-    ]
-
-
 def render_state(
     request: HttpRequest,
-    ref: session.OrderRef,
+    ref: OrderRef,
     order: dict[str, Any],
     *,
     form: Any = None,
-    message: str | None = None,
-    message_kind: str = "error",
-    status: int = 200,
+    outcome: Outcome | None = None,
     poll_attempt: int = 0,
-):
-    state = order["state"]
-    step = step_for(state)
-    ctx = StepContext(get_client(), ref, order)
-    if step is not None and form is None:
-        form = step.form(ctx)
-    failed_payment = None
-    if state == "payment":
-        failed = [p for p in order.get("payments") or [] if p.get("state") == "failed"]
-        if failed and order.get("payment_state") == "failed":
-            failed_payment = failed[-1]
+    new_step: bool = False,
+    status: int | None = None,
+) -> HttpResponse:
+    state = state_of(order)
+    if form is None and state.form is not None:
+        try:
+            form = state.form(StepContext(get_client(), ref, order), None)
+        except swr.Unavailable:
+            outcome = outcome or outcomes.unreachable()
     context = {
         "order": order,
         "state": state,
-        "step": step,
-        "step_title": step.title if step else STEP_TITLES.get(state, ""),
         "form": form,
-        "message": message,
-        "message_kind": message_kind,
-        "indicator": _indicator(order),
-        "failed_payment": failed_payment,
+        "notices": _notices(request, outcome),
+        "start_over": bool(outcome and outcome.start_over) or _stuck(order),
+        "indicator": indicator(order),
+        "failed_payment": _failed_payment(order),
         "stripe_js_url": settings.STRIPE_JS_URL,
         "poll_delay": POLL_DELAYS[min(poll_attempt, len(POLL_DELAYS) - 1)],
         "poll_next": poll_attempt + 1,
-        "tickets": _tickets_view(order),
-        **order_context(order),
+        "focus_heading": new_step and not (form is not None and form.errors),
+        **_order_context(request, order),
     }
     template = "checkout/order.html" + ("#checkout" if request.htmx else "")
-    return render(request, template, context, status=status)
+    code = status or (outcome.status if outcome and outcome.kind == "error" else 200)
+    return outcomes.answer(render(request, template, context, status=code), outcome)
 
 
-def _tickets_view(order: dict[str, Any]) -> list[dict[str, Any]]:
-    names = {}
-    for li in order.get("line_items") or []:
-        names[li["id"]] = ((li.get("ticket_tier") or {}).get("event") or {}).get("name")
-    return [
-        {
-            **t,
-            "event_name": names.get(t.get("source_id")),
-            "type_name": next(
-                (
-                    li["name"]
-                    for li in order.get("line_items") or []
-                    if li["id"] == t.get("source_id")
-                ),
-                "",
-            ),
-        }
-        for t in order.get("tickets") or []
-    ]
+def _stuck(order: dict[str, Any]) -> bool:
+    return order.get("state") == "expired"
+
+
+def _failed_payment(order: dict[str, Any]) -> dict[str, Any] | None:
+    if order.get("state") != "payment" or order.get("payment_state") != "failed":
+        return None
+    failed = [p for p in order.get("payments") or [] if p.get("state") == "failed"]
+    return failed[-1] if failed else None
 
 
 @never_cache
@@ -420,89 +553,135 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
     ref = session.owned(request, order_id)
     if request.method == "POST":
         return _post_step(request, ref)
-    order = session.take_hand_off(ref) or load_order(request, ref, fresh=True)
+    try:
+        order = session.take_hand_off(ref) or session.load_order(request, ref, fresh=True)
+    except errors.GuestManagerError as exc:
+        return render(request, "storefront/unavailable.html", status=outcomes.for_error(exc).status)
     return render_state(request, ref, order)
 
 
-def _post_step(request: HttpRequest, ref: session.OrderRef) -> HttpResponse:
-    client = get_client()
+def _post_step(request: HttpRequest, ref: OrderRef) -> HttpResponse:
+    try:
+        order = session.load_order(request, ref)
+    except errors.GuestManagerError as exc:
+        return render(request, "storefront/unavailable.html", status=outcomes.for_error(exc).status)
+    if request.POST.get("action") == "start-over":
+        return _start_over_from_checkout(request, ref, order)
     posted = request.POST.get("step", "")
-    order = load_order(request, ref)
-    if order["state"] == "expired" or request.POST.get("action") == "resume":
-        try:
-            order = client.resume_order(ref.id, ref.token)
-            keep(request, ref, order)
-        except errors.CheckoutNotAllowed as exc:
-            order = load_order(request, ref, fresh=True)
-            return render_state(request, ref, order, message=_gone_message(exc), status=409)
-        except errors.ValidationError:
-            order = load_order(request, ref, fresh=True)
-        except TRANSIENT as exc:
-            return render_state(request, ref, order, message=transient_message(exc), status=503)
-        if request.POST.get("action") == "resume":
-            return _after_change(request, ref, order)
-    if posted != order["state"]:
-        # The order moved on (another tab, expiry, payment): show where it really is.
-        if order["state"] == "processing" and posted == "payment":
-            return _after_change(request, ref, order)
-        order = load_order(request, ref, fresh=True)
-        if posted != order["state"]:
+    state = state_of(order)
+    if posted != state.name and not _resumable_step(order, posted):
+        if state.name == "processing" and posted == "payment":
+            return _after_change(request, ref, order)  # a second click on Pay
+        order = _reload(request, ref, order)
+        state = state_of(order)
+        if posted != state.name and not _resumable_step(order, posted):
             return render_state(
                 request,
                 ref,
                 order,
-                message=_(
-                    "Your order has changed since this page was shown; here is where it is now."
+                outcome=Outcome(
+                    409,
+                    _("Your order has changed since this page was shown; here it is now."),
+                    kind="info",
                 ),
-                message_kind="info",
                 status=409,
             )
-    step = step_for(order["state"])
-    if step is None:
+    resuming = _hold_ended(order)
+    if order.get("state") == "expired" and posted != "expired":
+        state = STATES[posted]  # any update resumes an expired order first (003)
+    if state.submit is None:
         return render_state(request, ref, order)
-    ctx = StepContext(client, ref, order)
-    form = step.form(ctx, data=request.POST)
+    ctx = StepContext(get_client(), ref, order)
+    try:
+        form = state.form(ctx, request.POST) if state.form else None
+    except swr.Unavailable:
+        return render_state(request, ref, order, outcome=outcomes.unreachable())
     if form is not None and not form.is_valid():
         return render_state(request, ref, order, form=form, status=422)
+    if state.name == "payment" and (
+        blocked := limits.hit(request, limits.PAYMENT_ATTEMPT, order_id=ref.id)
+    ):
+        return render_state(request, ref, order, form=form, outcome=outcomes.refused(blocked))
     try:
-        order = step.submit(ctx, form)
+        order = state.submit(ctx, form)
     except errors.ValidationError as exc:
-        step.apply_errors(form, exc)
+        if state.name == "expired":  # not expired (any more): show it as it is
+            return _after_change(request, ref, _reload(request, ref, order))
+        if form is None:
+            return render_state(request, ref, order, outcome=outcomes.for_error(exc))
+        state.api_errors(form, exc)
         return render_state(request, ref, order, form=form, status=422)
-    except errors.CheckoutNotAllowed as exc:
-        order = load_order(request, ref, fresh=True)
-        return render_state(request, ref, order, message=_gone_message(exc), status=409)
-    except (errors.InvalidState, errors.CannotModify):
-        order = load_order(request, ref, fresh=True)
-        return render_state(
-            request,
-            ref,
-            order,
-            message=_("Your order has changed; here is where it is now."),
-            message_kind="info",
-            status=409,
-        )
-    except TRANSIENT as exc:
-        if step.state == "payment":
-            # Never resubmit a payment blindly: find out what happened to it first.
-            try:
-                order = load_order(request, ref, fresh=True)
-            except Http404:
-                raise
-            except TRANSIENT:
-                pass
-            if order["state"] != "payment":
-                return _after_change(request, ref, order)
-        return render_state(
-            request, ref, order, form=form, message=transient_message(exc), status=503
-        )
-    return _after_change(request, ref, order)
+    except errors.GuestManagerError as exc:
+        return _step_failed(request, ref, order, form, state.name, exc)
+    if resuming and order.get("state") != "expired":
+        messages.info(request, _("Your hold had ended, so we reserved your tickets again."))
+    return _after_change(request, ref, order, new_step=True)
 
 
-def _after_change(request: HttpRequest, ref: session.OrderRef, order: dict[str, Any]):
-    keep(request, ref, order, hand_off=not request.htmx)
+def _hold_ended(order: dict[str, Any]) -> bool:
+    """Whether the order's hold has run out (the API expires orders when next touched)."""
+    if order.get("state") == "expired":
+        return True
+    return holds_stock(order) and bool(order.get("expires_at")) and not summary.hold_seconds(order)
+
+
+def _resumable_step(order: dict[str, Any], posted: str) -> bool:
+    """An expired order takes the step it was on: the API resumes it first."""
+    return (
+        order.get("state") == "expired"
+        and posted in STATES
+        and STATES[posted].form is not None
+        and (posted == "cart" or posted in (order.get("checkout_steps") or []))
+    )
+
+
+def _step_failed(
+    request: HttpRequest,
+    ref: OrderRef,
+    order: dict[str, Any],
+    form: Any,
+    state: str,
+    exc: errors.GuestManagerError,
+) -> HttpResponse:
+    outcome = outcomes.for_error(exc)
+    if outcome.gone:
+        session.forget(request, ref)
+        raise Http404("No such order") from exc
+    if state == "payment" and outcome.status == 503:
+        # Never resubmit a payment blindly: find out what happened to it first.
+        order = _reload(request, ref, order)
+        if order.get("state") != "payment":
+            return _after_change(request, ref, order)
+    if outcome.reload:
+        order = _reload(request, ref, order)
+        if order.get("state") != state:
+            form = None
+    return render_state(request, ref, order, form=form, outcome=outcome)
+
+
+def _start_over_from_checkout(
+    request: HttpRequest, ref: OrderRef, order: dict[str, Any]
+) -> HttpResponse:
+    if blocked := limits.hit(request, limits.ORDER_CREATE):
+        return render_state(request, ref, order, outcome=outcomes.refused(blocked))
+    try:
+        _new, gone = start_over(request, ref, order)
+    except errors.GuestManagerError as exc:
+        return render_state(request, ref, order, outcome=outcomes.for_error(exc))
+    _say_gone(request, gone)
     if request.htmx:
-        return render_state(request, ref, order)
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("checkout:cart")
+        return response
+    return redirect("checkout:cart")
+
+
+def _after_change(
+    request: HttpRequest, ref: OrderRef, order: dict[str, Any], *, new_step: bool = False
+) -> HttpResponse:
+    session.keep(request, ref, order, hand_off=not request.htmx)
+    if request.htmx:
+        return render_state(request, ref, order, new_step=new_step)
     return redirect("checkout:order", order_id=ref.id)
 
 
@@ -511,59 +690,53 @@ def _after_change(request: HttpRequest, ref: session.OrderRef, order: dict[str, 
 def poll(request: HttpRequest, order_id: int) -> HttpResponse:
     """Polled by the processing step; answers 286 (stop polling) once the state changes."""
     ref = session.owned(request, order_id)
-    try:
-        attempt = max(0, int(request.GET.get("n", "0")))
-    except ValueError:
-        attempt = 0
+    attempt = _int(request.GET.get("n", "0")) or 0
+    attempt = min(max(0, attempt), len(POLL_DELAYS))
     try:
         order = get_client().poll_order(ref.id, ref.token)
     except errors.NotFound as exc:
+        session.forget(request, ref)
         raise Http404("No such order") from exc
-    except TRANSIENT:
+    except errors.GuestManagerError:
         order = {"state": "processing"}
     if order.get("state") == "processing":
-        snapshot = session.snapshot(ref) or load_order(request, ref)
-        snapshot = {**snapshot, "state": "processing"}
-        return render_state(request, ref, snapshot, poll_attempt=attempt)
-    keep(request, ref, order)
+        try:
+            known = session.snapshot(ref) or session.load_order(request, ref)
+        except errors.GuestManagerError:
+            known = {"id": ref.id}
+        return render_state(request, ref, {**known, "state": "processing"}, poll_attempt=attempt)
+    session.keep(request, ref, order)
     if not request.htmx:
         return redirect("checkout:order", order_id=ref.id)
     # 286 tells htmx to stop polling; the new state's partial is swapped in.
-    return render_state(request, ref, order, status=HttpResponseStopPolling.status_code)
+    return render_state(
+        request, ref, order, status=HttpResponseStopPolling.status_code, new_step=True
+    )
 
 
 @require_GET
 def states(request: HttpRequest) -> HttpResponse:
     """The state select for a country (the address step swaps it in on country change)."""
-    from .forms import AddressForm
-
     prefix = request.GET.get("prefix", "bill")
     if prefix not in ("bill", "ship"):
         prefix = "bill"
-    country = request.GET.get(f"{prefix}-country", "")
+    country = request.GET.get(f"{prefix}-country", "")[:20]
     client = get_client()
-    from .steps import reference
-
     try:
-        countries = reference(client, "countries", client.list_countries)
-        states_list = (
-            reference(client, f"states:{country}", lambda: client.list_states(country))
-            if country.isdigit()
-            else []
-        )
+        countries = country_list(client)
+        states_list = states_in(client, country)
     except swr.Unavailable:
         countries, states_list = [], []
     form = AddressForm(
         prefix=prefix, initial={"country": country}, countries=countries, states=states_list
     )
-    return render(request, "checkout/order.html#state-field", {"address_form": form})
+    return render(request, "checkout/states/address.html#state-field", {"address_form": form})
 
 
 @require_GET
 def calendar(request: HttpRequest, order_id: int) -> HttpResponse:
     ref = session.owned(request, order_id)
-    order = load_order(request, ref)
-    client = get_client()
+    order = session.load_order(request, ref)
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -572,11 +745,8 @@ def calendar(request: HttpRequest, order_id: int) -> HttpResponse:
         "METHOD:PUBLISH",
     ]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    for event_id in sorted({t.get("event_id") for t in order.get("tickets") or []} - {None}):
-        try:
-            event = catalog.event_detail(client, event_id).value
-        except swr.Unavailable:
-            continue
+    ids = {t.get("event_id") for t in order.get("tickets") or []}
+    for event_id, event in events.by_id(get_client(), ids - {None}).items():
         start, end = (event.get("start") or {}).get("utc"), (event.get("end") or {}).get("utc")
         if not start:
             continue

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -25,6 +26,20 @@ logger = logging.getLogger("guestmanager")
 USER_AGENT = "gm-storefront/0.1 (httpx)"
 RETRYABLE_STATUS = frozenset({502, 503, 504})
 Params = Mapping[str, Any]
+
+
+# Path parameters are record ids or opaque tokens: nothing else may reach a URL path.
+SAFE_PATH_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def path_value(name: str, value: Any) -> str:
+    """``value`` as one URL path segment, or ``InvalidPathParameter`` before any request."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value >= 0:
+            return str(value)
+    elif isinstance(value, str) and SAFE_PATH_VALUE.fullmatch(value):
+        return value
+    raise errors.InvalidPathParameter(f"Invalid value for path parameter '{name}'")
 
 
 # Connections to the API kept per client (a caller passing its own transport uses these too).
@@ -117,7 +132,9 @@ class GuestManagerClient:
     ) -> httpx.Response:
         """Send one call. ``path_template`` (e.g. ``/orders/{id}``) is what gets logged and
         counted; secrets travel only in the JSON body, never in the URL."""
-        url = path_template.format(**(path or {}))
+        url = path_template.format(
+            **{name: path_value(name, value) for name, value in (path or {}).items()}
+        )
         content = json.dumps(body) if body is not None else None
         query = flatten_params(params)
         attempts = 1 + (self.max_retries if method == "GET" else 0)

@@ -11,12 +11,14 @@ from typing import Any
 
 @dataclass(frozen=True)
 class FieldError:
-    """One entry of ``errors.attributes`` (the docs name the key ``attribute`` or ``field``)."""
+    """One entry of ``errors.attributes`` (the docs name the key ``attribute`` or ``field``).
+    ``name`` is the related record's name when the attribute is a relationship."""
 
     attribute: str
     code: str
     message: str
     label: str = ""
+    name: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -26,15 +28,24 @@ class FieldError:
             code=str(node.get("code") or ""),
             message=str(node.get("message") or ""),
             label=str(node.get("label") or ""),
-            detail=node.get("detail") or {},
+            name=str(node.get("name") or ""),
+            detail=node.get("detail") if isinstance(node.get("detail"), dict) else {},
         )
+
+    def sentence(self, subject: str = "") -> str:
+        """The message as a sentence about ``subject`` (a record's name), else about the
+        related record the API named, else about the attribute: "Last Few is sold out",
+        "Email is invalid". Errors on ``base`` are whole sentences already."""
+        subject = subject or self.name
+        if not subject and self.attribute != "base":
+            subject = self.label
+        if not subject or self.message.lower().startswith(subject.lower()):
+            return self.message
+        return f"{subject} {self.message}"
 
     @property
     def full_message(self) -> str:
-        """The message as a sentence ("Name can't be blank"), without doubling the label."""
-        if not self.label or self.message.lower().startswith(self.label.lower()):
-            return self.message
-        return f"{self.label} {self.message}"
+        return self.sentence()
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,10 @@ class GuestManagerError(Exception):
 
 class TransportError(GuestManagerError):
     """The API could not be reached or did not answer in time (connect/read timeout)."""
+
+
+class InvalidPathParameter(GuestManagerError, ValueError):
+    """A path parameter that is not an id or a safe token; no request was sent."""
 
 
 class ServerError(GuestManagerError):

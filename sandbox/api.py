@@ -201,11 +201,3 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 def error_response(exc: ApiError) -> JsonResponse:
     logger.info("sandbox %s %s", exc.status, exc.body.get("type"))
     return JsonResponse(exc.body, status=exc.status)
-
-
-@csrf_exempt
-def routing_error(request: HttpRequest, rest: str = "") -> JsonResponse:
-    return JsonResponse(
-        {"type": "routing_error", "message": f"No route matches [{request.method}] {request.path}"},
-        status=404,
-    )

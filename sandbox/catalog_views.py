@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
@@ -91,12 +92,7 @@ def cursor_page(
         *[f"-{alias}" if desc else alias for alias, _, _, desc in keys]
     )
     cursor = str(page.get("cursor") or "")
-    if cursor:
-        values = _decode_cursor(cursor)
-        if len(values) != len(keys):
-            raise ApiError("invalid_cursor", "page[cursor] does not match this sort.")
-        qs = qs.filter(_after(keys, [_revive(v) for v in values]))
-    rows = list(qs[: size + 1])
+    rows = _rows_after(qs, keys, cursor, size + 1) if cursor else list(qs[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     next_cursor = _encode_cursor([getattr(rows[-1], alias) for alias, *_ in keys]) if more else None
@@ -112,6 +108,18 @@ def cursor_page(
         "links": {"self": self_url, "next": next_url},
     }
     return rows, meta
+
+
+def _rows_after(qs: QuerySet, keys, cursor: str, limit: int) -> list[Any]:
+    """The rows after a cursor's position; a cursor whose values do not fit the sort's
+    columns is the caller's error, never a 500."""
+    values = _decode_cursor(cursor)
+    if len(values) != len(keys):
+        raise ApiError("invalid_cursor", "page[cursor] does not match this sort.")
+    try:
+        return list(qs.filter(_after(keys, [_revive(v) for v in values]))[:limit])
+    except (ValidationError, ValueError, TypeError, OverflowError) as exc:
+        raise ApiError("invalid_cursor", "page[cursor] does not match this sort.") from exc
 
 
 def _f(column: str):

@@ -4,9 +4,11 @@ force an order to expire, change a variant's stock, inspect payments, inject fau
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -42,11 +44,20 @@ def control(view):
 @control
 @require_http_methods(["POST"])
 def expire_order(request: HttpRequest, order_id: int):
+    """Expire the order now, or with ``{"in_seconds": n}`` move its expiry n seconds ahead
+    (it then expires on its own, as any order does)."""
     order = m.Order.objects.filter(pk=order_id).first()
     if order is None:
         return JsonResponse({"type": "not_found"}, status=404)
-    orders.expire_if_due(order, force=True)
-    return JsonResponse({"id": order.id, "state": order.state})
+    seconds = _body(request).get("in_seconds")
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > 0:
+        order.expires_at = timezone.now() + timedelta(seconds=seconds)
+        order.save(update_fields=["expires_at"])
+    else:
+        orders.expire_if_due(order, force=True)
+    return JsonResponse(
+        {"id": order.id, "state": order.state, "expires_at": order.expires_at.isoformat()}
+    )
 
 
 @control

@@ -26,3 +26,10 @@ def _api_decimal(value: Decimal) -> str:
 
 def percent_of(cents: int, percent: Decimal) -> int:
     return int((Decimal(cents) * percent / 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+def ticket_fee(unit_cents: int, tickets: int, flat_cents: int, percent: Decimal) -> int:
+    """One ticket's service fee: the flat amount plus the percentage of the ticket's share of
+    the unit price (a purchase unit holds ``tickets`` tickets), rounded half up to the cent."""
+    share = Decimal(unit_cents) / max(1, tickets) * Decimal(percent) / 100
+    return flat_cents + int(share.quantize(Decimal("1"), rounding=ROUND_HALF_UP))

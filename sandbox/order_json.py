@@ -33,8 +33,6 @@ def payment_methods(currency: str) -> list[dict[str, Any]]:
 
 def line_item(li: m.LineItem, currency: str) -> dict[str, Any]:
     rt = li.registration_type
-    e = rt.event
-    local = e.starts_at.astimezone(_zone(e.venue.time_zone))
     return {
         "id": li.id,
         "order_id": li.order_id,
@@ -47,23 +45,7 @@ def line_item(li: m.LineItem, currency: str) -> dict[str, Any]:
         "price": money(li.price, currency),
         "subtotal": money(li.price * li.quantity, currency),
         "amount": money(li.price * li.quantity, currency),
-        "ticket_tier": {
-            "name": rt.name,
-            "event": {
-                "id": e.id,
-                "name": e.name,
-                "date": local.strftime("%m-%d-%Y"),
-                "time": local.strftime("%-I:%M%p").lower(),
-                "venue": e.venue.name,
-            },
-        },
     }
-
-
-def _zone(name: str):
-    from .timezones import zone
-
-    return zone(name)
 
 
 def response(r: m.FormResponse) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from . import models as m
 from .api import ApiError, Invalid, attr_error, not_found, parameter_missing, unpermitted
-from .money import percent_of
+from .money import percent_of, ticket_fee
 
 CHECKOUT_STATES = ("order_form", "tickets", "address", "delivery", "form", "payment")
 LAST_STEPS = ("complete", "requested", "reserved")
@@ -58,7 +58,9 @@ class Pricing:
 
 
 def price_order(order: m.Order, lines: list[m.LineItem]) -> Pricing:
-    """Fees are charged per unit on the discounted price: flat amount + percentage."""
+    """Fees are per ticket (the events page: "Per-ticket flat service fee", "Per-ticket
+    percentage fee"), on the discounted price: a unit of a "table of 4" pays four tickets'
+    fees, each on a quarter of the unit price."""
     p = Pricing()
     coupon = order.coupon
     pct = coupon.percent_off if coupon and coupon.percent_off else None
@@ -72,9 +74,9 @@ def price_order(order: m.Order, lines: list[m.LineItem]) -> Pricing:
             p.adjustments.append(_adjustment(li.id * 10 + 1, order, li, "Promotion", -discount))
             unit -= percent_of(unit, pct)
         if unit and (rt.service_fee_amount or rt.service_fee_percentage):
-            fee = (
-                rt.service_fee_amount + percent_of(unit, rt.service_fee_percentage)
-            ) * li.quantity
+            tickets = max(1, rt.quantity)
+            per_ticket = ticket_fee(unit, tickets, rt.service_fee_amount, rt.service_fee_percentage)
+            fee = per_ticket * tickets * li.quantity
             p.fee_total += fee
             p.adjustments.append(_adjustment(li.id * 10 + 2, order, li, "Service Fee", fee))
     if coupon and coupon.amount_off and p.item_total:
@@ -393,6 +395,8 @@ def set_quantity(order: m.Order, rt: m.RegistrationType, new_qty: int) -> None:
             record_id=li.id if li else None,
         )
     delta = new_qty - old_qty
+    if delta < 0 and rt.order_min and 0 < new_qty < rt.order_min:
+        raise _order_min_error(rt)  # the minimum holds for lowering a quantity too
     if delta > 0:
         _check_can_add(order, rt, new_qty, delta)
     elif delta < 0 and order.inventory_held and rt.stock_status == "selling":
@@ -417,6 +421,15 @@ def set_quantity(order: m.Order, rt: m.RegistrationType, new_qty: int) -> None:
         order.state = "cart"  # the contents changed: checkout starts again
 
 
+def _order_min_error(rt: m.RegistrationType) -> Invalid:
+    return _line_error(
+        rt,
+        "order_min",
+        f"{rt.name} requires at least {rt.order_min} per order.",
+        order_min=rt.order_min,
+    )
+
+
 def _check_can_add(order: m.Order, rt: m.RegistrationType, new_qty: int, delta: int) -> None:
     status = rt.stock_status
     if rt.event.ends_at < timezone.now() or status in ("paused", "not_on_sale"):
@@ -426,12 +439,7 @@ def _check_can_add(order: m.Order, rt: m.RegistrationType, new_qty: int, delta: 
     if unit_price(rt, order.currency) is None:
         raise _line_error(rt, "not_available", f"{rt.name} is not available in {order.currency}.")
     if rt.order_min and new_qty < rt.order_min:
-        raise _line_error(
-            rt,
-            "order_min",
-            f"{rt.name} requires at least {rt.order_min} per order.",
-            order_min=rt.order_min,
-        )
+        raise _order_min_error(rt)
     if rt.order_max and new_qty > rt.order_max:
         raise _line_error(
             rt,

@@ -7,7 +7,9 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.apps import apps
+from django.core.management.color import no_style
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -175,28 +177,14 @@ class Seeder:
     # -- reference data --------------------------------------------------------------------
 
     def wipe(self) -> None:
-        for model in (
-            m.Answer,
-            m.FormResponse,
-            m.Payment,
-            m.Ticket,
-            m.LineItem,
-            m.Order,
-            m.Operation,
-            m.Price,
-            m.RegistrationType,
-            m.Event,
-            m.FormOption,
-            m.FormField,
-            m.Form,
-            m.Coupon,
-            m.TicketType,
-            m.Category,
-            m.Venue,
-            m.State,
-            m.Country,
-        ):
-            model.objects.all().delete()
+        """Empty every sandbox table and restart its ids: each seeding numbers events,
+        categories and venues alike, so links from an earlier run keep working."""
+        connection = connections["sandbox"]
+        models = apps.get_app_config("sandbox").get_models(include_auto_created=True)
+        tables = [model._meta.db_table for model in models]
+        connection.ops.execute_sql_flush(
+            connection.ops.sql_flush(no_style(), tables, reset_sequences=True)
+        )
 
     def geo(self) -> None:
         m.Country.objects.bulk_create(

@@ -28,6 +28,24 @@ def env_list(name: str, default: str) -> list[str]:
     return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
 
 
+LIMIT_SCOPES = ("ip", "session", "order")
+
+
+def parse_limits(spec: str) -> dict[str, tuple[int, int]]:
+    """``"session=10/600,ip=30/600"`` -> {scope: (attempts, window seconds)}; empty = none.
+    Checked here so a mistyped variable stops the process at start, not a buyer's checkout."""
+    limits: dict[str, tuple[int, int]] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        scope, _, rule = part.partition("=")
+        attempts, _, seconds = rule.partition("/")
+        if scope.strip() not in LIMIT_SCOPES or not (attempts.isdigit() and seconds.isdigit()):
+            raise ImproperlyConfigured(f"Bad rate limit {part!r}: use scope=attempts/seconds.")
+        if int(attempts) < 1 or int(seconds) < 1:
+            raise ImproperlyConfigured(f"Bad rate limit {part!r}: both must be at least 1.")
+        limits[scope.strip()] = (int(attempts), int(seconds))
+    return limits
+
+
 DEBUG = env_bool("DEBUG", True)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -59,6 +77,24 @@ PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "5"))
 # Request threads of a process that may run at once; the rest wait, as do threads waiting on
 # the API (see storefront/concurrency.py). 0 = no limit.
 CPU_SLOTS = int(os.environ.get("CPU_SLOTS", "2"))
+# How long /healthz reuses its API probe, so polling it costs the API almost nothing.
+HEALTH_CACHE_SECONDS = float(os.environ.get("HEALTH_CACHE_SECONDS", "5"))
+# Unset: /metrics answers loopback only. Set: it wants "Authorization: Bearer <token>".
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# --- Abuse limits (storefront/limits.py) ---------------------------------------------------
+# Proxies in front of us that append to X-Forwarded-For; 0 = use the socket's address.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+# Per policy, attempts per window for each scope. An address is shared by everyone behind
+# one NAT, so its allowance is larger than a session's.
+RATE_LIMITS = {
+    name: parse_limits(os.environ.get(f"RATE_LIMIT_{name}", default))
+    for name, default in {
+        "ORDER_CREATE": "session=10/600,ip=30/600",
+        "CART_ADD": "session=60/600,ip=120/600",
+        "PAYMENT_ATTEMPT": "order=5/600,session=5/600,ip=15/600",
+    }.items()
+}
 
 # --- Stripe ------------------------------------------------------------------------------
 LOCALSTRIPE_URL = os.environ.get("LOCALSTRIPE_URL", "http://127.0.0.1:8420").rstrip("/")
@@ -107,6 +143,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "checkout.middleware.CartCountMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]

@@ -1,11 +1,11 @@
 from django.conf import settings
 from django.urls import include, path
 
-from . import views
+from . import health, metrics, views
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
-    path("metrics", views.metrics, name="metrics"),
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("", views.event_list, name="home"),
     path("events/<int:event_id>/", views.event_detail, name="event-short"),
     path("events/<int:event_id>/<slug:slug>/", views.event_detail, name="event"),

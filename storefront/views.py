@@ -1,48 +1,26 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import get_language
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from guestmanager import errors, process_stats
+from guestmanager import errors
 
 from . import catalog, swr
 from .forms import EventFilterForm
 from .gm import get_client
 from .pagecache import CSRF_PLACEHOLDER, fill_csrf_token, shared_page
 from .sanitize import clean_html, plain_text
-
-
-@require_GET
-@never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness plus whether the API answers. 200 either way: pages serve cached data when
-    the API is down, so the process itself is healthy."""
-    api: dict[str, object] = {"url_configured": bool(settings.GM_API_URL)}
-    try:
-        get_client().company()
-        api["ok"] = True
-    except errors.GuestManagerError as exc:
-        api.update(ok=False, error=exc.__class__.__name__, status=exc.status)
-    mode = "sandbox" if settings.SANDBOX_MODE else "live"
-    return JsonResponse({"status": "ok", "mode": mode, "api": api})
-
-
-@require_GET
-@never_cache
-def metrics(request: HttpRequest) -> JsonResponse:
-    """Upstream call counts of this process (read by the benchmarks)."""
-    return JsonResponse({"upstream": process_stats.snapshot()})
 
 
 def _categories(client) -> list[dict[str, Any]]:
@@ -57,25 +35,24 @@ def _categories(client) -> list[dict[str, Any]]:
 def event_list(request: HttpRequest) -> HttpResponse:
     client = get_client()
     form = EventFilterForm(request.GET or None, categories=_categories(client))
-    data = form.cleaned_data if form.is_valid() else {}
-    query = catalog.ListQuery(
-        search=(data.get("q") or "").strip(),
-        category=data.get("category"),
-        date_from=data.get("date_from"),
-        date_to=data.get("date_to"),
-        cursor=request.GET.get("cursor", "")[:500],
-    )
-    status, degraded, unavailable = 200, False, False
+    query = _list_query(form, request.GET.get("cursor", "")[:500])
+    status, degraded, unavailable, bad_cursor = 200, False, False, False
     try:
         cached = catalog.events_page(client, query)
         degraded = cached.degraded
-    except swr.Unavailable:
+    except swr.Unavailable as exc:
         cached, unavailable, status = None, True, 503
+        if query.cursor and _is_bad_request(exc.cause):
+            # The cursor is opaque: one we did not hand out (or that the API no longer
+            # accepts) is the buyer's bad input, so answer with the list from the start.
+            query, bad_cursor = replace(query, cursor=""), True
+            cached, degraded, unavailable, status = _first_page(client, query)
     filters = {k: v for k, v in request.GET.items() if k != "cursor" and v}
     context = {
         "form": form,
         "degraded": degraded,
         "unavailable": unavailable,
+        "bad_cursor": bad_cursor,
         "filtered": bool(filters),
         "is_more": bool(query.cursor),
     }
@@ -83,6 +60,37 @@ def event_list(request: HttpRequest) -> HttpResponse:
     if request.htmx and query.cursor:
         return HttpResponse(context["page_html"], status=status)
     return render(request, "storefront/events.html", context, status=status)
+
+
+def _list_query(form: EventFilterForm, cursor: str) -> catalog.ListQuery:
+    """The filters that passed validation: one bad field does not drop the others."""
+    data: dict[str, Any] = {}
+    if form.is_bound:
+        form.full_clean()  # leaves the fields that failed out of cleaned_data
+        data = form.cleaned_data
+    return catalog.ListQuery(
+        search=(data.get("q") or "").strip(),
+        category=data.get("category"),
+        date_from=data.get("date_from"),
+        date_to=data.get("date_to"),
+        cursor=cursor,
+    )
+
+
+def _is_bad_request(exc: errors.GuestManagerError) -> bool:
+    """A 4xx the request itself caused (not auth, not rate limiting)."""
+    if isinstance(exc, errors.RateLimitExceeded | errors.Unauthorized | errors.Forbidden):
+        return False
+    return exc.status is not None and 400 <= exc.status < 500
+
+
+def _first_page(client, query: catalog.ListQuery) -> tuple[Any, bool, bool, int]:
+    """(cached, degraded, unavailable, status) for the list's first page after a bad cursor."""
+    try:
+        cached = catalog.events_page(client, query)
+    except swr.Unavailable:
+        return None, False, True, 503
+    return cached, cached.degraded, False, 400
 
 
 def _event_list_html(request, client, query, cached, filters, context) -> str:
@@ -98,10 +106,7 @@ def _event_list_html(request, client, query, cached, filters, context) -> str:
             return html
     events = cached.value["events"] if cached else []
     next_cursor = cached.value["next_cursor"] if cached else None
-    cards = [catalog.card(e, settings.STOREFRONT_CURRENCY) for e in events if catalog.listable(e)]
-    for c in cards:
-        if c.type == "recurring":
-            c.next_dates = _next_dates(client, c.id)
+    cards = [_list_card(client, e) for e in events if catalog.listable(e)]
     html = render_to_string(
         "storefront/events.html#page",
         {
@@ -120,12 +125,15 @@ def _event_list_html(request, client, query, cached, filters, context) -> str:
     return html
 
 
-def _next_dates(client, parent_id: int) -> list:
-    try:
-        dates = catalog.child_dates(client, parent_id).value
-    except swr.Unavailable:
-        return []
-    return [catalog.local_time(d.get("start")) for d in dates[:3]]
+def _list_card(client, event: dict[str, Any]) -> catalog.EventCard:
+    """A recurring event's card shows its next dates, and their prices and availability."""
+    dates: list[dict[str, Any]] = []
+    if event.get("type") == "recurring":
+        try:
+            dates = catalog.child_dates(client, event["id"]).value
+        except swr.Unavailable:
+            dates = []
+    return catalog.card(event, settings.STOREFRONT_CURRENCY, dates=dates)
 
 
 def event_url(event: dict[str, Any]) -> str:
@@ -217,6 +225,7 @@ def _event_context(request, client, cached, event_id: int) -> dict[str, Any]:
         "description": clean_html(setting.get("description") or ""),
         "teaser": plain_text(setting.get("description") or "", 160),
         "venue": venue,
+        "zone": catalog.zone_label(event.get("start"), venue),
         "address": venue.get("address"),
         "map_url": _map_url(venue),
         "degraded": cached.degraded,

@@ -75,8 +75,10 @@ class Sandbox:
     def control(self, method: str, path: str, json: dict | None = None) -> dict[str, Any]:
         return control(self.url, WRITE_KEY, method, path, json)
 
-    def expire(self, order_id: int) -> None:
-        self.control("POST", f"orders/{order_id}/expire")
+    def expire(self, order_id: int, in_seconds: float | None = None) -> None:
+        """Expire the order now, or move its expiry ``in_seconds`` ahead."""
+        body = {"in_seconds": in_seconds} if in_seconds else None
+        self.control("POST", f"orders/{order_id}/expire", body)
 
     def set_stock(self, variant_id: int, available: int, status: str | None = None) -> None:
         body: dict[str, Any] = {"available": available}
@@ -148,7 +150,7 @@ def storefront_settings(settings, sandbox):
     """Point the storefront under test at the sandbox process (and its Stripe mock)."""
     from django.core.cache import cache
 
-    from storefront import swr
+    from storefront import health, swr
 
     settings.GM_API_URL = sandbox.api_url
     settings.GM_API_KEY = WRITE_KEY
@@ -160,6 +162,7 @@ def storefront_settings(settings, sandbox):
     settings.SECURE_CSP = csp
     cache.clear()
     swr.clear_local()
+    health.forget()
     return settings
 
 

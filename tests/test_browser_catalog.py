@@ -112,3 +112,80 @@ def test_keyboard_reaches_the_add_button(web_page, gm):
             break
     else:
         pytest.fail("Add to order is not reachable by keyboard")
+
+
+def _event_path(gm, name: str) -> str:
+    event = gm.list_events(filters={"name": name}).data[0]
+    return f"/events/{event['id']}/{event['slug']}/"
+
+
+def test_registration_rows_keep_the_quantity_beside_the_details_on_a_phone(open_page, gm):
+    phone = open_page(viewport={"width": 390, "height": 844})
+    for name in ["Sandbox Showcase", "Presale Concert"]:
+        phone.goto(_event_path(gm, name))
+        rows = phone.page.locator(".type-row")
+        assert rows.count() >= 1
+        for i in range(rows.count()):
+            row = rows.nth(i)
+            box = row.bounding_box()
+            label = row.locator("label").bounding_box()
+            select = row.locator("select").bounding_box()
+            text = row.locator("label").inner_text()
+            assert select["y"] < label["y"] + label["height"], f"{name}: {text} wrapped"
+            assert abs(select["x"] + select["width"] - (box["x"] + box["width"])) <= 1, text
+    # Why a type can't be bought is read with its (disabled) quantity.
+    phone.goto(_event_path(gm, "Sandbox Showcase"))
+    not_yet = phone.page.get_by_label("Next release")
+    described = not_yet.get_attribute("aria-describedby")
+    assert phone.page.locator(f"#{described}").inner_text() == "Not on sale yet"
+
+
+def test_desktop_list_uses_the_width_and_imageless_cards_get_a_date_block(open_page):
+    desktop = open_page(viewport={"width": 1280, "height": 900})
+    desktop.goto("/")
+    page = desktop.page
+    filters = page.locator("form.filters").bounding_box()
+    right = filters["x"] + filters["width"]
+    days = page.locator("section.day")
+    for i in range(min(days.count(), 6)):
+        cards = days.nth(i).locator(".card")
+        edges = [b["x"] + b["width"] for b in (c.bounding_box() for c in cards.all())]
+        assert max(edges) >= right - 2, f"day {i} leaves the right of the list empty"
+
+    plain = page.locator(".card:not(:has(img))").first
+    art = plain.locator(".card-art")
+    assert art.is_visible() and art.bounding_box()["height"] >= 80
+    start = plain.locator("time").first.get_attribute("datetime")
+    assert art.locator(".art-day").inner_text() == str(int(start[8:10]))
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_date_range_error_keeps_the_filter_row_aligned(open_page, width):
+    # axe-core is injected as an inline script, which the page's CSP (rightly) forbids.
+    view = open_page(viewport={"width": width, "height": 900}, bypass_csp=True)
+    view.goto("/?q=showcase&date_from=2030-01-02&date_to=2030-01-01")
+    page = view.page
+    date_to = page.get_by_label("To")
+    assert date_to.get_attribute("aria-invalid") == "true"
+    error = page.locator(f"#{date_to.get_attribute('aria-describedby')}")
+    assert "end date" in error.inner_text() and error.get_attribute("role") == "alert"
+    tops = {name: page.get_by_label(name).bounding_box()["y"] for name in ("From", "To")}
+    if width >= 1024:
+        for name in ("Search", "Category"):
+            tops[name] = page.get_by_label(name).bounding_box()["y"]
+    assert max(tops.values()) - min(tops.values()) <= 1, tops
+    box = error.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert page.get_by_label("From").input_value() == "2030-01-02"
+    assert "No upcoming events match" in page.locator("#event-list").inner_text()
+    assert axe_violations(page) == []
+
+
+def test_error_pages_are_accessible(open_page, gm):
+    phone = open_page(viewport={"width": 390, "height": 844}, bypass_csp=True)
+    response = phone.goto("/no/such/page/")
+    assert response.status == 404
+    assert phone.page.get_by_role("link", name="See all events").is_visible()
+    assert axe_violations(phone.page) == []
+    phone.goto(_event_path(gm, "Presale Concert"))
+    assert axe_violations(phone.page) == []

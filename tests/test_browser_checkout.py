@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.contrib.sessions.backends.cached_db import SessionStore
+from playwright.sync_api import expect
 
 from checkout.session import ORDERS_KEY
 
@@ -60,6 +61,11 @@ def fill_card(page, number: str):
 
 def order_id(page) -> int:
     return int(re.search(r"/orders/(\d+)/", page.url).group(1))
+
+
+def cart_order_id(page) -> int:
+    href = page.get_by_role("link", name="Check out").get_attribute("href")
+    return int(re.search(r"/orders/(\d+)/", href).group(1))
 
 
 def session_tokens(page) -> list[str]:
@@ -140,20 +146,30 @@ def test_free_event_skips_payment(web_page, gm):
     assert page.get_by_role("heading", name="Payment").count() == 0
 
 
-def test_coupon_on_the_cart(web_page, gm):
+def test_coupon_on_the_cart(web_page, gm, sandbox):
     page = web_page.page
     add(web_page, gm, "Quick Ticket Night", {"Standard": 2})
-    total_before = page.locator("tfoot tr").last.inner_text()
+    total_before = page.locator(".totals tr").last.inner_text()
     page.get_by_label("Promo code").fill("NOPE")
     page.get_by_role("button", name="Apply").click()
-    page.locator("#coupon-error").wait_for()
-    assert "not found" in page.locator("#coupon-error").inner_text()
+    page.locator("#id_code_error").wait_for()
+    assert "not found" in page.locator("#id_code_error").inner_text()
     assert page.get_by_label("Promo code").input_value() == "NOPE"
-    page.get_by_label("Promo code").fill("SAVE10")
+    page.get_by_label("Promo code").fill("save10")
     page.get_by_role("button", name="Apply").click()
-    page.get_by_text("Promo code applied").wait_for()
-    assert "Discounts" in page.locator(".summary").inner_text()
-    assert page.locator("tfoot tr").last.inner_text() != total_before
+    page.get_by_text("Promo code save10 applied").wait_for()
+    totals = page.locator(".totals").inner_text()
+    assert totals.count("Discount (save10)") == 1  # once, not as Promotion and Discounts too
+    assert "Promotion" not in totals and "Discounts" not in totals
+    assert page.locator(".totals tr").last.inner_text() != total_before
+    old_order = cart_order_id(page)
+
+    page.get_by_role("button", name="Remove code").click()
+    page.get_by_label("Promo code").wait_for()
+    assert page.locator(".totals tr").last.inner_text() == total_before
+    assert "Discount" not in page.locator(".totals").inner_text()
+    assert sandbox.order(old_order)["state"] == "voided"  # its hold is released
+    assert cart_order_id(page) != old_order
 
 
 def test_expiry_then_resume(web_page, gm, sandbox):
@@ -172,21 +188,31 @@ def test_expiry_then_resume(web_page, gm, sandbox):
     heading(page, "Payment")
 
 
-def test_sold_out_while_expired_says_which(web_page, gm, sandbox):
+def test_sold_out_while_expired_says_which_and_starts_over(web_page, gm, sandbox):
     page = web_page.page
     last = variant(gm, "Quick Ticket Night", "Last seats")
     sandbox.set_stock(last, 2)
     try:
-        add(web_page, gm, "Quick Ticket Night", {"Last seats": 2})
+        add(web_page, gm, "Quick Ticket Night", {"Last seats": 2, "Standard": 1})
         details(page)
         heading(page, "Billing address")
-        sandbox.expire(order_id(page))
+        old = order_id(page)
+        sandbox.expire(old)
         sandbox.set_stock(last, 0)
         address(page)
         message = page.get_by_role("alert").filter(has_text="no longer available")
         message.wait_for()
         assert "Last seats" in message.inner_text()
-        assert page.get_by_role("link", name="Back to the event").count() == 1
+        assert page.get_by_role("link", name="Back to Quick Ticket Night").count() == 1
+        # Not a dead end: a new order with what is left.
+        page.get_by_role("button", name="Start a new order with what’s still available").click()
+        page.wait_for_url(re.compile(r"/cart/$"))
+        gone = page.get_by_role("alert").filter(has_text="no longer available")
+        assert "Last seats" in gone.inner_text()
+        new = cart_order_id(page)
+        assert new != old
+        lines = {li["name"]: li["quantity"] for li in sandbox.order(new)["line_items"]}
+        assert lines == {"Standard": 1}
     finally:
         sandbox.set_stock(last, 2)
 
@@ -266,3 +292,121 @@ def test_checkout_steps_are_accessible(open_page, gm):
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0
+
+
+def test_header_counts_the_tickets_in_the_order_on_every_page(web_page, gm):
+    page = web_page.page
+    web_page.goto("/")  # cached for everyone: the count is filled in per buyer
+    assert page.locator(".cart-count").inner_text() == ""
+    add(web_page, gm, "Free Community Meetup", {"RSVP": 2})
+    for path in ["/", event_path(gm, "Quick Ticket Night"), "/cart/"]:
+        web_page.goto(path)
+        assert page.get_by_role("link", name="Your order 2").count() == 1, path
+    details(page)
+    heading(page, "You’re going!")
+    web_page.goto("/")
+    assert page.locator(".cart-count").inner_text() == ""
+
+
+def test_countdown_says_the_time_really_left_and_when_the_hold_ends(web_page, gm, sandbox):
+    page = web_page.page
+    add(web_page, gm, "Quick Ticket Night", {"Standard": 1})
+    details(page)
+    heading(page, "Billing address")
+    announcer = page.locator("[data-countdown-announcer]")
+    sandbox.expire(order_id(page), in_seconds=62)
+    page.reload()
+    expect(announcer).to_have_text("Less than a minute left to complete your order.", timeout=8000)
+    sandbox.expire(order_id(page), in_seconds=2)
+    page.reload()
+    ended = page.get_by_text("Your hold has ended and the tickets were released.")
+    ended.first.wait_for(timeout=8000)
+    assert page.locator(".countdown-text").is_visible()
+    assert "When you continue, we’ll try to reserve them again." in announcer.inner_text()
+    address(page)  # continuing resumes the order and says so
+    heading(page, "Payment")
+    assert page.get_by_text("Your hold had ended, so we reserved your tickets again.").count()
+
+
+def test_attendee_step_names_each_ticket_and_follows_this_ticket_is_mine(web_page, gm):
+    page = web_page.page
+    add(web_page, gm, "Sandbox Showcase", {"VIP": 1, "Table of 10": 1})
+    details(page)
+    heading(page, "Who’s coming?")
+    legends = page.locator("fieldset.ticket-fields legend").all_inner_texts()
+    assert [legend.split(" · ")[0] for legend in legends] == [f"Ticket {n}" for n in range(1, 12)]
+    assert sorted({legend.split(" · ")[1] for legend in legends}) == ["Table of 10", "VIP"]
+    tables = page.locator("fieldset.ticket-fields", has_text="Table of 10")
+    assert tables.count() == 10
+    assert tables.first.get_by_text("No name is needed for this ticket.").count() == 1
+    vip = page.locator("fieldset.ticket-fields", has_text="VIP")
+    name = vip.get_by_label("Attendee name")
+    assert name.get_attribute("aria-required") == "true"
+    assert vip.locator(".required-mark").first.is_visible()
+    vip.get_by_label("This ticket is mine").check()
+    assert name.get_attribute("aria-required") is None
+    assert not vip.locator(".required-mark").first.is_visible()
+    vip.get_by_label("This ticket is mine").uncheck()
+    vip.get_by_label("Attendee email").fill("grace@example.com")
+    page.get_by_role("button", name="Continue").click()
+    summary = page.locator(".error-summary")
+    summary.wait_for()
+    number = vip.locator("legend").inner_text()
+    assert f"{number} — Attendee name:" in summary.inner_text()
+    assert vip.get_by_label("Attendee email").input_value() == "grace@example.com"
+
+
+def test_steps_swap_without_script_errors_and_with_focus_where_it_should_be(web_page, gm):
+    page = web_page.page
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    add(web_page, gm, "Quick Ticket Night", {"Standard": 1})
+    details(page)
+    heading(page, "Billing address")
+    focused = page.evaluate("document.activeElement.id")
+    assert focused == "step-h"  # the new step is announced
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "none"  # ...without a focus ring flashing on the heading
+    page.get_by_label("Country").select_option(label="Canada")
+    page.get_by_label("State / province").select_option(label="Ontario")
+    page.get_by_label("Country").select_option(label="United States")
+    page.get_by_label("State / province").select_option(label="Washington")
+    assert console_errors == [] and web_page.errors == []
+    for described in page.locator("[aria-describedby]").all():
+        for id_ in described.get_attribute("aria-describedby").split():
+            assert page.locator(f"#{id_}").count() == 1, id_
+
+
+def test_described_by_points_at_help_and_errors_that_exist(open_page, gm):
+    web = open_page(java_script_enabled=False)
+    page = web.page
+    add(web, gm, "Sandbox Showcase", {"General admission": 1})
+    page.get_by_role("link", name="Check out").click()
+    page.get_by_label("First name").fill("Ada")
+    page.get_by_label("Last name").fill("Lovelace")
+    page.get_by_label("Email").fill("ada@example")  # valid to the browser, not to us
+    page.get_by_role("button", name="Continue").click()
+    page.locator(".error-summary").wait_for()
+    email = page.get_by_label("Email")
+    assert email.get_attribute("aria-invalid") == "true"
+    ids = email.get_attribute("aria-describedby").split()
+    assert ids == ["id_email_helptext", "id_email_error"]
+    for id_ in ids:
+        assert page.locator(f"#{id_}").count() == 1
+
+
+def test_card_fields_fit_a_phone(open_page, gm):
+    web = open_page(viewport={"width": 390, "height": 844})
+    page = web.page
+    add(web, gm, "Quick Ticket Night", {"Standard": 1})
+    details(page)
+    address(page)
+    heading(page, "Payment")
+    page.locator("#card-element input").first.wait_for()
+    box = page.locator("#card-element").bounding_box()
+    for field in page.locator("#card-element input").all():
+        inner = field.bounding_box()
+        assert inner["x"] >= box["x"] - 0.5
+        assert inner["x"] + inner["width"] <= box["x"] + box["width"] + 0.5
+        assert field.evaluate("el => el.scrollWidth <= el.clientWidth + 1")  # nothing clipped
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -29,6 +29,7 @@
       if (!input.getAttribute("aria-label")) {
         var key = input.getAttribute("placeholder") || "";
         input.setAttribute("aria-label", names[key] || key);
+        if (names[key]) input.setAttribute("placeholder", names[key]);
         input.setAttribute("inputmode", "numeric");
         input.setAttribute("autocomplete", key === "number" ? "cc-number" : key === "cvc" ? "cc-csc" : "off");
       }
@@ -82,34 +83,78 @@
   }
 
   function pad(n) { return n < 10 ? "0" + n : "" + n; }
+  function mmss(left) { return Math.floor(left / 60) + ":" + pad(left % 60); }
+  function fill(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (_, k) { return values[k]; });
+  }
 
+  // The hold countdown. The live region speaks at a few marks, with the time really left;
+  // marks already passed when the page loaded stay quiet. At 0:00 the text says the hold
+  // ended and what continuing will do.
   function initCountdowns(root) {
     root.querySelectorAll(".countdown[data-expires]").forEach(function (el) {
       if (el.dataset.ready) return;
       el.dataset.ready = "1";
       var ends = Date.parse(el.dataset.expires);
       var out = el.querySelector("[data-remaining]");
-      var announcer = el.parentNode.querySelector("[data-countdown-announcer]");
-      var said = {};
+      var text = el.querySelector(".countdown-text");
+      var announcer = el.querySelector("[data-countdown-announcer]");
+      function secondsLeft() { return Math.max(0, Math.round((ends - Date.now()) / 1000)); }
+      var marks = [300, 120, 60].filter(function (m) { return secondsLeft() > m; });
+      function say(message) { if (announcer) announcer.textContent = message; }
       function tick() {
         if (!document.body.contains(el)) return;
-        var left = Math.max(0, Math.round((ends - Date.now()) / 1000));
-        out.textContent = Math.floor(left / 60) + ":" + pad(left % 60);
-        [300, 60, 0].forEach(function (mark) {
-          if (left <= mark && !said[mark] && announcer) {
-            said[mark] = true;
-            announcer.textContent = t(el, mark === 0 ? "ended" : mark === 60 ? "one-minute" : "five-minutes");
+        var left = secondsLeft();
+        if (out) out.textContent = mmss(left);
+        var spoken = false;
+        while (marks.length && left <= marks[0]) {
+          marks.shift();
+          spoken = true;
+        }
+        if (left <= 0) {
+          el.classList.add("countdown-ended");
+          if (text) {
+            text.textContent = "";
+            var strong = document.createElement("strong");
+            strong.textContent = t(el, "ended");
+            text.appendChild(strong);
           }
-        });
-        if (left > 0) setTimeout(tick, 1000);
+          say(t(el, "ended"));
+          return;
+        }
+        if (spoken) {
+          say(left <= 60 ? t(el, "one-minute") : fill(t(el, "minutes"), { n: Math.ceil(left / 60) }));
+        }
+        setTimeout(tick, 1000);
       }
       tick();
     });
   }
 
+  // "This ticket is mine": the attendee's details are then not required.
+  function initMine(root) {
+    root.querySelectorAll("input[type=checkbox][name$='-keep']").forEach(function (box) {
+      if (box.dataset.ready) return;
+      box.dataset.ready = "1";
+      var fieldset = box.closest("fieldset");
+      if (!fieldset) return;
+      function sync() {
+        fieldset.querySelectorAll("[data-required-unless-mine]").forEach(function (input) {
+          if (box.checked) input.removeAttribute("aria-required");
+          else input.setAttribute("aria-required", "true");
+        });
+      }
+      box.addEventListener("change", sync);
+      sync();
+    });
+  }
+
   function init(root) {
+    var checkout = document.getElementById("checkout");
+    if (checkout && checkout.dataset.title) document.title = checkout.dataset.title;
     initPayment((root.querySelector && root.querySelector("#payment-form")) || null);
     initCountdowns(root);
+    initMine(root);
   }
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format, time_format
 from django.utils.html import _json_script_escapes
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -68,3 +69,22 @@ def get_item(mapping: Any, key: Any) -> Any:
 @register.filter
 def get_field(form: Any, name: str) -> Any:
     return form[name]
+
+
+# Catalog dates are written one way, in the active locale's formats ("Wednesday, Dec. 2, 2026,
+# 7 p.m."; "Mittwoch, 2. Dezember 2026, 19:00"): never numeric, which reads as ISO or is
+# ambiguous between locales.
+
+
+@register.filter
+def day_label(value: date | None) -> str:
+    if value is None:
+        return ""
+    return f"{date_format(value, 'l')}, {date_format(value, 'DATE_FORMAT')}"
+
+
+@register.filter
+def when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{day_label(value)}, {time_format(value, 'TIME_FORMAT')}"

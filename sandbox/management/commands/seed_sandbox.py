@@ -4,7 +4,7 @@ from sandbox.seed import Seeder
 
 
 class Command(BaseCommand):
-    help = "Replace the sandbox's data with the deterministic demo catalog."
+    help = "Replace the sandbox's data with the deterministic demo catalog (same ids each time)."
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=42)

@@ -1,5 +1,8 @@
 """Start the whole demo: migrate, seed the sandbox, run offline Stripe and the server.
-Ctrl-C stops everything this started."""
+Ctrl-C stops everything this started.
+
+The server runs as in production (DEBUG off: the product's own error pages, hashed static
+files served by whitenoise), but over plain HTTP on 127.0.0.1, so cookies are not Secure."""
 
 from __future__ import annotations
 
@@ -21,24 +24,44 @@ TEST_CARDS = [
 ]
 
 
+def server_env(port: int, stripe_port: int, debug: bool) -> dict[str, str]:
+    """The server's environment: production settings but for plain HTTP on loopback. The
+    secret key is the one generated into var/ (settings.py), so sessions survive a restart."""
+    return {
+        **os.environ,
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "LOCALSTRIPE_URL": f"http://127.0.0.1:{stripe_port}",
+        "DEBUG": "1" if debug else "0",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "SECURE_COOKIES": "0",
+        "ALLOWED_HOSTS": os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost"),
+    }
+
+
 class Command(BaseCommand):
     help = "Run the storefront with its sandbox API and offline Stripe on 127.0.0.1."
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--stripe-port", type=int, default=8420)
+        parser.add_argument(
+            "--debug", action="store_true", help="Django's debug pages instead of the product's"
+        )
 
-    def handle(self, *args, port: int, stripe_port: int, **options):
+    def handle(self, *args, port: int, stripe_port: int, debug: bool, **options):
         if not settings.SANDBOX_MODE:
             raise CommandError("The demo runs in sandbox mode: unset GM_API_URL and GM_API_KEY.")
         call_command("migrate", verbosity=0)
         call_command("migrate", database="sandbox", verbosity=0)
         call_command("seed_sandbox")
-        env = {
-            **os.environ,
-            "SITE_URL": f"http://127.0.0.1:{port}",
-            "LOCALSTRIPE_URL": f"http://127.0.0.1:{stripe_port}",
-        }
+        env = server_env(port, stripe_port, debug)
+        if not debug:
+            # Hashed, compressed copies for whitenoise (DEBUG off serves only these).
+            subprocess.run(
+                [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+                env=env,
+                check=True,
+            )
         children = [
             subprocess.Popen(stripe_server_command(stripe_port), env=env),
             subprocess.Popen(

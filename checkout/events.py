@@ -1,0 +1,89 @@
+"""What the catalog knows about an order's events and variants.
+
+Order payloads name events only by id (``tickets[].event_id``); line items carry a
+``variant_id``. Names, dates, venues and the per-order limits of each variant come from the
+catalog's cached event pages, so they cost no extra API calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from django.conf import settings
+
+from guestmanager import GuestManagerClient
+from storefront import catalog, swr
+
+
+def by_id(client: GuestManagerClient, ids: Iterable[Any]) -> dict[int, dict[str, Any]]:
+    """The events among ``ids`` the catalog can show (unknown or unreachable ones left out)."""
+    found: dict[int, dict[str, Any]] = {}
+    for event_id in sorted({int(i) for i in ids if str(i).isdigit()}):
+        try:
+            found[event_id] = catalog.event_detail(client, event_id).value
+        except swr.Unavailable:
+            continue
+    return found
+
+
+def registration_types(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The event's registration types and its sessions'."""
+    rts = list(event.get("registration_types") or [])
+    for session in event.get("sessions") or []:
+        rts += session.get("registration_types") or []
+    return rts
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A registration type as a buyer chose it: on which event, within which limits."""
+
+    event: catalog.EventCard
+    option: catalog.TypeOption
+    raw: dict[str, Any]
+    zone: tzinfo | None = None  # the venue's UTC offset at the event's start
+
+    def quantities(self, current: int, max_per_order: int = 10) -> list[int]:
+        """Quantities the cart may offer for a line holding ``current``: within the type's
+        per-order limits and what stock is left beyond what the order already holds."""
+        if self.option.state not in ("on_sale", "few_left", "sold_out", "request", "reserve"):
+            return [current]
+        upper = int(self.raw.get("order_max") or max(max_per_order, current))
+        stock = self.raw.get("stock_item") or {}
+        if stock.get("status", "selling") == "selling" and stock.get("available") is not None:
+            upper = min(upper, int(stock["available"]) + current)
+        allowed = range(self.option.order_min, upper + 1)
+        return sorted(set(allowed) | {current})
+
+
+def variants(client: GuestManagerClient, event_ids: Iterable[Any]) -> dict[int, Variant]:
+    currency = settings.STOREFRONT_CURRENCY
+    found: dict[int, Variant] = {}
+    for event in by_id(client, event_ids).values():
+        for owner in [event, *(event.get("sessions") or [])]:
+            card = catalog.card(owner, currency)
+            zone = _zone(owner)
+            for rt in owner.get("registration_types") or []:
+                option = catalog.type_option(rt, currency)
+                found[rt["variant_id"]] = Variant(card, option, rt, zone)
+    return found
+
+
+def _zone(event: dict[str, Any]) -> tzinfo | None:
+    local = (event.get("start") or {}).get("local")
+    try:
+        return datetime.fromisoformat(local).tzinfo if local else None
+    except ValueError:
+        return None
+
+
+def for_order(
+    client: GuestManagerClient, order: dict[str, Any], known: dict[int, int]
+) -> dict[int, Variant]:
+    """The order's variants, found through its tickets' events and the events the session
+    saw them chosen from (``known``: variant id -> event id)."""
+    ids = {t.get("event_id") for t in order.get("tickets") or []}
+    ids |= {known.get(li.get("variant_id")) for li in order.get("line_items") or []}
+    return variants(client, ids - {None})

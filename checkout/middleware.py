@@ -1,0 +1,40 @@
+"""Keeps the buyer's cart cookie (the header's count) in step with their open order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from storefront import cartbadge
+
+from . import session
+
+
+class CartCountMiddleware:
+    """After a view that used the session, the cookie says how many tickets the open order
+    holds (no cookie when there is none)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not getattr(request, "session", None) or not request.session.accessed:
+            return response
+        has_open = request.session.get(session.OPEN_KEY) is not None
+        count = int(request.session.get(session.COUNT_KEY) or 0) if has_open else 0
+        response.cart_count = count
+        if str(count) != request.COOKIES.get(cartbadge.COOKIE, "0"):
+            if count:
+                response.set_cookie(
+                    cartbadge.COOKIE,
+                    str(count),
+                    max_age=settings.SESSION_COOKIE_AGE,
+                    secure=settings.SESSION_COOKIE_SECURE,
+                    samesite="Lax",
+                )
+            else:
+                response.delete_cookie(cartbadge.COOKIE, samesite="Lax")
+        return response

@@ -1,0 +1,97 @@
+"""Every API error, as what the buyer is told and what the page does next.
+
+Adding tickets, changing the cart and submitting a step all answer an API error the same
+way; only validation errors are placed by the form that was submitted (each state's
+``api_errors`` in ``states.STATES``)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+
+from guestmanager import errors
+from storefront import limits
+
+logger = logging.getLogger("checkout")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    message: str
+    kind: str = "error"  # "error" or "info"
+    reload: bool = False  # the order changed upstream: re-read it and show its real state
+    gone: bool = False  # the order no longer exists for this buyer
+    start_over: bool = False  # the order cannot go on: offer a new one with what is left
+    retry_after: int | None = None  # seconds, for a Retry-After header
+
+
+def refused(blocked: limits.Blocked) -> Outcome:
+    """Too many attempts from this buyer (``storefront.limits``)."""
+    return Outcome(429, blocked.message, retry_after=blocked.retry_after)
+
+
+def answer(response: HttpResponse, outcome: Outcome | None) -> HttpResponse:
+    if outcome and outcome.retry_after:
+        response["Retry-After"] = str(outcome.retry_after)
+    return response
+
+
+def unreachable() -> Outcome:
+    return Outcome(
+        503, _("We couldn’t reach the ticketing service. Your details are kept — please try again.")
+    )
+
+
+def busy() -> Outcome:
+    return Outcome(503, _("We’re very busy right now. Please wait a few seconds and try again."))
+
+
+def stock_gone(exc: errors.CheckoutNotAllowed) -> Outcome:
+    if "empty_cart" in exc.codes:
+        return Outcome(409, _("Your order is empty. Add tickets first."), reload=True)
+    reasons = " ".join(e.sentence() for e in exc.reasons.attributes if e.message)
+    return Outcome(
+        409,
+        _("Your hold ended and some tickets are no longer available. %(why)s")
+        % {"why": reasons or exc.message},
+        reload=True,
+        start_over=True,
+    )
+
+
+def for_error(exc: errors.GuestManagerError) -> Outcome:
+    """What to do about ``exc`` (validation errors aside, which the form places)."""
+    match exc:
+        case errors.CheckoutNotAllowed():
+            return stock_gone(exc)
+        case errors.InvalidState() | errors.CannotModify():
+            return Outcome(
+                409,
+                _("Your order has changed; here is where it is now."),
+                kind="info",
+                reload=True,
+            )
+        case errors.NotFound():
+            return Outcome(404, _("We couldn’t find that order."), gone=True)
+        case errors.Uneditable():
+            return Outcome(409, _("This event is being updated. Please try again in a minute."))
+        case errors.RateLimitExceeded():
+            return busy()
+        case errors.TransportError() | errors.ServerError() | errors.UnexpectedResponse():
+            return unreachable()
+        case errors.ValidationError():
+            sentences = " ".join(e.sentence() for e in exc.errors.attributes if e.message)
+            message = sentences or exc.message or _("Please check the details and try again.")
+            return Outcome(422, message)
+        case errors.InvalidPathParameter():
+            return Outcome(400, _("That choice isn’t valid. Please choose again."))
+    # Wrong key or permissions, a request the API refused as malformed: our fault, not the
+    # buyer's. Logged by type only (no secrets), and the buyer keeps what they typed.
+    logger.error("Checkout call refused: %s %s", exc.__class__.__name__, exc.path)
+    return Outcome(
+        503, _("Ticket sales are unavailable right now. Nothing was charged — please try later.")
+    )

@@ -1,0 +1,137 @@
+"""What each checkout page says, as a buyer without JavaScript gets it: progress, endings,
+dates, and a way on from every ending."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from .web import BUYER_STEP, Shopper, address_form
+
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+@pytest.fixture
+def shopper(client, storefront_settings, gm):
+    return Shopper(client, gm)
+
+
+def _progress(html: str) -> list[str]:
+    """The progress list: "title", "title (done)", or "[title]" for the current step."""
+    steps = re.search(r'<ol class="steps">(.*?)</ol>', html, re.S).group(1)
+    pattern = r'<li class="(done)?"( aria-current="step")?>([^<]+)'
+    return [
+        f"[{title}]" if current else f"{title} (done)" if done else title
+        for done, current, title in re.findall(pattern, steps)
+    ]
+
+
+def _visible_text(html: str) -> str:
+    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", body)
+
+
+def _wait_for(shopper: Shopper, url: str, text: str) -> str:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        html = shopper.web.get(url).content.decode()
+        if text in html:
+            return html
+        time.sleep(0.2)
+    raise AssertionError(f"never showed {text!r}")
+
+
+def _pay(shopper: Shopper, url: str, sandbox) -> None:
+    response = shopper.post(
+        url,
+        {
+            "step": "payment",
+            "payment_method_id": "75",
+            "token": sandbox.card_token(),
+            "brand": "Visa",
+            "last_four": "4242",
+            "cardholder_name": "Ada Lovelace",
+        },
+    )
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_progress_starts_with_details_and_ticks_payment_only_once_paid(shopper, sandbox):
+    shopper.add("Quick Ticket Night", {"Standard": 1})
+    url = shopper.order_url()
+    details = shopper.web.get(url).content.decode()
+    assert _progress(details) == ["[Your details]", "Billing address", "Payment", "Confirmation"]
+    shopper.post(url, BUYER_STEP)
+    page = shopper.web.get(url).content.decode()
+    assert _progress(page)[:2] == ["Your details (done)", "[Billing address]"]
+    shopper.web.post(url, address_form(page, shopper.token))
+    _pay(shopper, url, sandbox)
+    processing = shopper.web.get(url).content.decode()  # handed off by the payment step
+    assert '<h1 id="step-h" tabindex="-1">Processing your payment…</h1>' in processing
+    assert _progress(processing)[2] == "[Payment]"  # not ticked while the bank decides
+    assert 'class="spinner"' in processing
+    done = _wait_for(shopper, url, "You’re going!")
+    assert _progress(done) == [
+        "Your details (done)",
+        "Billing address (done)",
+        "Payment (done)",
+        "[Confirmation]",
+    ]
+
+
+@pytest.mark.django_db
+def test_confirmation_says_what_when_and_where_for_each_ticket(shopper, sandbox):
+    url = shopper.checkout_to_address("Quick Ticket Night", "Standard")
+    shopper.web.post(url, address_form(shopper.web.get(url).content.decode(), shopper.token))
+    _pay(shopper, url, sandbox)
+    html = _wait_for(shopper, url, "You’re going!")
+    assert "<title>You’re going!</title>" in html and ">Checkout<" not in html
+    ticket = re.search(r'<ul class="ticket-list" role="list">(.*?)</ul>', html, re.S).group(1)
+    text = " ".join(_visible_text(ticket).split())
+    assert "Quick Ticket Night" in text and "Harbor Hall" in text and "Standard" in text
+    assert re.search(r"\w{3} \w{3}\.? \d{1,2}, \d{4}, \d{1,2}(:\d\d)? [ap]\.m\.", text), text
+    assert not ISO_DATE.search(_visible_text(html))
+    assert 'class="countdown"' not in html
+
+
+@pytest.mark.django_db
+def test_waitlist_and_reservation_endings_offer_a_way_on(shopper):
+    for event, type_name, heading in [
+        ("Waitlist Gala", "Waitlist", "You’re on the waitlist"),
+        ("Presale Concert", "Reserve a seat", "Your reservation is confirmed"),
+    ]:
+        shopper.add(event, {type_name: 1})
+        cart = shopper.web.get("/cart/").content.decode()
+        assert 'class="countdown"' not in cart, event  # nothing is held for them
+        url = shopper.order_url()
+        shopper.post(url, BUYER_STEP)
+        html = shopper.web.get(url).content.decode()
+        if 'value="address"' in html:
+            shopper.web.post(url, address_form(html, shopper.token))
+            html = shopper.web.get(url).content.decode()
+        assert heading in html, event
+        assert f">Back to {event}</a>" in html and ">Find more events</a>" in html
+        assert not ISO_DATE.search(_visible_text(html)), event
+        assert "Your order is empty" in shopper.web.get("/cart/").content.decode()
+    assert "You can complete your purchase from" in html
+
+
+@pytest.mark.django_db
+def test_a_cancelled_order_shows_no_countdown_and_leaves_the_cart(shopper, gm):
+    shopper.add("Quick Ticket Night", {"Standard": 1})
+    url, order_id = shopper.order_url(), shopper.order_id()
+    assert "Your details" in shopper.web.get(url).content.decode()
+    gm.void_order(order_id)
+    html = shopper.web.get(url).content.decode()
+    assert "This order was cancelled" in html and 'class="countdown"' not in html
+    assert "Your order is empty" in shopper.web.get("/cart/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_buyer_can_go_back_from_checkout_to_the_cart(shopper):
+    url = shopper.checkout_to_address("Quick Ticket Night", "Standard")
+    html = shopper.web.get(url).content.decode()
+    assert '<a href="/cart/">Change tickets or promo code</a>' in html

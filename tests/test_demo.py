@@ -1,0 +1,148 @@
+"""The demo: a seed that keeps its ids, the product's own error pages, and `manage.py demo`
+running end to end with DEBUG off."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+from django.test import Client, RequestFactory
+from django.utils import timezone
+from django.views.defaults import server_error
+
+from sandbox import models as m
+from sandbox.launch import free_port, wait_for
+from sandbox.seed import Seeder
+
+from .conftest import ROOT
+
+
+def _ids() -> dict[str, list[tuple]]:
+    return {
+        "events": list(m.Event.objects.order_by("id").values_list("id", "slug")),
+        "categories": list(m.Category.objects.order_by("id").values_list("id", "name")),
+        "venues": list(m.Venue.objects.order_by("id").values_list("id", "name")),
+        "types": list(
+            m.RegistrationType.objects.order_by("id").values_list("id", "variant_id", "name")
+        ),
+    }
+
+
+@pytest.mark.django_db(databases=["default", "sandbox"], transaction=True)
+def test_seeding_again_keeps_every_id():
+    Seeder().run()
+    first = _ids()
+    # Something made between runs (an API-created event, an order) must not shift ids.
+    m.Event.objects.create(
+        name="Made in the demo",
+        slug="made-in-the-demo",
+        venue=m.Venue.objects.first(),
+        starts_at=timezone.now(),
+        ends_at=timezone.now(),
+    )
+    Seeder().run()
+    assert _ids() == first
+    assert first["events"][0] == (1, "sandbox-showcase")
+
+
+@pytest.mark.django_db
+def test_unknown_urls_get_the_products_404(client, settings):
+    settings.DEBUG = False
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert "We can’t find that page" in body and 'href="/"' in body
+    assert 'class="site-header"' in body  # the storefront's own chrome
+
+
+@pytest.mark.django_db
+def test_a_bad_host_gets_the_products_400(client, settings):
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = ["testserver"]
+    response = client.get("/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert "That link didn’t work" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_form_without_its_csrf_token_gets_the_products_403(settings):
+    settings.DEBUG = False
+    response = Client(enforce_csrf_checks=True).post("/", {"q": "x"})
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert "Your page had expired" in body and 'href="/"' in body
+
+
+def test_500_page_needs_no_database_or_context(settings):
+    # No django_db mark: any database access here raises.
+    settings.DEBUG = False
+    response = server_error(RequestFactory().get("/"))
+    assert response.status_code == 500
+    body = response.content.decode()
+    assert "Something went wrong on our side" in body and 'href="/"' in body
+    assert "{%" not in body and "{{" not in body
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_shows_the_products_500(client, settings, monkeypatch):
+    from storefront import views
+
+    def broken():
+        raise RuntimeError("boom")
+
+    settings.DEBUG = False
+    monkeypatch.setattr(views, "get_client", broken)
+    client.raise_request_exception = False
+    response = client.get("/")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.content.decode()
+
+
+def test_demo_serves_the_product_with_debug_off(tmp_path):
+    port, stripe_port = free_port(), free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"GM_API_URL", "GM_API_KEY", "DATABASE_URL", "REDIS_URL", "DEBUG"}
+    }
+    env["VAR_DIR"] = str(tmp_path)
+    log = tmp_path / "demo.log"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "demo",
+            "--port",
+            str(port),
+            "--stripe-port",
+            str(stripe_port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/healthz", proc, log=log, timeout=180)
+        home = httpx.get(f"{base}/", timeout=30)
+        assert home.status_code == 200 and "Sandbox Showcase" in home.text
+        stylesheet = next(line for line in home.text.splitlines() if "stylesheet" in line)
+        assert ".css" in stylesheet and "site.css" not in stylesheet  # hashed by the manifest
+        event = httpx.get(f"{base}/events/1/", timeout=30, follow_redirects=True)
+        assert event.status_code == 200 and "<h1>Sandbox Showcase</h1>" in event.text
+        missing = httpx.get(f"{base}/no/such/page/", timeout=30)
+        assert missing.status_code == 404
+        assert "We can’t find that page" in missing.text and "Traceback" not in missing.text
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -1,0 +1,397 @@
+"""Abuse limits (issue 8): the rate limiter on local memory and on real Redis, the client
+address behind proxies, the cached health probe and the guarded metrics endpoint."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+
+import httpx
+import pytest
+import redis
+from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
+from django.test import RequestFactory
+
+from guestmanager import process_stats
+from storefront import health, limits
+from storefront.clientip import client_ip
+from storefront.sessions import SessionStore
+from storefront.settings import parse_limits
+
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+SESSION_A, SESSION_B = "a" * 32, "b" * 32
+ADDRESS_A, ADDRESS_B = "198.51.100.7", "203.0.113.9"
+
+
+def redis_url() -> str:
+    """CI's production pass names its Redis; without REDIS_URL, a local one if it runs."""
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    try:
+        redis.Redis.from_url(DEFAULT_REDIS, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {DEFAULT_REDIS} (set REDIS_URL to test against one)")
+    return DEFAULT_REDIS
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def store(request, settings):
+    """The limiter's store as each configuration has it, under a prefix of this test's own."""
+    prefix = f"test-limits-{uuid.uuid4().hex}"
+    if request.param == "redis":
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "storefront.redis_cache.SharedClientRedisCache",
+                "LOCATION": redis_url(),
+                "KEY_PREFIX": prefix,
+            }
+        }
+    else:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": prefix,
+            }
+        }
+    yield request.param
+    if request.param == "redis":
+        client = caches["default"].redis_client()
+        for key in client.scan_iter(match=f"{prefix}:*"):
+            client.delete(key)
+
+
+def limit(settings, policy: limits.Policy, **scopes: tuple[int, int]) -> None:
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, policy: scopes}
+
+
+def buyer(address: str = ADDRESS_A, session: str | None = SESSION_A, **headers: str):
+    request = RequestFactory().post("/order/add", REMOTE_ADDR=address, **headers)
+    if session is not None:
+        request.session = SessionStore(session)
+    return request
+
+
+def attempts(request, policy: limits.Policy, n: int, **kwargs) -> list[limits.Blocked | None]:
+    return [limits.hit(request, policy, **kwargs) for _ in range(n)]
+
+
+# --- the limiter ---------------------------------------------------------------------------
+
+
+def test_allows_the_limit_then_refuses_with_a_wait(store, settings):
+    limit(settings, limits.ORDER_CREATE, session=(3, 600), ip=(10, 600))
+    results = attempts(buyer(), limits.ORDER_CREATE, 4)
+    assert results[:3] == [None, None, None]
+    blocked = results[3]
+    assert blocked is not None and blocked.scopes == ("session",)
+    assert 1 <= blocked.retry_after <= 600
+    assert blocked.policy is limits.ORDER_CREATE
+
+
+def test_refused_attempts_are_not_counted(store, settings):
+    """Hammering while refused uses up neither the address's allowance nor more time."""
+    limit(settings, limits.CART_ADD, session=(2, 600), ip=(3, 600))
+    assert attempts(buyer(session=SESSION_A), limits.CART_ADD, 2) == [None, None]
+    refused = attempts(buyer(session=SESSION_A), limits.CART_ADD, 20)
+    assert all(r is not None and r.scopes == ("session",) for r in refused)
+    # Another session on the same address still has the one attempt the address has left.
+    assert limits.hit(buyer(session=SESSION_B), limits.CART_ADD) is None
+    blocked = limits.hit(buyer(session=SESSION_B), limits.CART_ADD)
+    assert blocked is not None and blocked.scopes == ("ip",)
+
+
+def test_other_sessions_and_addresses_are_unaffected(store, settings):
+    limit(settings, limits.ORDER_CREATE, session=(2, 600), ip=(4, 600))
+    attempts(buyer(ADDRESS_A, SESSION_A), limits.ORDER_CREATE, 2)
+    assert limits.hit(buyer(ADDRESS_A, SESSION_A), limits.ORDER_CREATE) is not None
+    assert limits.hit(buyer(ADDRESS_B, SESSION_B), limits.ORDER_CREATE) is None
+    assert limits.hit(buyer(ADDRESS_A, SESSION_B), limits.ORDER_CREATE) is None
+    # The session is what is limited, from whichever address it comes.
+    moved = limits.hit(buyer(ADDRESS_B, SESSION_A), limits.ORDER_CREATE)
+    assert moved is not None and moved.scopes == ("session",)
+
+
+def test_payment_attempts_count_per_order(store, settings):
+    limit(settings, limits.PAYMENT_ATTEMPT, order=(2, 600), session=(5, 600), ip=(10, 600))
+    request = buyer()
+    assert attempts(request, limits.PAYMENT_ATTEMPT, 2, order_id=41) == [None, None]
+    blocked = limits.hit(request, limits.PAYMENT_ATTEMPT, order_id=41)
+    assert blocked is not None and blocked.scopes == ("order",)
+    assert limits.hit(request, limits.PAYMENT_ATTEMPT, order_id=42) is None
+    with pytest.raises(ValueError, match="order_id"):
+        limits.hit(request, limits.PAYMENT_ATTEMPT)
+
+
+def test_card_testing_on_one_order_is_stopped_at_the_default_limit(store):
+    """The issue's 40 declines in a row on one order: five go through, then none."""
+    results = attempts(buyer(), limits.PAYMENT_ATTEMPT, 40, order_id=7)
+    assert results[:5] == [None] * 5
+    assert all(r is not None for r in results[5:])
+    assert "Too many attempts" in results[-1].message
+
+
+def test_peek_counts_nothing(store, settings):
+    limit(settings, limits.ORDER_CREATE, session=(2, 600))
+    for _ in range(10):
+        assert limits.peek(buyer(), limits.ORDER_CREATE) is None
+    assert attempts(buyer(), limits.ORDER_CREATE, 2) == [None, None]
+    assert limits.peek(buyer(), limits.ORDER_CREATE) is not None
+
+
+def test_without_a_session_only_the_address_counts(store, settings):
+    limit(settings, limits.ORDER_CREATE, session=(1, 600), ip=(3, 600))
+    results = attempts(buyer(session=None), limits.ORDER_CREATE, 4)
+    assert results[:3] == [None, None, None]
+    assert results[3] is not None and results[3].scopes == ("ip",)
+
+
+def test_a_policy_without_limits_allows_everything(store, settings):
+    limit(settings, limits.CART_ADD)
+    assert attempts(buyer(), limits.CART_ADD, 50) == [None] * 50
+
+
+def test_window_boundaries(store, settings, monkeypatch):
+    class Clock:
+        now = 1_000_000.0
+
+        def time(self) -> float:
+            return self.now
+
+    clock = Clock()
+    monkeypatch.setattr(limits, "time", clock)
+    limit(settings, limits.ORDER_CREATE, session=(1, 10))
+    assert limits.hit(buyer(), limits.ORDER_CREATE) is None
+    assert limits.hit(buyer(), limits.ORDER_CREATE).retry_after == 10
+    clock.now += 9.5
+    assert limits.hit(buyer(), limits.ORDER_CREATE).retry_after == 1
+    clock.now += 0.5  # a new window
+    assert limits.hit(buyer(), limits.ORDER_CREATE) is None
+
+
+def test_a_window_expires_in_real_time(store, settings):
+    import time
+
+    limit(settings, limits.ORDER_CREATE, session=(1, 1))
+    for _ in range(5):  # the first two may straddle a window's end
+        blocked = limits.hit(buyer(), limits.ORDER_CREATE)
+        if blocked:
+            break
+    assert blocked is not None and blocked.retry_after == 1
+    time.sleep(blocked.retry_after)
+    assert limits.hit(buyer(), limits.ORDER_CREATE) is None
+
+
+def test_concurrent_attempts_never_exceed_the_limit(store, settings):
+    limit(settings, limits.ORDER_CREATE, session=(5, 600))
+    results: list[limits.Blocked | None] = []
+    start = threading.Barrier(16)
+
+    def attempt() -> None:
+        start.wait()
+        results.append(limits.hit(buyer(), limits.ORDER_CREATE))
+
+    threads = [threading.Thread(target=attempt) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(None) == 5
+
+
+def test_redis_keys_expire_and_hold_no_address_or_session(settings):
+    prefix = f"test-limits-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "storefront.redis_cache.SharedClientRedisCache",
+            "LOCATION": redis_url(),
+            "KEY_PREFIX": prefix,
+        }
+    }
+    limit(settings, limits.PAYMENT_ATTEMPT, order=(5, 600), session=(5, 300), ip=(5, 60))
+    limits.hit(buyer(), limits.PAYMENT_ATTEMPT, order_id=31337)
+    client = caches["default"].redis_client()
+    keys = [k.decode() for k in client.scan_iter(match=f"{prefix}:*")]
+    try:
+        assert len(keys) == 3
+        for key in keys:
+            assert ADDRESS_A not in key and SESSION_A not in key and "31337" not in key
+            assert 0 < client.ttl(key) <= 601
+    finally:
+        client.delete(*keys)
+
+
+def test_an_unreachable_redis_lets_buyers_through(settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "storefront.redis_cache.SharedClientRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    limit(settings, limits.ORDER_CREATE, session=(1, 600))
+    with caplog.at_level(logging.WARNING, logger="storefront"):
+        assert attempts(buyer(), limits.ORDER_CREATE, 3) == [None] * 3
+    assert "not checked" in caplog.text and ADDRESS_A not in caplog.text
+
+
+def test_refusals_are_logged_without_address_or_session(store, settings, caplog):
+    limit(settings, limits.ORDER_CREATE, session=(1, 600), ip=(1, 600))
+    with caplog.at_level(logging.INFO, logger="storefront"):
+        attempts(buyer(), limits.ORDER_CREATE, 2)
+    assert "ORDER_CREATE refused (session, ip)" in caplog.text
+    assert ADDRESS_A not in caplog.text and SESSION_A not in caplog.text
+
+
+def test_message_names_the_wait_in_minutes():
+    assert limits.Blocked(30, limits.ORDER_CREATE, ("ip",)).message == (
+        "Too many attempts. Please wait about 1 minute and try again."
+    )
+    assert limits.Blocked(125, limits.ORDER_CREATE, ("ip",)).message == (
+        "Too many attempts. Please wait about 3 minutes and try again."
+    )
+
+
+def test_limits_from_the_environment():
+    assert parse_limits("session=10/600, ip=30/600") == {"session": (10, 600), "ip": (30, 600)}
+    assert parse_limits("") == {}
+    for bad in ("user=1/60", "ip=10", "ip=ten/60", "ip=0/60", "ip=5/-1"):
+        with pytest.raises(ImproperlyConfigured):
+            parse_limits(bad)
+
+
+# --- the client's address ----------------------------------------------------------------------
+
+
+def test_forwarded_for_is_ignored_unless_proxies_are_trusted(store, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    spoofed = buyer(ADDRESS_A, HTTP_X_FORWARDED_FOR="192.0.2.1")
+    assert client_ip(spoofed) == ADDRESS_A
+    limit(settings, limits.ORDER_CREATE, ip=(2, 600))
+    # A new made-up address each time does not buy a new allowance.
+    made_up = [buyer(session=None, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}") for n in range(3)]
+    results = [limits.hit(request, limits.ORDER_CREATE) for request in made_up]
+    assert results[:2] == [None, None] and results[2] is not None
+
+
+def test_trusted_proxies_name_the_client(settings):
+    proxy = "10.0.0.2"
+    settings.TRUSTED_PROXY_COUNT = 1
+    # The client's own claim (left) is ignored; our proxy appended the address it saw.
+    assert client_ip(buyer(proxy, HTTP_X_FORWARDED_FOR=f"192.0.2.1, {ADDRESS_B}")) == ADDRESS_B
+    assert client_ip(buyer(proxy)) == proxy  # not through the proxy chain
+    assert client_ip(buyer(proxy, HTTP_X_FORWARDED_FOR="not-an-address")) == proxy
+    settings.TRUSTED_PROXY_COUNT = 2
+    chain = f"192.0.2.1, {ADDRESS_B}, 10.0.0.1"
+    assert client_ip(buyer(proxy, HTTP_X_FORWARDED_FOR=chain)) == ADDRESS_B
+    assert client_ip(buyer(proxy, HTTP_X_FORWARDED_FOR=ADDRESS_B)) == proxy
+
+
+def test_trusted_proxies_keep_buyers_apart(store, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    limit(settings, limits.ORDER_CREATE, ip=(1, 600))
+    behind = {"HTTP_X_FORWARDED_FOR": ADDRESS_A}
+    assert limits.hit(buyer("10.0.0.2", session=None, **behind), limits.ORDER_CREATE) is None
+    assert limits.hit(buyer("10.0.0.2", session=None, **behind), limits.ORDER_CREATE)
+    other = {"HTTP_X_FORWARDED_FOR": ADDRESS_B}
+    assert limits.hit(buyer("10.0.0.2", session=None, **other), limits.ORDER_CREATE) is None
+
+
+def test_an_ipv6_subscriber_is_one_address():
+    group = limits.address_group
+    assert group("2001:db8:1:2::1") == group("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert group("2001:db8:1:3::1") != group("2001:db8:1:2::1")
+    assert group("::ffff:198.51.100.7") == group("198.51.100.7") == "198.51.100.7"
+
+
+# --- /healthz ----------------------------------------------------------------------------
+
+
+def probe_calls() -> int:
+    return process_stats.snapshot()["by_endpoint"].get("GET /", 0)
+
+
+def test_healthz_probes_the_api_once_per_interval(client, storefront_settings):
+    storefront_settings.HEALTH_CACHE_SECONDS = 60
+    health.forget()
+    before = probe_calls()
+    for _ in range(50):
+        assert client.get("/healthz").json()["api"]["ok"] is True
+    assert probe_calls() - before == 1
+    storefront_settings.HEALTH_CACHE_SECONDS = 0  # the interval is over
+    assert client.get("/healthz").json()["api"]["ok"] is True
+    assert probe_calls() - before == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_healthz_hits_share_one_probe(live_server, storefront_settings):
+    storefront_settings.HEALTH_CACHE_SECONDS = 60
+    health.forget()
+    before = probe_calls()
+    statuses: list[int] = []
+
+    def fetch() -> None:
+        statuses.append(httpx.get(f"{live_server.url}/healthz", timeout=30).status_code)
+
+    threads = [threading.Thread(target=fetch) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 20
+    assert probe_calls() - before == 1
+
+
+def test_healthz_reuses_a_failed_probe_too(client, settings):
+    settings.GM_API_URL = "http://127.0.0.1:9/api"
+    settings.GM_CONNECT_TIMEOUT = 0.2
+    settings.HEALTH_CACHE_SECONDS = 60
+    health.forget()
+    before = probe_calls()
+    assert client.get("/healthz").json()["api"]["ok"] is False
+    one_probe = probe_calls() - before  # the probe and its retries
+    for _ in range(10):
+        assert client.get("/healthz").json()["api"]["error"] == "TransportError"
+    assert one_probe >= 1 and probe_calls() - before == one_probe
+
+
+# --- /metrics ----------------------------------------------------------------------------
+
+
+def test_metrics_answer_loopback_only_without_a_token(client, settings):
+    settings.METRICS_TOKEN = ""
+    assert "upstream" in client.get("/metrics").json()
+    assert client.get("/metrics", REMOTE_ADDR="::1").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR=ADDRESS_A).status_code == 404
+    # A proxy on this machine relays others' requests from loopback.
+    assert client.get("/metrics", HTTP_X_FORWARDED_FOR=ADDRESS_A).status_code == 404
+    assert client.get("/metrics", HTTP_X_REAL_IP=ADDRESS_A).status_code == 404
+    settings.TRUSTED_PROXY_COUNT = 1  # trusting proxies does not let a claim reach metrics
+    spoof = client.get("/metrics", REMOTE_ADDR=ADDRESS_A, HTTP_X_FORWARDED_FOR="127.0.0.1")
+    assert spoof.status_code == 404
+
+
+def test_metrics_want_the_token_when_one_is_set(client, settings):
+    settings.METRICS_TOKEN = "s3cret-metrics-token"
+    assert client.get("/metrics").status_code == 404  # loopback is not enough now
+    wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-metrics-tokeN")
+    assert wrong.status_code == 404
+    other_scheme = client.get("/metrics", HTTP_AUTHORIZATION="Token s3cret-metrics-token")
+    assert other_scheme.status_code == 404
+    right = client.get(
+        "/metrics", REMOTE_ADDR=ADDRESS_A, HTTP_AUTHORIZATION="Bearer s3cret-metrics-token"
+    )
+    assert right.status_code == 200 and "upstream" in right.json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_metrics_over_http(live_server, settings):
+    settings.METRICS_TOKEN = ""
+    url = f"{live_server.url}/metrics"
+    assert httpx.get(url).status_code == 200
+    assert httpx.get(url, headers={"X-Forwarded-For": ADDRESS_A}).status_code == 404
+    settings.METRICS_TOKEN = "s3cret-metrics-token"
+    assert httpx.get(url).status_code == 404
+    bearer = {"Authorization": "Bearer s3cret-metrics-token"}
+    assert httpx.get(url, headers=bearer).status_code == 200
