@@ -28,22 +28,38 @@ def by_id(client: GuestManagerClient, ids: Iterable[Any]) -> dict[int, dict[str,
     return found
 
 
-def registration_types(event: dict[str, Any]) -> list[dict[str, Any]]:
-    """The event's registration types and its sessions'."""
-    rts = list(event.get("registration_types") or [])
-    for session in event.get("sessions") or []:
-        rts += session.get("registration_types") or []
-    return rts
+@dataclass(frozen=True)
+class Event:
+    """An event (or session) as the cart, summary and confirmation name it."""
+
+    id: int
+    name: str
+    slug: str
+    start: datetime | None  # venue-local wall time
+    zone: str  # a short name for the venue's time zone ("EST")
+    venue: str
+
+    @classmethod
+    def of(cls, event: dict[str, Any], parent: dict[str, Any] | None = None) -> Event:
+        venue = event.get("venue") or (parent or {}).get("venue") or {}
+        return cls(
+            id=event["id"],
+            name=event.get("name") or "",
+            slug=event.get("slug") or "event",
+            start=catalog.local_time(event.get("start")),
+            zone=catalog.zone_label(event.get("start"), venue),
+            venue=venue.get("name") or "",
+        )
 
 
 @dataclass(frozen=True)
 class Variant:
     """A registration type as a buyer chose it: on which event, within which limits."""
 
-    event: catalog.EventCard
+    event: Event
     option: catalog.TypeOption
     raw: dict[str, Any]
-    zone: tzinfo | None = None  # the venue's UTC offset at the event's start
+    offset: tzinfo | None = None  # the venue's UTC offset at the event's start
 
     def quantities(self, current: int, max_per_order: int = 10) -> list[int]:
         """Quantities the cart may offer for a line holding ``current``: within the type's
@@ -63,15 +79,14 @@ def variants(client: GuestManagerClient, event_ids: Iterable[Any]) -> dict[int, 
     found: dict[int, Variant] = {}
     for event in by_id(client, event_ids).values():
         for owner in [event, *(event.get("sessions") or [])]:
-            card = catalog.card(owner, currency)
-            zone = _zone(owner)
+            shown, offset = Event.of(owner, event), _offset(owner)
             for rt in owner.get("registration_types") or []:
                 option = catalog.type_option(rt, currency)
-                found[rt["variant_id"]] = Variant(card, option, rt, zone)
+                found[rt["variant_id"]] = Variant(shown, option, rt, offset)
     return found
 
 
-def _zone(event: dict[str, Any]) -> tzinfo | None:
+def _offset(event: dict[str, Any]) -> tzinfo | None:
     local = (event.get("start") or {}).get("local")
     try:
         return datetime.fromisoformat(local).tzinfo if local else None

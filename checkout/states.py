@@ -44,7 +44,7 @@ class StepContext:
         """Ticket type settings for the order's tickets, from the (cached) event pages."""
         found: dict[int, dict[str, Any]] = {}
         for event in self.events().values():
-            for rt in events.registration_types(event):
+            for rt in catalog.registration_types(event):
                 tt = rt.get("ticket_type")
                 if tt:
                     found[tt["id"]] = tt

@@ -12,9 +12,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from guestmanager import Money
-from storefront.catalog import EventCard
 
-from .events import Variant
+from .events import Event, Variant
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ class Line:
     quantity: int
     price: dict[str, Any]
     subtotal: dict[str, Any]
-    event: EventCard | None
+    event: Event | None
     quantities: list[int]
 
 
@@ -46,7 +45,7 @@ class Ticket:
     id: int
     holder: str
     type_name: str
-    event: EventCard | None
+    event: Event | None
     links: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,7 +72,7 @@ def lines(order: dict[str, Any], variants: dict[int, Variant]) -> list[Line]:
 class EventLines:
     """An event and the order's lines for it (``event`` None: not known to the catalog)."""
 
-    event: EventCard | None
+    event: Event | None
     lines: list[Line]
 
 
@@ -161,5 +160,5 @@ def local_time(value: str | None, variants: dict[int, Variant]) -> datetime | No
     if not value:
         return None
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    zone = next((v.zone for v in variants.values() if v.zone), None)
-    return moment.astimezone(zone or UTC).replace(tzinfo=None)
+    offset = next((v.offset for v in variants.values() if v.offset), None)
+    return moment.astimezone(offset or UTC).replace(tzinfo=None)

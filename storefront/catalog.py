@@ -269,7 +269,9 @@ def _image(event: dict[str, Any]) -> str | None:
     return (setting.get("image") or {}).get("original")
 
 
-def _all_types(event: dict[str, Any], dates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def registration_types(
+    event: dict[str, Any], dates: Sequence[dict[str, Any]] = ()
+) -> list[dict[str, Any]]:
     """The event's registration types, its sessions' and those of the given dates."""
     rts = list(event.get("registration_types") or [])
     for child in [*(event.get("sessions") or []), *dates]:
@@ -286,7 +288,7 @@ def from_price(rts: list[dict[str, Any]], currency: str) -> Price | None:
 def card(event: dict[str, Any], currency: str, dates: Sequence[dict[str, Any]] = ()) -> EventCard:
     """A list card. ``dates``: a recurring event's next generated dates, whose types give
     its price and availability (the template itself has none)."""
-    rts = _all_types(event, dates)
+    rts = registration_types(event, dates)
     return EventCard(
         id=event["id"],
         name=event["name"],

@@ -14,7 +14,7 @@ from guestmanager import errors
 from storefront.sessions import SessionStore
 
 from .helpers import BUYER, variant
-from .web import Shopper, address_form
+from .web import Shopper, address_form, payment
 
 HOSTILE_PATH_VALUES = ["../tickets?x=", "../countries?", "1/../2", "", "a b", "%2e%2e", "x" * 65]
 
@@ -152,17 +152,8 @@ def test_payment_attempts_are_capped_per_order(shopper, sandbox, storefront_sett
     order_id = shopper.order_id()
     statuses = []
     for _attempt in range(6):
-        response = shopper.post(
-            url,
-            {
-                "step": "payment",
-                "payment_method_id": "75",
-                "token": sandbox.card_token("4000000000000002"),
-                "brand": "Visa",
-                "last_four": "0002",
-                "cardholder_name": "Card Tester",
-            },
-        )
+        declined = sandbox.card_token("4000000000000002")
+        response = shopper.post(url, payment(declined, "0002", "Card Tester"))
         statuses.append(response.status_code)
         _wait_until_not_processing(shopper.web, url)
     assert statuses == [302] * 5 + [429]

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from .helpers import variant
-from .web import BUYER_STEP, address_form, csrf
+from .web import BUYER_STEP, address_form, csrf, payment
 
 
 @pytest.fixture
@@ -95,15 +95,7 @@ def test_no_js_checkout_to_confirmation(web, gm, sandbox):
     card = sandbox.card_token()
     paid = web.post(
         url,
-        {
-            "csrfmiddlewaretoken": token,
-            "step": "payment",
-            "payment_method_id": "75",
-            "token": card,
-            "brand": "Visa",
-            "last_four": "4242",
-            "cardholder_name": "Ada Lovelace",
-        },
+        {"csrfmiddlewaretoken": token, **payment(card)},
     )
     assert paid.status_code == 302
     deadline = time.monotonic() + 15
@@ -205,15 +197,7 @@ def test_lost_reply_on_payment_is_never_resubmitted(web, gm, sandbox, storefront
     try:
         response = web.post(
             url,
-            {
-                "csrfmiddlewaretoken": holder["csrf"],
-                "step": "payment",
-                "payment_method_id": "75",
-                "token": sandbox.card_token(),
-                "brand": "Visa",
-                "last_four": "4242",
-                "cardholder_name": "Ada Lovelace",
-            },
+            {"csrfmiddlewaretoken": holder["csrf"], **payment(sandbox.card_token())},
         )
     finally:
         sandbox.faults(reset=True)

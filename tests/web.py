@@ -36,6 +36,18 @@ def address_form(body: str, token: str, prefix: str = "bill") -> dict[str, str]:
     }
 
 
+def payment(card_token: str, last_four: str = "4242", name: str = "Ada Lovelace") -> dict:
+    """The payment step as the browser posts it once Stripe.js has tokenised the card."""
+    return {
+        "step": "payment",
+        "payment_method_id": "75",
+        "token": card_token,
+        "brand": "Visa",
+        "last_four": last_four,
+        "cardholder_name": name,
+    }
+
+
 class Shopper:
     """One buyer's browser session on the storefront."""
 

@@ -21,17 +21,20 @@
   // Translated messages come from the page (data-i18n-* on the element that needs them).
   function t(el, key) { return el.getAttribute("data-i18n-" + key) || key; }
 
+  // The offline Stripe mock's inputs: spoken labels, short visible hints that fit a phone.
   function labelCardInputs(container) {
     var names = { number: t(container, "number"), exp_month: t(container, "exp-month"),
                   exp_year: t(container, "exp-year"), cvc: t(container, "cvc"),
                   postal_code: t(container, "postal-code") };
+    var hints = { number: t(container, "number"), exp_month: "MM", exp_year: "YY",
+                  cvc: t(container, "cvc-hint"), postal_code: t(container, "postal-code") };
     container.querySelectorAll("input").forEach(function (input) {
       if (!input.getAttribute("aria-label")) {
         var key = input.getAttribute("placeholder") || "";
         input.setAttribute("aria-label", names[key] || key);
-        if (names[key]) input.setAttribute("placeholder", names[key]);
-        input.setAttribute("inputmode", "numeric");
-        input.setAttribute("autocomplete", key === "number" ? "cc-number" : key === "cvc" ? "cc-csc" : "off");
+        if (hints[key]) input.setAttribute("placeholder", hints[key]);
+        input.setAttribute("inputmode", key === "postal_code" ? "text" : "numeric");
+        input.setAttribute("autocomplete", key === "number" ? "cc-number" : key === "cvc" ? "cc-csc" : key === "postal_code" ? "postal-code" : "off");
       }
     });
   }
