@@ -13,7 +13,6 @@ session key is rotated when an order completes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
@@ -23,6 +22,7 @@ from django.utils.crypto import salted_hmac
 from guestmanager import errors
 from storefront.gm import get_client
 
+from .ref import OrderRef
 from .states import state_of
 
 ORDERS_KEY = "gm_orders"  # {order id: guest_token}
@@ -34,14 +34,7 @@ VARIANT_EVENTS_KEY = "gm_variant_events"  # {variant id: event id it was chosen 
 SNAPSHOT_SECONDS = 10
 MAX_REMEMBERED = 50
 
-
-@dataclass(frozen=True)
-class OrderRef:
-    id: int
-    token: str
-
-    def __repr__(self) -> str:  # never print the token
-        return f"<OrderRef {self.id}>"
+__all__ = ["OrderRef", "forget", "keep", "load_order", "open_order", "owned", "remember"]
 
 
 # --- ownership ----------------------------------------------------------------------------

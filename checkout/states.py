@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -21,9 +21,7 @@ from storefront import catalog, swr
 
 from . import events
 from . import forms as f
-
-if TYPE_CHECKING:
-    from .session import OrderRef
+from .ref import OrderRef
 
 REFERENCE_SECONDS = 86400
 

@@ -485,6 +485,7 @@ def _order_context(request: HttpRequest, order: dict[str, Any]) -> dict[str, Any
         "event_links": _event_links(lines),
         "tickets": summary.tickets(order, variants) if state_of(order).final else [],
         "opens_at": summary.local_time(order.get("can_checkout_at"), variants),
+        "ending": (order.get("checkout_steps") or ["complete"])[-1],
     }
 
 

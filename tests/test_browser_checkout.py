@@ -304,6 +304,7 @@ def test_header_counts_the_tickets_in_the_order_on_every_page(web_page, gm):
         assert page.get_by_role("link", name="Your order 2").count() == 1, path
     details(page)
     heading(page, "You’re going!")
+    assert page.locator(".cart-count").inner_text() == ""  # updated with the step, no reload
     web_page.goto("/")
     assert page.locator(".cart-count").inner_text() == ""
 
