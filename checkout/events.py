@@ -12,6 +12,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from django.conf import settings
+from django.utils.formats import date_format, time_format
 
 from guestmanager import GuestManagerClient
 from storefront import catalog, swr
@@ -20,7 +21,7 @@ from storefront import catalog, swr
 def by_id(client: GuestManagerClient, ids: Iterable[Any]) -> dict[int, dict[str, Any]]:
     """The events among ``ids`` the catalog can show (unknown or unreachable ones left out)."""
     found: dict[int, dict[str, Any]] = {}
-    for event_id in sorted({int(i) for i in ids if str(i).isdigit()}):
+    for event_id in sorted({int(i) for i in ids if str(i).isascii() and str(i).isdigit()}):
         try:
             found[event_id] = catalog.event_detail(client, event_id).value
         except swr.Unavailable:
@@ -38,6 +39,14 @@ class Event:
     start: datetime | None  # venue-local wall time
     zone: str  # a short name for the venue's time zone ("EST")
     venue: str
+
+    @property
+    def label(self) -> str:
+        """The name and date, enough to tell two dates of one series apart."""
+        if not self.start:
+            return self.name
+        when = f"{date_format(self.start, 'MONTH_DAY_FORMAT')} {time_format(self.start)}"
+        return f"{self.name}, {when}"
 
     @classmethod
     def of(cls, event: dict[str, Any], parent: dict[str, Any] | None = None) -> Event:

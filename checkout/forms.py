@@ -643,6 +643,6 @@ class AddToOrderForm(forms.Form):
         found = {}
         for v in self.options:
             value = (self.data.get(f"qty-{v}") or "").strip()
-            if value.isdigit() and 0 < int(value) <= 10_000:
+            if value.isascii() and value.isdigit() and 0 < int(value[:6]) <= 10_000:
                 found[v] = int(value)
         return found

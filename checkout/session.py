@@ -13,6 +13,9 @@ session key is rotated when an order completes.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.cache import cache
@@ -20,6 +23,7 @@ from django.http import Http404, HttpRequest
 from django.utils.crypto import salted_hmac
 
 from guestmanager import errors
+from storefront import concurrency
 from storefront.gm import get_client
 
 from .ref import OrderRef
@@ -29,9 +33,11 @@ ORDERS_KEY = "gm_orders"  # {order id: guest_token}
 OPEN_KEY = "gm_open_order"  # the order id the cart shows
 COUNT_KEY = "gm_cart_count"  # tickets in the open order, for the header's cart link
 FINISHED_KEY = "gm_finished"  # order ids whose end the session was rotated for
+FORGOTTEN_KEY = "gm_forgotten"  # order ids this session has let go
 COUPONS_KEY = "gm_coupons"  # {order id: the code the buyer typed}
 VARIANT_EVENTS_KEY = "gm_variant_events"  # {variant id: event id it was chosen from}
 SNAPSHOT_SECONDS = 10
+CREATE_LOCK_SECONDS = 10
 MAX_REMEMBERED = 50
 
 __all__ = ["OrderRef", "forget", "keep", "load_order", "open_order", "owned", "remember"]
@@ -73,6 +79,8 @@ def forget(request: HttpRequest, ref: OrderRef) -> None:
     orders = dict(request.session.get(ORDERS_KEY) or {})
     orders.pop(str(ref.id), None)
     request.session[ORDERS_KEY] = orders
+    forgotten = list(request.session.get(FORGOTTEN_KEY) or [])
+    request.session[FORGOTTEN_KEY] = (forgotten + [ref.id])[-MAX_REMEMBERED:]
     _close(request, ref.id)
     _drop(request, COUPONS_KEY, ref.id)
     cache.delete(_snapshot_key(ref))
@@ -88,11 +96,16 @@ def keep(
     if state.leaves_cart:
         _close(request, ref.id)
     elif request.session.get(OPEN_KEY) == ref.id:
-        count = int(order.get("item_count") or 0)
+        count = ticket_count(order)
         if request.session.get(COUNT_KEY) != count:
             request.session[COUNT_KEY] = count
     if state.final:
         _rotate_once(request, ref.id)
+
+
+def ticket_count(order: dict[str, Any]) -> int:
+    """Tickets the order will issue ("table of 10": 10), else its purchase units."""
+    return len(order.get("tickets") or []) or int(order.get("item_count") or 0)
 
 
 def _close(request: HttpRequest, order_id: int) -> None:
@@ -118,6 +131,45 @@ def _drop(request: HttpRequest, key: str, order_id: int) -> None:
     values = dict(request.session.get(key) or {})
     if values.pop(str(order_id), None) is not None:
         request.session[key] = values
+
+
+@contextmanager
+def creating_order(request: HttpRequest) -> Iterator[OrderRef | None]:
+    """One request at a time per session may create its open order: two adds sent together
+    would otherwise make two orders, one of them holding stock nobody sees. Yields the open
+    order another request made meanwhile, or None when this request should create it."""
+    key = request.session.session_key
+    if not key:  # a first visit: no other request can share this session yet
+        yield None
+        return
+    mac = salted_hmac("checkout.lock", key, algorithm="sha256").hexdigest()[:32]
+    lock = f"checkout:creating:{mac}"
+    deadline = time.monotonic() + CREATE_LOCK_SECONDS
+    while not cache.add(lock, 1, CREATE_LOCK_SECONDS) and time.monotonic() < deadline:
+        concurrency.sleep(0.05)
+    try:
+        _pick_up_open_order(request)
+        yield open_order(request)
+        request.session.save()  # before the next request in line reads it
+    finally:
+        cache.delete(lock)
+
+
+def _pick_up_open_order(request: HttpRequest) -> None:
+    """The open order as the session store has it now (saved by a request that ran
+    alongside this one), unless this session has let that order go."""
+    if request.session.get(OPEN_KEY):
+        return
+    stored = request.session.__class__(request.session.session_key).load()
+    order_id = stored.get(OPEN_KEY)
+    token = (stored.get(ORDERS_KEY) or {}).get(str(order_id))
+    if not token or order_id in (request.session.get(FORGOTTEN_KEY) or []):
+        return
+    orders = dict(request.session.get(ORDERS_KEY) or {})
+    orders[str(order_id)] = token
+    request.session[ORDERS_KEY] = orders
+    request.session[OPEN_KEY] = order_id
+    request.session[COUNT_KEY] = stored.get(COUNT_KEY, 0)
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -155,7 +207,7 @@ def snapshot(ref: OrderRef) -> dict[str, Any] | None:
 
 def take_hand_off(ref: OrderRef, *, keep_it: bool = False) -> dict[str, Any] | None:
     """The latest payload if it was handed off, once (a reload asks the API again) unless
-    ``keep_it`` hands it on to the next page too."""
+    ``keep_it`` hands it on to the next page too (until it is ``SNAPSHOT_SECONDS`` old)."""
     entry = cache.get(_snapshot_key(ref))
     if not entry or not entry[1]:
         return None

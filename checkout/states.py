@@ -92,21 +92,25 @@ def buyer_form(ctx: StepContext, data: Data) -> f.BuyerForm:
 
 
 def submit_buyer(ctx: StepContext, form: f.BuyerForm) -> dict[str, Any]:
-    ctx.client.update_order(ctx.ref.id, ctx.ref.token, **form.api_data())
+    """The buyer's details; from the cart they also start checkout. Corrected later, they
+    leave the order where it is."""
+    order = ctx.client.update_order(ctx.ref.id, ctx.ref.token, **form.api_data())
+    if ctx.order.get("state") != "cart":
+        return order
     return ctx.client.checkout_next(ctx.ref.id, ctx.ref.token)
 
 
 def tickets_form(ctx: StepContext, data: Data) -> f.TicketsForm:
     lines = {li["id"]: li.get("name") or "" for li in ctx.order.get("line_items") or []}
-    events = ctx.events()
+    found = ctx.events()
+    # Tickets for several events (or dates of one series) say which each is for.
+    labels = {eid: events.Event.of(e).label for eid, e in found.items()} if len(found) > 1 else {}
     return f.TicketsForm(
         data,
         tickets=ctx.order.get("tickets") or [],
         ticket_types=ctx.ticket_types(),
         type_names=lines,
-        event_names={eid: e.get("name", "") for eid, e in events.items()}
-        if len(events) > 1
-        else {},
+        event_names=labels,
     )
 
 
@@ -164,11 +168,12 @@ def submit_questions(ctx: StepContext, form: f.QuestionsForm) -> dict[str, Any]:
 
 def payment_form(ctx: StepContext, data: Data) -> f.PaymentForm:
     methods = [m for m in ctx.order.get("payment_methods") or [] if m.get("active", True)]
+    buyer = " ".join(filter(None, [ctx.order.get("first_name"), ctx.order.get("last_name")]))
+    tried = [p for p in ctx.order.get("payments") or [] if p.get("source")]
+    last_name_used = (tried[-1]["source"].get("cardholder_name") or "") if tried else ""
     initial = {
         "payment_method_id": methods[0]["id"] if methods else None,
-        "cardholder_name": " ".join(
-            filter(None, [ctx.order.get("first_name"), ctx.order.get("last_name")])
-        ),
+        "cardholder_name": last_name_used or buyer,  # a declined card keeps what was typed
     }
     return f.PaymentForm(data, initial=initial, methods=methods)
 
@@ -367,16 +372,30 @@ def holds_stock(order: dict[str, Any]) -> bool:
     return bool(steps) and steps[-1] == HOLDING_END and bool(order.get("line_items"))
 
 
+def editable(order: dict[str, Any], name: str) -> bool:
+    """Whether the buyer may go back to step ``name`` and change what they gave there: a
+    step with a form that the order, still in checkout, has passed. (The API takes an
+    earlier step's data and carries on from that step.)"""
+    steps = ["cart", *(order.get("checkout_steps") or [])]
+    state = order.get("state") or ""
+    if state not in steps or name not in steps or name == "payment":
+        return False
+    return STATES.get(name, UNKNOWN).form is not None and steps.index(name) < steps.index(state)
+
+
 @dataclass(frozen=True)
 class IndicatorStep:
+    name: str
     title: str | Promise
     done: bool
     current: bool
+    editable: bool = False
 
 
-def indicator(order: dict[str, Any]) -> list[IndicatorStep]:
+def indicator(order: dict[str, Any], showing: str = "") -> list[IndicatorStep]:
     """The progress list: the buyer's details, then each checkout step. A step is done once
-    the order is past it, so payment is ticked only when the order is complete."""
+    the order is past it, so payment is ticked only when the order is complete; the step on
+    screen (``showing``, when going back to one) is the current one."""
     steps = ["cart", *(order.get("checkout_steps") or [])]
     state = order.get("state") or ""
     if state == "processing" and "payment" in steps:
@@ -385,7 +404,14 @@ def indicator(order: dict[str, Any]) -> list[IndicatorStep]:
         position = steps.index(state)
     else:
         return []
+    current = steps.index(showing) if showing in steps else position
     return [
-        IndicatorStep(STATES.get(s, UNKNOWN).title, done=i < position, current=i == position)
+        IndicatorStep(
+            s,
+            STATES.get(s, UNKNOWN).title,
+            done=i < position and i != current,
+            current=i == current,
+            editable=i != current and editable(order, s),
+        )
         for i, s in enumerate(steps)
     ]

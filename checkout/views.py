@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_safe
 from django_htmx.http import HttpResponseStopPolling
 
 from guestmanager import errors
@@ -26,7 +26,16 @@ from . import events, outcomes, session, summary
 from .forms import AddressForm, AddToOrderForm, CouponForm, QuantityForm
 from .outcomes import Outcome
 from .session import OrderRef
-from .states import STATES, StepContext, holds_stock, indicator, state_of, states_in
+from .states import (
+    STATES,
+    State,
+    StepContext,
+    editable,
+    holds_stock,
+    indicator,
+    state_of,
+    states_in,
+)
 from .states import countries as country_list
 
 logger = logging.getLogger("checkout")
@@ -48,10 +57,12 @@ def _event_options(event: dict[str, Any]) -> list[tuple[int, catalog.TypeOption]
     ]
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def add_to_order(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":  # a refused add's page, reloaded from the address bar
+        return redirect("home")
     event_id = request.POST.get("event", "")
-    if not event_id.isdigit() or len(event_id) > 12:
+    if not (event_id.isascii() and event_id.isdigit()) or len(event_id) > 12:
         raise Http404("No such event")
     event_id = int(event_id)
     try:
@@ -108,23 +119,28 @@ class AddResult:
         self.blocked: limits.Blocked | None = None
 
 
-def _add(request: HttpRequest, chosen: dict[int, int], names: dict[int, str]) -> AddResult:
+def _add(
+    request: HttpRequest, chosen: dict[int, int], names: dict[int, str], *, again: bool = False
+) -> AddResult:
     """Add ``chosen`` to the open order, or to a new one. An open order that finished or was
-    lost is let go; one whose hold ended with tickets gone is carried over to a new one."""
+    lost is let go; one whose hold ended with tickets gone is carried over to a new one.
+    (``again``: this is that second attempt, which does not start over once more.)"""
     result = AddResult()
     ref = session.open_order(request)
     client = get_client()
     try:
         if ref is None:
-            if blocked := limits.hit(request, limits.ORDER_CREATE):
-                result.blocked = blocked
-                return result
-            order = client.create_order(
-                currency=settings.STOREFRONT_CURRENCY,
-                line_items=[{"variant_id": v, "quantity": q} for v, q in chosen.items()],
-            )
-            session.remember(request, order, hand_off=True)
-            return result
+            with session.creating_order(request) as ref:
+                if ref is None:
+                    if blocked := limits.hit(request, limits.ORDER_CREATE):
+                        result.blocked = blocked
+                        return result
+                    order = client.create_order(
+                        currency=settings.STOREFRONT_CURRENCY,
+                        line_items=[{"variant_id": v, "quantity": q} for v, q in chosen.items()],
+                    )
+                    session.remember(request, order, hand_off=True)
+                    return result
         order = None
         for variant_id, qty in chosen.items():
             try:
@@ -135,11 +151,14 @@ def _add(request: HttpRequest, chosen: dict[int, int], names: dict[int, str]) ->
             session.keep(request, ref, order, hand_off=True)
     except errors.ValidationError as exc:
         result.failed.update(_line_errors(exc, chosen, names))
-    except (errors.NotFound, errors.CannotModify):
-        session.forget(request, ref)  # that order finished or is gone: start a fresh one
-        return _add(request, chosen, names)
-    except errors.CheckoutNotAllowed:
-        return _carry_over_and_add(request, ref, chosen, names)
+    except (errors.NotFound, errors.CannotModify, errors.CheckoutNotAllowed) as exc:
+        if again:
+            result.outcome = outcomes.for_error(exc)
+        elif isinstance(exc, errors.CheckoutNotAllowed):
+            return _carry_over_and_add(request, ref, chosen, names)
+        else:
+            session.forget(request, ref)  # that order finished or is gone: start a fresh one
+            return _add(request, chosen, names, again=True)
     except errors.GuestManagerError as exc:
         result.outcome = outcomes.for_error(exc)
     return result
@@ -188,7 +207,7 @@ def _carry_over_and_add(
     choice plus what can still be had of the old one, and the buyer is told what could not."""
     previous = _previous_lines(request, old)
     session.forget(request, old)
-    result = _add(request, chosen, names)
+    result = _add(request, chosen, names, again=True)
     ref = session.open_order(request)
     if ref is not None and not (result.failed or result.outcome or result.blocked):
         carried = {v: q for v, q in previous.items() if v not in chosen}
@@ -242,12 +261,12 @@ def _say_gone(request: HttpRequest, gone: list[str]) -> None:
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def cart(request: HttpRequest) -> HttpResponse:
     ref = session.open_order(request)
     if ref is None:
         return _render_cart(request, None, None)
-    get = request.method == "GET"
+    get = request.method != "POST"
     try:
         # A GET hands the order on, so the "Check out" link shows this same order.
         order = (get and session.take_hand_off(ref, keep_it=True)) or session.load_order(
@@ -321,11 +340,15 @@ def _apply_coupon(change: CartChange) -> None:
             session.remember_coupon(change.request, change.ref, code)
         except errors.ValidationError as exc:
             for error in exc.errors.attributes:
-                form.add_error("code", error.message.capitalize() if error.message else None)
+                form.add_error("code", _full_stop(error.sentence(code)))  # "X was not found."
             if not exc.errors.attributes:
                 form.add_error("code", exc.message)
     if form.errors:
         change.fail(Outcome(422, ""))
+
+
+def _full_stop(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _remove_coupon(change: CartChange) -> None:
@@ -511,8 +534,11 @@ def render_state(
     poll_attempt: int = 0,
     new_step: bool = False,
     status: int | None = None,
+    showing: str = "",
 ) -> HttpResponse:
-    state = state_of(order)
+    """The page for the order's state, or for ``showing``: an earlier step the buyer went
+    back to, or the step an expired order will resume at."""
+    state = STATES[showing] if showing in STATES else state_of(order)
     if form is None and state.form is not None:
         try:
             form = state.form(StepContext(get_client(), ref, order), None)
@@ -524,7 +550,11 @@ def render_state(
         "form": form,
         "notices": _notices(request, outcome),
         "start_over": bool(outcome and outcome.start_over) or _stuck(order),
-        "indicator": indicator(order),
+        "resume_failed": bool(outcome and outcome.start_over),
+        "indicator": indicator(order, showing),
+        "going_back": state_of(order).title
+        if showing and showing != "expired" and not _stuck(order)
+        else "",
         "failed_payment": _failed_payment(order),
         "stripe_js_url": settings.STRIPE_JS_URL,
         "poll_delay": POLL_DELAYS[min(poll_attempt, len(POLL_DELAYS) - 1)],
@@ -549,7 +579,7 @@ def _failed_payment(order: dict[str, Any]) -> dict[str, Any] | None:
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
     ref = session.owned(request, order_id)
     if request.method == "POST":
@@ -558,7 +588,10 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
         order = session.take_hand_off(ref) or session.load_order(request, ref, fresh=True)
     except errors.GuestManagerError as exc:
         return render(request, "storefront/unavailable.html", status=outcomes.for_error(exc).status)
-    return render_state(request, ref, order)
+    going_back = request.GET.get("edit", "")
+    return render_state(
+        request, ref, order, showing=going_back if editable(order, going_back) else ""
+    )
 
 
 def _post_step(request: HttpRequest, ref: OrderRef) -> HttpResponse:
@@ -569,40 +602,34 @@ def _post_step(request: HttpRequest, ref: OrderRef) -> HttpResponse:
     if request.POST.get("action") == "start-over":
         return _start_over_from_checkout(request, ref, order)
     posted = request.POST.get("step", "")
-    state = state_of(order)
-    if posted != state.name and not _resumable_step(order, posted):
-        if state.name == "processing" and posted == "payment":
+    state = _taking(order, posted)
+    if state is None:
+        if order.get("state") == "processing" and posted == "payment":
             return _after_change(request, ref, order)  # a second click on Pay
         order = _reload(request, ref, order)
-        state = state_of(order)
-        if posted != state.name and not _resumable_step(order, posted):
-            return render_state(
-                request,
-                ref,
-                order,
-                outcome=Outcome(
-                    409,
-                    _("Your order has changed since this page was shown; here it is now."),
-                    kind="info",
-                ),
-                status=409,
+        state = _taking(order, posted)
+        if state is None:
+            moved = Outcome(
+                409,
+                _("Your order has changed since this page was shown; here it is now."),
+                kind="info",
             )
-    resuming = _hold_ended(order)
-    if order.get("state") == "expired" and posted != "expired":
-        state = STATES[posted]  # any update resumes an expired order first (003)
+            return render_state(request, ref, order, outcome=moved, status=409)
+    showing = state.name if state.name != order.get("state") else ""
     if state.submit is None:
         return render_state(request, ref, order)
     ctx = StepContext(get_client(), ref, order)
     try:
         form = state.form(ctx, request.POST) if state.form else None
     except swr.Unavailable:
-        return render_state(request, ref, order, outcome=outcomes.unreachable())
+        return render_state(request, ref, order, outcome=outcomes.unreachable(), showing=showing)
     if form is not None and not form.is_valid():
-        return render_state(request, ref, order, form=form, status=422)
+        return render_state(request, ref, order, form=form, status=422, showing=showing)
     if state.name == "payment" and (
         blocked := limits.hit(request, limits.PAYMENT_ATTEMPT, order_id=ref.id)
     ):
         return render_state(request, ref, order, form=form, outcome=outcomes.refused(blocked))
+    resuming = _hold_ended(order)
     try:
         order = state.submit(ctx, form)
     except errors.ValidationError as exc:
@@ -611,12 +638,23 @@ def _post_step(request: HttpRequest, ref: OrderRef) -> HttpResponse:
         if form is None:
             return render_state(request, ref, order, outcome=outcomes.for_error(exc))
         state.api_errors(form, exc)
-        return render_state(request, ref, order, form=form, status=422)
+        return render_state(request, ref, order, form=form, status=422, showing=showing)
     except errors.GuestManagerError as exc:
         return _step_failed(request, ref, order, form, state.name, exc)
     if resuming and order.get("state") != "expired":
         messages.info(request, _("Your hold had ended, so we reserved your tickets again."))
     return _after_change(request, ref, order, new_step=True)
+
+
+def _taking(order: dict[str, Any], posted: str) -> State | None:
+    """The state whose form was posted, if the order takes it now: its current state, an
+    earlier step the buyer went back to, or, when expired, the step it will resume at (any
+    update resumes an expired order first, 003)."""
+    if posted == order.get("state"):
+        return state_of(order)
+    if editable(order, posted) or _resumable_step(order, posted):
+        return STATES[posted]
+    return None
 
 
 def _hold_ended(order: dict[str, Any]) -> bool:
@@ -687,7 +725,7 @@ def _after_change(
 
 
 @never_cache
-@require_GET
+@require_safe
 def poll(request: HttpRequest, order_id: int) -> HttpResponse:
     """Polled by the processing step; answers 286 (stop polling) once the state changes."""
     ref = session.owned(request, order_id)
@@ -715,7 +753,7 @@ def poll(request: HttpRequest, order_id: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def states(request: HttpRequest) -> HttpResponse:
     """The state select for a country (the address step swaps it in on country change)."""
     prefix = request.GET.get("prefix", "bill")
@@ -734,7 +772,7 @@ def states(request: HttpRequest) -> HttpResponse:
     return render(request, "checkout/states/address.html#state-field", {"address_form": form})
 
 
-@require_GET
+@require_safe
 def calendar(request: HttpRequest, order_id: int) -> HttpResponse:
     ref = session.owned(request, order_id)
     order = session.load_order(request, ref)

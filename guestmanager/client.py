@@ -536,4 +536,4 @@ class GuestManagerClient:
 
 def _operation_id(response: httpx.Response) -> int | None:
     value = response.headers.get("X-Event-Operation-ID")
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isascii() and value.isdigit() else None

@@ -36,9 +36,9 @@ class FieldError:
         """The message as a sentence about ``subject`` (a record's name), else about the
         related record the API named, else about the attribute: "Last Few is sold out",
         "Email is invalid". Errors on ``base`` are whole sentences already."""
-        subject = subject or self.name
-        if not subject and self.attribute != "base":
-            subject = self.label
+        if self.attribute == "base":
+            return self.message
+        subject = subject or self.name or self.label
         if not subject or self.message.lower().startswith(subject.lower()):
             return self.message
         return f"{subject} {self.message}"

@@ -41,6 +41,13 @@ def control(view):
     return wrapper
 
 
+MAX_EXPIRY_SECONDS = 86400
+
+
+def _bad(message: str) -> JsonResponse:
+    return JsonResponse({"type": "validation_error", "message": message}, status=400)
+
+
 @control
 @require_http_methods(["POST"])
 def expire_order(request: HttpRequest, order_id: int):
@@ -49,8 +56,13 @@ def expire_order(request: HttpRequest, order_id: int):
     order = m.Order.objects.filter(pk=order_id).first()
     if order is None:
         return JsonResponse({"type": "not_found"}, status=404)
-    seconds = _body(request).get("in_seconds")
-    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > 0:
+    body = _body(request)
+    if "in_seconds" in body:
+        seconds = body["in_seconds"]
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            return _bad("in_seconds must be a number of seconds")
+        if not 0 < seconds <= MAX_EXPIRY_SECONDS:
+            return _bad(f"in_seconds must be between 0 and {MAX_EXPIRY_SECONDS}")
         order.expires_at = timezone.now() + timedelta(seconds=seconds)
         order.save(update_fields=["expires_at"])
     else:

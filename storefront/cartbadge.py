@@ -18,7 +18,7 @@ def count_from(request: HttpRequest, response: HttpResponse) -> int:
     count = getattr(response, "cart_count", None)
     if count is None:
         value = request.COOKIES.get(COOKIE, "")
-        count = int(value) if value.isdigit() and len(value) <= 4 else 0
+        count = int(value) if value.isascii() and value.isdigit() and len(value) <= 4 else 0
     return max(0, min(int(count), MAX_SHOWN))
 
 

@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +51,9 @@ def _key(client: GuestManagerClient, kind: str, params: Any) -> str:
     return f"gm:{merchant[:16]}:{kind}:{digest.hexdigest()[:24]}"
 
 
+ONE_DAY = timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class ListQuery:
     search: str = ""
@@ -66,11 +69,24 @@ class ListQuery:
         if self.category:
             f["category_id"] = self.category
         if self.date_from or self.date_to:
+            # The API's dates are UTC days; the list shows venue days, which reach up to 14
+            # hours either side. Ask for a day more each way ("to" is exclusive) and keep the
+            # venue days asked for (``keeps``).
             f["starts_at"] = {
-                "from": self.date_from.isoformat() if self.date_from else None,
-                "to": self.date_to.isoformat() if self.date_to else None,
+                "from": (self.date_from - ONE_DAY).isoformat() if self.date_from else None,
+                "to": (self.date_to + 2 * ONE_DAY).isoformat() if self.date_to else None,
             }
         return f
+
+    def keeps(self, event: dict[str, Any]) -> bool:
+        """Whether the event starts on a venue day within the dates asked for."""
+        start = local_time(event.get("start"))
+        if start is None:
+            return True
+        day = start.date()
+        return (not self.date_from or day >= self.date_from) and (
+            not self.date_to or day <= self.date_to
+        )
 
 
 def events_key(client: GuestManagerClient, query: ListQuery) -> str:
@@ -92,7 +108,7 @@ def events_page(client: GuestManagerClient, query: ListQuery) -> swr.Cached:
                 page_size=API_PAGE_SIZE,
                 cursor=cursor,
             )
-            events += [e for e in page.data if listable(e)]
+            events += [e for e in page.data if listable(e) and query.keeps(e)]
             cursor = page.next_cursor
             if not cursor or len(events) >= PAGE_SIZE:
                 break

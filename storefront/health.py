@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from guestmanager import errors
 
@@ -66,7 +66,7 @@ def _probe() -> dict[str, object]:
     return api
 
 
-@require_GET
+@require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 even when the API is down: pages serve cached data then, so the process itself is

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from guestmanager import process_stats
 
@@ -26,7 +26,7 @@ def allowed(request: HttpRequest) -> bool:
     return scheme.lower() == "bearer" and constant_time_compare(given.strip(), token)
 
 
-@require_GET
+@require_safe
 @never_cache
 def metrics(request: HttpRequest) -> JsonResponse:
     if not allowed(request):

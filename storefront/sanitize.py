@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import nh3
 
 ALLOWED_TAGS = {
@@ -50,6 +53,15 @@ def clean_html(html: str) -> str:
     )
 
 
+# Where a block starts or ends the words on either side are apart, even with no space between.
+BLOCK_EDGE = re.compile(
+    r"<(?=/?(?:p|div|li|ul|ol|br|hr|h\d|tr|td|th|table|blockquote)\b)", re.IGNORECASE
+)
+
+
 def plain_text(html: str, limit: int = 200) -> str:
-    text = " ".join(nh3.clean(html or "", tags=set()).split())
+    """The words of ``html`` (for meta descriptions and JSON-LD): tags dropped, blocks kept
+    apart, entities decoded (templates escape the result once, where it is used)."""
+    cleaned = nh3.clean(BLOCK_EDGE.sub(" <", html or ""), tags=set())
+    text = " ".join(unescape(cleaned).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

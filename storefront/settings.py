@@ -241,7 +241,9 @@ STORAGES = {
 }
 
 LANGUAGE_CODE = "en-us"
-LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch")]
+# Only languages whose translations ship: a page's language, its words and its date and number
+# formats must agree (screen readers pick their voice from <html lang>).
+LANGUAGES = [("en", "English")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -256,6 +258,8 @@ LOGGING = {
         "sandbox": {"handlers": ["console"], "level": "INFO"},
         "storefront": {"handlers": ["console"], "level": "INFO"},
         "checkout": {"handlers": ["console"], "level": "INFO"},
+        # Unhandled errors (500s) with their traceback, whatever DEBUG says.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         # httpx logs full request URLs at INFO; keep it quiet.
         "httpx": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import get_language
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from guestmanager import errors
 
@@ -30,7 +30,7 @@ def _categories(client) -> list[dict[str, Any]]:
         return []
 
 
-@require_GET
+@require_safe
 @shared_page
 def event_list(request: HttpRequest) -> HttpResponse:
     client = get_client()
@@ -140,7 +140,7 @@ def event_url(event: dict[str, Any]) -> str:
     return reverse("event", args=[event["id"], event.get("slug") or "event"])
 
 
-@require_GET
+@require_safe
 def event_detail(request: HttpRequest, event_id: int, slug: str = "") -> HttpResponse:
     return render_event_page(request, event_id, slug=slug or "")
 

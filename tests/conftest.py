@@ -31,7 +31,8 @@ PUBLISHABLE_KEY = "pk_test_sandbox"
 
 
 def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    with log.open("w") as output:  # the child keeps its own copy of the file
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -125,11 +125,13 @@ def test_declined_card_then_success(web_page, gm, sandbox):
     details(page)
     address(page)
     heading(page, "Payment")
+    page.get_by_label("Name on card").fill("Zoe Tester")
     fill_card(page, "4000000000000002")
     page.get_by_role("button", name=re.compile("^Pay")).click()
     alert = page.get_by_text("Your payment didn’t go through.")
     alert.wait_for(timeout=20_000)
     assert "declined" in page.locator(".notice-error").first.inner_text().lower()
+    assert page.get_by_label("Name on card").input_value() == "Zoe Tester"  # kept
     fill_card(page, "4242424242424242")
     page.get_by_role("button", name=re.compile("^Pay")).click()
     heading(page, "You’re going!")
@@ -421,3 +423,25 @@ def test_card_fields_fit_a_phone(open_page, gm):
         assert inner["x"] + inner["width"] <= box["x"] + box["width"] + 0.5
         assert field.evaluate(FITS_ITS_PLACEHOLDER), field.get_attribute("placeholder")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_a_refused_htmx_request_says_so_instead_of_doing_nothing(web_page, gm):
+    page = web_page.page
+    add(web_page, gm, "Quick Ticket Night", {"Standard": 1})
+    page.context.clear_cookies(name="csrftoken")  # as when the page outlived its token
+    page.get_by_label("Quantity of Standard").select_option("2")
+    page.get_by_role("button", name="Update Standard").click()
+    alert = page.get_by_role("alert").filter(has_text="Something went wrong")
+    alert.wait_for()
+    assert alert.get_by_role("link", name="Reload to see your order as it is now").count() == 1
+
+
+def test_without_javascript_payment_explains_instead_of_offering_a_dead_button(open_page, gm):
+    web = open_page(java_script_enabled=False)
+    page = web.page
+    add(web, gm, "Quick Ticket Night", {"Standard": 1})
+    details(page)
+    address(page)
+    heading(page, "Payment")
+    assert page.get_by_role("button", name=re.compile("^Pay")).count() == 0
+    assert "Card payment needs JavaScript" in page.locator("#payment-form").inner_text()

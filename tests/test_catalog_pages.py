@@ -225,3 +225,18 @@ def test_an_end_date_before_the_start_keeps_the_other_filters(web):
     )
     names = re.findall(r'<h3><a href="[^"]+">([^<]+)</a></h3>', response.content.decode())
     assert names and all("showcase" in n.lower() for n in names)
+
+
+def test_a_date_filter_means_the_venues_own_day(web, gm):
+    """8 p.m. in New York is the next day in UTC: filtering on the venue's day finds it."""
+    event = next(e for e in gm.list_events(filters={"name": "Hostile Markup Test"}))
+    local = datetime.fromisoformat(event["start"]["local"])
+    utc = datetime.fromisoformat(event["start"]["utc"].replace("Z", "+00:00"))
+    assert local.date() != utc.date()
+    day = local.date().isoformat()
+    response = web.get("/", {"date_from": day, "date_to": day})
+    names = re.findall(r'<h3><a href="[^"]+">([^<]+)</a></h3>', response.content.decode())
+    assert "Hostile Markup Test" in names
+    for other in gm.list_events(filters={"status": "active"}, page_size=200).data:
+        if other["name"] in names:
+            assert other["start"]["local"][:10] == day, other["name"]

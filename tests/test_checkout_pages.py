@@ -21,11 +21,13 @@ def shopper(client, storefront_settings, gm):
 def _progress(html: str) -> list[str]:
     """The progress list: "title", "title (done)", or "[title]" for the current step."""
     steps = re.search(r'<ol class="steps">(.*?)</ol>', html, re.S).group(1)
-    pattern = r'<li class="(done)?"( aria-current="step")?>([^<]+)'
-    return [
-        f"[{title}]" if current else f"{title} (done)" if done else title
-        for done, current, title in re.findall(pattern, steps)
-    ]
+    found = []
+    for done, current, inner in re.findall(
+        r'<li class="(done)?"( aria-current="step")?>(.*?)</li>', steps
+    ):
+        title = re.sub(r'<span class="visually-hidden">.*?</span>|<[^>]+>', "", inner)
+        found.append(f"[{title}]" if current else f"{title} (done)" if done else title)
+    return found
 
 
 def _visible_text(html: str) -> str:
@@ -128,3 +130,48 @@ def test_the_buyer_can_go_back_from_checkout_to_the_cart(shopper):
     url = shopper.checkout_to_address("Quick Ticket Night", "Standard")
     html = shopper.web.get(url).content.decode()
     assert '<a href="/cart/">Change tickets or promo code</a>' in html
+
+
+@pytest.mark.django_db
+def test_the_buyer_can_go_back_and_correct_an_earlier_step(shopper, sandbox):
+    url = shopper.checkout_to_address("Sandbox Showcase", "General admission")
+    shopper.post(url, {"step": "tickets", f"t{_ticket(shopper, url)}-keep": "on"})
+    page = shopper.web.get(url).content.decode()
+    shopper.web.post(url, address_form(page, shopper.token))
+    questions = shopper.web.get(url).content.decode()
+    assert "A few questions" in questions
+    assert f'href="{url}?edit=cart"' in questions and f'href="{url}?edit=address"' in questions
+    # A mistyped email, corrected from the questions step: the order stays where it was.
+    details = shopper.web.get(url, {"edit": "cart"}).content.decode()
+    assert 'value="ada@example.com"' in details and "Back to Questions without changes" in details
+    fixed = shopper.post(url, {**BUYER_STEP, "email": "ada.lovelace@example.com"})
+    assert fixed.status_code == 302
+    assert shopper.api_order()["email"] == "ada.lovelace@example.com"
+    assert shopper.api_order()["state"] == "form"
+    # The address, from the same place: the API carries on from there, the steps refilled.
+    address = shopper.web.get(url, {"edit": "address"}).content.decode()
+    assert 'value="1 Main St"' in address
+    moved = shopper.web.post(url, {**address_form(address, shopper.token), "bill-city": "Tacoma"})
+    assert moved.status_code == 302
+    assert shopper.api_order()["bill_address"]["city"] == "Tacoma"
+    assert "A few questions" in shopper.web.get(url).content.decode()
+    # Steps not reached yet, and payment, cannot be opened that way.
+    assert "A few questions" in shopper.web.get(url, {"edit": "payment"}).content.decode()
+
+
+def _ticket(shopper: Shopper, url: str) -> str:
+    return re.search(r'name="t(\d+)-name"', shopper.web.get(url).content.decode())[1]
+
+
+@pytest.mark.django_db
+def test_the_page_language_matches_its_words(shopper):
+    html = shopper.web.get("/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '<html lang="en">' in html and "Upcoming events" in html
+
+
+@pytest.mark.django_db
+def test_the_header_counts_tickets_not_purchases(shopper):
+    shopper.add("Sandbox Showcase", {"Table of 10": 1})
+    assert shopper.web.cookies["gm_cart"].value == "10"
+    html = shopper.web.get("/").content.decode()
+    assert '<span class="cart-count" id="cart-count">10</span>' in html

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from django.test import Client
 
@@ -14,8 +16,9 @@ from guestmanager import errors
 from storefront.sessions import SessionStore
 
 from .helpers import BUYER, variant
-from .web import Shopper, address_form, payment
+from .web import BUYER_STEP, Shopper, address_form, payment
 
+CREATE_ORDER = "POST sandbox/api/public/v2/orders"
 HOSTILE_PATH_VALUES = ["../tickets?x=", "../countries?", "1/../2", "", "a b", "%2e%2e", "x" * 65]
 
 
@@ -189,3 +192,69 @@ def test_completion_rotates_the_session_and_leaves_the_cart(shopper, gm, sandbox
     stale = Client()
     stale.cookies["sessionid"] = old_cookie
     assert stale.get(url).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_adds_sent_together_make_one_order(live_server, storefront_settings, gm, sandbox):
+    with httpx.Client(base_url=live_server.url, follow_redirects=False) as browser:
+        # A session whose earlier order is finished, so the next add makes a new one.
+        free = _add_form(browser, gm, "Free Community Meetup", "RSVP")
+        assert browser.post("/order/add", data=free).status_code == 302
+        url = re.search(r'href="(/orders/\d+/)"', browser.get("/cart/").text)[1]
+        done = browser.post(
+            url, data={"csrfmiddlewaretoken": free["csrfmiddlewaretoken"], **BUYER_STEP}
+        )
+        assert done.status_code == 302 and "Your order is empty" in browser.get("/cart/").text
+        data = _add_form(browser, gm, "Quick Ticket Night", "Standard")
+        before = _routes(sandbox).get(CREATE_ORDER, 0)
+        with ThreadPoolExecutor(5) as pool:
+            answers = list(pool.map(lambda _n: browser.post("/order/add", data=data), range(5)))
+        assert [a.status_code for a in answers] == [302] * 5
+        assert _routes(sandbox).get(CREATE_ORDER, 0) == before + 1
+        assert '<option value="5" selected>' in browser.get("/cart/").text
+
+
+def _add_form(browser: httpx.Client, gm, event_name: str, type_name: str) -> dict[str, str]:
+    event = next(e for e in gm.list_events(filters={"name": event_name}))
+    page = browser.get(f"/events/{event['id']}/{event['slug']}/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    return {
+        "csrfmiddlewaretoken": token,
+        "event": str(event["id"]),
+        f"qty-{variant(gm, event_name, type_name)}": "1",
+    }
+
+
+@pytest.mark.django_db
+def test_odd_digits_and_a_tampered_cart_cookie_are_just_bad_input(shopper, gm):
+    event, _page = shopper.event_page("Sandbox Showcase")
+    ga = variant(gm, "Sandbox Showcase", "General admission")
+    for odd in ["²", "①", "١", "1" * 4301, "\x00", "1\n"]:
+        data = {"csrfmiddlewaretoken": shopper.token, "event": event["id"], f"qty-{ga}": odd}
+        assert shopper.web.post("/order/add", data).status_code == 422, repr(odd)
+        event_odd = {"csrfmiddlewaretoken": shopper.token, "event": odd, f"qty-{ga}": "1"}
+        assert shopper.web.post("/order/add", event_odd).status_code == 404, repr(odd)
+    for cookie in ["²", "-1", "9" * 5000, "abc", "12"]:
+        shopper.web.cookies["gm_cart"] = cookie
+        for path in ["/", f"/events/{event['id']}/{event['slug']}/", "/cart/"]:
+            assert shopper.web.get(path).status_code == 200, (cookie, path)
+
+
+@pytest.mark.django_db
+def test_head_works_wherever_get_does_and_a_stale_add_url_goes_home(shopper, gm):
+    event, _page = shopper.event_page("Quick Ticket Night")
+    for path in ["/", f"/events/{event['id']}/{event['slug']}/", "/cart/", "/healthz"]:
+        assert shopper.web.head(path).status_code == 200, path
+    assert shopper.web.get("/order/add")["Location"] == "/"
+
+
+def test_the_sandbox_expiry_control_refuses_nonsense(sandbox, gm):
+    order = gm.create_order(currency="USD")
+    for value in [1e308, "abc", -5, True, None]:
+        response = httpx.post(
+            f"{sandbox.url}/sandbox/control/orders/{order['id']}/expire",
+            json={"in_seconds": value},
+            headers={"Authorization": "Token sandbox_write_key"},
+        )
+        assert response.status_code == 400, value
+    assert sandbox.order(order["id"])["state"] == "cart"

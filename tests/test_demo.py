@@ -3,6 +3,7 @@ running end to end with DEBUG off."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -100,6 +101,29 @@ def test_an_unexpected_error_shows_the_products_500(client, settings, monkeypatc
     response = client.get("/")
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.content.decode()
+
+
+def test_unexpected_errors_reach_the_log_with_their_traceback(client, settings, monkeypatch):
+    """DEBUG off too: the console handler is the project's own, not Django's debug-only one."""
+    from storefront import views
+
+    def broken():
+        raise RuntimeError("boom")
+
+    records: list[logging.LogRecord] = []
+    recorder = logging.Handler()
+    recorder.emit = records.append
+    logger = logging.getLogger("django.request")
+    assert any(type(h) is logging.StreamHandler for h in logger.handlers)
+    logger.addHandler(recorder)
+    settings.DEBUG = False
+    monkeypatch.setattr(views, "get_client", broken)
+    client.raise_request_exception = False
+    try:
+        client.get("/")
+    finally:
+        logger.removeHandler(recorder)
+    assert [r.exc_info[1].args for r in records if r.exc_info] == [("boom",)]
 
 
 def test_demo_serves_the_product_with_debug_off(tmp_path):

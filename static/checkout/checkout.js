@@ -45,6 +45,8 @@
     var errors = form.querySelector("#card-errors");
     var mount = form.querySelector("#card-element");
     var state = { card: null, stripe: null, busy: false };
+    // Card entry and Pay exist only with JavaScript; without it the page says why.
+    form.querySelectorAll("[data-needs-js]").forEach(function (el) { el.hidden = false; });
     loadStripe(form.dataset.stripeJs).then(function (Stripe) {
       state.stripe = Stripe(form.dataset.tokenizeKey);
       state.card = state.stripe.elements().create("card");
@@ -160,6 +162,28 @@
     initMine(root);
   }
 
+  // A request htmx could not show (a 403 after the page's token expired, a 404, a 500, no
+  // network): say so where the buyer is looking, with a way out, instead of doing nothing.
+  function requestFailed(evt) {
+    var source = evt.detail && evt.detail.elt;
+    var area = source && source.closest && source.closest("[data-i18n-failed]");
+    if (!area) return;
+    var old = area.querySelector("[data-request-failed]");
+    if (old) old.remove();
+    var notice = document.createElement("p");
+    notice.className = "notice notice-error";
+    notice.setAttribute("role", "alert");
+    notice.setAttribute("data-request-failed", "");
+    notice.textContent = t(area, "failed") + " ";
+    var reload = document.createElement("a");
+    reload.href = window.location.pathname;
+    reload.textContent = t(area, "reload");
+    notice.appendChild(reload);
+    area.insertBefore(notice, area.firstChild);
+  }
+
+  document.addEventListener("htmx:responseError", requestFailed);
+  document.addEventListener("htmx:sendError", requestFailed);
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:afterSettle", function () { init(document); });
 })();
