@@ -643,6 +643,6 @@ class AddToOrderForm(forms.Form):
         found = {}
         for v in self.options:
             value = (self.data.get(f"qty-{v}") or "").strip()
-            if value.isascii() and value.isdigit() and 0 < int(value[:6]) <= 10_000:
+            if len(value) <= 5 and value.isascii() and value.isdigit() and int(value) > 0:
                 found[v] = int(value)
         return found

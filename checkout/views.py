@@ -539,6 +539,7 @@ def render_state(
     """The page for the order's state, or for ``showing``: an earlier step the buyer went
     back to, or the step an expired order will resume at."""
     state = STATES[showing] if showing in STATES else state_of(order)
+    expired = order.get("state") == "expired"
     if form is None and state.form is not None:
         try:
             form = state.form(StepContext(get_client(), ref, order), None)
@@ -549,12 +550,11 @@ def render_state(
         "state": state,
         "form": form,
         "notices": _notices(request, outcome),
-        "start_over": bool(outcome and outcome.start_over) or _stuck(order),
+        # An expired order may have lost tickets: a new order with what is left is offered.
+        "start_over": bool(outcome and outcome.start_over) or expired,
         "resume_failed": bool(outcome and outcome.start_over),
         "indicator": indicator(order, showing),
-        "going_back": state_of(order).title
-        if showing and showing != "expired" and not _stuck(order)
-        else "",
+        "going_back": state_of(order).title if showing and not expired else "",
         "failed_payment": _failed_payment(order),
         "stripe_js_url": settings.STRIPE_JS_URL,
         "poll_delay": POLL_DELAYS[min(poll_attempt, len(POLL_DELAYS) - 1)],
@@ -565,10 +565,6 @@ def render_state(
     template = "checkout/order.html" + ("#checkout" if request.htmx else "")
     code = status or (outcome.status if outcome and outcome.kind == "error" else 200)
     return outcomes.answer(render(request, template, context, status=code), outcome)
-
-
-def _stuck(order: dict[str, Any]) -> bool:
-    return order.get("state") == "expired"
 
 
 def _failed_payment(order: dict[str, Any]) -> dict[str, Any] | None:
@@ -708,10 +704,6 @@ def _start_over_from_checkout(
     except errors.GuestManagerError as exc:
         return render_state(request, ref, order, outcome=outcomes.for_error(exc))
     _say_gone(request, gone)
-    if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = reverse("checkout:cart")
-        return response
     return redirect("checkout:cart")
 
 

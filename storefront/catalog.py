@@ -51,7 +51,12 @@ def _key(client: GuestManagerClient, kind: str, params: Any) -> str:
     return f"gm:{merchant[:16]}:{kind}:{digest.hexdigest()[:24]}"
 
 
-ONE_DAY = timedelta(days=1)
+def _days_after(day: date, days: int) -> date:
+    """``day`` moved by ``days``, stopping at the calendar's ends (year 1, year 9999)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
 
 
 @dataclass(frozen=True)
@@ -73,8 +78,8 @@ class ListQuery:
             # hours either side. Ask for a day more each way ("to" is exclusive) and keep the
             # venue days asked for (``keeps``).
             f["starts_at"] = {
-                "from": (self.date_from - ONE_DAY).isoformat() if self.date_from else None,
-                "to": (self.date_to + 2 * ONE_DAY).isoformat() if self.date_to else None,
+                "from": _days_after(self.date_from, -1).isoformat() if self.date_from else None,
+                "to": _days_after(self.date_to, 2).isoformat() if self.date_to else None,
             }
         return f
 

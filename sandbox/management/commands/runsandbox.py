@@ -6,8 +6,8 @@ python manage.py runsandbox --port 8100 [--migrate] [--seed]
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.core.servers.basehttp import WSGIServer, run
-from django.core.wsgi import get_wsgi_application
+
+from storefront.devserver import serve
 
 
 class Command(BaseCommand):
@@ -31,8 +31,4 @@ class Command(BaseCommand):
             f"(write key: {settings.SANDBOX['WRITE_KEY']})",
         )
         self.stdout.flush()
-        run(host, port, get_wsgi_application(), threading=True, server_cls=QuietServer)
-
-
-class QuietServer(WSGIServer):
-    request_queue_size = 128
+        serve(host, port)

@@ -65,7 +65,7 @@ class Command(BaseCommand):
         children = [
             subprocess.Popen(stripe_server_command(stripe_port), env=env),
             subprocess.Popen(
-                [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+                [sys.executable, "manage.py", "serve", "--port", str(port)],
                 env=env,
             ),
         ]

@@ -14,13 +14,12 @@ import logging
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import httpx
 import pytest
 from django.conf import settings
 from django.http import HttpResponse
@@ -29,7 +28,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from checkout.session import OPEN_KEY, ORDERS_KEY, OrderRef, snapshot
+from checkout.ref import OrderRef
+from checkout.session import OPEN_KEY, ORDERS_KEY, snapshot
 from checkout.states import STATES
 from guestmanager import GuestManagerClient
 from storefront.sessions import SessionStore
@@ -39,9 +39,8 @@ from .helpers import ADDRESS, BUYER, answer_everything, event_named, name_ticket
 pytestmark = pytest.mark.django_db
 
 MIN_REQUESTS = 2000
-FOUND: list[str] = []
 BASE = hsettings(
-    derandomize=False,
+    derandomize=True,
     database=None,
     deadline=None,
     print_blob=False,
@@ -50,8 +49,7 @@ BASE = hsettings(
 
 
 def fuzz(examples: int) -> hsettings:
-    import os
-    return hsettings(BASE, max_examples=int(examples * float(os.environ.get("FUZZ_SCALE", "1"))))
+    return hsettings(BASE, max_examples=examples)
 
 
 # --- what every request is checked for ------------------------------------------------------
@@ -71,7 +69,7 @@ class Tally:
 
 
 TALLY = Tally()
-PARTS = {"catalog", "add", "cart", "checkout", "limits"}
+PARTS = {"edges", "catalog", "add", "cart", "checkout", "limits"}
 
 Pairs = Sequence[tuple[str, str]]
 ENCODINGS = ("multipart", "multipart", "urlencoded", "json")
@@ -89,6 +87,9 @@ class Buyer:
     def __init__(self, part: str) -> None:
         self.web = Client(raise_request_exception=False)
         self.part = part
+
+    def __repr__(self) -> str:  # Hypothesis prints the arguments of a failing example
+        return f"<Buyer {self.part}>"
 
     def get(self, path: str, query: Pairs | str = (), *, htmx: bool = False) -> HttpResponse:
         # gunicorn refuses request lines over 4 KB, so longer query values never reach the
@@ -132,7 +133,7 @@ class Buyer:
             )
         TALLY.count(self.part, response.status_code)
         if response.status_code >= 500:
-            FOUND.append(_describe(method, path, data, headers, encoding, response))
+            raise AssertionError(_describe(method, path, data, headers, encoding, response))
         return response
 
     # The server-side session, read as the app keeps it.
@@ -162,7 +163,15 @@ class Buyer:
         store.save()
 
 
-def _describe(method, path, data, headers, encoding, response) -> str:
+def _describe(
+    method: str,
+    path: str,
+    data: Pairs | bytes,
+    headers: dict[str, str],
+    encoding: str,
+    response: HttpResponse,
+) -> str:
+    """What to reproduce a 5xx with: the request as sent and the server's traceback."""
     lines = [
         f"{method} {_short(path)} answered {response.status_code}",
         f"headers: {headers}  encoding: {encoding}",
@@ -181,17 +190,15 @@ def _describe(method, path, data, headers, encoding, response) -> str:
 
 
 class FormScraper(HTMLParser):
-    """The fields of a page's POST forms, the values each offers, and select labels."""
+    """The fields of a page's POST forms and the values each offers; the page's links."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.fields: dict[str, list[str]] = {}
         self.types: dict[str, str] = {}
-        self.labels: dict[str, dict[str, str]] = {}
         self.links: list[str] = []
         self._post = False
         self._select: str | None = None
-        self._option: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
@@ -209,20 +216,13 @@ class FormScraper(HTMLParser):
                 values.append(a["value"])
             self._select = name if tag == "select" else None
         elif tag == "option" and self._select:
-            self._option = a.get("value", "")
-            self.fields[self._select].append(self._option)
+            self.fields[self._select].append(a.get("value", ""))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "select":
             self._select = None
-        elif tag == "option":
-            self._option = None
         elif tag == "form":
             self._post = False
-
-    def handle_data(self, data: str) -> None:
-        if self._select and self._option is not None and data.strip():
-            self.labels.setdefault(self._select, {})[data.strip()] = self._option
 
 
 def scrape(response: HttpResponse) -> FormScraper:
@@ -276,7 +276,9 @@ HOSTILE = [
     "[]",
     '{"a": 1}',
 ]
-HUGE = ["x" * 100_000, "é" * 60_000, "\x00" * 5_000, "9" * 5_000, "<b>" * 30_000]
+# Over Python's 4,300-digit limit for int(), with and without leading zeros.
+HUGE = ["x" * 100_000, "é" * 60_000, "\x00" * 5_000, "9" * 5_000, "0001" + "0" * 4_400]
+HUGE += ["<b>" * 30_000]
 JUNK_KEYS = [
     "",
     " ",
@@ -437,7 +439,7 @@ def body(
 # --- the sandbox: named events, orders made, and walking an order to a state ----------------
 
 
-@dataclass
+@dataclass(repr=False)
 class Shop:
     """What the fuzz needs to know of the catalog: the events it adds from (with the
     quantity fields their pages offer) and reference data for valid addresses."""
@@ -446,6 +448,9 @@ class Shop:
     quantities: dict[int, dict[str, list[str]]]  # event id -> {qty-<variant>: choices}
     country: str
     state: str
+
+    def __repr__(self) -> str:
+        return f"<Shop: {', '.join(self.events)}>"
 
     def variant(self, event_name: str, type_name: str) -> int:
         event = self.events[event_name]
@@ -484,22 +489,6 @@ def shop(named_events, gm) -> Shop:
         page = scrape(scout.get(f"/events/{event['id']}/{event['slug']}/"))
         quantities[event["id"]] = {k: v for k, v in page.fields.items() if k.startswith("qty-")}
     return Shop(named_events, quantities, str(us["id"]), str(wa["id"]))
-
-
-@pytest.fixture(autouse=True)
-def quick_sandbox_calls(monkeypatch) -> None:
-    """A new connection for every API call. The sandbox runs on Django's development server,
-    which answers on a kept-alive connection about 40 ms late (measured; its response goes
-    out in two writes and the second waits for the client's delayed ACK) against about 4 ms
-    on a fresh one, and the fuzz makes thousands of calls. Connection reuse is not what
-    this test is about."""
-    handle = httpx.HTTPTransport.handle_request
-
-    def closing(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
-        request.headers["Connection"] = "close"
-        return handle(self, request)
-
-    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", closing)
 
 
 @pytest.fixture(autouse=True)
@@ -563,6 +552,7 @@ def step_data(order: dict[str, Any]) -> dict[str, Any]:
 
 
 def wait_settled(gm: GuestManagerClient, order_id: int, token: str) -> dict[str, Any]:
+    """The order once a payment in flight (a made-up card: declined) is decided."""
     deadline = time.monotonic() + 15
     order = gm.get_order(order_id, token)
     while order["state"] == "processing":
@@ -598,7 +588,9 @@ def walk(gm: GuestManagerClient, order_id: int, token: str, target: str) -> dict
     return order
 
 
-def start_order(buyer: Buyer, shop: Shop, event_name: str, type_name: str, qty: int = 1):
+def start_order(
+    buyer: Buyer, shop: Shop, event_name: str, type_name: str, qty: int = 1
+) -> tuple[int, str]:
     """A new order of ``buyer``'s, made through the event page's form: (id, guest token)."""
     event = shop.events[event_name]
     variant = shop.variant(event_name, type_name)
@@ -625,7 +617,7 @@ ENDPOINTS = ["/", "/cart/", "/order/add", "/checkout/states", "/healthz", "/metr
 ENDPOINTS += ["/orders/1/", "/orders/1/poll", "/orders/1/calendar.ics", "/events/1/"]
 
 
-@dataclass
+@dataclass(repr=False)
 class Catalog:
     buyers: list[Buyer]
     list_fields: dict[str, list[str]]
@@ -633,6 +625,9 @@ class Catalog:
     event_ids: list[str]
     slugs: list[str]
     order_ids: list[str]
+
+    def __repr__(self) -> str:
+        return f"<Catalog: buyers {self.buyers}, own orders {self.order_ids[:1]}>"
 
 
 @pytest.fixture
@@ -674,7 +669,7 @@ def segment() -> st.SearchStrategy[str]:
     )
 
 
-@fuzz(550)
+@fuzz(400)
 @given(data=st.data())
 def test_catalog_and_unknown_paths_never_fail(data: st.DataObject, catalog: Catalog) -> None:
     buyer = data.draw(st.sampled_from(catalog.buyers), label="buyer")
@@ -718,6 +713,35 @@ def test_catalog_and_unknown_paths_never_fail(data: st.DataObject, catalog: Cata
         buyer.get(path, data.draw(form_data({"q": [], "n": []}, {})), htmx=htmx)
 
 
+# --- every known-nasty value, one field at a time --------------------------------------------
+
+
+def test_edge_values_never_fail(relaxed, shop: Shop) -> None:
+    """Each hostile value alone in each field the catalog, the state list and adding tickets
+    read: boundaries (year 1, year 9999, a 4,301-digit number) a random walk may miss."""
+    buyer = Buyer("edges")
+    event = str(shop.events["Quick Ticket Night"]["id"])
+    qty = f"qty-{shop.variant('Quick Ticket Night', 'Standard')}"
+    failures: list[str] = []
+
+    def check(send: Callable[..., HttpResponse], *args: Any) -> None:
+        try:
+            send(*args)
+        except AssertionError as exc:  # every one of them is reported, not just the first
+            failures.append(str(exc))
+
+    for value in [*DATES, *HOSTILE, *HUGE]:
+        for name in ("q", "category", "date_from", "date_to", "cursor"):
+            check(buyer.get, "/", [(name, value)])
+        check(buyer.get, "/checkout/states", [("prefix", "ship"), ("ship-country", value)])
+        check(buyer.get, f"/events/{quote(value[:200], safe='')}/")
+        check(buyer.post, "/order/add", [("event", value), (qty, "1")])
+        check(buyer.post, "/order/add", [("event", event), (qty, value)])
+    for path in ("/events/{}/", "/events/{}/event/", "/orders/{}/", "/orders/{}/poll"):
+        check(buyer.get, path.format("9" * 4_400))  # past int()'s digit limit
+    assert not failures, f"{len(failures)} answered 5xx:\n\n" + "\n\n".join(failures)
+
+
 # --- adding tickets -------------------------------------------------------------------------
 
 
@@ -740,7 +764,7 @@ def adders(relaxed, shop) -> Adders:
 FAKE_QTY = ["qty-0", "qty-999999999", "qty--1", "qty-abc", "qty-", "qty-1.5", f"qty-{2**64}"]
 
 
-@fuzz(300)
+@fuzz(250)
 @given(data=st.data())
 def test_add_to_order_never_fails(data: st.DataObject, adders: Adders, shop: Shop, sandbox) -> None:
     has_order = data.draw(st.booleans(), label="has open order")
@@ -751,8 +775,8 @@ def test_add_to_order_never_fails(data: st.DataObject, adders: Adders, shop: Sho
     offered = shop.quantities[event["id"]]
     fields: dict[str, list[str]] = {
         "event": [str(e["id"]) for e in shop.events.values()] + ["0", "-1", "9" * 13, "1e3"],
+        **shop.quantities[other["id"]],  # another event's types: not offered on this page
         **{k: [*v, "11", "-1", "1.0", " 2"] for k, v in offered.items()},
-        **shop.quantities[other["id"]],
         **{k: ["1", "2"] for k in FAKE_QTY},
     }
     good = {"event": str(event["id"])}
@@ -781,8 +805,8 @@ CART_ACTIONS += ["remove-coupon", "start-over", "garbage", ""]
 
 @dataclass
 class CartBuyer:
-    """A buyer whose open order the fuzz keeps as ``kind`` says: in the cart, expired, in
-    checkout, or none at all."""
+    """A buyer whose open order the fuzz keeps as ``kind`` says: in the cart, with a promo
+    code (which only then can be removed), expired, in checkout, or none at all."""
 
     kind: str
     buyer: Buyer
@@ -790,34 +814,41 @@ class CartBuyer:
 
 @pytest.fixture
 def cart_buyers(relaxed) -> list[CartBuyer]:
-    return [CartBuyer(kind, Buyer("cart")) for kind in ("open", "expired", "checkout", "none")]
+    kinds = ("open", "coupon", "expired", "checkout", "none")
+    return [CartBuyer(kind, Buyer("cart")) for kind in kinds]
 
 
 def ready_cart(cart: CartBuyer, shop: Shop, gm: GuestManagerClient, sandbox) -> dict[str, Any]:
     """The buyer's open order, put back as ``cart.kind`` wants it; {} for none."""
     if cart.kind == "none":
         return {}
-    opened = cart.buyer.open_order()
-    if opened is None:
+    opened, changed = cart.buyer.open_order(), False
+    if opened is None:  # two events' tickets, so the cart has lines to change and group
         opened = start_order(cart.buyer, shop, "Quick Ticket Night", "Standard", 2)
         gm.add_line_item(*opened, shop.variant("Sandbox Showcase", "General admission"), 1)
+        changed = True
     order = seen(gm, *opened)
-    changed = True
+    if not order["line_items"] or (cart.kind == "coupon" and not order.get("promotions")):
+        order = gm.get_order(*opened)  # the storefront's copy may predate the last change
     if not order["line_items"]:
         order = gm.add_line_item(*opened, shop.variant("Quick Ticket Night", "Standard"), 1)
-    if cart.kind == "expired" and order["state"] != "expired":
+        changed = True
+    if cart.kind == "coupon" and not order.get("promotions"):
+        order = gm.apply_coupon_code(*opened, "SAVE10")
+        changed = True
+    elif cart.kind == "expired" and order["state"] != "expired":
         wait_settled(gm, *opened)
         sandbox.expire(opened[0])
+        changed = True
     elif cart.kind == "checkout" and order["state"] != "payment":
         order = walk(gm, *opened, "payment")
-    elif order["line_items"]:
-        changed = False
-    if changed:  # let the storefront see it, as the buyer's next visit would
+        changed = True
+    if changed:  # the storefront sees it as it now is, as on the buyer's next visit
         cart.buyer.get(f"/orders/{opened[0]}/poll")
     return order
 
 
-@fuzz(300)
+@fuzz(260)
 @given(data=st.data())
 def test_cart_never_fails(
     data: st.DataObject, cart_buyers: list[CartBuyer], shop: Shop, gm, sandbox
@@ -898,7 +929,7 @@ def offered_fields(page: FormScraper, shop: Shop) -> tuple[dict[str, list[str]],
     return fields, good
 
 
-@dataclass
+@dataclass(repr=False)
 class Checkout:
     """A buyer whose order the fuzz keeps in ``target``, with what the page offers there."""
 
@@ -911,6 +942,9 @@ class Checkout:
     token: str = ""
     fields: dict[str, list[str]] = field(default_factory=dict)
     good: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"<Checkout: order {self.order_id} kept in {self.target}>"
 
     @property
     def url(self) -> str:
@@ -980,7 +1014,7 @@ def checkout(request, relaxed, shop, gm, sandbox) -> Checkout:
 POLL_N = ["0", "1", "3", "9", "10", "11", "-1", "-99", "1.5", "", str(2**64), "9" * 400]
 
 
-@fuzz(110)
+@fuzz(90)
 @given(data=st.data())
 def test_checkout_never_fails(data: st.DataObject, checkout: Checkout) -> None:
     checkout.ready()
@@ -1005,8 +1039,9 @@ def test_checkout_never_fails(data: st.DataObject, checkout: Checkout) -> None:
 
 
 def test_default_limits_answer_429_never_5xx(storefront_settings, shop, gm, sandbox) -> None:
-    """A buyer's first request has no session yet, so only its address counts it: the
-    session's allowance is used up one request later than the limit alone says."""
+    """With the default limits, adds, new orders and payment attempts beyond them are
+    refused with a 429 and a Retry-After. A buyer's first request has no session yet and
+    counts against its address only, hence one attempt more than each limit."""
     last: dict[str, HttpResponse] = {}
 
     def sent(response: HttpResponse, policy: str) -> None:
@@ -1032,9 +1067,9 @@ def test_default_limits_answer_429_never_5xx(storefront_settings, shop, gm, sand
     # Payment attempts: 5 an order, each declined before the next.
     payer = Buyer("limits")
     order_id, token = start_order(payer, shop, "Quick Ticket Night", "Standard")
-    walk(gm, order_id, token, "payment")
+    method = walk(gm, order_id, token, "payment")["payment_methods"][0]["id"]
     form = [(k, GOOD[k]) for k in ("token", "brand", "last_four", "cardholder_name")]
-    form += [("step", "payment"), ("payment_method_id", "75")]
+    form += [("step", "payment"), ("payment_method_id", str(method))]
     for i in range(6):
         sent(payer.post(f"/orders/{order_id}/", form, htmx=i % 2 == 1), "PAYMENT_ATTEMPT")
         wait_settled(gm, order_id, token)
@@ -1051,16 +1086,6 @@ def test_default_limits_answer_429_never_5xx(storefront_settings, shop, gm, sand
 
 def test_the_fuzz_made_enough_requests() -> None:
     print_tally()
-    import re as _re
-    seen = {}
-    for f in FOUND:
-        key = _re.findall(r'File "/work/main/(?!\.venv)[^"]+", line \d+', f)
-        key = tuple(key[-2:]) + (f.splitlines()[0][:60],) if key else (f.splitlines()[0],)
-        seen.setdefault(key, (f, 0))
-        seen[key] = (seen[key][0], seen[key][1] + 1)
-    print(f"\n#### {len(FOUND)} 5xx, {len(seen)} distinct")
-    for key, (f, n) in seen.items():
-        print("=" * 100, "\n", n, "times:", key, "\n", f[:6000])
     if not set(TALLY.parts) >= PARTS:
         pytest.skip("counts the whole module's requests: run all of it")
     assert TALLY.requests >= MIN_REQUESTS
