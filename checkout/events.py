@@ -12,10 +12,10 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from django.conf import settings
-from django.utils.formats import date_format, time_format
 
 from guestmanager import GuestManagerClient
 from storefront import catalog, swr
+from storefront.templatetags.storefront import when
 
 
 def by_id(client: GuestManagerClient, ids: Iterable[Any]) -> dict[int, dict[str, Any]]:
@@ -43,10 +43,7 @@ class Event:
     @property
     def label(self) -> str:
         """The name and date, enough to tell two dates of one series apart."""
-        if not self.start:
-            return self.name
-        when = f"{date_format(self.start, 'MONTH_DAY_FORMAT')} {time_format(self.start)}"
-        return f"{self.name}, {when}"
+        return f"{self.name}, {when(self.start)}" if self.start else self.name
 
     @classmethod
     def of(cls, event: dict[str, Any], parent: dict[str, Any] | None = None) -> Event:

@@ -82,8 +82,21 @@ class StepForm(forms.Form):
                 continue
             label = self.summary_label(name)
             text = " ".join(str(e) for e in field_errors)
-            found.append(SummaryError(self[name].auto_id, f"{label}: {text}" if label else text))
+            if label:  # "Email: …", but "How did you hear about us? …"
+                text = (
+                    f"{label} {text}"
+                    if label.endswith(("?", ":", ".", "!"))
+                    else f"{label}: {text}"
+                )
+            found.append(SummaryError(self._anchor(name), text))
         return found
+
+    def _anchor(self, name: str) -> str:
+        """Where the summary's link goes: the field, or a choice group's first option."""
+        field = self[name]
+        if isinstance(field.field.widget, forms.RadioSelect):
+            return f"{field.auto_id}_0"
+        return field.auto_id
 
 
 def fields_by_attribute(form: StepForm, exc: errors.ValidationError) -> None:
@@ -182,12 +195,15 @@ class TicketsForm(StepForm):
     ):
         super().__init__(*args, **kwargs)
         self.rows: list[TicketRow] = []
+        # Tickets whose type asks for nothing are only counted ("10 × Table of 10"), so a
+        # table booking does not bury the tickets that need a name.
+        self.no_details: dict[str, int] = {}
         type_names, event_names = type_names or {}, event_names or {}
-        for number, ticket in enumerate(tickets, 1):
+        for ticket in tickets:
             tt = ticket_types.get(ticket.get("ticket_type_id")) or {}
             row = TicketRow(
                 ticket=ticket,
-                number=number,
+                number=len(self.rows) + 1,
                 prefix=f"t{ticket['id']}",
                 type_name=type_names.get(ticket.get("source_id")) or tt.get("name", ""),
                 event_name=event_names.get(ticket.get("event_id"), ""),
@@ -196,7 +212,11 @@ class TicketsForm(StepForm):
                 fields=[],
             )
             self._add_fields(row, tt)
-            self.rows.append(row)
+            if row.asks_nothing:
+                name = " · ".join(filter(None, [row.type_name, row.event_name]))
+                self.no_details[name] = self.no_details.get(name, 0) + 1
+            else:
+                self.rows.append(row)
 
     def _add_fields(self, row: TicketRow, tt: dict[str, Any]) -> None:
         unknown = not tt
@@ -390,6 +410,7 @@ class AddressForms:
 
     bill: AddressForm | None
     ship: AddressForm | None = None
+    shipping_to: dict[str, Any] | None = None  # an address given before, only to confirm
 
     @property
     def forms(self) -> list[AddressForm]:
@@ -614,14 +635,21 @@ class AddToOrderForm(forms.Form):
 
     def __init__(self, *args, options: list[Any], **kwargs):
         super().__init__(*args, **kwargs)
-        self.options = {o.variant_id: o for o in options if not o.disabled}
+        self.options = {o.variant_id: o for o in options}
         for variant_id, option in self.options.items():
+            # A type that can't be bought now (it may have sold out since the page was
+            # shown) takes only 0, and says why.
+            refusal = (
+                gettext("%(name)s: %(reason)s.") % {"name": option.name, "reason": option.reason}
+                if option.disabled
+                else _choose_between(option.name, option.choices)
+            )
             self.fields[f"qty-{variant_id}"] = forms.TypedChoiceField(
                 coerce=int,
                 required=False,
                 empty_value=0,
                 choices=[("0", "0")] + [(str(n), str(n)) for n in option.choices],
-                error_messages={"invalid_choice": _choose_between(option.name, option.choices)},
+                error_messages={"invalid_choice": refusal},
             )
 
     def chosen(self) -> dict[int, int]:

@@ -21,7 +21,8 @@ class CartCountMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not getattr(request, "session", None) or not request.session.accessed:
+        store = getattr(request, "session", None)
+        if store is None or not store.accessed:  # (an empty session is falsy)
             return response
         has_open = request.session.get(session.OPEN_KEY) is not None
         count = int(request.session.get(session.COUNT_KEY) or 0) if has_open else 0

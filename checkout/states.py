@@ -145,9 +145,12 @@ def address_form(ctx: StepContext, data: Data) -> f.AddressForms:
 
 
 def delivery_form(ctx: StepContext, data: Data) -> f.AddressForms:
-    return f.AddressForms(
-        bill=None, ship=_address(ctx, data, "ship", ctx.order.get("ship_address"))
-    )
+    """The shipping address was given with the billing one: show it to confirm (changed
+    through the address step), or ask for it if the order has none."""
+    current = ctx.order.get("ship_address")
+    if current and (data is None or "ship-address1" not in data):
+        return f.AddressForms(bill=None, shipping_to=current)
+    return f.AddressForms(bill=None, ship=_address(ctx, data, "ship", current))
 
 
 def submit_address(ctx: StepContext, form: f.AddressForms) -> dict[str, Any]:
@@ -378,7 +381,7 @@ def editable(order: dict[str, Any], name: str) -> bool:
     earlier step's data and carries on from that step.)"""
     steps = ["cart", *(order.get("checkout_steps") or [])]
     state = order.get("state") or ""
-    if state not in steps or name not in steps or name == "payment":
+    if state_of(order).final or state not in steps or name not in steps or name == "payment":
         return False
     return STATES.get(name, UNKNOWN).form is not None and steps.index(name) < steps.index(state)
 

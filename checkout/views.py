@@ -577,7 +577,10 @@ def _failed_payment(order: dict[str, Any]) -> dict[str, Any] | None:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
-    ref = session.owned(request, order_id)
+    try:
+        ref = session.owned(request, order_id)
+    except Http404:  # another browser's order, or a link from an old session
+        return render(request, "checkout/not_here.html", status=404)
     if request.method == "POST":
         return _post_step(request, ref)
     try:
@@ -712,7 +715,10 @@ def _after_change(
 ) -> HttpResponse:
     session.keep(request, ref, order, hand_off=not request.htmx)
     if request.htmx:
-        return render_state(request, ref, order, new_step=new_step)
+        response = render_state(request, ref, order, new_step=new_step)
+        # After going back to a step (?edit=…), a reload shows where the order now is.
+        response["HX-Replace-Url"] = reverse("checkout:order", args=[ref.id])
+        return response
     return redirect("checkout:order", order_id=ref.id)
 
 

@@ -202,6 +202,7 @@ def _event_context(request, client, cached, event_id: int) -> dict[str, Any]:
             ],
         }
         for s in event.get("sessions") or []
+        if event.get("type") != "recurring"  # its dates are offered below as links instead
     ]
     dates = []
     if event.get("type") == "recurring":

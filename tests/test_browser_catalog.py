@@ -189,3 +189,18 @@ def test_error_pages_are_accessible(open_page, gm):
     assert axe_violations(phone.page) == []
     phone.goto(_event_path(gm, "Presale Concert"))
     assert axe_violations(phone.page) == []
+
+
+def test_load_more_says_when_it_cannot(web_page, sandbox):
+    page = web_page.page
+    web_page.goto("/")
+    sandbox.faults(get_error_rate=1.0)  # the next page cannot be read
+    try:
+        page.get_by_role("link", name="Load more events").click()
+        alert = page.get_by_role("alert").filter(has_text="We couldn’t load more events")
+        alert.wait_for()
+        assert alert.get_by_role("link", name="Try again").count() == 1
+    finally:
+        sandbox.faults(reset=True)
+    page.get_by_role("link", name="Try again").click()
+    page.get_by_role("link", name="Load more events").wait_for()  # and it recovers

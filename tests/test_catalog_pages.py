@@ -240,3 +240,16 @@ def test_a_date_filter_means_the_venues_own_day(web, gm):
     for other in gm.list_events(filters={"status": "active"}, page_size=200).data:
         if other["name"] in names:
             assert other["start"]["local"][:10] == day, other["name"]
+
+
+def test_a_recurring_event_offers_each_date_once(web, gm):
+    series = next(
+        e
+        for e in gm.list_events(filters={"name": "Weekly Tasting"}).data
+        if e["type"] == "recurring"
+    )
+    html = web.get(f"/events/{series['id']}/{series['slug']}/").content.decode()
+    assert "Several dates, from" in html
+    dates = re.search(r'<ul class="dates" role="list">(.*?)</ul>', html, re.S).group(1)
+    assert dates.count("<li>") > 1  # each date once, a link to its own page
+    assert 'name="qty-' not in html  # not a second time as ticket pickers

@@ -7,7 +7,9 @@ import re
 import time
 
 import pytest
+from django.test import Client
 
+from .helpers import variant
 from .web import BUYER_STEP, Shopper, address_form, payment
 
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -175,3 +177,45 @@ def test_the_header_counts_tickets_not_purchases(shopper):
     assert shopper.web.cookies["gm_cart"].value == "10"
     html = shopper.web.get("/").content.decode()
     assert '<span class="cart-count" id="cart-count">10</span>' in html
+
+
+@pytest.mark.django_db
+def test_an_order_link_in_another_browser_says_why_it_is_not_there(shopper, gm):
+    shopper.add("Quick Ticket Night", {"Standard": 1})
+    response = Client().get(shopper.order_url())
+    assert response.status_code == 404
+    assert "This order isn’t open in this browser" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_finished_order_offers_no_way_back_into_its_steps(shopper, gm):
+    shopper.add("Free Community Meetup", {"RSVP": 1})
+    url = shopper.order_url()
+    shopper.post(url, BUYER_STEP)
+    done = shopper.web.get(url).content.decode()
+    assert "You’re going!" in done and "?edit=" not in done
+    assert "changing" not in shopper.web.get(url, {"edit": "cart"}).content.decode()
+
+
+@pytest.mark.django_db
+def test_going_back_then_on_leaves_the_order_url_clean(shopper):
+    url = shopper.checkout_to_address("Quick Ticket Night", "Standard")
+    page = shopper.web.get(url, {"edit": "cart"})
+    assert "You’re changing your details" in page.content.decode()
+    moved = shopper.post(url, BUYER_STEP, HTTP_HX_REQUEST="true")
+    assert moved.status_code == 200 and moved["HX-Replace-Url"] == url
+
+
+@pytest.mark.django_db
+def test_an_expired_cart_whose_tickets_are_gone_offers_a_new_order_not_a_loop(shopper, gm, sandbox):
+    last = variant(gm, "Quick Ticket Night", "Last seats")
+    sandbox.set_stock(last, 2)
+    try:
+        shopper.add("Quick Ticket Night", {"Last seats": 1})
+        sandbox.expire(shopper.order_id())
+        sandbox.set_stock(last, 0)
+        refused = shopper.post("/cart/", {"action": "resume"}).content.decode()
+        assert "Start a new order with what’s still available" in refused
+        assert "Reserve them again" not in refused
+    finally:
+        sandbox.set_stock(last, 2)

@@ -9,10 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from checkout.session import ORDERS_KEY
 from guestmanager import errors
+from storefront import swr
 from storefront.sessions import SessionStore
 
 from .helpers import BUYER, variant
@@ -258,3 +260,33 @@ def test_the_sandbox_expiry_control_refuses_nonsense(sandbox, gm):
         )
         assert response.status_code == 400, value
     assert sandbox.order(order["id"])["state"] == "cart"
+
+
+@pytest.mark.django_db
+def test_a_type_sold_out_since_the_page_was_shown_is_refused_not_dropped(shopper, gm, sandbox):
+    vip = variant(gm, "Sandbox Showcase", "VIP")
+    event, _page = shopper.event_page("Sandbox Showcase")
+    sandbox.set_stock(vip, 0, "sold_out")
+    try:
+        cache.clear()  # the storefront learns of it (the buyer's page is older)
+        swr.clear_local()
+        ga = variant(gm, "Sandbox Showcase", "General admission")
+        data = {"csrfmiddlewaretoken": shopper.token, "event": event["id"]}
+        response = shopper.web.post("/order/add", {**data, f"qty-{ga}": "1", f"qty-{vip}": "1"})
+        assert response.status_code == 422
+        assert "VIP: Sold out." in response.content.decode()
+        assert "Your order is empty" in shopper.web.get("/cart/").content.decode()
+    finally:
+        sandbox.set_stock(vip, 50, "selling")
+
+
+@pytest.mark.django_db
+def test_the_cart_badge_goes_when_the_session_does(shopper):
+    shopper.add("Quick Ticket Night", {"Standard": 3})
+    assert shopper.web.cookies["gm_cart"].value == "3"
+    del shopper.web.cookies["sessionid"]  # expired or flushed
+    assert "Your order is empty" in shopper.web.get("/cart/").content.decode()
+    assert shopper.web.cookies["gm_cart"].value == ""  # deleted
+    assert (
+        '<span class="cart-count" id="cart-count"></span>' in shopper.web.get("/").content.decode()
+    )

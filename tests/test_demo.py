@@ -75,7 +75,7 @@ def test_a_form_without_its_csrf_token_gets_the_products_403(settings):
     response = Client(enforce_csrf_checks=True).post("/", {"q": "x"})
     assert response.status_code == 403
     body = response.content.decode()
-    assert "Your page had expired" in body and 'href="/"' in body
+    assert "Your page has expired" in body and 'href="/"' in body
 
 
 def test_500_page_needs_no_database_or_context(settings):

@@ -162,28 +162,6 @@
     initMine(root);
   }
 
-  // A request htmx could not show (a 403 after the page's token expired, a 404, a 500, no
-  // network): say so where the buyer is looking, with a way out, instead of doing nothing.
-  function requestFailed(evt) {
-    var source = evt.detail && evt.detail.elt;
-    var area = source && source.closest && source.closest("[data-i18n-failed]");
-    if (!area) return;
-    var old = area.querySelector("[data-request-failed]");
-    if (old) old.remove();
-    var notice = document.createElement("p");
-    notice.className = "notice notice-error";
-    notice.setAttribute("role", "alert");
-    notice.setAttribute("data-request-failed", "");
-    notice.textContent = t(area, "failed") + " ";
-    var reload = document.createElement("a");
-    reload.href = window.location.pathname;
-    reload.textContent = t(area, "reload");
-    notice.appendChild(reload);
-    area.insertBefore(notice, area.firstChild);
-  }
-
-  document.addEventListener("htmx:responseError", requestFailed);
-  document.addEventListener("htmx:sendError", requestFailed);
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:afterSettle", function () { init(document); });
 })();

@@ -1,0 +1,32 @@
+/* On every page: a request htmx could not show (a 403 after the page's token expired, a 404,
+   a 500, no network) is said where the buyer is looking, with a way out, instead of doing
+   nothing. Messages come from the page (data-i18n-failed / data-i18n-reload on the area). */
+(function () {
+  "use strict";
+
+  function requestFailed(evt) {
+    var source = evt.detail && evt.detail.elt;
+    var area = source && source.closest && source.closest("[data-i18n-failed]");
+    if (!area) return;
+    var old = area.querySelector("[data-request-failed]");
+    if (old) old.remove();
+    var notice = document.createElement("p");
+    notice.className = "notice notice-error";
+    notice.setAttribute("role", "alert");
+    notice.setAttribute("tabindex", "-1");
+    notice.setAttribute("data-request-failed", "");
+    notice.textContent = area.getAttribute("data-i18n-failed") + " ";
+    var reload = document.createElement("a");
+    reload.href = window.location.href;
+    reload.textContent = area.getAttribute("data-i18n-reload");
+    notice.appendChild(reload);
+    // Beside the control that was used, or at the top of the area.
+    var inline = area.hasAttribute("data-failed-inline");
+    var anchor = inline ? source.closest("[data-failed-here]") || source : area.firstChild;
+    anchor.parentNode.insertBefore(notice, anchor);
+    notice.focus();  // also scrolls it into view
+  }
+
+  document.addEventListener("htmx:responseError", requestFailed);
+  document.addEventListener("htmx:sendError", requestFailed);
+})();
