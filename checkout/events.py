@@ -67,16 +67,10 @@ class Variant:
     raw: dict[str, Any]
     offset: tzinfo | None = None  # the venue's UTC offset at the event's start
 
-    def quantities(self, current: int, max_per_order: int = 10) -> list[int]:
-        """Quantities the cart may offer for a line holding ``current``: within the type's
-        per-order limits and what stock is left beyond what the order already holds."""
-        if self.option.state not in ("on_sale", "few_left", "sold_out", "request", "reserve"):
-            return [current]
-        upper = int(self.raw.get("order_max") or max(max_per_order, current))
-        stock = self.raw.get("stock_item") or {}
-        if stock.get("status", "selling") == "selling" and stock.get("available") is not None:
-            upper = min(upper, int(stock["available"]) + current)
-        allowed = range(self.option.order_min, upper + 1)
+    def quantities(self, current: int) -> list[int]:
+        """Quantities the cart may offer a line holding ``current``: the event page's rule,
+        with what the order holds counted as left (and ``current`` always kept)."""
+        allowed = catalog.quantity_choices(self.raw, settings.STOREFRONT_CURRENCY, held=current)
         return sorted(set(allowed) | {current})
 
 

@@ -38,10 +38,10 @@ class StepContext:
     def country_id(self, code: str) -> str:
         return next((str(c["id"]) for c in self.countries() if c["code"] == code), "")
 
-    def ticket_types(self) -> dict[int, dict[str, Any]]:
-        """Ticket type settings for the order's tickets, from the (cached) event pages."""
+    def ticket_types(self, found_events: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        """Ticket type settings for the order's tickets, from their (cached) event pages."""
         found: dict[int, dict[str, Any]] = {}
-        for event in self.events().values():
+        for event in found_events.values():
             for rt in catalog.registration_types(event):
                 tt = rt.get("ticket_type")
                 if tt:
@@ -108,7 +108,7 @@ def tickets_form(ctx: StepContext, data: Data) -> f.TicketsForm:
     return f.TicketsForm(
         data,
         tickets=ctx.order.get("tickets") or [],
-        ticket_types=ctx.ticket_types(),
+        ticket_types=ctx.ticket_types(found),
         type_names=lines,
         event_names=labels,
     )

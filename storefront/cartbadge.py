@@ -7,6 +7,8 @@ hint: the cart itself always reads the server-side session."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.http import HttpRequest, HttpResponse
 
 PLACEHOLDER = b"<!--cart-count-->"
@@ -33,3 +35,13 @@ def fill(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     if response.has_header("Content-Length"):
         response["Content-Length"] = str(len(response.content))
     return response
+
+
+class CartBadgeMiddleware:
+    """Outside the page cache, so cached pages get the count too."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return fill(request, self.get_response(request))

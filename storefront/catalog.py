@@ -363,17 +363,22 @@ class TypeOption:
         return str(AVAILABILITY.get(self.state, ""))
 
 
-def quantity_choices(rt: dict[str, Any], currency: str, max_per_order: int = 10) -> list[int]:
+def quantity_choices(
+    rt: dict[str, Any], currency: str, max_per_order: int = 10, held: int = 0
+) -> list[int]:
     """The quantities a buyer may choose: none unless it sells (or takes waitlist requests
-    or reservations) in this currency, within the per-order limits and the stock left."""
-    sellable = stock_state(rt) in ("on_sale", "few_left", "request", "reserve")
-    if not sellable or price_in(rt, currency) is None:
+    or reservations) in this currency, within the per-order limits and the stock left.
+    ``held``: what the buyer's order already holds, which counts as left for them (a type
+    sold out to this order can still be lowered)."""
+    state = stock_state(rt)
+    sellable = state in ("on_sale", "few_left", "request", "reserve")
+    if not (sellable or (held and state == "sold_out")) or price_in(rt, currency) is None:
         return []
     order_min = max(1, int(rt.get("order_min") or 1))
     upper = int(rt.get("order_max") or max_per_order)
     stock = rt.get("stock_item") or {}
     if stock.get("status") == "selling" and stock.get("available") is not None:
-        upper = min(upper, int(stock["available"]))
+        upper = min(upper, int(stock["available"]) + held)
     return list(range(order_min, upper + 1))
 
 

@@ -21,8 +21,6 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.utils.translation import get_language_from_request
 
-from . import cartbadge
-
 CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
 SKIP_HEADERS = {"set-cookie", "server-timing", "vary", "content-length"}
 MAX_PAGES = 500
@@ -73,18 +71,18 @@ class PageCacheMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method != "GET":
-            return cartbadge.fill(request, self.get_response(request))
+            return self.get_response(request)
         key = self._key(request)
         page = self._pages.get(key)
         if page and page.expires > time.monotonic():
-            return cartbadge.fill(request, self._replay(request, page))
+            return self._replay(request, page)
         response = self.get_response(request)
         if response.status_code == 200:
             if getattr(response, "page_template", None) is not None:
                 self._store(key, response, response.page_template, needs_csrf_token=True)
             elif getattr(response, "shared_page", False) and not response.cookies:
                 self._store(key, response, response.content, needs_csrf_token=False)
-        return cartbadge.fill(request, response)
+        return response
 
     def _replay(self, request: HttpRequest, page: Page) -> HttpResponse:
         if not page.needs_csrf_token:

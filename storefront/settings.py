@@ -135,6 +135,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "storefront.middleware.UpstreamTimingMiddleware",
     "storefront.concurrency.CpuSlotMiddleware",
+    "storefront.cartbadge.CartBadgeMiddleware",
     "storefront.pagecache.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -253,3 +253,13 @@ def test_a_recurring_event_offers_each_date_once(web, gm):
     dates = re.search(r'<ul class="dates" role="list">(.*?)</ul>', html, re.S).group(1)
     assert dates.count("<li>") > 1  # each date once, a link to its own page
     assert 'name="qty-' not in html  # not a second time as ticket pickers
+
+
+def test_what_an_order_holds_counts_as_left_for_its_cart():
+    rt = {
+        "prices": [{"currency": "USD", "decimal": "15.0", "amount": 1500}],
+        "stock_item": {"status": "selling", "available": 0},
+        "order_max": 10,
+    }
+    assert catalog.quantity_choices(rt, "USD") == []  # sold out to everyone else
+    assert catalog.quantity_choices(rt, "USD", held=3) == [1, 2, 3]  # may be lowered
