@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from django.conf import settings
-
 from guestmanager import GuestManagerClient
+from merchants.shop import current as current_shop
 from storefront import catalog, swr
 from storefront.templatetags.storefront import when
 
@@ -70,12 +69,12 @@ class Variant:
     def quantities(self, current: int) -> list[int]:
         """Quantities the cart may offer a line holding ``current``: the event page's rule,
         with what the order holds counted as left (and ``current`` always kept)."""
-        allowed = catalog.quantity_choices(self.raw, settings.STOREFRONT_CURRENCY, held=current)
+        allowed = catalog.quantity_choices(self.raw, current_shop().currency, held=current)
         return sorted(set(allowed) | {current})
 
 
 def variants(client: GuestManagerClient, event_ids: Iterable[Any]) -> dict[int, Variant]:
-    currency = settings.STOREFRONT_CURRENCY
+    currency = current_shop().currency
     found: dict[int, Variant] = {}
     for event in by_id(client, event_ids).values():
         for owner in [event, *(event.get("sessions") or [])]:

@@ -27,15 +27,19 @@ class CartCountMiddleware:
         has_open = request.session.get(session.OPEN_KEY) is not None
         count = int(request.session.get(session.COUNT_KEY) or 0) if has_open else 0
         response.cart_count = count
-        if str(count) != request.COOKIES.get(cartbadge.COOKIE, "0"):
+        if request.embed is not None:  # framed pages get the count from the session alone
+            return response
+        name, path = cartbadge.cookie_name(), request.shop_prefix
+        if str(count) != request.COOKIES.get(name, "0"):
             if count:
                 response.set_cookie(
-                    cartbadge.COOKIE,
+                    name,
                     str(count),
                     max_age=settings.SESSION_COOKIE_AGE,
+                    path=path,
                     secure=settings.SESSION_COOKIE_SECURE,
                     samesite="Lax",
                 )
             else:
-                response.delete_cookie(cartbadge.COOKIE, samesite="Lax")
+                response.delete_cookie(name, path=path, samesite="Lax")
         return response

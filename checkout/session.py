@@ -23,6 +23,8 @@ from django.http import Http404, HttpRequest
 from django.utils.crypto import salted_hmac
 
 from guestmanager import errors
+from merchants import embed
+from merchants.shop import current as current_shop
 from storefront import concurrency
 from storefront.gm import get_client
 
@@ -121,6 +123,7 @@ def _rotate_once(request: HttpRequest, order_id: int) -> None:
         return
     request.session[FINISHED_KEY] = (finished + [order_id])[-MAX_REMEMBERED:]
     request.session.cycle_key()
+    embed.session_rotated(request)
 
 
 def _newest(mapping: dict[str, Any]) -> dict[str, Any]:
@@ -143,7 +146,7 @@ def creating_order(request: HttpRequest) -> Iterator[OrderRef | None]:
         yield None
         return
     mac = salted_hmac("checkout.lock", key, algorithm="sha256").hexdigest()[:32]
-    lock = f"checkout:creating:{mac}"
+    lock = f"checkout:{current_shop().namespace}:creating:{mac}"
     deadline = time.monotonic() + CREATE_LOCK_SECONDS
     while not cache.add(lock, 1, CREATE_LOCK_SECONDS) and time.monotonic() < deadline:
         concurrency.sleep(0.05)
@@ -197,7 +200,7 @@ def _snapshot_key(ref: OrderRef) -> str:
     # Keyed by the order and (a MAC of) its token, so only a holder of the token finds it and
     # no session needs saving first.
     mac = salted_hmac("checkout.snapshot", f"{ref.id}:{ref.token}", algorithm="sha256")
-    return f"checkout:snapshot:{ref.id}:{mac.hexdigest()[:32]}"
+    return f"checkout:{current_shop().namespace}:snapshot:{ref.id}:{mac.hexdigest()[:32]}"
 
 
 def snapshot(ref: OrderRef) -> dict[str, Any] | None:

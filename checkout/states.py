@@ -10,7 +10,7 @@ state between requests: everything arrives through ``StepContext``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.functional import Promise
@@ -31,6 +31,7 @@ class StepContext:
     client: GuestManagerClient
     ref: OrderRef
     order: dict[str, Any]
+    prefill: dict[str, str] = field(default_factory=dict)  # from the embedding page
 
     def countries(self) -> list[dict[str, Any]]:
         return countries(self.client)
@@ -85,6 +86,7 @@ Data = Any  # a QueryDict of posted data, or None for an unbound form
 def buyer_form(ctx: StepContext, data: Data) -> f.BuyerForm:
     o = ctx.order
     initial = {k: o.get(k) or "" for k in ("first_name", "last_name", "email")}
+    initial["email"] = initial["email"] or ctx.prefill.get("email", "")
     initial["phone_number_country"] = o.get("phone_number_country") or "US"
     if o.get("phone_number"):
         initial["phone_number"] = o["phone_number"]

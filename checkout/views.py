@@ -18,6 +18,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django_htmx.http import HttpResponseStopPolling
 
 from guestmanager import errors
+from merchants import embed
+from merchants.shop import current as current_shop
 from storefront import catalog, limits, swr
 from storefront.gm import get_client
 from storefront.views import render_event_page
@@ -49,7 +51,7 @@ BUYER_FIELDS = ("first_name", "last_name", "email", "phone_number", "phone_numbe
 
 def _event_options(event: dict[str, Any]) -> list[tuple[int, catalog.TypeOption]]:
     """(event id, option) for every registration type on the event page, sessions' too."""
-    currency = settings.STOREFRONT_CURRENCY
+    currency = current_shop().currency
     return [
         (owner["id"], catalog.type_option(rt, currency))
         for owner in [event, *(event.get("sessions") or [])]
@@ -119,6 +121,11 @@ class AddResult:
         self.blocked: limits.Blocked | None = None
 
 
+def _coupon_form(request: HttpRequest) -> CouponForm:
+    """Empty, or with the code the embedding page passed (``data-coupon``), ready to apply."""
+    return CouponForm(initial={"code": embed.prefill(request).get("coupon", "")})
+
+
 def _add(
     request: HttpRequest, chosen: dict[int, int], names: dict[int, str], *, again: bool = False
 ) -> AddResult:
@@ -136,7 +143,7 @@ def _add(
                         result.blocked = blocked
                         return result
                     order = client.create_order(
-                        currency=settings.STOREFRONT_CURRENCY,
+                        currency=current_shop().currency,
                         line_items=[{"variant_id": v, "quantity": q} for v, q in chosen.items()],
                     )
                     session.remember(request, order, hand_off=True)
@@ -317,7 +324,7 @@ class CartChange:
     def __init__(self, request: HttpRequest, ref: OrderRef, order: dict[str, Any]):
         self.request, self.ref, self.order = request, ref, order
         self.client = get_client()
-        self.coupon_form = CouponForm()
+        self.coupon_form = _coupon_form(request)
         self.outcome: Outcome | None = None
 
     @property
@@ -363,7 +370,7 @@ def _remove_coupon(change: CartChange) -> None:
         return
     try:
         order = change.client.create_order(
-            currency=old.get("currency") or settings.STOREFRONT_CURRENCY,
+            currency=old.get("currency") or current_shop().currency,
             line_items=[
                 {"variant_id": li["variant_id"], "quantity": li["quantity"]}
                 for li in old.get("line_items") or []
@@ -448,7 +455,7 @@ def start_over(
     """A new open order with the buyer's details and whatever of ``order``'s tickets can
     still be had; returns it and the names of those that could not."""
     new = get_client().create_order(
-        currency=order.get("currency") or settings.STOREFRONT_CURRENCY,
+        currency=order.get("currency") or current_shop().currency,
         **{k: order[k] for k in BUYER_FIELDS if order.get(k)},
     )
     session.forget(request, old)
@@ -471,7 +478,7 @@ def _render_cart(
 ) -> HttpResponse:
     context: dict[str, Any] = {
         "order": order,
-        "coupon_form": coupon_form or CouponForm(),
+        "coupon_form": coupon_form or _coupon_form(request),
         "notices": _notices(request, outcome),
         "start_over": bool(outcome and outcome.start_over),
     }
@@ -542,7 +549,7 @@ def render_state(
     expired = order.get("state") == "expired"
     if form is None and state.form is not None:
         try:
-            form = state.form(StepContext(get_client(), ref, order), None)
+            form = state.form(StepContext(get_client(), ref, order, embed.prefill(request)), None)
         except swr.Unavailable:
             outcome = outcome or outcomes.unreachable()
     context = {
@@ -617,7 +624,7 @@ def _post_step(request: HttpRequest, ref: OrderRef) -> HttpResponse:
     showing = state.name if state.name != order.get("state") else ""
     if state.submit is None:
         return render_state(request, ref, order)
-    ctx = StepContext(get_client(), ref, order)
+    ctx = StepContext(get_client(), ref, order, embed.prefill(request))
     try:
         form = state.form(ctx, request.POST) if state.form else None
     except swr.Unavailable:

@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from . import models as m
 from . import runtime
 from .params import BadJSON, request_params
 
@@ -31,6 +31,24 @@ class ApiError(Exception):
         self.body = {"type": type_, "message": message, **extra}
         if status:
             self.status = status
+
+    def response(self) -> HttpResponse:
+        return JsonResponse(self.body, status=self.status)
+
+
+class TokenAccessDenied(ApiError):
+    """The platform's bare token-auth refusal, which the Enterprise page quotes: plain text,
+    not the JSON error shape."""
+
+    MESSAGE = "HTTP Token: Access denied."
+
+    def __init__(self) -> None:
+        super().__init__("unauthorized", self.MESSAGE, 401)
+
+    def response(self) -> HttpResponse:
+        response = HttpResponse(self.MESSAGE, status=401, content_type="text/plain; charset=utf-8")
+        response["WWW-Authenticate"] = 'Token realm="Application"'
+        return response
 
 
 def not_found(model: str, pk: Any) -> ApiError:
@@ -111,20 +129,38 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
-def _api_key_access(request: HttpRequest) -> set[str]:
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "token" or not key:
-        return set()
-    cfg = settings.SANDBOX
-    if key.strip() == cfg["WRITE_KEY"]:
-        return {"read", "write"}
-    if key.strip() == cfg["READ_KEY"]:
-        return {"read"}
-    return set()
+def bearer_token(request: HttpRequest) -> str:
+    """The key of an ``Authorization: Token <key>`` header, or ''."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    return key.strip() if scheme.lower() == "token" else ""
 
 
-def endpoint(*methods: str) -> Callable:
+def api_key_of(request: HttpRequest) -> m.ApiKey | None:
+    token = bearer_token(request)
+    if not token:
+        return None
+    return m.ApiKey.objects.select_related("company").filter(access_token=token).first()
+
+
+# A guard authenticates a request and answers the rights its key grants.
+Guard = Callable[[HttpRequest], frozenset[str]]
+
+
+def company_guard(request: HttpRequest) -> frozenset[str]:
+    """A company API key: the request acts inside that company's silo only."""
+    key = api_key_of(request)
+    if key is None:
+        raise ApiError("unauthorized", "Your API key is wrong or missing.", 401)
+    request.sandbox_company = key.company
+    return key.rights
+
+
+def company_of(request: HttpRequest) -> m.Company:
+    """The company whose key authenticated this request (set by ``company_guard``)."""
+    return request.sandbox_company
+
+
+def endpoint(*methods: str, guard: Guard = company_guard) -> Callable:
     """Wrap an API view: ``view(request, params, **kwargs)`` returns data or a response."""
 
     def decorate(view: Callable) -> Callable:
@@ -132,7 +168,7 @@ def endpoint(*methods: str) -> Callable:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, **kwargs: Any):
             try:
-                return _handle(view, methods, request, kwargs)
+                return _handle(view, methods, guard, request, kwargs)
             except ApiError as exc:
                 return error_response(exc)
 
@@ -141,7 +177,7 @@ def endpoint(*methods: str) -> Callable:
     return decorate
 
 
-def _handle(view: Callable, methods: tuple[str, ...], request: HttpRequest, kwargs):
+def _handle(view: Callable, methods: tuple[str, ...], guard: Guard, request: HttpRequest, kwargs):
     route = request.resolver_match.route if request.resolver_match else request.path
     runtime.requests.add(f"{request.method} {route}")
     f = runtime.faults
@@ -155,9 +191,7 @@ def _handle(view: Callable, methods: tuple[str, ...], request: HttpRequest, kwar
         )
         response["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
-    access = _api_key_access(request)
-    if not access:
-        raise ApiError("unauthorized", "Your API key is wrong or missing.", 401)
+    access = guard(request)
     if request.method not in methods:
         raise ApiError("routing_error", f"No route matches [{request.method}] {request.path}", 405)
     needed = "read" if request.method in READ_METHODS else "write"
@@ -198,6 +232,6 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return response
 
 
-def error_response(exc: ApiError) -> JsonResponse:
+def error_response(exc: ApiError) -> HttpResponse:
     logger.info("sandbox %s %s", exc.status, exc.body.get("type"))
-    return JsonResponse(exc.body, status=exc.status)
+    return exc.response()

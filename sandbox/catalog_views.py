@@ -20,7 +20,16 @@ from django.utils.text import slugify
 
 from . import models as m
 from . import serializers as s
-from .api import ApiError, Created, Invalid, attr_error, endpoint, not_found, unpermitted
+from .api import (
+    ApiError,
+    Created,
+    Invalid,
+    attr_error,
+    company_of,
+    endpoint,
+    not_found,
+    unpermitted,
+)
 from .order_views import base_url
 from .params import as_bool, as_int, as_list
 
@@ -40,7 +49,8 @@ TICKET_PAGE_MAX = 100
 
 @endpoint("GET")
 def company(request: HttpRequest, params: dict[str, Any]):
-    return {"id": 1, "name": "Sandbox Events Co."}
+    own = company_of(request)
+    return {"id": own.id, "name": own.name}
 
 
 # --- cursor pagination --------------------------------------------------------------------
@@ -61,7 +71,7 @@ def _decode_cursor(cursor: str) -> list[Any]:
         raise ApiError("invalid_cursor", "page[cursor] is not a valid cursor.") from exc
 
 
-def _sort_keys(params: dict[str, Any], allowed: dict[str, tuple[str, Any]]):
+def sort_keys(params: dict[str, Any], allowed: dict[str, tuple[str, Any]]):
     """[(annotated name, column, null fallback, descending)] plus id as the tie-breaker."""
     sort = params.get("sort") or {}
     if not isinstance(sort, dict):
@@ -78,12 +88,17 @@ def _sort_keys(params: dict[str, Any], allowed: dict[str, tuple[str, Any]]):
     return keys
 
 
+def _page_params(params: dict[str, Any]) -> dict[str, Any]:
+    page = params.get("page")
+    return page if isinstance(page, dict) else {}
+
+
 def cursor_page(
     request: HttpRequest, params: dict[str, Any], qs: QuerySet, allowed, max_size: int
 ) -> tuple[list[Any], dict[str, Any]]:
-    page = params.get("page") or {}
+    page = _page_params(params)
     size = min(max(as_int(page.get("size"), 10) or 10, 1), max_size)
-    keys = _sort_keys(params, allowed)
+    keys = sort_keys(params, allowed)
     annotations = {
         alias: (Coalesce(column, Value(fallback)) if fallback is not None else _f(column))
         for alias, column, fallback, _ in keys
@@ -149,7 +164,7 @@ def _after(keys, values) -> Q:
 
 
 def number_page(request: HttpRequest, params: dict[str, Any], qs: QuerySet, max_size: int):
-    page = params.get("page") or {}
+    page = _page_params(params)
     size = min(max(as_int(page.get("size"), 10) or 10, 1), max_size)
     number = max(as_int(page.get("number"), 1) or 1, 1)
     total = qs.count()
@@ -182,8 +197,8 @@ def number_page(request: HttpRequest, params: dict[str, Any], qs: QuerySet, max_
             "self": request.build_absolute_uri(),
             "next": link(nxt),
             "prev": link(prev),
-            "first": link(1),
             "last": link(pages),
+            "first": link(1),
         },
     }
     return rows, meta
@@ -291,10 +306,12 @@ def _fields(params: dict[str, Any]) -> list[str] | None:
     return [f for f in wanted if f in s.EVENT_ALL_FIELDS] or None
 
 
-def _event_qs() -> QuerySet:
+def event_qs(company: m.Company | None) -> QuerySet:
+    """Events with what their JSON needs: one company's, or (``None``) every company's."""
     sold = m.Ticket.objects.filter(event=OuterRef("pk"))
-    qs = m.Event.objects.annotate(has_tickets=Exists(sold))
-    return qs.select_related("venue__state", "venue__country").prefetch_related(
+    events = m.Event.objects.all() if company is None else m.Event.objects.of(company)
+    qs = events.annotate(has_tickets=Exists(sold))
+    return qs.select_related("company", "venue__state", "venue__country").prefetch_related(
         "registration_types__prices",
         "registration_types__ticket_type",
         "categories",
@@ -306,15 +323,20 @@ def _event_qs() -> QuerySet:
 def events(request: HttpRequest, params: dict[str, Any]):
     if request.method == "POST":
         return create_event(request, params)
-    qs = filter_events(_event_qs(), params.get("filter") or {})
+    return event_page(request, params, event_qs(company_of(request)))
+
+
+def event_page(request: HttpRequest, params: dict[str, Any], qs: QuerySet) -> dict[str, Any]:
+    """The events list answer (filters, sort, cursor, include, fields) over ``qs``."""
+    qs = filter_events(qs, params.get("filter") or {})
     rows, meta = cursor_page(request, params, qs, EVENT_SORTS, EVENT_PAGE_MAX)
     inc = s.Includes.parse(params.get("include"))
     base, fields = base_url(request), _fields(params)
     return {"data": [s.event(e, inc, base, fields) for e in rows], "meta": meta}
 
 
-def _get_event(event_id: Any) -> m.Event:
-    event = _event_qs().filter(pk=as_int(event_id)).first()
+def _get_event(company: m.Company, event_id: Any) -> m.Event:
+    event = event_qs(company).filter(pk=as_int(event_id)).first()
     if event is None:
         raise not_found("Event", event_id)
     return event
@@ -324,7 +346,7 @@ def _get_event(event_id: Any) -> m.Event:
 def event_detail(request: HttpRequest, params: dict[str, Any], event_id: str):
     if request.method == "PATCH":
         return update_event(request, params, event_id)
-    event = _get_event(event_id)
+    event = _get_event(company_of(request), event_id)
     return s.event(
         event, s.Includes.parse(params.get("include")), base_url(request), _fields(params)
     )
@@ -426,7 +448,8 @@ def _save_registration_types(event: m.Event, items: Any, errors: list, currency:
                 existing.delete()
                 continue
         prefix = f"registration_types[{index}]"
-        tt = m.TicketType.objects.filter(pk=as_int(item.get("ticket_type_id"))).first()
+        ticket_types = m.TicketType.objects.of(event.company)
+        tt = ticket_types.filter(pk=as_int(item.get("ticket_type_id"))).first()
         if tt is None:
             code = "blank" if not item.get("ticket_type_id") else "invalid"
             errors.append(
@@ -500,7 +523,7 @@ def _operation_running(event: m.Event) -> bool:
 
 def _event_response(request: HttpRequest, event: m.Event, op: m.Operation, created: bool):
     inc = s.Includes.parse("venue,categories,registration_types.prices,list,sessions")
-    data = s.event(_get_event(event.pk), inc, base_url(request))
+    data = s.event(_get_event(event.company, event.pk), inc, base_url(request))
     headers = {"X-Event-Operation-ID": str(op.id)}
     if created:
         return Created(data, headers)
@@ -525,7 +548,8 @@ def create_event(request: HttpRequest, params: dict[str, Any]):
     name = str(data.get("name") or "").strip()
     if not name:
         errors.append(attr_error("name", "blank", "can't be blank"))
-    venue = m.Venue.objects.filter(pk=as_int(data.get("venue_id"))).first()
+    company = company_of(request)
+    venue = m.Venue.objects.of(company).filter(pk=as_int(data.get("venue_id"))).first()
     if venue is None:
         errors.append(
             attr_error(
@@ -548,6 +572,7 @@ def create_event(request: HttpRequest, params: dict[str, Any]):
     with transaction.atomic(using="sandbox"):
         published = data.get("published_at")
         event = m.Event.objects.create(
+            company=company,
             type=kind,
             name=name,
             slug=slugify(name)[:200] or "event",
@@ -584,11 +609,13 @@ def _create_session(parent: m.Event, session: Any, index: int, errors: list, cur
     prefix = f"sessions[{index}]"
     starts = _dt(session.get("starts_at"), f"{prefix}.starts_at", errors)
     ends = _dt(session.get("ends_at"), f"{prefix}.ends_at", errors)
-    venue = m.Venue.objects.filter(pk=as_int(session.get("venue_id"))).first() or parent.venue
+    venues = m.Venue.objects.of(parent.company)
+    venue = venues.filter(pk=as_int(session.get("venue_id"))).first() or parent.venue
     if not (starts and ends):
         return
     name = str(session.get("name") or f"{parent.name} — session {index + 1}")
     child = m.Event.objects.create(
+        company=parent.company,
         type="date",
         name=name,
         slug=slugify(name)[:200] or "session",
@@ -637,6 +664,7 @@ def generate_occurrences(
                 if until and when > until:
                     return
                 child = m.Event.objects.create(
+                    company=event.company,
                     type="date",
                     name=event.name,
                     slug=f"{event.slug}-{when:%Y-%m-%d}",
@@ -672,7 +700,7 @@ def _step(when: datetime, unit: str, every: int) -> datetime:
 
 
 def update_event(request: HttpRequest, params: dict[str, Any], event_id: str):
-    event = _get_event(event_id)
+    event = _get_event(company_of(request), event_id)
     if _operation_running(event):
         raise ApiError(
             "uneditable", "Event is currently syncing and cannot be edited until finished.", 409
@@ -703,7 +731,7 @@ def update_event(request: HttpRequest, params: dict[str, Any], event_id: str):
         if "capacity" in data:
             event.capacity = as_int(data["capacity"])
         if "venue_id" in data:
-            venue = m.Venue.objects.filter(pk=as_int(data["venue_id"])).first()
+            venue = m.Venue.objects.of(event.company).filter(pk=as_int(data["venue_id"])).first()
             if venue is None:
                 errors.append(attr_error("venue_id", "invalid", "is invalid", label="Venue"))
             else:
@@ -721,7 +749,8 @@ def update_event(request: HttpRequest, params: dict[str, Any], event_id: str):
 
 @endpoint("GET")
 def event_operation(request: HttpRequest, params: dict[str, Any], event_id: str, op_id: str):
-    op = m.Operation.objects.filter(pk=as_int(op_id), event_id=as_int(event_id)).first()
+    ops = m.Operation.objects.of(company_of(request))
+    op = ops.filter(pk=as_int(op_id), event_id=as_int(event_id)).first()
     if op is None:
         raise not_found("Operation", op_id)
     return {"data": s.operation(op, settings.SANDBOX["OPERATION_PHASE_SECONDS"])}
@@ -732,7 +761,7 @@ def event_operation(request: HttpRequest, params: dict[str, Any], event_id: str,
 
 @endpoint("GET")
 def venues(request: HttpRequest, params: dict[str, Any]):
-    qs = m.Venue.objects.select_related("state", "country").order_by("id")
+    qs = m.Venue.objects.of(company_of(request)).select_related("state", "country").order_by("id")
     rows, meta = number_page(request, params, qs, 100)
     with_address = "address" in s.Includes.parse(params.get("include"))
     return {
@@ -748,7 +777,8 @@ def venues(request: HttpRequest, params: dict[str, Any]):
 
 @endpoint("GET")
 def venue_detail(request: HttpRequest, params: dict[str, Any], venue_id: str):
-    v = m.Venue.objects.select_related("state", "country").filter(pk=as_int(venue_id)).first()
+    venues = m.Venue.objects.of(company_of(request)).select_related("state", "country")
+    v = venues.filter(pk=as_int(venue_id)).first()
     if v is None:
         raise not_found("Venue", venue_id)
     return s.venue(v, with_address=True)
@@ -756,14 +786,16 @@ def venue_detail(request: HttpRequest, params: dict[str, Any], venue_id: str):
 
 @endpoint("GET")
 def categories(request: HttpRequest, params: dict[str, Any]):
-    rows, meta = number_page(request, params, m.Category.objects.order_by("position", "id"), 100)
+    qs = m.Category.objects.of(company_of(request)).order_by("position", "id")
+    rows, meta = number_page(request, params, qs, 100)
     base = base_url(request)
     return {"data": [s.category(c, base) for c in rows], "meta": meta}
 
 
 @endpoint("GET")
 def recurring_events(request: HttpRequest, params: dict[str, Any]):
-    qs = m.Event.objects.filter(type="recurring").order_by("position", "id")
+    qs = m.Event.objects.of(company_of(request)).filter(type="recurring")
+    qs = qs.order_by("position", "id")
     rows, meta = number_page(request, params, qs, 50)
     base = base_url(request)
     inc = s.Includes.parse(params.get("include"))
@@ -809,7 +841,7 @@ TICKET_SORTS = {
 
 @endpoint("GET")
 def tickets(request: HttpRequest, params: dict[str, Any]):
-    qs = m.Ticket.objects.select_related("order")
+    qs = m.Ticket.objects.of(company_of(request)).select_related("order")
     f = params.get("filter") or {}
     if isinstance(f, dict):
         if f.get("ids"):
@@ -841,20 +873,24 @@ def tickets(request: HttpRequest, params: dict[str, Any]):
     return {"data": [s.ticket(t, base, links=links) for t in rows], "meta": meta}
 
 
-@endpoint("GET")
-def ticket_detail(request: HttpRequest, params: dict[str, Any], ticket_id: str):
-    t = m.Ticket.objects.select_related("order").filter(pk=as_int(ticket_id)).first()
+def _get_ticket(request: HttpRequest, ticket_id: str) -> m.Ticket:
+    tickets = m.Ticket.objects.of(company_of(request)).select_related("order")
+    t = tickets.filter(pk=as_int(ticket_id)).first()
     if t is None:
         raise not_found("Ticket", ticket_id)
+    return t
+
+
+@endpoint("GET")
+def ticket_detail(request: HttpRequest, params: dict[str, Any], ticket_id: str):
+    t = _get_ticket(request, ticket_id)
     links = "links" in s.Includes.parse(params.get("include"))
     return s.ticket(t, base_url(request), links=links)
 
 
 @endpoint("PATCH")
 def ticket_email(request: HttpRequest, params: dict[str, Any], ticket_id: str):
-    t = m.Ticket.objects.select_related("order").filter(pk=as_int(ticket_id)).first()
-    if t is None:
-        raise not_found("Ticket", ticket_id)
+    t = _get_ticket(request, ticket_id)
     if not t.email:
         raise Invalid(
             [attr_error("email", "blank", "can't be blank")],
@@ -923,7 +959,9 @@ def _tiny_pdf(text: str) -> bytes:
     return out
 
 
-@endpoint("GET", "POST", "PATCH", "DELETE")
-def routing_error_view(request: HttpRequest, params: dict[str, Any], rest: str = ""):
+def routing_error(request: HttpRequest, params: dict[str, Any], rest: str = ""):
     """Unknown API paths (among them the removed ``sync_jobs``) answer 404 routing_error."""
     raise ApiError("routing_error", f"No route matches [{request.method}] {request.path}", 404)
+
+
+routing_error_view = endpoint("GET", "POST", "PATCH", "DELETE")(routing_error)

@@ -1,5 +1,7 @@
 """Sandbox-only control endpoints (outside the API path) for tests, demos and benchmarks:
-force an order to expire, change a variant's stock, inspect payments, inject faults."""
+force an order to expire, change a variant's stock, inspect payments, inject faults.
+They take a company's write key and reach only that company's orders and variants; faults
+and stats are process-wide."""
 
 from __future__ import annotations
 
@@ -14,11 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from . import models as m
 from . import orders, runtime
-from .api import _api_key_access
-
-
-def _authorised(request: HttpRequest) -> bool:
-    return "write" in _api_key_access(request)
+from .api import api_key_of, company_of
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
@@ -32,10 +30,12 @@ def _body(request: HttpRequest) -> dict[str, Any]:
 def control(view):
     @csrf_exempt
     def wrapper(request: HttpRequest, **kwargs):
-        if not _authorised(request):
+        key = api_key_of(request)
+        if key is None or not key.write:
             return JsonResponse(
                 {"type": "unauthorized", "message": "Write key required."}, status=401
             )
+        request.sandbox_company = key.company
         return view(request, **kwargs)
 
     return wrapper
@@ -53,7 +53,7 @@ def _bad(message: str) -> JsonResponse:
 def expire_order(request: HttpRequest, order_id: int):
     """Expire the order now, or with ``{"in_seconds": n}`` move its expiry n seconds ahead
     (it then expires on its own, as any order does)."""
-    order = m.Order.objects.filter(pk=order_id).first()
+    order = m.Order.objects.of(company_of(request)).filter(pk=order_id).first()
     if order is None:
         return JsonResponse({"type": "not_found"}, status=404)
     body = _body(request)
@@ -75,7 +75,7 @@ def expire_order(request: HttpRequest, order_id: int):
 @control
 @require_http_methods(["GET"])
 def order_info(request: HttpRequest, order_id: int):
-    order = m.Order.objects.filter(pk=order_id).first()
+    order = m.Order.objects.of(company_of(request)).filter(pk=order_id).first()
     if order is None:
         return JsonResponse({"type": "not_found"}, status=404)
     return JsonResponse(
@@ -97,7 +97,7 @@ def order_info(request: HttpRequest, order_id: int):
 @control
 @require_http_methods(["POST"])
 def variant_stock(request: HttpRequest, variant_id: int):
-    rt = m.RegistrationType.objects.filter(variant_id=variant_id).first()
+    rt = m.RegistrationType.objects.of(company_of(request)).filter(variant_id=variant_id).first()
     if rt is None:
         return JsonResponse({"type": "not_found"}, status=404)
     data = _body(request)

@@ -1,8 +1,21 @@
-"""The emulator's data: a merchant's catalog, and orders moving through checkout."""
+"""The emulator's data: companies (merchants), each with its own catalog and orders moving
+through checkout. Every company is a silo: each model says how its rows reach their company
+(``COMPANY_PATH``) so that ``Model.objects.of(company)`` is the one way API code reads them."""
 
 from __future__ import annotations
 
+from typing import Self
+
 from django.db import models
+
+
+class CompanyQuerySet(models.QuerySet):
+    def of(self, company: Company) -> Self:
+        """Only the rows that belong to ``company``."""
+        return self.filter(**{self.model.COMPANY_PATH: company})
+
+
+CompanyManager = models.Manager.from_queryset(CompanyQuerySet)
 
 
 class Country(models.Model):
@@ -24,7 +37,43 @@ class State(models.Model):
         ordering = ["name"]
 
 
+class Company(models.Model):
+    name = models.CharField(max_length=200)
+    password = models.CharField(max_length=64)  # for the Check In App
+    pin = models.CharField(max_length=8)
+    country = models.ForeignKey(Country, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class CompanyUser(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="users")
+    name = models.CharField(max_length=200)
+    email = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class ApiKey(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="api_keys")
+    access_token = models.CharField(max_length=128, unique=True)
+    read = models.BooleanField(default=True)
+    write = models.BooleanField(default=False)
+    name = models.CharField(max_length=200, null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    @property
+    def rights(self) -> frozenset[str]:
+        granted = {"read": self.read, "write": self.write}
+        return frozenset(right for right, ok in granted.items() if ok)
+
+
 class Venue(models.Model):
+    COMPANY_PATH = "company"
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="venues")
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220)
     description = models.TextField(null=True, blank=True)
@@ -36,18 +85,24 @@ class Venue(models.Model):
     country = models.ForeignKey(Country, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    objects = CompanyManager()
 
 
 class Category(models.Model):
+    COMPANY_PATH = "company"
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="categories")
     name = models.CharField(max_length=200)
     subtitle = models.CharField(max_length=200, null=True, blank=True)
     position = models.IntegerField(default=0)
     short_description = models.TextField(null=True, blank=True)
     description = models.TextField(null=True, blank=True)
     image = models.CharField(max_length=300, blank=True)
+    objects = CompanyManager()
 
 
 class TicketType(models.Model):
+    COMPANY_PATH = "company"
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="ticket_types")
     name = models.CharField(max_length=200)
     display_name = models.CharField(max_length=200, null=True, blank=True)
     include_name = models.BooleanField(default=False)
@@ -58,10 +113,14 @@ class TicketType(models.Model):
     transferable = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    objects = CompanyManager()
 
 
 class Form(models.Model):
+    COMPANY_PATH = "company"
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="forms")
     name = models.CharField(max_length=200)
+    objects = CompanyManager()
 
 
 class FormField(models.Model):
@@ -88,7 +147,9 @@ class FormOption(models.Model):
 
 
 class Event(models.Model):
+    COMPANY_PATH = "company"
     TYPES = [("date", "date"), ("parent", "parent"), ("recurring", "recurring")]
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="events")
     type = models.CharField(max_length=10, choices=TYPES, default="date")
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220)
@@ -110,10 +171,19 @@ class Event(models.Model):
     recurrences = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    objects = CompanyManager()
+
+    def save(self, *args, **kwargs):
+        # An event made without a company (sessions, occurrences) is its venue's.
+        if self.company_id is None and self.venue_id is not None:
+            self.company_id = self.venue.company_id
+        super().save(*args, **kwargs)
 
 
 class RegistrationType(models.Model):
     """A registration type with its variant (the purchasable product) and stock item."""
+
+    COMPANY_PATH = "event__company"
 
     STOCK_STATUSES = [
         (s, s) for s in ("selling", "paused", "reserve", "request", "not_on_sale", "sold_out")
@@ -135,6 +205,7 @@ class RegistrationType(models.Model):
     service_fee_percentage = models.DecimalField(max_digits=5, decimal_places=2, default=0)
     requires_shipping = models.BooleanField(default=False)
     position = models.IntegerField(default=0)
+    objects = CompanyManager()
 
     class Meta:
         ordering = ["position", "id"]
@@ -153,15 +224,25 @@ class Price(models.Model):
 
 
 class Coupon(models.Model):
-    code = models.CharField(max_length=50, unique=True)
+    COMPANY_PATH = "company"
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="coupons")
+    code = models.CharField(max_length=50)
     percent_off = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     amount_off = models.IntegerField(null=True, blank=True)  # cents, in `currency`
     currency = models.CharField(max_length=3, blank=True)
     active = models.BooleanField(default=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    objects = CompanyManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="coupon_code_per_company")
+        ]
 
 
 class Order(models.Model):
+    COMPANY_PATH = "company"
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="orders")
     number = models.CharField(max_length=20, unique=True)
     guest_token = models.CharField(max_length=64, db_index=True)
     currency = models.CharField(max_length=3)
@@ -183,19 +264,23 @@ class Order(models.Model):
     can_checkout_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    objects = CompanyManager()
 
 
 class LineItem(models.Model):
+    COMPANY_PATH = "order__company"
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="line_items")
     registration_type = models.ForeignKey(RegistrationType, on_delete=models.PROTECT)
     quantity = models.IntegerField()
     price = models.IntegerField()  # cents per unit, in the order currency
+    objects = CompanyManager()
 
     class Meta:
         ordering = ["id"]
 
 
 class Ticket(models.Model):
+    COMPANY_PATH = "event__company"
     order = models.ForeignKey(
         Order, null=True, blank=True, on_delete=models.CASCADE, related_name="tickets"
     )
@@ -215,12 +300,14 @@ class Ticket(models.Model):
     email_count = models.IntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    objects = CompanyManager()
 
     class Meta:
         ordering = ["-id"]
 
 
 class Payment(models.Model):
+    COMPANY_PATH = "order__company"
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
     number = models.CharField(max_length=20, unique=True)
     amount = models.IntegerField()
@@ -233,6 +320,7 @@ class Payment(models.Model):
     response_code = models.CharField(max_length=100, blank=True)
     reason = models.CharField(max_length=300, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    objects = CompanyManager()
 
     class Meta:
         ordering = ["id"]
@@ -259,8 +347,11 @@ class Operation(models.Model):
     """Asynchronous work after an event create/update. Its progress is derived from the
     time since it started, phase by phase."""
 
+    COMPANY_PATH = "event__company"
+
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="operations")
     action = models.CharField(max_length=10, default="save")
     phases = models.JSONField(default=list)  # names, in order
     fail_phase = models.CharField(max_length=30, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    objects = CompanyManager()

@@ -12,7 +12,15 @@ from django.views.decorators.csrf import csrf_exempt
 
 from . import models as m
 from . import orders
-from .api import ApiError, Created, Invalid, attr_error, endpoint, parameter_missing
+from .api import (
+    ApiError,
+    Created,
+    Invalid,
+    attr_error,
+    company_of,
+    endpoint,
+    parameter_missing,
+)
 from .order_json import order as order_json
 from .payments import schedule_charge
 
@@ -60,8 +68,10 @@ def create_order(request: HttpRequest, params: dict[str, Any]):
     currency = str(data.get("currency") or "").upper()
     if not currency:
         raise Invalid([attr_error("currency", "blank", "can't be blank")])
+    company = company_of(request)
     with transaction.atomic(using="sandbox"):
         order = m.Order(
+            company=company,
             number=orders.new_order_number(),
             guest_token=secrets.token_hex(16),
             currency=currency,
@@ -74,7 +84,7 @@ def create_order(request: HttpRequest, params: dict[str, Any]):
         for item in data.get("line_items") or []:
             if not isinstance(item, dict) or not item.get("variant_id"):
                 raise parameter_missing("order[line_items][variant_id]")
-            rt = orders.variant(item["variant_id"])
+            rt = orders.variant(company, item["variant_id"])
             existing = order.line_items.filter(registration_type=rt).first()
             qty = _quantity(item.get("quantity"))
             if qty <= 0:
@@ -91,12 +101,12 @@ def create_order(request: HttpRequest, params: dict[str, Any]):
 
 @endpoint("GET", "PATCH")
 def get_order(request: HttpRequest, params: dict[str, Any], order_id: str):
-    return order_json(orders.load(order_id, params), base_url(request))
+    return order_json(orders.load(company_of(request), order_id, params), base_url(request))
 
 
 @endpoint("GET")
 def poll_order(request: HttpRequest, params: dict[str, Any], order_id: str):
-    order = orders.load(order_id, params)
+    order = orders.load(company_of(request), order_id, params)
     if order.state == "processing":
         return {"state": "processing"}
     return order_json(order, base_url(request))
@@ -107,7 +117,7 @@ def _mutate(
 ) -> Any:
     """Load, check editability (auto-resuming an expired order), apply, save — atomically."""
     with transaction.atomic(using="sandbox"):
-        order = orders.load(order_id, params, lock=True)
+        order = orders.load(company_of(request), order_id, params, lock=True)
         if checkout and order.state == "processing":
             raise orders.processing_error()
         try:
@@ -168,7 +178,7 @@ def update_order(request: HttpRequest, params: dict[str, Any], order_id: str):
                 rt = li.registration_type
                 orders.set_quantity(order, rt, _quantity(item.get("quantity"), li.quantity))
             elif item.get("variant_id"):
-                rt = orders.variant(item["variant_id"])
+                rt = orders.variant(order.company, item["variant_id"])
                 orders.set_quantity(order, rt, _quantity(item.get("quantity")))
 
     return _mutate(request, params, order_id, change)
@@ -184,7 +194,7 @@ def add_line_item(request: HttpRequest, params: dict[str, Any], order_id: str):
             [attr_error("quantity", "greater_than", "Quantity must be greater than zero")],
             model="LineItem",
         )
-    rt = orders.variant(params["variant_id"])
+    rt = orders.variant(company_of(request), params["variant_id"])
 
     def change(order: m.Order) -> None:
         li = order.line_items.filter(registration_type=rt).first()
@@ -198,7 +208,7 @@ def remove_line_item(request: HttpRequest, params: dict[str, Any], order_id: str
     if not params.get("variant_id"):
         raise parameter_missing("variant_id")
     qty = _quantity(params.get("quantity"))
-    rt = orders.variant(params["variant_id"])
+    rt = orders.variant(company_of(request), params["variant_id"])
 
     def change(order: m.Order) -> None:
         li = order.line_items.filter(registration_type=rt).first()
@@ -239,7 +249,7 @@ def apply_coupon_code(request: HttpRequest, params: dict[str, Any], order_id: st
         raise parameter_missing("coupon_code")
 
     def change(order: m.Order) -> None:
-        coupon = m.Coupon.objects.filter(code__iexact=code).first()
+        coupon = m.Coupon.objects.of(order.company).filter(code__iexact=code).first()
         problem = None
         if coupon is None:
             problem = ("not_found", "was not found")
@@ -267,7 +277,7 @@ def apply_coupon_code(request: HttpRequest, params: dict[str, Any], order_id: st
 @endpoint("PATCH")
 def void_order(request: HttpRequest, params: dict[str, Any], order_id: str):
     with transaction.atomic(using="sandbox"):
-        order = orders.load_for_admin(order_id)
+        order = orders.load_for_admin(company_of(request), order_id)
         if order.state in ("voided", "canceled"):
             raise ApiError("cannot_modify", f"Order is already {order.state}.", 400)
         if order.state == "processing" or order.payments.filter(state="completed").exists():
@@ -301,7 +311,7 @@ def checkout_next(request: HttpRequest, params: dict[str, Any], order_id: str):
 @endpoint("PATCH")
 def checkout_resume(request: HttpRequest, params: dict[str, Any], order_id: str):
     with transaction.atomic(using="sandbox"):
-        order = orders.load(order_id, params, lock=True)
+        order = orders.load(company_of(request), order_id, params, lock=True)
         if order.state != "expired":
             raise Invalid(
                 [

@@ -168,11 +168,13 @@ def new_order_number() -> str:
     return "GM" + "".join(secrets.choice(alphabet) for _ in range(12))
 
 
-def load(order_id: Any, params: dict[str, Any], *, lock: bool = False) -> m.Order:
+def load(
+    company: m.Company, order_id: Any, params: dict[str, Any], *, lock: bool = False
+) -> m.Order:
     token = params.get("guest_token")
     if not token:
         raise parameter_missing("guest_token")
-    qs = m.Order.objects.select_related("coupon")
+    qs = m.Order.objects.of(company).select_related("coupon")
     if lock:
         qs = qs.select_for_update()
     order = qs.filter(pk=_int_or_none(order_id)).first()
@@ -183,8 +185,8 @@ def load(order_id: Any, params: dict[str, Any], *, lock: bool = False) -> m.Orde
     return order
 
 
-def load_for_admin(order_id: Any) -> m.Order:
-    order = m.Order.objects.filter(pk=_int_or_none(order_id)).first()
+def load_for_admin(company: m.Company, order_id: Any) -> m.Order:
+    order = m.Order.objects.of(company).filter(pk=_int_or_none(order_id)).first()
     if order is None:
         raise not_found("Order", order_id)
     expire_if_due(order)
@@ -352,9 +354,10 @@ def buyer_missing(order: m.Order) -> list[dict[str, Any]]:
 # --- line items ---------------------------------------------------------------------------
 
 
-def variant(variant_id: Any) -> m.RegistrationType:
+def variant(company: m.Company, variant_id: Any) -> m.RegistrationType:
     rt = (
-        m.RegistrationType.objects.select_related("event", "ticket_type")
+        m.RegistrationType.objects.of(company)
+        .select_related("event", "ticket_type")
         .filter(variant_id=_int_or_none(variant_id))
         .first()
     )

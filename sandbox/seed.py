@@ -1,6 +1,11 @@
 """A deterministic demo catalog: venues in several time zones, date / parent / recurring
 events over the coming months, every stock status, fees, forms, coupons, and some hostile
-HTML to prove the storefront sanitises it."""
+HTML to prove the storefront sanitises it.
+
+Two companies: the default one (the settings' WRITE_KEY / READ_KEY) holds that catalog, always
+seeded first so its ids never move; a second, "Northwind Live" (COMPANY2_WRITE_KEY /
+COMPANY2_READ_KEY), holds a small catalog of its own, to exercise multi-company setups.
+Reseeding also removes companies made since through the Enterprise API."""
 
 from __future__ import annotations
 
@@ -8,12 +13,14 @@ import random
 from datetime import datetime, timedelta
 
 from django.apps import apps
+from django.conf import settings
 from django.core.management.color import no_style
 from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from . import models as m
+from .companies import create_company
 from .geo import COUNTRIES, STATES
 from .timezones import zone
 
@@ -133,11 +140,38 @@ HOSTILE_HTML = [
     '<iframe src="https://evil.example"></iframe><style>body{display:none}</style>',
 ]
 IMAGES = [f"/static/sandbox/event-{i}.svg" for i in range(1, 7)]
+DEFAULT_COMPANY = "Sandbox Events Co."
+NORTHWIND = "Northwind Live"
+NORTHWIND_VENUES = [
+    (
+        "Northwind Arena",
+        "Pacific Time (US & Canada)",
+        "1 Harbor Steps",
+        "Seattle",
+        "98101",
+        "US",
+        "WA",
+        "USD",
+    ),
+    (
+        "Lakeshore Loft",
+        "Eastern Time (US & Canada)",
+        "55 Queens Quay W",
+        "Toronto",
+        "M5J 2N5",
+        "CA",
+        "ON",
+        "CAD",
+    ),
+]
+NORTHWIND_CATEGORIES = [("Live Music", "Loud and local"), ("Comedy", "Stand-up and improv")]
+NORTHWIND_IMAGES = [f"/static/sandbox/northwind-{i}.svg" for i in range(1, 4)]
 STOCK_CYCLE = ["selling"] * 14 + ["sold_out", "not_on_sale", "reserve", "request", "paused"]
 
 
 class Seeder:
     def __init__(self, seed: int = 42, now: datetime | None = None):
+        self.seed = seed
         self.rng = random.Random(seed)
         self.now = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
         self.next_variant = 10_000
@@ -147,32 +181,78 @@ class Seeder:
         with transaction.atomic(using="sandbox"):
             self.wipe()
             self.geo()
-            self.venues = [self.venue(*v) for v in VENUES]
-            self.categories = [
-                m.Category.objects.create(
-                    name=n,
-                    subtitle=sub,
-                    position=i,
-                    short_description=sub,
-                    image=IMAGES[i % len(IMAGES)],
-                )
-                for i, (n, sub) in enumerate(CATEGORIES)
-            ]
-            self.ticket_types()
-            self.forms = [self.form(i) for i in range(3)]
-            self.coupons()
-            self.special_events()
-            for i in range(170):
-                self.date_event(i)
-            for i in range(8):
-                self.parent_event(i)
-            for i in range(5):
-                self.recurring_event(i)
+            self.default_company()
+            self.northwind()
         return {
+            "companies": m.Company.objects.count(),
             "events": m.Event.objects.count(),
             "venues": m.Venue.objects.count(),
             "registration_types": m.RegistrationType.objects.count(),
         }
+
+    def default_company(self) -> None:
+        cfg = settings.SANDBOX
+        self.company = self.new_company(
+            DEFAULT_COMPANY, "US", cfg["WRITE_KEY"], cfg["READ_KEY"], pin="1234"
+        )
+        m.CompanyUser.objects.create(
+            company=self.company, name="Sam Sandbox", email="sam@sandbox.example"
+        )
+        self.venues = [self.venue(*v) for v in VENUES]
+        self.categories = self.make_categories(CATEGORIES, IMAGES)
+        self.ticket_types()
+        self.forms = [self.form(i) for i in range(3)]
+        self.coupons()
+        self.special_events()
+        for i in range(170):
+            self.date_event(i)
+        for i in range(8):
+            self.parent_event(i)
+        for i in range(5):
+            self.recurring_event(i)
+
+    def northwind(self) -> None:
+        """A second merchant, small and unlike the first. It draws from its own random
+        stream, so a change to the default catalog does not reshuffle it."""
+        cfg = settings.SANDBOX
+        self.rng = random.Random(self.seed + 1)
+        self.company = self.new_company(
+            NORTHWIND, "CA", cfg["COMPANY2_WRITE_KEY"], cfg["COMPANY2_READ_KEY"], pin="5988"
+        )
+        m.CompanyUser.objects.create(
+            company=self.company, name="Nora Lind", email="nora@northwind.example"
+        )
+        self.venues = [self.venue(*v) for v in NORTHWIND_VENUES]
+        self.categories = self.make_categories(NORTHWIND_CATEGORIES, NORTHWIND_IMAGES)
+        self.ticket_types()
+        self.forms = [self.form(0)]
+        m.Coupon.objects.create(company=self.company, code="NORTHWIND15", percent_off=15)
+        self.northwind_events()
+
+    def new_company(
+        self, name: str, country_code: str, write_key: str, read_key: str, pin: str
+    ) -> m.Company:
+        return create_company(
+            name,
+            m.Country.objects.get(code=country_code),
+            read_token=read_key,
+            write_token=write_key,
+            password=f"{slugify(name)}-checkin",
+            pin=pin,
+        )
+
+    def make_categories(self, rows: list[tuple[str, str]], images: list[str]) -> list[m.Category]:
+        return [
+            m.Category.objects.create(
+                company=self.company,
+                name=n,
+                subtitle=sub,
+                position=i,
+                short_description=sub,
+                image=images[i % len(images)],
+            )
+            for i, (n, sub) in enumerate(rows)
+        ]
 
     # -- reference data --------------------------------------------------------------------
 
@@ -202,6 +282,7 @@ class Seeder:
         c = m.Country.objects.get(code=country)
         st = c.states.filter(code=state).first() if state else None
         v = m.Venue.objects.create(
+            company=self.company,
             name=name,
             slug=slugify(name),
             time_zone=tz,
@@ -215,7 +296,9 @@ class Seeder:
         return v
 
     def ticket_types(self) -> None:
-        T = m.TicketType.objects.create
+        def T(**fields) -> m.TicketType:
+            return m.TicketType.objects.create(company=self.company, **fields)
+
         self.tt_plain = T(name="General admission")
         self.tt_named = T(name="Named ticket", include_name=True, require_name=True)
         self.tt_named_email = T(
@@ -228,7 +311,7 @@ class Seeder:
         self.tt_optional = T(name="Optional name", include_name=True)
 
     def form(self, i: int) -> m.Form:
-        f = m.Form.objects.create(name=f"Questions {i + 1}")
+        f = m.Form.objects.create(company=self.company, name=f"Questions {i + 1}")
         q1 = m.FormField.objects.create(
             form=f,
             label="How did you hear about us?",
@@ -252,13 +335,14 @@ class Seeder:
         return f
 
     def coupons(self) -> None:
-        m.Coupon.objects.create(code="SAVE10", percent_off=10)
-        m.Coupon.objects.create(code="HALFOFF", percent_off=50)
-        m.Coupon.objects.create(code="FIVEOFF", amount_off=500, currency="USD")
-        m.Coupon.objects.create(
-            code="EXPIRED", percent_off=20, expires_at=self.now - timedelta(days=1)
-        )
-        m.Coupon.objects.create(code="PAUSED", percent_off=20, active=False)
+        def C(**fields) -> None:
+            m.Coupon.objects.create(company=self.company, **fields)
+
+        C(code="SAVE10", percent_off=10)
+        C(code="HALFOFF", percent_off=50)
+        C(code="FIVEOFF", amount_off=500, currency="USD")
+        C(code="EXPIRED", percent_off=20, expires_at=self.now - timedelta(days=1))
+        C(code="PAUSED", percent_off=20, active=False)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -287,6 +371,7 @@ class Seeder:
     ) -> m.Event:
         self.counter += 1
         e = m.Event.objects.create(
+            company=self.company,
             type=kind,
             name=name,
             slug=slugify(name)[:200],
@@ -631,3 +716,49 @@ class Seeder:
             available=0,
             on_sale_at=self.now + timedelta(days=7),
         )
+
+    def northwind_events(self) -> None:
+        arena, loft = self.venues
+        music, comedy = self.categories
+        opening = self.event(
+            name="Northwind Opening Night",
+            venue=arena,
+            start=self.local_start(arena, days=6, hour=19),
+            description=SAFE_HTML[0],
+            image=NORTHWIND_IMAGES[0],
+            categories=[music],
+        )
+        self.registration_type(opening, "Floor", 3200, "USD", available=400, order_max=8)
+        self.registration_type(
+            opening, "Balcony (named)", 5400, "USD", tt=self.tt_named, available=60, position=1
+        )
+        harbor = self.event(
+            name="Harbor Lights Orchestra",
+            venue=arena,
+            start=self.local_start(arena, days=13, hour=20),
+            description=SAFE_HTML[2],
+            image=NORTHWIND_IMAGES[1],
+            form=self.forms[0],
+            categories=[music],
+        )
+        self.registration_type(harbor, "Stalls", 4800, "USD", available=150, order_max=6)
+        matinee = self.event(
+            name="Family Matinee at the Arena",
+            venue=arena,
+            start=self.local_start(arena, days=8, hour=14),
+            description=SAFE_HTML[1],
+            image=NORTHWIND_IMAGES[2],
+            categories=[music],
+        )
+        self.registration_type(matinee, "Free entry", 0, "USD", available=250, order_max=6)
+        for week, name in enumerate(["Loft Laughs: New Material", "Loft Laughs: Headliners"]):
+            show = self.event(
+                name=name,
+                venue=loft,
+                start=self.local_start(loft, days=9 + 7 * week, hour=21),
+                hours=1.5,
+                description=SAFE_HTML[week % 3],
+                image=NORTHWIND_IMAGES[(week + 1) % 3],
+                categories=[comedy],
+            )
+            self.registration_type(show, "Seat", 2200 + 600 * week, "CAD", order_max=8)

@@ -249,6 +249,8 @@ def event(e: m.Event, inc: Includes, base: str, fields: list[str] | None = None)
             "tickets": m.Ticket.objects.filter(event=e).exclude(status="pending").count(),
             "available": sum(max(0, rt.available) for rt in rts if stock_status(rt) == "selling"),
         }
+    if "company" in inc:
+        data["company"] = company(e.company, COMPANY_DEFAULT_FIELDS, Includes(set()))
     if "venue" in inc:
         data["venue"] = venue(e.venue, with_address="address" in inc.sub("venue"))
     if "categories" in inc:
@@ -270,6 +272,55 @@ def event(e: m.Event, inc: Includes, base: str, fields: list[str] | None = None)
         sub = inc.sub("sessions")
         data["sessions"] = [event(s, sub, base) for s in e.children.order_by("starts_at", "id")]
     return data
+
+
+# --- companies (Enterprise API) ------------------------------------------------------------
+
+COMPANY_DEFAULT_FIELDS = ["id", "name"]
+COMPANY_ALL_FIELDS = ["id", "name", "password", "pin", "created_at", "updated_at"]
+
+
+def company(c: m.Company, fields: list[str], inc: Includes) -> dict[str, Any]:
+    values = {
+        "id": c.id,
+        "name": c.name,
+        "password": c.password,
+        "pin": c.pin,
+        "created_at": iso(c.created_at),
+        "updated_at": iso(c.updated_at),
+    }
+    data = {k: values[k] for k in fields if k in values}
+    if "api_keys" in inc:
+        data["api_keys"] = [api_key(k) for k in c.api_keys.all()]
+    if "users" in inc:
+        data["users"] = [{"id": u.id, "name": u.name, "email": u.email} for u in c.users.all()]
+    if "address" in inc:
+        data["address"] = company_address(c)
+    return data
+
+
+def api_key(k: m.ApiKey) -> dict[str, Any]:
+    return {
+        "id": k.id,
+        "name": k.name,
+        "access_token": k.access_token,
+        "read": k.read,
+        "write": k.write,
+    }
+
+
+def company_address(c: m.Company) -> dict[str, Any]:
+    """A company's address holds just its country: creating one takes nothing else."""
+    return {
+        "id": 80000 + c.id,
+        "address1": None,
+        "city": None,
+        "zipcode": None,
+        "state_name": None,
+        "state_code": None,
+        "country_name": c.country.name if c.country else None,
+        "country_code": c.country.code if c.country else None,
+    }
 
 
 # --- tickets ------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""Mounted at /sandbox/. The API lives under api/public/v2/ (and api/public/, the latest)."""
+"""Mounted at /sandbox/. The API lives under api/public/v2/ (and api/public/, the latest); the
+Enterprise API under api/public/enterprise/v1/ (and api/public/enterprise/, the latest)."""
 
 from django.urls import include, path, re_path
 
 from . import catalog_views as c
 from . import control
+from . import enterprise as e
 from . import order_views as o
 
 api = [
@@ -34,7 +36,19 @@ api = [
     re_path(r"^(?P<rest>.*)$", c.routing_error_view),
 ]
 
+enterprise = [
+    path("", e.info),
+    path("companies", e.companies),
+    path("events", e.events),
+    re_path(r"^(?P<rest>.*)$", e.routing_error_view),
+]
+
 urlpatterns = [
+    # Before api/public/, whose catch-all would answer these paths with the v2 routing error.
+    path("api/public/enterprise/v1/", include(enterprise)),
+    path("api/public/enterprise/v1", e.info),
+    path("api/public/enterprise/", include(enterprise)),
+    path("api/public/enterprise", e.info),
     path("api/public/v2/", include(api)),
     path("api/public/v2", c.company),
     path("api/public/", include(api)),

@@ -11,15 +11,25 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from merchants.shop import current
+
 PLACEHOLDER = b"<!--cart-count-->"
 COOKIE = "gm_cart"
+
+
+def cookie_name() -> str:
+    """Each merchant's count in its own cookie (a browser may hold carts at several)."""
+    slug = current().slug
+    return f"{COOKIE}-{slug}" if slug else COOKIE
+
+
 MAX_SHOWN = 999
 
 
 def count_from(request: HttpRequest, response: HttpResponse) -> int:
     count = getattr(response, "cart_count", None)
     if count is None:
-        value = request.COOKIES.get(COOKIE, "")
+        value = request.COOKIES.get(cookie_name(), "")
         count = int(value) if value.isascii() and value.isdigit() and len(value) <= 4 else 0
     return max(0, min(int(count), MAX_SHOWN))
 

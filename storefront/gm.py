@@ -1,8 +1,5 @@
-"""Where the storefront gets its API client: one per (base URL, key), reused across requests.
-
-Later, a merchant resolved from the request chooses the base URL and key; today there is one,
-from settings.
-"""
+"""Where the storefront gets its API client: one per (base URL, key), reused across requests;
+the merchant being served chooses which (merchants.shop.current)."""
 
 from __future__ import annotations
 
@@ -13,6 +10,7 @@ from django.conf import settings
 
 from guestmanager import GuestManagerClient
 from guestmanager.client import CONNECTION_LIMITS
+from merchants.shop import current
 
 from . import concurrency
 from .concurrency import SlotReleasingTransport
@@ -39,4 +37,5 @@ def client_for(base_url: str, api_key: str) -> GuestManagerClient:
 
 
 def get_client() -> GuestManagerClient:
-    return client_for(settings.GM_API_URL, settings.GM_API_KEY)
+    shop = current()
+    return client_for(shop.api_url, shop.api_key)

@@ -31,6 +31,8 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import ngettext
 from redis import RedisError
 
+from merchants.shop import current
+
 from .clientip import client_ip
 from .counters import Window, counter_for
 
@@ -130,7 +132,8 @@ def _windows(
         if value is None:
             continue
         start = now // seconds * seconds
-        key = f"rl:{policy}:{scope}:{seconds}:{int(start)}:{_digest(value)}"
+        merchant = current().namespace
+        key = f"rl:{merchant}:{policy}:{scope}:{seconds}:{int(start)}:{_digest(value)}"
         ttl = math.ceil(start + seconds - now) + 1
         scoped.append(_Scoped(scope, Window(key, limit, ttl), start + seconds))
     return scoped

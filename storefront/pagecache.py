@@ -70,7 +70,7 @@ class PageCacheMiddleware:
         )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method != "GET":
+        if request.method != "GET" or getattr(request, "embed", None) is not None:
             return self.get_response(request)
         key = self._key(request)
         page = self._pages.get(key)

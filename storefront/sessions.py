@@ -7,10 +7,18 @@ another key), so the check is skipped.
 """
 
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.contrib.sessions.backends.cached_db import KEY_PREFIX
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBSessionStore
 from django.utils.crypto import get_random_string
+
+from merchants.shop import current
 
 
 class SessionStore(CachedDBSessionStore):
     def _get_new_session_key(self) -> str:
         return get_random_string(32, VALID_KEY_CHARS)
+
+    @property
+    def cache_key_prefix(self) -> str:
+        """Cached copies are kept per merchant, like everything else in the shared cache."""
+        return f"{KEY_PREFIX}:{current().namespace}:"

@@ -67,9 +67,18 @@ SANDBOX_MODE = not (GM_API_URL and GM_API_KEY)
 if SANDBOX_MODE:
     GM_API_URL = f"{SITE_URL}/sandbox/api/public/v2"
     GM_API_KEY = os.environ.get("SANDBOX_API_KEY", "sandbox_write_key")
+# A reseller's Enterprise API (merchants' import_companies command).
+GM_ENTERPRISE_URL = os.environ.get("GM_ENTERPRISE_URL", "").rstrip("/")
+GM_ENTERPRISE_KEY = os.environ.get("GM_ENTERPRISE_KEY", "")
+if SANDBOX_MODE:
+    GM_ENTERPRISE_URL = GM_ENTERPRISE_URL or f"{SITE_URL}/sandbox/api/public/enterprise/v1"
+    GM_ENTERPRISE_KEY = GM_ENTERPRISE_KEY or os.environ.get(
+        "SANDBOX_ENTERPRISE_KEY", "sandbox_enterprise_key"
+    )
 GM_CONNECT_TIMEOUT = float(os.environ.get("GM_CONNECT_TIMEOUT", "3"))
 GM_READ_TIMEOUT = float(os.environ.get("GM_READ_TIMEOUT", "10"))
 STOREFRONT_CURRENCY = os.environ.get("STOREFRONT_CURRENCY", "USD")
+STOREFRONT_NAME = os.environ.get("STOREFRONT_NAME", "Tickets")
 CATALOG_TTL = float(os.environ.get("CATALOG_TTL", "30"))
 CATALOG_STALE = float(os.environ.get("CATALOG_STALE", "600"))
 # Whole pages that are the same for everyone (the events list) are reused this long.
@@ -81,6 +90,26 @@ CPU_SLOTS = int(os.environ.get("CPU_SLOTS", "2"))
 HEALTH_CACHE_SECONDS = float(os.environ.get("HEALTH_CACHE_SECONDS", "5"))
 # Unset: /metrics answers loopback only. Set: it wants "Authorization: Bearer <token>".
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# --- Merchants (merchants/) -----------------------------------------------------------------
+# Fernet keys for merchants' stored API keys, newest first, kept apart from SECRET_KEY.
+MERCHANT_ENCRYPTION_KEYS = env_list("MERCHANT_ENCRYPTION_KEYS", "")
+if not MERCHANT_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("MERCHANT_ENCRYPTION_KEYS is required when DEBUG is off.")
+    _keys_file = VAR_DIR / "merchant_keys"
+    if not _keys_file.exists():
+        from cryptography.fernet import Fernet
+
+        _keys_file.write_text(Fernet.generate_key().decode())
+    MERCHANT_ENCRYPTION_KEYS = _keys_file.read_text().split()
+# How long a process reuses what it read of the merchants table.
+MERCHANT_CACHE_SECONDS = float(os.environ.get("MERCHANT_CACHE_SECONDS", "30"))
+# The default merchant's embedding sites (merchants in the admin list their own).
+FRAME_ANCESTORS = env_list("FRAME_ANCESTORS", "")
+# An embed session ends this long after its last request, and at the latest after MAX_AGE.
+EMBED_SESSION_IDLE = int(os.environ.get("EMBED_SESSION_IDLE", str(30 * 60)))
+EMBED_SESSION_MAX_AGE = int(os.environ.get("EMBED_SESSION_MAX_AGE", str(4 * 3600)))
 
 # --- Abuse limits (storefront/limits.py) ---------------------------------------------------
 # Proxies in front of us that append to X-Forwarded-For; 0 = use the socket's address.
@@ -106,8 +135,13 @@ STRIPE_JS_URL = os.environ.get(
 # --- Sandbox (the API emulator; only mounted in sandbox mode or by runsandbox) -------------
 SANDBOX_ENABLED = SANDBOX_MODE or env_bool("SANDBOX_ENABLED", False)
 SANDBOX = {
+    # The default company's keys; the second seeded company ("Northwind Live") has its own.
     "READ_KEY": os.environ.get("SANDBOX_READ_KEY", "sandbox_read_key"),
     "WRITE_KEY": os.environ.get("SANDBOX_API_KEY", "sandbox_write_key"),
+    "COMPANY2_READ_KEY": os.environ.get("SANDBOX_COMPANY2_READ_KEY", "sandbox_company2_read_key"),
+    "COMPANY2_WRITE_KEY": os.environ.get("SANDBOX_COMPANY2_API_KEY", "sandbox_company2_write_key"),
+    # The Enterprise API's key (/sandbox/api/public/enterprise/v1/): lists and creates companies.
+    "ENTERPRISE_KEY": os.environ.get("SANDBOX_ENTERPRISE_KEY", "sandbox_enterprise_key"),
     "RATE_LIMIT": int(os.environ.get("SANDBOX_RATE_LIMIT", "300")),
     "RATE_WINDOW": float(os.environ.get("SANDBOX_RATE_WINDOW", "60")),
     "LATENCY_MS": float(os.environ.get("SANDBOX_LATENCY_MS", "0")),
@@ -122,6 +156,8 @@ SANDBOX = {
 
 # --- Django ------------------------------------------------------------------------------
 INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -129,23 +165,27 @@ INSTALLED_APPS = [
     "django_htmx",
     "storefront",
     "checkout",
+    "merchants",
     "sandbox",
 ]
 
 MIDDLEWARE = [
+    "merchants.middleware.MerchantMiddleware",
     "storefront.middleware.UpstreamTimingMiddleware",
     "storefront.concurrency.CpuSlotMiddleware",
     "storefront.cartbadge.CartBadgeMiddleware",
     "storefront.pagecache.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "merchants.sessions.MerchantSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "merchants.sessions.MerchantCsrfMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "checkout.middleware.CartCountMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "merchants.middleware.FramingMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -161,6 +201,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "storefront.context_processors.storefront",
             ],
@@ -203,13 +244,14 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 SESSION_ENGINE = "storefront.sessions"
+# Messages ride in the session: a framed checkout may have no cookies at all.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_HTTPONLY = True
 # Secure cookies unless told otherwise (plain-HTTP benchmarks on loopback set it to 0).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
-# Content Security Policy: scripts only from here (with a nonce) and Stripe.js; pages may be
-# framed by the origins in FRAME_ANCESTORS (the embed script's hosts).
+# Content Security Policy: scripts only from here (with a nonce) and Stripe.js.
 _stripe_origin = "/".join(STRIPE_JS_URL.split("/")[:3])
 _api_origin = "/".join(GM_API_URL.split("/")[:3])
 SECURE_CSP = {
@@ -222,7 +264,8 @@ SECURE_CSP = {
     "form-action": ["'self'"],
     "base-uri": ["'self'"],
     "object-src": ["'none'"],
-    "frame-ancestors": ["'self'", *env_list("FRAME_ANCESTORS", "")],
+    # Embed pages swap in their merchant's origins (merchants.middleware.FramingMiddleware).
+    "frame-ancestors": ["'none'"],
 }
 SECURE_REFERRER_POLICY = "same-origin"
 

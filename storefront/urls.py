@@ -1,15 +1,18 @@
 from django.conf import settings
+from django.contrib import admin
 from django.urls import include, path
 
-from . import health, metrics, views
+from merchants import views as merchant_views
+
+from . import health, metrics
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("metrics", metrics.metrics, name="metrics"),
-    path("", views.event_list, name="home"),
-    path("events/<int:event_id>/", views.event_detail, name="event-short"),
-    path("events/<int:event_id>/<slug:slug>/", views.event_detail, name="event"),
-    path("", include("checkout.urls")),
+    path("embed.js", merchant_views.embed_script, name="embed-js"),
+    path("embed.v<int:version>.js", merchant_views.embed_script, name="embed-js-versioned"),
+    path("admin/", admin.site.urls),
+    path("", include("storefront.shop_urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

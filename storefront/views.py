@@ -10,11 +10,12 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
 from guestmanager import errors
+from merchants.shop import current as current_shop
 
 from . import catalog, swr
 from .forms import EventFilterForm
@@ -93,13 +94,23 @@ def _first_page(client, query: catalog.ListQuery) -> tuple[Any, bool, bool, int]
     return cached, cached.degraded, False, 400
 
 
+def _shared_fragments(request: HttpRequest) -> tuple[str, ...] | None:
+    """What a rendered fragment's links depend on (host and script prefix: the merchant's
+    domain or /m/<slug>/), or None when they are this buyer's own: embed pages carry the
+    buyer's session reference in every link, so they are never shared."""
+    if request.embed is not None:
+        return None
+    return (request.get_host(), get_script_prefix())
+
+
 def _event_list_html(request, client, query, cached, filters, context) -> str:
     """The cards for one page of results, rendered once per refresh of the data and then
     served from the cache: rendering is most of a page view's cost."""
     key = None
-    if cached is not None:
+    shared = _shared_fragments(request)
+    if cached is not None and shared is not None:
         key = cached.fragment_key(
-            catalog.events_key(client, query), get_language(), settings.STOREFRONT_CURRENCY
+            catalog.events_key(client, query), get_language(), request.shop.currency, *shared
         )
         html = cache.get(key)
         if html is not None:
@@ -133,7 +144,7 @@ def _list_card(client, event: dict[str, Any]) -> catalog.EventCard:
             dates = catalog.child_dates(client, event["id"]).value
         except swr.Unavailable:
             dates = []
-    return catalog.card(event, settings.STOREFRONT_CURRENCY, dates=dates)
+    return catalog.card(event, current_shop().currency, dates=dates)
 
 
 def event_url(event: dict[str, Any]) -> str:
@@ -175,12 +186,16 @@ def render_event_page(
         context = _event_context(request, client, cached, event_id)
         context.update(errors=errors_by_variant or {}, chosen=chosen or {}, form_error=form_error)
         return render(request, "storefront/event.html", context, status=status)
+    shared = _shared_fragments(request)
+    if shared is None:
+        context = _event_context(request, client, cached, event_id)
+        return render(request, "storefront/event.html", context, status=status)
     key = cached.fragment_key(
         catalog._key(client, "event", event_id),
         get_language(),
-        settings.STOREFRONT_CURRENCY,
-        request.get_host(),
+        request.shop.currency,
         cached.degraded,
+        *shared,
     )
     html = cache.get(key)
     if html is None:
@@ -193,7 +208,7 @@ def render_event_page(
 
 def _event_context(request, client, cached, event_id: int) -> dict[str, Any]:
     event = cached.value
-    currency = settings.STOREFRONT_CURRENCY
+    currency = current_shop().currency
     sessions = [
         {
             "card": catalog.card(s, currency),

@@ -103,7 +103,7 @@ def test_an_unexpected_error_shows_the_products_500(client, settings, monkeypatc
     assert "Something went wrong on our side" in response.content.decode()
 
 
-def test_unexpected_errors_reach_the_log_with_their_traceback(client, settings, monkeypatch):
+def test_unexpected_errors_reach_the_log_with_their_traceback(client, settings, monkeypatch, db):
     """DEBUG off too: the console handler is the project's own, not Django's debug-only one."""
     from storefront import views
 

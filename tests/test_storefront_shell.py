@@ -30,13 +30,13 @@ def test_healthz_when_api_is_down(client, settings):
     }
 
 
-def test_home_renders_with_security_headers(client, storefront_settings):
+def test_home_renders_with_security_headers(client, storefront_settings, db):
     response = client.get("/")
     assert response.status_code == 200
     csp = response["Content-Security-Policy"]
     script_src = next(d for d in csp.split(";") if d.strip().startswith("script-src"))
     assert "'self'" in script_src and "unsafe" not in script_src
-    assert "frame-ancestors" in csp
+    assert "frame-ancestors 'none'" in csp and response["X-Frame-Options"] == "DENY"
     assert b"htmx-2.min.js" in response.content
 
 

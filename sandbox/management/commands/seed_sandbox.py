@@ -12,6 +12,6 @@ class Command(BaseCommand):
     def handle(self, *args, seed: int, **options):
         counts = Seeder(seed=seed).run()
         self.stdout.write(
-            f"Sandbox seeded: {counts['events']} events, {counts['venues']} venues, "
-            f"{counts['registration_types']} registration types."
+            f"Sandbox seeded: {counts['companies']} companies, {counts['events']} events, "
+            f"{counts['venues']} venues, {counts['registration_types']} registration types."
         )

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+
+from .models import Merchant
+
+
+class MerchantForm(forms.ModelForm):
+    """The API key is write-only: it is never shown again, only replaced."""
+
+    api_key = forms.CharField(
+        label="API key",
+        required=False,
+        strip=True,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = Merchant
+        fields = [
+            "name",
+            "slug",
+            "active",
+            "company_id",
+            "api_url",
+            "currency",
+            "locale",
+            "support_email",
+            "terms_url",
+            "privacy_url",
+            "logo_url",
+            "primary_colour",
+            "accent_colour",
+            "font_stack",
+            "embed_origins",
+            "domains",
+        ]
+        widgets = {
+            "primary_colour": forms.TextInput(attrs={"type": "color"}),
+            "accent_colour": forms.TextInput(attrs={"type": "color"}),
+            "embed_origins": forms.Textarea(attrs={"rows": 3}),
+            "domains": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["api_key"]
+        if self.instance.api_key_encrypted:
+            hint = self.instance.api_key_hint
+            field.help_text = (
+                f"A key is stored{f' (ending …{hint})' if hint else ''}. "
+                "Enter a new one to replace it; leave empty to keep it."
+            )
+        else:
+            field.required = True
+            field.help_text = "A read and write key of the merchant's Guest Manager company."
+
+    def save(self, commit: bool = True) -> Merchant:
+        if self.cleaned_data.get("api_key"):
+            self.instance.set_api_key(self.cleaned_data["api_key"])
+        return super().save(commit)
+
+
+@admin.register(Merchant)
+class MerchantAdmin(admin.ModelAdmin):
+    form = MerchantForm
+    list_display = ("name", "slug", "active", "currency", "company_id", "updated_at")
+    list_filter = ("active",)
+    search_fields = ("name", "slug", "domains")
+    prepopulated_fields = {"slug": ("name",)}
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "active", "company_id")}),
+        ("Guest Manager API", {"fields": ("api_url", "api_key")}),
+        (
+            "Storefront",
+            {"fields": ("currency", "locale", "support_email", "terms_url", "privacy_url")},
+        ),
+        ("Branding", {"fields": ("logo_url", "primary_colour", "accent_colour", "font_stack")}),
+        ("Embedding and domains", {"fields": ("embed_origins", "domains")}),
+    )

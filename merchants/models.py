@@ -1,0 +1,167 @@
+"""A merchant: one Guest Manager company sold through this deployment, with its own API
+credentials, branding, embed origins and domains."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+from . import branding, crypto
+
+SLUG_RE = r"[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?"
+_HOST_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+    r"(:\d{1,5})?$"
+)
+
+
+def lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def normalise_origin(value: str) -> str:
+    """``https://Shop.Example/`` -> ``https://shop.example``; anything but an origin is refused."""
+    parts = urlsplit(value.strip())
+    host = (parts.netloc or "").lower()
+    if (
+        parts.scheme not in {"http", "https"}
+        or not _HOST_RE.match(host)
+        or parts.path not in {"", "/"}
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValidationError(
+            "%(value)s is not an origin: use scheme and host only, like https://www.example.com",
+            params={"value": value.strip()[:100]},
+        )
+    return f"{parts.scheme}://{host}"
+
+
+def normalise_domain(value: str) -> str:
+    host = value.strip().lower().rstrip(".")
+    if not _HOST_RE.match(host):
+        raise ValidationError(
+            "%(value)s is not a host name, like tickets.example.com",
+            params={"value": value.strip()[:100]},
+        )
+    return host
+
+
+class Merchant(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.CharField(
+        max_length=50,
+        unique=True,
+        validators=[RegexValidator(f"^{SLUG_RE}$", "Lower-case letters, digits and hyphens.")],
+        help_text="Its pages live under /m/<slug>/ and embeds name it in data-merchant.",
+    )
+    active = models.BooleanField(default=True)
+    company_id = models.PositiveBigIntegerField(
+        null=True, blank=True, unique=True, help_text="The Guest Manager company (Enterprise)."
+    )
+    api_url = models.URLField(
+        "API URL",
+        help_text="The public API's base, e.g. https://app.guestmanager.com/api/public/v2",
+    )
+    api_key_encrypted = models.TextField(editable=False, default="")
+    api_key_hint = models.CharField(max_length=8, editable=False, default="")
+    currency = models.CharField(
+        max_length=3,
+        default="USD",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "A three-letter ISO 4217 code, like USD.")],
+    )
+    locale = models.CharField(max_length=10, default="en")
+    logo_url = models.URLField("logo URL", blank=True)
+    primary_colour = models.CharField(max_length=7, default=branding.DEFAULT_PRIMARY)
+    accent_colour = models.CharField(max_length=7, default=branding.DEFAULT_ACCENT)
+    font_stack = models.CharField(max_length=200, blank=True)
+    embed_origins = models.TextField(
+        blank=True,
+        help_text="Sites allowed to embed this storefront, one origin per line "
+        "(https://www.example.com). Others are refused framing.",
+    )
+    domains = models.TextField(
+        blank=True, help_text="Custom domains serving this storefront, one host name per line."
+    )
+    support_email = models.EmailField(blank=True)
+    terms_url = models.URLField("terms URL", blank=True)
+    privacy_url = models.URLField("privacy policy URL", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_api_key(self, plain: str) -> None:
+        self.api_key_encrypted = crypto.encrypt(plain)
+        self.api_key_hint = plain[-4:] if len(plain) >= 12 else ""
+
+    @property
+    def api_key(self) -> str:
+        return crypto.decrypt(self.api_key_encrypted) if self.api_key_encrypted else ""
+
+    def origin_list(self) -> list[str]:
+        return lines(self.embed_origins)
+
+    def domain_list(self) -> list[str]:
+        return lines(self.domains)
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        self._clean_lines("embed_origins", normalise_origin, errors)
+        self._clean_lines("domains", normalise_domain, errors)
+        taken = self._domains_taken()
+        if taken:
+            errors.setdefault("domains", []).append(
+                f"Already used by another merchant: {', '.join(sorted(taken))}."
+            )
+        for name, problems in self._branding_problems().items():
+            errors.setdefault(name, []).extend(problems)
+        if errors:
+            raise ValidationError(errors)
+
+    def _clean_lines(self, name: str, normalise, errors: dict[str, list[str]]) -> None:
+        values, problems = [], []
+        for line in lines(getattr(self, name)):
+            try:
+                values.append(normalise(line))
+            except ValidationError as exc:
+                problems += exc.messages
+        if problems:
+            errors[name] = problems
+        else:
+            setattr(self, name, "\n".join(dict.fromkeys(values)))
+
+    def _domains_taken(self) -> set[str]:
+        mine = set(self.domain_list())
+        if not mine:
+            return set()
+        others = Merchant.objects.exclude(pk=self.pk).exclude(domains="")
+        return mine & {d for m in others.only("domains") for d in m.domain_list()}
+
+    def _branding_problems(self) -> dict[str, list[str]]:
+        problems: dict[str, list[str]] = {}
+        colours = {}
+        for name in ("primary_colour", "accent_colour"):
+            try:
+                colours[name] = branding.parse_colour(getattr(self, name))
+                setattr(self, name, colours[name])
+            except ValueError as exc:
+                problems[name] = [str(exc)]
+        try:
+            self.font_stack = branding.parse_font_stack(self.font_stack) if self.font_stack else ""
+        except ValueError as exc:
+            problems["font_stack"] = [str(exc)]
+        if len(colours) == 2:
+            palette = branding.Palette(colours["primary_colour"], colours["accent_colour"])
+            for name, found in palette.field_problems().items():
+                if found:
+                    problems.setdefault(name, []).extend(found)
+        return problems

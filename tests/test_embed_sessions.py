@@ -1,0 +1,220 @@
+"""Embed mode without cookies: the session travels in the URL as a signed reference, bound to
+the merchant, the browser and the frame, ended when idle or when the order completes."""
+
+from __future__ import annotations
+
+import re
+import time
+from urllib.parse import urlencode
+
+import pytest
+from django.http import HttpResponse
+from django.test import Client
+
+from merchants.middleware import partition_cookies
+
+from .helpers import variant
+from .test_merchants import HARBOUR_ORIGIN, NORTHWIND_ORIGIN, merchants  # noqa: F401
+from .web import BUYER_STEP, address_form, csrf, payment
+
+UA = "Mozilla/5.0 (embed test)"
+
+
+class Frame:
+    """A framed storefront in a browser that refuses third-party cookies: it sends none."""
+
+    def __init__(self, merchant: str = "harbour", origin: str = HARBOUR_ORIGIN, **prefill):
+        self.web = Client(HTTP_USER_AGENT=UA)
+        self.merchant = merchant
+        query = urlencode({"origin": origin, "frame": "f1", **prefill})
+        self.entry = f"/m/{merchant}/embed/?{query}"
+        self.prefix = ""
+
+    def request(self, method: str, url: str, data=None, **extra):
+        response = getattr(self.web, method)(url, data or {}, **extra)
+        self.web.cookies.clear()
+        assert not response.cookies, response.cookies  # nothing to block: no cookie at all
+        found = re.search(
+            rf'href="(/m/{self.merchant}/embed/s/[^/"]+/)cart/"'.encode(), response.content
+        )
+        if found:
+            self.prefix = found.group(1).decode()
+        return response
+
+    def get(self, url: str, **extra):
+        return self.request("get", url, **extra)
+
+    def post(self, url: str, data, **extra):
+        return self.request("post", url, data, **extra)
+
+
+def test_embed_pages_are_framed_only_by_the_merchants_origins(merchants):  # noqa: F811
+    frame = Frame()
+    page = frame.get(frame.entry)
+    assert page.status_code == 200
+    assert f'data-embed-parent="{HARBOUR_ORIGIN}"'.encode() in page.content
+    assert b'data-embed-frame="f1"' in page.content and b"embed-frame.js" in page.content
+    assert b'class="site-header"' not in page.content
+    assert f"frame-ancestors {HARBOUR_ORIGIN}" in page["Content-Security-Policy"]
+    assert "X-Frame-Options" not in page
+    # Another merchant's origin, an unknown one, or none: refused.
+    for origin in (NORTHWIND_ORIGIN, "https://evil.example", ""):
+        refused = Client().get(f"/m/harbour/embed/?{urlencode({'origin': origin, 'frame': 'f'})}")
+        assert refused.status_code == 403
+        assert b"can\xe2\x80\x99t be shown on this site" in refused.content
+    # Every page that is not an embed page refuses framing.
+    full = Client().get("/m/harbour/")
+    assert "frame-ancestors 'none'" in full["Content-Security-Policy"]
+    assert full["X-Frame-Options"] == "DENY"
+
+
+def _pay_through(frame: Frame, gm, sandbox) -> tuple[str, int]:
+    """A whole checkout in the frame, following only the URLs the pages give."""
+    entry = frame.get(frame.entry)
+    event = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
+    page = frame.get(f"{frame.prefix}events/{event['id']}/{event['slug']}/")
+    token = csrf(page)
+    ga = variant(gm, "Sandbox Showcase", "General admission")
+    added = frame.post(
+        f"{frame.prefix}order/add",
+        {"csrfmiddlewaretoken": token, "event": event["id"], f"qty-{ga}": "1"},
+    )
+    assert entry.status_code == 200 and added.status_code == 302, added.content[:500]
+    assert added["Location"] == f"{frame.prefix}cart/"
+    cart = frame.get(added["Location"])
+    assert b'data-embed-event="cart:updated"' in cart.content
+    order_id = int(re.search(rb"/orders/(\d+)/", cart.content).group(1))
+    url = f"{frame.prefix}orders/{order_id}/"
+    assert frame.post(url, {"csrfmiddlewaretoken": token, **BUYER_STEP}).status_code == 302
+    tickets = frame.get(url)
+    ids = re.findall(rb'name="t(\d+)-keep"', tickets.content)
+    step = {"csrfmiddlewaretoken": token, "step": "tickets", f"t{ids[0].decode()}-keep": "on"}
+    assert frame.post(url, step).status_code == 302
+    address = frame.get(url)
+    assert frame.post(url, address_form(address.content.decode(), token)).status_code == 302
+    form_page = frame.get(url)
+    data = {"csrfmiddlewaretoken": token, "step": "form"}
+    for name, value in re.findall(rb'name="(a\d+)" value="(\d+)"', form_page.content):
+        data.setdefault(name.decode(), value.decode())
+    for name in re.findall(rb'name="(a\d+)" maxlength', form_page.content):
+        data[name.decode()] = "No"
+    assert frame.post(url, data).status_code == 302
+    paid = frame.post(url, {"csrfmiddlewaretoken": token, **payment(sandbox.card_token())})
+    assert paid.status_code == 302
+    paying_prefix = frame.prefix
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        page = frame.get(f"{paying_prefix}orders/{order_id}/")
+        if b"Processing your payment" not in page.content:
+            break
+        time.sleep(0.3)
+    assert "You’re going!" in page.content.decode()
+    assert b'data-embed-event="checkout:complete"' in page.content
+    return paying_prefix, order_id
+
+
+def test_a_whole_checkout_works_with_no_cookies_and_ends_its_reference(
+    merchants,  # noqa: F811
+    gm,
+    sandbox,
+):
+    frame = Frame()
+    paying_prefix, order_id = _pay_through(frame, gm, sandbox)
+    # Completion rotated the session: the page's links carry a new reference, and the
+    # one used to pay opens nothing any more (a copied URL shows no order).
+    assert frame.prefix != paying_prefix
+    assert frame.get(f"{frame.prefix}orders/{order_id}/").status_code == 200
+    old = Client(HTTP_USER_AGENT=UA).get(f"{paying_prefix}orders/{order_id}/")
+    assert old.status_code == 302 and old["Location"].startswith("/m/harbour/embed/ended?")
+    ended = Client().get(old["Location"])
+    assert b"This checkout session has ended" in ended.content
+    assert b"Start again" in ended.content and b"Ada" not in ended.content
+
+
+def test_a_reference_is_bound_to_its_browser_merchant_and_time(
+    merchants,  # noqa: F811
+    gm,
+    settings,
+):
+    frame = Frame()
+    frame.get(frame.entry)
+    order_id = None
+    cart_url = f"{frame.prefix}cart/"
+    assert frame.get(cart_url).status_code == 200
+    # Someone else's browser with the same URL.
+    other = Client(HTTP_USER_AGENT="Other browser").get(cart_url)
+    assert other.status_code == 302 and "/embed/ended" in other["Location"]
+    # The same reference under another merchant.
+    moved = Client(HTTP_USER_AGENT=UA).get(cart_url.replace("/m/harbour/", "/m/northwind/"))
+    assert moved.status_code == 302 and "/m/northwind/embed/ended" in moved["Location"]
+    # A forged or truncated reference.
+    forged = Client(HTTP_USER_AGENT=UA).get(cart_url.replace("/s/", "/s/x"))
+    assert forged.status_code == 302
+    # htmx requests are sent to the same page in full.
+    hx = Client(HTTP_USER_AGENT="Other").get(cart_url, HTTP_HX_REQUEST="true")
+    assert hx.status_code == 204 and "/embed/ended" in hx["HX-Redirect"]
+    # Idle too long.
+    settings.EMBED_SESSION_IDLE = 0
+    time.sleep(0.01)
+    assert frame.get(cart_url).status_code == 302
+    assert order_id is None
+
+
+def test_csrf_is_bound_to_the_embed_session(merchants, gm):  # noqa: F811
+    first, second = Frame(), Frame()
+    first.get(first.entry)
+    second.get(second.entry)
+    event = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
+    page = first.get(f"{first.prefix}events/{event['id']}/{event['slug']}/")
+    ga = variant(gm, "Sandbox Showcase", "General admission")
+    form = {"csrfmiddlewaretoken": csrf(page), "event": event["id"], f"qty-{ga}": "1"}
+    web = Client(HTTP_USER_AGENT=UA, enforce_csrf_checks=True)
+    origin = {"HTTP_ORIGIN": "http://testserver"}
+    refused = web.post(f"{second.prefix}order/add", form, **origin)
+    assert refused.status_code == 403
+    web.cookies.clear()
+    accepted = web.post(f"{first.prefix}order/add", form, **origin)
+    assert accepted.status_code == 302
+
+
+def test_prefill_from_the_embedding_page(merchants, gm):  # noqa: F811
+    frame = Frame(email="host@example.com", coupon="SAVE10")
+    frame.get(frame.entry)
+    event = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
+    page = frame.get(f"{frame.prefix}events/{event['id']}/{event['slug']}/")
+    ga = variant(gm, "Sandbox Showcase", "General admission")
+    frame.post(
+        f"{frame.prefix}order/add",
+        {"csrfmiddlewaretoken": csrf(page), "event": event["id"], f"qty-{ga}": "1"},
+    )
+    cart = frame.get(f"{frame.prefix}cart/")
+    assert b'value="SAVE10"' in cart.content
+    order_id = int(re.search(rb"/orders/(\d+)/", cart.content).group(1))
+    details = frame.get(f"{frame.prefix}orders/{order_id}/")
+    assert b'value="host@example.com"' in details.content
+    # Hostile values are dropped, not echoed.
+    bad = Frame(email="x@y", coupon='"><script>')
+    assert b"<script>" not in bad.get(bad.entry).content.split(b"</head>")[1].replace(
+        b"<script src", b""
+    )
+
+
+def test_cookies_on_embed_pages_are_partitioned():
+    response = HttpResponse()
+    response.set_cookie("example", "1", samesite="Lax", httponly=True)
+    partition_cookies(response)
+    header = response.cookies["example"].OutputString()
+    assert "SameSite=None" in header and "Secure" in header and header.endswith("Partitioned")
+    assert "HttpOnly" in header
+
+
+@pytest.mark.django_db
+def test_embed_script_is_served_cacheable_and_versioned(client):
+    script = client.get("/embed.js")
+    assert script.status_code == 200 and script["Content-Type"].startswith("text/javascript")
+    assert "max-age=300" in script["Cache-Control"] and script["ETag"]
+    again = client.get("/embed.js", HTTP_IF_NONE_MATCH=script["ETag"])
+    assert again.status_code == 304
+    pinned = client.get("/embed.v1.js")
+    assert pinned.content == script.content and "max-age=86400" in pinned["Cache-Control"]
+    assert client.get("/embed.v2.js").status_code == 404
