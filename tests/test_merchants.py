@@ -192,25 +192,10 @@ def admin_client(db, client):
 
 
 def _admin_form(merchant: Merchant, **changes) -> dict[str, str]:
-    data = {
-        name: getattr(merchant, name) or ""
-        for name in [
-            "name",
-            "slug",
-            "api_url",
-            "currency",
-            "locale",
-            "support_email",
-            "terms_url",
-            "privacy_url",
-            "logo_url",
-            "primary_colour",
-            "accent_colour",
-            "font_stack",
-            "embed_origins",
-            "domains",
-        ]
-    }
+    from merchants.admin import MerchantForm
+
+    fields = [f for f in MerchantForm._meta.fields if f not in {"active", "company_id"}]
+    data = {name: getattr(merchant, name) or "" for name in fields}
     data["active"] = "on"
     data.update(changes)
     return data
