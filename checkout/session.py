@@ -122,8 +122,9 @@ def _rotate_once(request: HttpRequest, order_id: int) -> None:
     if order_id in finished:
         return
     request.session[FINISHED_KEY] = (finished + [order_id])[-MAX_REMEMBERED:]
+    old_key = request.session.session_key
     request.session.cycle_key()
-    embed.session_rotated(request)
+    embed.session_rotated(request, old_key)
 
 
 def _newest(mapping: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest
@@ -70,10 +71,11 @@ def prefill_from(params) -> dict[str, str]:
     return prefill
 
 
-def mint(session_key: str, origin: str, frame: str) -> str:
-    return signing.dumps(
-        {"k": session_key, "o": origin, "f": frame}, salt=TOKEN_SALT, compress=True
-    )
+def mint(session_key: str, origin: str, frame: str, *, stored: bool) -> str:
+    payload: dict[str, Any] = {"k": session_key, "o": origin, "f": frame}
+    if not stored:
+        payload["n"] = 1  # handed out before the session was stored (see usable_unstored)
+    return signing.dumps(payload, salt=TOKEN_SALT, compress=True)
 
 
 def read(token: str) -> dict[str, str] | None:
@@ -100,19 +102,51 @@ def browser_mark(request: HttpRequest) -> str:
     return hashlib.sha256(agent.encode()).hexdigest()[:16]
 
 
+def new_session(store_class, key: str | None = None):
+    """A session under a key chosen now, so this response's links can carry it, but stored
+    only once something is put in it: a list that is merely looked at costs no write."""
+    session = store_class()
+    session._session_key = key or session._get_new_session_key()
+    session._session_cache = {}  # nothing to load: it does not exist yet
+    return session
+
+
 def start(request: HttpRequest, shop_slug: str, prefill: dict[str, str]) -> None:
-    """A new embed session for this frame, and URLs that carry it."""
-    session = request.session
-    session[SESSION_KEY] = {
+    """A frame's first request: a new session and URLs that carry it."""
+    request.embed_unstored = True
+    if prefill:
+        claim(request, shop_slug, prefill)
+    _carry(request, stored=False)
+
+
+def claim(request: HttpRequest, shop_slug: str, prefill: dict[str, str] | None = None) -> None:
+    """Bind a session about to be stored to this merchant and this browser."""
+    now = time.time()
+    request.session[SESSION_KEY] = {
         "merchant": shop_slug,
         "browser": browser_mark(request),
-        "born": time.time(),
-        "seen": time.time(),
-        "prefill": prefill,
+        "born": now,
+        "seen": now,
+        "prefill": prefill or {},
     }
-    session.set_expiry(settings.EMBED_SESSION_MAX_AGE)  # what clearsessions may then delete
-    session.save()
-    _carry(request)
+    request.session.set_expiry(settings.EMBED_SESSION_MAX_AGE)  # what clearsessions deletes
+
+
+def usable_unstored(token: str, data: dict[str, str], namespace: str) -> bool:
+    """A reference handed out before its session was stored opens an empty session, while it
+    is young and its key was never ended (a completed order's key is)."""
+    if not data.get("n"):
+        return False
+    try:
+        signing.loads(token, salt=TOKEN_SALT, max_age=settings.EMBED_SESSION_IDLE)
+    except signing.BadSignature:
+        return False
+    return not cache.get(_ended_key(namespace, data["k"]))
+
+
+def _ended_key(namespace: str, session_key: str) -> str:
+    digest = hashlib.sha256(session_key.encode()).hexdigest()[:32]
+    return f"embed:{namespace}:ended:{digest}"
 
 
 def still_good(request: HttpRequest, shop_slug: str) -> bool:
@@ -139,16 +173,21 @@ def prefill(request: HttpRequest) -> dict[str, str]:
     return dict(data.get("prefill") or {})
 
 
-def session_rotated(request: HttpRequest) -> None:
+def session_rotated(request: HttpRequest, old_key: str | None) -> None:
     """After the session key changed (an order completed): URLs rendered from here on carry
-    the new key; the old token now opens nothing."""
-    if getattr(request, "embed", None) is not None:
-        request.session.save()
-        _carry(request)
+    the new key, and the old reference opens nothing."""
+    if getattr(request, "embed", None) is None:
+        return
+    if old_key:
+        namespace = request.shop.namespace
+        cache.set(_ended_key(namespace, old_key), 1, settings.EMBED_SESSION_MAX_AGE)
+    request.embed_unstored = False
+    request.session.save()
+    _carry(request, stored=True)
 
 
-def _carry(request: HttpRequest) -> None:
+def _carry(request: HttpRequest, *, stored: bool) -> None:
     embed: Embed = request.embed
-    token = mint(request.session.session_key, embed.parent_origin, embed.frame)
+    token = mint(request.session.session_key, embed.parent_origin, embed.frame, stored=stored)
     request.embed = replace(embed, token=token)
     set_script_prefix(request.embed.prefix)

@@ -15,7 +15,7 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -67,11 +67,16 @@ class MerchantSessionMiddleware(SessionMiddleware):
         data = embeds.read(token)
         if data is None or not request.shop.allows_origin(data["o"]):
             return self._ended(request, embeds.read_expired(token))
-        request.session = self.SessionStore(data["k"])
         request.embed = replace(request.embed, parent_origin=data["o"], frame=data["f"])
-        if not request.session.exists(data["k"]) or not embeds.still_good(
-            request, request.shop.slug
-        ):
+        stored = self.SessionStore(data["k"])
+        if stored.exists(data["k"]):
+            request.session = stored
+            if not embeds.still_good(request, request.shop.slug):
+                return self._ended(request, data)
+        elif embeds.usable_unstored(token, data, request.shop.namespace):
+            request.session = embeds.new_session(self.SessionStore, data["k"])
+            request.embed_unstored = True
+        else:
             return self._ended(request, data)
         request.embed = replace(request.embed, token=token)
         set_script_prefix(request.embed.prefix)
@@ -87,7 +92,7 @@ class MerchantSessionMiddleware(SessionMiddleware):
         if not request.shop.allows_origin(origin) or frame is None:
             return render(request, "merchants/embed_refused.html", status=403)
         request.embed = replace(request.embed, parent_origin=origin, frame=frame)
-        request.session[SCOPE_KEY] = scope(request)
+        request.session = embeds.new_session(self.SessionStore)
         embeds.start(request, request.shop.slug, embeds.prefill_from(request.GET))
         return None
 
@@ -110,6 +115,15 @@ class MerchantSessionMiddleware(SessionMiddleware):
         if request.method != "GET":
             response.status_code = 303  # whatever was posted is not repeated there
         return response
+
+    def _store_new(self, request: HttpRequest) -> None:
+        """The frame's session, stored for the first time under the key its links carry."""
+        if embeds.SESSION_KEY not in request.session:
+            embeds.claim(request, request.shop.slug)
+        try:
+            request.session.save(must_create=True)
+        except CreateError:  # a request sent alongside this one stored it first
+            request.session.save()
 
     # --- full pages -------------------------------------------------------------------------
 
@@ -139,7 +153,10 @@ class MerchantSessionMiddleware(SessionMiddleware):
         if SCOPE_KEY not in session:
             session[SCOPE_KEY] = scope(request)
         try:
-            session.save()
+            if framed and getattr(request, "embed_unstored", False):
+                self._store_new(request)
+            else:
+                session.save()
         except UpdateError as exc:
             raise SessionInterrupted(
                 "The session was deleted before the request finished."

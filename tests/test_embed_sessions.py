@@ -218,3 +218,35 @@ def test_embed_script_is_served_cacheable_and_versioned(client):
     pinned = client.get("/embed.v1.js")
     assert pinned.content == script.content and "max-age=86400" in pinned["Cache-Control"]
     assert client.get("/embed.v2.js").status_code == 404
+
+
+def test_a_frame_that_is_only_looked_at_stores_no_session(merchants, gm, settings):  # noqa: F811
+    from django.contrib.sessions.models import Session
+
+    frame = Frame()
+    before = Session.objects.count()
+    assert frame.get(frame.entry).status_code == 200
+    assert frame.get(frame.prefix).status_code == 200  # the list again, through its link
+    assert Session.objects.count() == before
+    # A page with a form stores it (its CSRF secret lives there), under the key the links
+    # already carry, so the next request finds it.
+    event = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
+    page = frame.get(f"{frame.prefix}events/{event['id']}/{event['slug']}/")
+    assert Session.objects.count() == before + 1
+    assert (
+        frame.post(
+            f"{frame.prefix}order/add",
+            {
+                "csrfmiddlewaretoken": csrf(page),
+                "event": event["id"],
+                f"qty-{variant(gm, 'Sandbox Showcase', 'General admission')}": "1",
+            },
+        ).status_code
+        == 302
+    )
+    # A reference to a session never stored ends once it is older than the idle limit.
+    idle = Frame()
+    idle.get(idle.entry)
+    settings.EMBED_SESSION_IDLE = 0
+    time.sleep(1.1)
+    assert idle.get(idle.prefix).status_code == 302
