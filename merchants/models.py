@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -74,7 +75,11 @@ class Merchant(models.Model):
         default="USD",
         validators=[RegexValidator(r"^[A-Z]{3}$", "A three-letter ISO 4217 code, like USD.")],
     )
-    locale = models.CharField(max_length=10, default="en")
+    locale = models.CharField(
+        max_length=10,
+        default="en",
+        help_text="The language its pages speak; one of the languages this deployment ships.",
+    )
     logo_url = models.URLField("logo URL", blank=True)
     primary_colour = models.CharField(max_length=7, default=branding.DEFAULT_PRIMARY)
     accent_colour = models.CharField(max_length=7, default=branding.DEFAULT_ACCENT)
@@ -117,6 +122,9 @@ class Merchant(models.Model):
         errors: dict[str, list[str]] = {}
         self._clean_lines("embed_origins", normalise_origin, errors)
         self._clean_lines("domains", normalise_domain, errors)
+        if self.locale not in dict(settings.LANGUAGES):
+            shipped = ", ".join(dict(settings.LANGUAGES))
+            errors["locale"] = [f"Not a language this deployment ships ({shipped})."]
         taken = self._domains_taken()
         if taken:
             errors.setdefault("domains", []).append(
