@@ -28,7 +28,7 @@ def env_list(name: str, default: str) -> list[str]:
     return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
 
 
-LIMIT_SCOPES = ("ip", "session", "order")
+LIMIT_SCOPES = ("ip", "session", "order", "email")
 
 
 def parse_limits(spec: str) -> dict[str, tuple[int, int]]:
@@ -86,6 +86,21 @@ PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "5"))
 # Request threads of a process that may run at once; the rest wait, as do threads waiting on
 # the API (see storefront/concurrency.py). 0 = no limit.
 CPU_SLOTS = int(os.environ.get("CPU_SLOTS", "2"))
+# The upstream budget (storefront/budget.py): calls a minute and at once for the whole
+# deployment (the API allows 300 a minute per address), the part of the burst catalog reads
+# may use, and how long each kind of call may wait for its turn. 0 calls = no budget.
+UPSTREAM_BUDGET_PER_MINUTE = float(os.environ.get("UPSTREAM_BUDGET_PER_MINUTE", "270"))
+UPSTREAM_BUDGET_BURST = int(os.environ.get("UPSTREAM_BUDGET_BURST", "20"))
+UPSTREAM_CATALOG_SHARE = float(os.environ.get("UPSTREAM_CATALOG_SHARE", "0.5"))
+UPSTREAM_CHECKOUT_WAIT = float(os.environ.get("UPSTREAM_CHECKOUT_WAIT", "5"))
+UPSTREAM_CATALOG_WAIT = float(os.environ.get("UPSTREAM_CATALOG_WAIT", "1"))
+# "api": one budget per API URL, shared by every merchant (the limit is per address);
+# "credential": one per API key.
+UPSTREAM_BUDGET_SCOPE = os.environ.get("UPSTREAM_BUDGET_SCOPE", "api")
+if UPSTREAM_BUDGET_SCOPE not in ("api", "credential"):
+    raise ImproperlyConfigured("UPSTREAM_BUDGET_SCOPE must be 'api' or 'credential'.")
+if not 0 < UPSTREAM_CATALOG_SHARE <= 1:
+    raise ImproperlyConfigured("UPSTREAM_CATALOG_SHARE must be above 0 and at most 1.")
 # How long /healthz reuses its API probe, so polling it costs the API almost nothing.
 HEALTH_CACHE_SECONDS = float(os.environ.get("HEALTH_CACHE_SECONDS", "5"))
 # Unset: /metrics answers loopback only. Set: it wants "Authorization: Bearer <token>".
@@ -122,6 +137,8 @@ RATE_LIMITS = {
         "ORDER_CREATE": "session=10/600,ip=30/600",
         "CART_ADD": "session=60/600,ip=120/600",
         "PAYMENT_ATTEMPT": "order=5/600,session=5/600,ip=15/600",
+        # "Resend my tickets": each send emails a buyer, so an address gets few an hour.
+        "TICKET_RESEND": "email=3/3600,ip=10/3600",
     }.items()
 }
 
@@ -171,6 +188,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "merchants.middleware.MerchantMiddleware",
+    # Outside everything that may answer early (the page cache, a refused embed), so every
+    # response gets its policy; framing per merchant for embed pages.
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "merchants.middleware.FramingMiddleware",
     "storefront.middleware.UpstreamTimingMiddleware",
     "storefront.concurrency.CpuSlotMiddleware",
     "storefront.cartbadge.CartBadgeMiddleware",
@@ -184,8 +205,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "checkout.middleware.CartCountMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "merchants.middleware.FramingMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -247,9 +266,31 @@ SESSION_ENGINE = "storefront.sessions"
 # Messages ride in the session: a framed checkout may have no cookies at all.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_HTTPONLY = True
-# Secure cookies unless told otherwise (plain-HTTP benchmarks on loopback set it to 0).
+# Secure cookies unless told otherwise: plain HTTP on loopback (the demo, benchmarks, `make
+# serve LOCAL=1`) sets SECURE_COOKIES=0, which also turns off the redirect to HTTPS below.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- HTTPS (production: README "Production") -------------------------------------------------
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and SESSION_COOKIE_SECURE)
+# Load balancers probe /healthz over plain HTTP; in sandbox mode this process calls its own
+# sandbox at SITE_URL, over loopback.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", *([r"^sandbox/"] if SANDBOX_ENABLED else [])]
+# Behind a proxy that terminates TLS (on another host: gunicorn already trusts loopback's),
+# e.g. SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto. Only if that proxy always sets the header
+# itself: otherwise any client could claim HTTPS.
+if _proxy_ssl_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
+    _proxy_ssl_header = _proxy_ssl_header.upper().replace("-", "_")
+    SECURE_PROXY_SSL_HEADER = (f"HTTP_{_proxy_ssl_header.removeprefix('HTTP_')}", "https")
+# Sent on HTTPS answers only. Browsers keep it for SECURE_HSTS_SECONDS, for every subdomain
+# too: start lower (or set SECURE_HSTS_INCLUDE_SUBDOMAINS=0) while a sibling site lacks HTTPS.
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# check --deploy looks for Django's clickjacking and CSRF middleware by name; ours stand in for
+# them (FramingMiddleware frames embed pages for their merchant only, MerchantCsrfMiddleware
+# keeps an embed's CSRF secret in its session), and storefront/checks.py checks those instead.
+SILENCED_SYSTEM_CHECKS = ["security.W002", "security.W003"]
 
 # Content Security Policy: scripts only from here (with a nonce) and Stripe.js.
 _stripe_origin = "/".join(STRIPE_JS_URL.split("/")[:3])

@@ -62,6 +62,8 @@ def test_embed_pages_are_framed_only_by_the_merchants_origins(merchants):  # noq
         refused = Client().get(f"/m/harbour/embed/?{urlencode({'origin': origin, 'frame': 'f'})}")
         assert refused.status_code == 403
         assert b"can\xe2\x80\x99t be shown on this site" in refused.content
+        # ... and a foreign site cannot show even that: the policy names the merchant's sites.
+        assert f"frame-ancestors {HARBOUR_ORIGIN}" in refused["Content-Security-Policy"]
     # Every page that is not an embed page refuses framing.
     full = Client().get("/m/harbour/")
     assert "frame-ancestors 'none'" in full["Content-Security-Policy"]

@@ -1,0 +1,870 @@
+"""The real storefront embedded across origins, in Chromium: a merchant's page
+(storefront.embedhost) on http://127.0.0.1:<p1> frames the live storefront on
+http://localhost:<p2>; a third origin on http://127.0.0.2 plays the stranger.
+
+What is measured here (not assumed): the iframe's height against the framed document's,
+checkouts paid inside the frame and the modal (with every cookie of the frame's site
+blocked in one of them), the events the host page receives, framing refused to origins
+the merchant did not list, forged messages ignored, two merchants kept apart, and axe on
+the embed layout. Screenshots go to $EMBED_SHOTS_DIR when it is set."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+from django.conf import settings
+from playwright.sync_api import expect
+
+from merchants.shop import directory
+from storefront import embedhost
+
+from .conftest import AXE, BROWSER_ARGS
+from .test_merchants import make_merchant
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = os.environ.get("EMBED_SHOTS_DIR")
+EVENT = "Quick Ticket Night"  # details, address, payment: the shortest paid checkout
+FEATURED = "#embed-event iframe"
+MODAL = "#embed-button dialog"
+HEIGHT_SLACK = 2  # px: the frame script rounds the height up
+
+
+# --- servers -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Site:
+    url: str  # scheme://host:port, which is also its origin
+    server: ThreadingHTTPServer
+
+    @property
+    def origin(self) -> str:
+        return self.url
+
+
+def run(server: ThreadingHTTPServer, hostname: str) -> Site:
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return Site(f"http://{hostname}:{server.server_address[1]}", server)
+
+
+def halt(site: Site) -> None:
+    site.server.shutdown()
+    site.server.server_close()
+
+
+class Blank(BaseHTTPRequestHandler):
+    """A page on a third origin: the stranger that forges messages."""
+
+    def do_GET(self) -> None:
+        body = b"<!doctype html><html lang=en><title>elsewhere</title><p>Elsewhere</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class Shop:
+    """Two merchants on the live storefront, and a merchant site allowed to embed both."""
+
+    storefront: str
+    host: Site
+    event_id: int
+    sandbox: Any
+    sites: list[Site] = field(default_factory=list)
+
+    def site(self, hostname: str) -> Site:
+        """The same merchant page on another origin (one harbour did not list)."""
+        server = embedhost.serve(0, self.storefront, "harbour", self.event_id, host=hostname)
+        site = run(server, hostname)
+        self.sites.append(site)
+        return site
+
+    def stranger(self) -> Site:
+        site = run(ThreadingHTTPServer(("127.0.0.2", 0), Blank), "127.0.0.2")
+        self.sites.append(site)
+        return site
+
+
+@pytest.fixture
+def one_request_at_a_time(live_server) -> Iterator[None]:
+    """The test database is SQLite in memory: one connection, which the live server's
+    request threads share. Two frames loading at once would use it at the same time
+    ("database table is locked"), so here the live server answers one request at a time."""
+    httpd = live_server.thread.httpd
+    app = httpd.get_app()
+    lock = threading.Lock()
+
+    def serially(environ, start_response):
+        with lock:
+            result = app(environ, start_response)
+            try:
+                body = b"".join(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        return [body]
+
+    httpd.set_app(serially)
+    yield
+    httpd.set_app(app)
+
+
+@pytest.fixture
+def shop(storefront_settings, live_server, one_request_at_a_time, sandbox, gm) -> Iterator[Shop]:
+    event = gm.list_events(filters={"name": EVENT}).data[0]
+    host = run(embedhost.serve(0, live_server.url, "harbour", event["id"]), "127.0.0.1")
+    static = f"{live_server.url}/static/demo"
+    make_merchant(
+        "harbour",
+        "Harbour Lights",
+        sandbox.api_url,
+        settings.SANDBOX["WRITE_KEY"],
+        primary_colour="#7a1f5c",
+        accent_colour="#7a1f5c",
+        logo_url=f"{static}/harbour-lights.svg",
+        embed_origins=host.origin,
+    )
+    make_merchant(
+        "northwind",
+        "Northwind Live",
+        sandbox.api_url,
+        settings.SANDBOX["COMPANY2_WRITE_KEY"],
+        primary_colour="#0f6e5a",
+        accent_colour="#0f6e5a",
+        font_stack="Georgia, serif",
+        logo_url=f"{static}/northwind.svg",
+        embed_origins=host.origin,
+    )
+    directory.forget()
+    running = Shop(live_server.url, host, event["id"], sandbox)
+    yield running
+    directory.forget()
+    for site in [host, *running.sites]:
+        halt(site)
+
+
+# --- the merchant's page in a browser ----------------------------------------------------------
+
+
+@dataclass
+class Host:
+    page: Any
+    url: str
+    errors: list[str] = field(default_factory=list)
+
+    def events(self, type_: str | None = None, embed: str | None = None) -> list[dict]:
+        return [
+            e
+            for e in self.page.evaluate("window.storefrontEvents")
+            if (type_ is None or e["type"] == type_) and (embed is None or e["embed"] == embed)
+        ]
+
+    def wait_event(self, type_: str, embed: str, where: str = "true", timeout=15_000) -> None:
+        self.page.wait_for_function(
+            f"""([type, embed]) => window.storefrontEvents.some(
+                e => e.type === type && e.embed === embed && (d => {where})(e.detail))""",
+            arg=[type_, embed],
+            timeout=timeout,
+        )
+
+    def frame(self, selector: str = FEATURED):
+        self.page.wait_for_function(
+            "s => { const f = document.querySelector(s); return f && f.src; }", arg=selector
+        )
+        frame = self.page.locator(selector).element_handle().content_frame()
+        frame.wait_for_load_state()
+        return frame
+
+    def frame_id(self, selector: str = FEATURED) -> str:
+        src = self.page.locator(selector).get_attribute("src")
+        return parse_qs(urlsplit(src).query)["frame"][0]
+
+
+def open_host(context, url: str, ready: tuple[str, ...] = ("featured", "all-events")) -> Host:
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    host = Host(page, url)
+    page.on("pageerror", lambda exc: host.errors.append(str(exc)))
+    page.goto(url + "/")
+    for embed in ready:
+        host.wait_event("storefront:ready", embed)
+    return host
+
+
+@pytest.fixture
+def contexts(browser) -> Iterator:
+    made = []
+
+    def new(**kwargs):
+        context = browser.new_context(**kwargs)
+        made.append(context)
+        return context
+
+    yield new
+    for context in made:
+        context.close()
+
+
+@pytest.fixture
+def host(shop, contexts) -> Host:
+    return open_host(contexts(viewport={"width": 1280, "height": 900}), shop.host.url)
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+def heights(page, frame, selector: str = FEATURED) -> tuple[float, float]:
+    """(the iframe element's height on the host page, the framed document's own height)."""
+    outer = page.locator(selector).evaluate("f => f.getBoundingClientRect().height")
+    inner = frame.evaluate("document.documentElement.getBoundingClientRect().height")
+    return outer, inner
+
+
+def settled_heights(page, frame, selector: str = FEATURED, timeout: float = 5) -> tuple:
+    """The two heights once they agree (or the last ones seen when they never do)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        outer, inner = heights(page, frame, selector)
+        if abs(outer - inner) <= HEIGHT_SLACK or time.monotonic() > deadline:
+            return outer, inner
+        page.wait_for_timeout(50)
+
+
+def overflow(frame) -> dict[str, float]:
+    """How far the framed document sticks out of its frame (> 0: cut off)."""
+    return frame.evaluate(
+        """() => ({
+            down: document.documentElement.scrollHeight - innerHeight,
+            across: document.documentElement.scrollWidth - innerWidth,
+        })"""
+    )
+
+
+def shot(page, name: str, **kwargs: Any) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), **kwargs)
+
+
+def axe(frame) -> list[dict[str, Any]]:
+    """Serious or critical axe violations in a framed document. The frame's CSP refuses
+    injected script tags; code run through the DevTools protocol is not subject to it."""
+    if not frame.evaluate("typeof window.axe === 'object'"):
+        frame.evaluate(f"() => {{ {AXE.read_text()}\n; window.axe = axe; }}")
+    result = frame.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+# --- a checkout in a frame ---------------------------------------------------------------------
+
+
+def settle(page) -> None:
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.wait_for_timeout(100)
+
+
+def click(locator) -> None:
+    """A click in a frame from another site: scrolled into view first, and clicked once the
+    browser's hit testing has caught up with the scroll (for an out-of-process frame it lags
+    a frame or two, and the click could land on whatever was at that point before)."""
+    locator.scroll_into_view_if_needed()
+    settle(locator.page)
+    locator.click()
+
+
+def heading(frame, name: str, timeout: float = 15_000) -> None:
+    frame.get_by_role("heading", name=name).wait_for(timeout=timeout)
+
+
+def add_to_order(frame) -> None:
+    frame.get_by_label("Standard", exact=True).select_option("1")
+    click(frame.get_by_role("button", name="Add to order"))
+    heading(frame, "Your order")
+
+
+def details(frame) -> None:
+    click(frame.get_by_role("link", name="Check out"))
+    heading(frame, "Your details")
+    frame.get_by_label("First name").fill("Ada")
+    frame.get_by_label("Last name").fill("Lovelace")
+    frame.get_by_label("Email").fill("ada@example.com")
+    click(frame.get_by_role("button", name="Continue"))
+
+
+def address(frame) -> None:
+    heading(frame, "Billing address")
+    frame.get_by_role("textbox", name="Address", exact=True).fill("1 Main Street")
+    frame.get_by_label("City").fill("Seattle")
+    frame.get_by_label("Postal code").fill("98101")
+    frame.get_by_label("State / province").select_option(label="Washington")
+    click(frame.get_by_role("button", name="Continue"))
+
+
+def card(frame) -> None:
+    heading(frame, "Payment")
+    frame.locator("#card-element input").first.wait_for()
+    fields = frame.locator("#card-element input")
+    for i, value in enumerate(["4242424242424242", "12", "34", "123", "98101"]):
+        fields.nth(i).fill(value)
+
+
+def pay(frame) -> None:
+    click(frame.get_by_role("button", name=re.compile("^Pay")))
+
+
+def checkout(frame) -> None:
+    add_to_order(frame)
+    details(frame)
+    address(frame)
+    card(frame)
+    pay(frame)
+    heading(frame, "You’re going!")
+
+
+def assert_completed(host: Host, shop: Shop, frame, embed: str) -> dict[str, Any]:
+    """The host heard of the order once, with the number the buyer was shown and the total
+    the sandbox charged."""
+    host.wait_event("checkout:complete", embed)
+    complete = host.events("checkout:complete", embed)
+    assert len(complete) == 1, complete
+    detail = complete[0]["detail"]
+    assert set(detail) == {"order_number", "total", "currency"}, detail
+    steps = [e["detail"] for e in host.events("checkout:step", embed)]
+    order_ids = {s["order_id"] for s in steps}
+    assert len(order_ids) == 1, steps
+    order = shop.sandbox.order(order_ids.pop())
+    assert order["state"] == "complete"
+    [payment] = order["payments"]
+    assert payment["state"] == "completed"
+    shown = frame.locator(".notice-ok strong").first.inner_text()
+    assert detail["order_number"] == shown
+    assert detail["currency"] == "USD"
+    assert round(float(detail["total"]) * 100) == payment["amount"] > 0
+    return detail
+
+
+def step_names(host: Host, embed: str) -> list[str]:
+    names = [e["detail"]["state"] for e in host.events("checkout:step", embed)]
+    return [n for i, n in enumerate(names) if i == 0 or names[i - 1] != n]
+
+
+# --- 1. height -------------------------------------------------------------------------------
+
+
+def test_the_iframe_is_as_tall_as_its_page_through_navigation_and_swaps(host):
+    page = host.page
+    frame = host.frame()
+    seen = []
+
+    def measure(label: str) -> float:
+        outer, inner = settled_heights(page, frame)
+        assert abs(outer - inner) <= HEIGHT_SLACK, (label, outer, inner)
+        assert overflow(frame)["down"] <= 1, label  # nothing cut off at the bottom
+        seen.append((label, inner))
+        return inner
+
+    event_height = measure("event")
+    assert event_height != 480  # not the script's initial height
+    add_to_order(frame)  # a full navigation inside the frame
+    cart_height = measure("cart")
+    frame.get_by_label("Promo code").fill("NOPE")  # an htmx swap that adds an error
+    click(frame.get_by_role("button", name="Apply"))
+    frame.locator("#id_code_error").wait_for()
+    error_height = measure("cart with an error")
+    click(frame.get_by_role("button", name=re.compile("^Remove")).first)  # swap: shorter
+    frame.get_by_text("Your order is empty.").wait_for()
+    empty_height = measure("empty cart")
+    # Each change really moved the height, so agreement above is not a coincidence.
+    assert event_height != cart_height, seen
+    assert error_height > cart_height, seen
+    assert empty_height < error_height, seen
+    assert host.errors == []
+
+
+# --- 2. a paid checkout inline -----------------------------------------------------------------
+
+
+def test_a_paid_checkout_in_the_inline_frame_reports_to_the_host(shop, host):
+    frame = host.frame()
+    checkout(frame)
+    assert_completed(host, shop, frame, "featured")
+    assert step_names(host, "featured") == [
+        "cart",
+        "address",
+        "payment",
+        "processing",
+        "complete",
+    ]
+    counts = [e["detail"]["count"] for e in host.events("cart:updated", "featured")]
+    assert 1 in counts, counts
+    assert counts[-1] == 0, counts  # the finished order left nothing in the cart
+    assert host.errors == []
+    # The cookie probe of the next test, where cookies are allowed as Playwright's contexts
+    # allow them (partitioned only): it does see a cookie when there is one.
+    assert "probe=1" in frame.evaluate(PROBE)
+
+
+# --- 3. no cookies at all for the frame's site ---------------------------------------------------
+
+
+def cookieless_context(browser, tmp_path: Path, storefront: str):
+    """A browser profile where the storefront's site may keep no cookie at all, partitioned
+    (CHIPS) or not: a site exception in the cookie content settings, the setting Chromium's
+    "Sites that can never use cookies" writes. (Playwright's default contexts already refuse
+    unpartitioned third-party cookies, but still take partitioned ones.)"""
+    host = urlsplit(storefront).hostname
+    profile = tmp_path / "profile"
+    (profile / "Default").mkdir(parents=True)
+    prefs = {
+        "profile": {
+            "cookie_controls_mode": 1,  # block third-party cookies
+            "block_third_party_cookies": True,
+            "content_settings": {
+                "exceptions": {"cookies": {f"http://{host}:*,*": {"setting": 2}}}  # block
+            },
+        }
+    }
+    (profile / "Default" / "Preferences").write_text(json.dumps(prefs))
+    return browser.browser_type.launch_persistent_context(
+        str(profile),
+        executable_path="/usr/bin/chromium",
+        args=BROWSER_ARGS,
+        viewport={"width": 1280, "height": 900},
+    )
+
+
+PROBE = """() => {
+    for (const extra of ['', '; SameSite=None; Secure', '; SameSite=None; Secure; Partitioned']) {
+        document.cookie = 'probe=1; path=/' + extra;
+    }
+    return document.cookie;
+}"""
+
+
+def test_the_checkout_completes_when_the_frames_site_gets_no_cookies(shop, browser, tmp_path):
+    context = cookieless_context(browser, tmp_path, shop.storefront)
+    sent: list[str] = []
+    set_: list[str] = []
+    storefront = urlsplit(shop.storefront).netloc
+
+    def on_request(request) -> None:
+        if urlsplit(request.url).netloc == storefront and "cookie" in request.all_headers():
+            sent.append(request.url)
+
+    def on_response(response) -> None:
+        if urlsplit(response.url).netloc == storefront and response.header_value("set-cookie"):
+            set_.append(response.url)
+
+    context.on("request", on_request)
+    context.on("response", on_response)
+    try:
+        host = open_host(context, shop.host.url)
+        page = host.page
+        frame = host.frame()
+        # The probe: the host page (first party) can keep a cookie, the frame cannot.
+        assert "probe=1" in page.evaluate(PROBE)
+        assert frame.evaluate(PROBE) == ""
+        checkout(frame)
+        assert_completed(host, shop, frame, "featured")
+        assert frame.evaluate(PROBE) == ""
+        # The server never needed one: none was sent, none was set, none is kept.
+        assert sent == [] and set_ == []
+        assert [c for c in context.cookies() if c["domain"] == "localhost"] == []
+        assert host.errors == []
+    finally:
+        context.close()
+
+
+# --- 4. the modal --------------------------------------------------------------------------------
+
+
+def open_modal(page) -> None:
+    button = page.locator("#embed-button > button")
+    click(button)
+
+
+def test_the_modal_checkout_cannot_be_closed_while_the_payment_processes(shop, host):
+    page = host.page
+    open_modal(page)
+    dialog = page.locator(MODAL)
+    expect(dialog).to_be_visible()
+    assert dialog.evaluate("d => d.matches(':modal')")
+    frame = host.frame(f"{MODAL} iframe")
+    host.wait_event("storefront:ready", "buy")
+    close = dialog.get_by_role("button", name="Close")
+    # Polls for the payment's outcome are held back: the frame stays on "processing".
+    held: list = []
+    released: list[bool] = []
+
+    def hold(route) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(re.compile(r"/orders/\d+/poll"), hold)
+    add_to_order(frame)
+    details(frame)
+    address(frame)
+    card(frame)
+    expect(close).to_be_enabled()
+    pay(frame)
+    host.wait_event("checkout:step", "buy", "d.state === 'processing'")
+    expect(close).to_be_disabled()
+    expect(dialog.get_by_text("Payment in progress")).to_be_visible()
+    shot(page, "modal-processing-1280")
+    close.click(force=True)
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(300)
+    assert dialog.evaluate("d => d.open"), "closed while the payment was processing"
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert held, "the processing page never polled"
+    released.append(True)
+    for route in held:
+        route.continue_()
+    heading(frame, "You’re going!")
+    assert_completed(host, shop, frame, "buy")
+    expect(close).to_be_enabled()
+    close.click()
+    expect(dialog).to_be_hidden()
+    assert host.errors == []
+
+
+# --- 5. framing refused --------------------------------------------------------------------------
+
+
+def test_a_site_not_on_the_merchants_list_cannot_frame_the_storefront(shop, contexts):
+    foreign = shop.site("127.0.0.2")
+    context = contexts(viewport={"width": 1280, "height": 900})
+    responses: dict[str, Any] = {}
+    context.on(
+        "response",
+        lambda r: responses.setdefault(parse_qs(urlsplit(r.url).query).get("frame", [""])[0], r),
+    )
+    page = context.new_page()
+    page.goto(foreign.url + "/")
+    # The page even lies: it names the merchant's own site as the embedding origin.
+    lie = f"{shop.storefront}/m/harbour/embed/?" + urlencode(
+        {"origin": shop.host.origin, "frame": "lying"}
+    )
+    page.evaluate(
+        """src => {
+            const f = document.createElement('iframe');
+            f.id = 'lying'; f.src = src;
+            document.querySelector('main').appendChild(f);
+        }""",
+        lie,
+    )
+    frames = {
+        selector: page.locator(selector).element_handle().content_frame()
+        for selector in (FEATURED, "#all-events iframe", "#lying")
+    }
+    for frame in frames.values():
+        frame.wait_for_load_state()
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.storefrontEvents") == []  # no frame ever spoke to the host
+
+    # Told the truth, the server refuses: the frame shows its notice (or, were the notice
+    # itself refused framing, the browser's error page), never the storefront.
+    for selector in (FEATURED, "#all-events iframe"):
+        frame_id = parse_qs(urlsplit(page.locator(selector).get_attribute("src")).query)
+        assert responses[frame_id["frame"][0]].status == 403
+        text = frames[selector].locator("html").inner_text()
+        assert "can’t be shown on this site" in text or frames[selector].url.startswith(
+            "chrome-error://"
+        ), text
+        assert EVENT not in text and "Add to order" not in text
+    # Lied to, the server answers, and the browser refuses to show it: frame-ancestors.
+    lied = responses["lying"]
+    assert lied.status == 200
+    assert f"frame-ancestors {shop.host.origin}" in lied.headers["content-security-policy"]
+    assert frames["#lying"].url.startswith("chrome-error://"), frames["#lying"].url
+    assert EVENT not in frames["#lying"].locator("html").inner_text()
+    # A storefront page that is not an embed page may be framed by no one, not even the
+    # merchant's own site.
+    full = page.context.new_page()
+    full.goto(shop.host.url + "/")
+    full.evaluate(
+        """src => {
+            const f = document.createElement('iframe');
+            f.id = 'full'; f.src = src;
+            document.querySelector('main').appendChild(f);
+        }""",
+        f"{shop.storefront}/m/harbour/",
+    )
+    framed_full = full.locator("#full").element_handle().content_frame()
+    framed_full.wait_for_load_state()
+    assert framed_full.url.startswith("chrome-error://"), framed_full.url
+    # Asked directly with the foreign origin, the server refuses too.
+    direct = httpx.get(
+        f"{shop.storefront}/m/harbour/embed/?"
+        + urlencode({"origin": foreign.origin, "frame": "direct"})
+    )
+    assert direct.status_code == 403
+    assert "can’t be shown on this site" in direct.text
+
+
+# --- 6. forged messages -----------------------------------------------------------------------
+
+
+FORGE = """([id, to, target]) => {
+    target = target === 'opener' ? opener : parent;
+    const post = (type, detail) => target.postMessage(
+        {source: 'storefront', version: 1, frame: id, type, detail, forged: true}, to);
+    post('checkout:complete', {order_number: 'FORGED', total: '0.00', currency: 'USD'});
+    post('resize', {height: 1234});
+    post('cart:updated', {count: 99});
+    for (let i = 0; i < target.frames.length; i++) {
+        target.frames[i].postMessage(
+            {source: 'storefront-host', version: 1, frame: id, type: 'focus', detail: {}}, '*');
+    }
+}"""
+
+
+def test_messages_from_other_windows_are_ignored_by_the_host_and_the_frame(shop, host):
+    page = host.page
+    frame = host.frame()
+    frame_id = host.frame_id()
+    before = page.locator(FEATURED).evaluate("f => f.style.height")
+    # Heard after the embed script's own listener (added first): once a forged message is
+    # here, the script has already dealt with it.
+    page.evaluate(
+        "window.raw = []; addEventListener('message', e => e.data.forged && raw.push(e.origin))"
+    )
+    # A window on a third origin (a popup: the host page's CSP frames nothing else)...
+    stranger = shop.stranger()
+    with page.expect_popup() as popup_info:
+        page.evaluate("url => { open(url); }", stranger.url + "/")
+    popup = popup_info.value
+    popup.wait_for_load_state()
+    popup.evaluate(FORGE, [frame_id, shop.host.origin, "opener"])
+    # ...and the storefront's own origin from a window that is not the frame: the other
+    # embed on the page, posting as if it were the featured one.
+    host.frame("#all-events iframe").evaluate(FORGE, [frame_id, shop.host.origin, "parent"])
+    page.wait_for_function(
+        "origins => origins.every(o => raw.filter(r => r === o).length === 3)",
+        arg=[stranger.origin, shop.storefront],
+    )
+    # A genuine message from the frame comes after the forged ones, and is heard.
+    frame.evaluate(
+        """([id, to]) => parent.postMessage({source: 'storefront', version: 1, frame: id,
+            type: 'cart:updated', detail: {count: 7}}, to)""",
+        [frame_id, shop.host.origin],
+    )
+    host.wait_event("cart:updated", "featured", "d.count === 7")
+    assert host.events("checkout:complete") == []
+    assert [e for e in host.events("cart:updated") if e["detail"].get("count") == 99] == []
+    assert page.locator(FEATURED).evaluate("f => f.style.height") == before
+    assert page.locator(FEATURED).evaluate("f => f.getBoundingClientRect().height") != 1234
+    # The frame ignored both forged "focus" requests; the host's own is obeyed.
+    popup.close()
+    assert frame.evaluate("document.activeElement.id") != "main"
+    page.evaluate(
+        """([id, to]) => document.querySelector('#embed-event iframe').contentWindow.postMessage(
+            {source: 'storefront-host', version: 1, frame: id, type: 'focus', detail: {}}, to)""",
+        [frame_id, shop.storefront],
+    )
+    frame.wait_for_function("document.activeElement.id === 'main'")
+    assert host.errors == []
+
+
+# --- 7. two merchants ---------------------------------------------------------------------------
+
+
+BRAND = """() => {
+    const root = getComputedStyle(document.documentElement);
+    const button = document.querySelector('button.primary');
+    return {
+        primary: root.getPropertyValue('--brand-primary').trim(),
+        button: button && getComputedStyle(button).backgroundColor,
+        font: getComputedStyle(document.body).fontFamily,
+    };
+}"""
+
+
+def first_event_href(page) -> str:
+    return page.locator("a[href*='/events/']").first.get_attribute("href")
+
+
+def test_two_merchants_keep_their_branding_catalogs_and_orders_apart(shop, host, contexts):
+    # Full pages: each merchant's logo, colours and catalog.
+    page = contexts(viewport={"width": 1280, "height": 900}).new_page()
+    seen = {}
+    for slug, name, logo in (
+        ("harbour", "Harbour Lights", "harbour-lights.svg"),
+        ("northwind", "Northwind Live", "northwind.svg"),
+    ):
+        page.goto(f"{shop.storefront}/m/{slug}/")
+        img = page.locator(".site-header .brand img")
+        assert img.get_attribute("alt") == name
+        assert img.get_attribute("src").endswith(logo)
+        assert img.evaluate("i => i.complete && i.naturalWidth > 0"), f"{slug} logo not shown"
+        names = page.locator("main h2, main h3").all_inner_texts()
+        events = {
+            urlsplit(h).path.split("/")[4]
+            for h in page.locator("main a[href*='/events/']").evaluate_all(
+                "as => as.map(a => a.href)"
+            )
+        }
+        page.goto(shop.storefront + first_event_href(page))
+        seen[slug] = {**page.evaluate(BRAND), "names": names, "events": events}
+    harbour, northwind = seen["harbour"], seen["northwind"]
+    assert harbour["primary"] == "#7a1f5c" and northwind["primary"] == "#0f6e5a"
+    assert harbour["button"] == "rgb(122, 31, 92)" and northwind["button"] == "rgb(15, 110, 90)"
+    assert "Georgia" in northwind["font"] and "Georgia" not in harbour["font"]
+    assert harbour["events"] and northwind["events"] and not harbour["events"] & northwind["events"]
+    assert any("Sandbox Showcase" in n for n in harbour["names"])
+    assert not any("Sandbox Showcase" in n for n in northwind["names"])
+    shot(page, "northwind-event-1280")
+
+    # Embedded side by side on one host page: each frame in its own colours.
+    host.page.evaluate(
+        """() => {
+            const div = document.createElement('div');
+            div.id = 'northwind'; div.dataset.merchant = 'northwind';
+            document.getElementById('all-events').appendChild(div);
+            GuestStorefront.mount(div);
+        }"""
+    )
+    host.wait_event("storefront:ready", "all-events", "d.path.startsWith('/m/northwind/')")
+    framed = {
+        slug: host.frame(selector).evaluate(BRAND)["primary"]
+        for slug, selector in (("harbour", FEATURED), ("northwind", "#northwind iframe"))
+    }
+    assert framed == {"harbour": "#7a1f5c", "northwind": "#0f6e5a"}
+
+    # An order opened with one merchant is not open under the other's prefix.
+    page.goto(f"{shop.storefront}/m/harbour/events/{shop.event_id}/")
+    add_to_order(page)
+    href = page.get_by_role("link", name="Check out").get_attribute("href")
+    order_id = re.search(r"/orders/(\d+)/", href).group(1)
+    assert page.goto(f"{shop.storefront}/m/harbour/orders/{order_id}/").status == 200
+    heading(page, "Your details")
+    refused = page.goto(f"{shop.storefront}/m/northwind/orders/{order_id}/")
+    assert refused.status == 404
+    heading(page, "This order isn’t open in this browser")
+    assert EVENT not in page.locator("main").inner_text()
+
+
+# --- 8. accessibility -----------------------------------------------------------------------
+
+
+def test_the_embed_layout_has_no_serious_axe_violations(host):
+    frame = host.frame()
+    found = {"event": axe(frame)}
+    found["list"] = axe(host.frame("#all-events iframe"))
+    add_to_order(frame)
+    found["cart"] = axe(frame)
+    click(frame.get_by_role("link", name="Check out"))
+    heading(frame, "Your details")
+    found["details"] = axe(frame)
+    frame.get_by_label("First name").fill("Ada")
+    frame.get_by_label("Last name").fill("Lovelace")
+    frame.get_by_label("Email").fill("ada@example")  # good enough for the browser, not for us
+    click(frame.get_by_role("button", name="Continue"))
+    frame.locator(".error-summary").wait_for()
+    found["details with errors"] = axe(frame)
+    frame.get_by_label("Email").fill("ada@example.com")
+    click(frame.get_by_role("button", name="Continue"))
+    heading(frame, "Billing address")
+    found["address"] = axe(frame)
+    address(frame)
+    card(frame)
+    found["payment"] = axe(frame)
+    pay(frame)
+    heading(frame, "You’re going!")
+    found["complete"] = axe(frame)
+    assert found == {k: [] for k in found}
+    # The check itself works in the frame: a picture with no text is caught.
+    frame.evaluate("document.getElementById('main').append(document.createElement('img'))")
+    assert "image-alt" in [v["id"] for v in axe(frame)]
+
+
+# --- layout at phone and desktop widths ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1280, 900)])
+def test_the_embeds_fit_phones_and_desktops(shop, contexts, width, height):
+    host = open_host(contexts(viewport={"width": width, "height": height}), shop.host.url)
+    page = host.page
+    for selector in (FEATURED, "#all-events iframe"):
+        framed = host.frame(selector)
+        page.locator(selector).scroll_into_view_if_needed()
+        outer, inner = settled_heights(page, framed, selector)
+        assert abs(outer - inner) <= HEIGHT_SLACK, (selector, outer, inner)
+        assert overflow(framed)["across"] <= 0, selector
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.locator("#featured").scroll_into_view_if_needed()
+    page.wait_for_timeout(200)
+    shot(page, f"inline-event-{width}")
+    page.locator("#all-events").scroll_into_view_if_needed()
+    page.wait_for_timeout(200)
+    shot(page, f"inline-list-{width}")
+
+    # The checkout's own pages, inline: whole, and not wider than the frame.
+    frame = host.frame()
+
+    def fits(label: str) -> None:
+        outer, inner = settled_heights(page, frame)
+        assert abs(outer - inner) <= HEIGHT_SLACK, (label, outer, inner)
+        assert overflow(frame) == {"down": 0, "across": 0}, label
+        if SHOTS:
+            page.locator("#featured").scroll_into_view_if_needed()
+            page.wait_for_timeout(200)
+            page.locator("#featured").screenshot(path=f"{SHOTS}/inline-{label}-{width}.png")
+
+    # (An out-of-view frame gets no animation frames: nothing in it would ever be "stable".)
+    page.locator(FEATURED).scroll_into_view_if_needed()
+    add_to_order(frame)
+    fits("cart")
+    details(frame)
+    address(frame)
+    card(frame)
+    fits("payment")
+
+    open_modal(page)
+    dialog = page.locator(MODAL)
+    expect(dialog).to_be_visible()
+    framed = host.frame(f"{MODAL} iframe")
+    host.wait_event("storefront:ready", "buy")
+    box = dialog.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert box["y"] >= 0 and box["y"] + box["height"] <= height
+    inner = dialog.locator("iframe").bounding_box()
+    assert inner["y"] + inner["height"] <= box["y"] + box["height"] + 0.5
+    assert overflow(framed)["across"] <= 0
+    if width < 600:
+        assert box == {"x": 0, "y": 0, "width": width, "height": height}
+    page.wait_for_timeout(200)
+    shot(page, f"modal-{width}")
+
+    full = page.context.new_page()
+    full.goto(f"{shop.storefront}/m/northwind/")
+    assert full.evaluate("document.documentElement.scrollWidth") <= width
+    shot(full, f"northwind-{width}")
+    shot(full, f"northwind-{width}-full", full_page=True)
