@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; break; fi; done)
 
-.PHONY: install demo test test-production lint chromium clean
+.PHONY: install demo serve test test-production lint chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 is required (pyenv install 3.12)." >&2; exit 1; }
@@ -27,6 +27,11 @@ chromium:
 demo: install
 	$(BIN)/python manage.py demo
 
+# The production configuration under gunicorn (README "Production"): refuses without
+# SECRET_KEY, MERCHANT_ENCRYPTION_KEYS and ALLOWED_HOSTS; LOCAL=1 tries it over plain HTTP.
+serve: install
+	$(BIN)/python -m storefront.production $(if $(filter 1,$(LOCAL)),--local)
+
 node_modules/.installed: package.json
 	npm install --no-audit --no-fund --silent
 	touch $@
@@ -43,6 +48,7 @@ test-production: install chromium node_modules/.installed
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var

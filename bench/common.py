@@ -9,10 +9,11 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 
 from sandbox.launch import (
     control,
@@ -28,10 +29,12 @@ WRITE_KEY = "sandbox_write_key"
 
 @dataclass
 class Stack:
-    storefront: str
+    storefront: str  # the first instance
     sandbox: str
     stripe: str
     workdir: Path
+    storefronts: list[str] = field(default_factory=list)  # every instance
+    web_pids: list[int] = field(default_factory=list)  # their gunicorn masters
 
     def sandbox_control(self, method: str, path: str, json: dict | None = None) -> dict:
         return control(self.sandbox, WRITE_KEY, method, path, json)
@@ -54,14 +57,18 @@ def stack(
     threads: int = 4,
     payment_delay: float = 0.5,
     rate_limit: int = 300,
+    instances: int = 1,
+    web_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """localstripe + a separate sandbox (with added latency) + the storefront under
+    """localstripe + a separate sandbox (with added latency) + ``instances`` storefronts under
     gunicorn with production settings (DEBUG off; PostgreSQL and Redis when DATABASE_URL and
-    REDIS_URL are set)."""
+    REDIS_URL are set, else one SQLite file they share), as behind a load balancer.
+    ``web_env`` adds to (or overrides) the storefronts' environment."""
     workdir = Path(tempfile.mkdtemp(prefix="gm-bench-"))
     procs: list[subprocess.Popen] = []
     log = (workdir / "processes.log").open("w")
     base_env = {k: v for k, v in os.environ.items() if k not in {"GM_API_URL", "GM_API_KEY"}}
+    base_env.setdefault("MERCHANT_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     try:
         stripe_port, sandbox_port, web_port = free_port(), free_port(), free_port()
         stripe = f"http://127.0.0.1:{stripe_port}"
@@ -103,8 +110,7 @@ def stack(
         )
         wait_for(f"{sandbox}/sandbox/health", procs[-1])
 
-        storefront = f"http://127.0.0.1:{web_port}"
-        web_env = {
+        env = {
             **base_env,
             "VAR_DIR": str(workdir / "web"),
             "DEBUG": "0",
@@ -120,43 +126,24 @@ def stack(
             # buyer's own address in X-Forwarded-For (see ``buyer_headers``), as a proxy would,
             # so the abuse limits count per buyer as in production.
             "TRUSTED_PROXY_COUNT": "1",
+            **(web_env or {}),
         }
-        gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
         for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
             subprocess.run(
                 [sys.executable, "manage.py", *command],
                 cwd=ROOT,
-                env=web_env,
+                env=env,
                 check=True,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        procs.append(
-            subprocess.Popen(
-                [
-                    gunicorn,
-                    "-c",
-                    str(ROOT / "gunicorn.conf.py"),
-                    "storefront.wsgi",
-                    "-w",
-                    str(workers),
-                    "-k",
-                    "gthread",
-                    "--threads",
-                    str(threads),
-                    "-b",
-                    f"127.0.0.1:{web_port}",
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=web_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        )
-        wait_for(f"{storefront}/healthz", procs[-1])
-        yield Stack(storefront, sandbox, stripe, workdir)
+        ports = [web_port] + [free_port() for _ in range(instances - 1)]
+        for port in ports:
+            procs.append(_gunicorn(port, workers, threads, env, log))
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        for url, proc in zip(urls, procs[-len(ports) :], strict=True):
+            wait_for(f"{url}/healthz", proc)
+        yield Stack(urls[0], sandbox, stripe, workdir, urls, [p.pid for p in procs[-len(ports) :]])
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -167,6 +154,27 @@ def stack(
                 proc.kill()
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _gunicorn(port: int, workers: int, threads: int, env: dict[str, str], log) -> subprocess.Popen:
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
+    command = [
+        str(gunicorn),
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+        "storefront.wsgi",
+        "-w",
+        str(workers),
+        "-k",
+        "gthread",
+        "--threads",
+        str(threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def buyer_headers(buyer: int) -> dict[str, str]:

@@ -7,6 +7,7 @@ way; only validation errors are placed by the form that was submitted (each stat
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 from django.http import HttpResponse
@@ -46,8 +47,32 @@ def unreachable() -> Outcome:
     )
 
 
-def busy() -> Outcome:
-    return Outcome(503, _("We’re very busy right now. Please wait a few seconds and try again."))
+def busy(retry_after: float | None = None) -> Outcome:
+    return Outcome(
+        503,
+        _("We’re very busy right now. Please wait a few seconds and try again."),
+        retry_after=math.ceil(retry_after) if retry_after else None,
+    )
+
+
+def payment_unconfirmed() -> Outcome:
+    """An earlier payment may have gone through and the API cannot say now: send none."""
+    return Outcome(
+        503,
+        _(
+            "We couldn’t check on your earlier payment just now, so we haven’t sent another. "
+            "Your details are kept — please try again in a moment."
+        ),
+        retry_after=5,
+    )
+
+
+def payment_in_progress() -> Outcome:
+    return Outcome(
+        409,
+        _("Your payment is already being submitted. Please wait a moment, then reload."),
+        kind="info",
+    )
 
 
 def stock_gone(exc: errors.CheckoutNotAllowed) -> Outcome:
@@ -80,7 +105,7 @@ def for_error(exc: errors.GuestManagerError) -> Outcome:
         case errors.Uneditable():
             return Outcome(409, _("This event is being updated. Please try again in a minute."))
         case errors.RateLimitExceeded():
-            return busy()
+            return busy(exc.retry_after)
         case errors.TransportError() | errors.ServerError() | errors.UnexpectedResponse():
             return unreachable()
         case errors.ValidationError():

@@ -4,6 +4,7 @@ the checkout page always renders the state the order is really in (``states.STAT
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from storefront import catalog, limits, swr
 from storefront.gm import get_client
 from storefront.views import render_event_page
 
-from . import events, outcomes, session, summary
+from . import events, outcomes, payguard, session, summary
 from .forms import AddressForm, AddToOrderForm, CouponForm, QuantityForm
 from .outcomes import Outcome
 from .session import OrderRef
@@ -631,10 +632,48 @@ def _post_step(request: HttpRequest, ref: OrderRef) -> HttpResponse:
         return render_state(request, ref, order, outcome=outcomes.unreachable(), showing=showing)
     if form is not None and not form.is_valid():
         return render_state(request, ref, order, form=form, status=422, showing=showing)
-    if state.name == "payment" and (
-        blocked := limits.hit(request, limits.PAYMENT_ATTEMPT, order_id=ref.id)
-    ):
+    if state.name != "payment":
+        return _submit(request, ref, ctx, state, form, showing)
+    if blocked := limits.hit(request, limits.PAYMENT_ATTEMPT, order_id=ref.id):
         return render_state(request, ref, order, form=form, outcome=outcomes.refused(blocked))
+    return _pay(request, ref, ctx, state, form, showing)
+
+
+def _pay(
+    request: HttpRequest, ref: OrderRef, ctx: StepContext, state: State, form: Any, showing: str
+) -> HttpResponse:
+    """Submit the payment, unless another request is submitting it or an earlier submission
+    may have gone through (``payguard``)."""
+    with payguard.submitting(ref) as mine:
+        if not mine:
+            return _paying_elsewhere(request, ref, ctx.order)
+        if payguard.was_sent(ref):
+            try:
+                order = session.load_order(request, ref, fresh=True)
+            except errors.GuestManagerError:
+                unsure = outcomes.payment_unconfirmed()
+                return render_state(request, ref, ctx.order, form=form, outcome=unsure)
+            if not payguard.takes_payment(order):
+                return _after_change(request, ref, order)
+            ctx = replace(ctx, order=order)
+        payguard.mark_sent(ref)
+        return _submit(request, ref, ctx, state, form, showing)
+
+
+def _paying_elsewhere(request: HttpRequest, ref: OrderRef, order: dict[str, Any]) -> HttpResponse:
+    """Another request (a second click, another tab, another instance) is submitting this
+    order's payment: show what came of it instead of sending another."""
+    if payguard.wait_for_other(ref):
+        order = _reload(request, ref, order)
+        if order.get("state") != "payment":
+            return _after_change(request, ref, order)
+    return render_state(request, ref, order, outcome=outcomes.payment_in_progress())
+
+
+def _submit(
+    request: HttpRequest, ref: OrderRef, ctx: StepContext, state: State, form: Any, showing: str
+) -> HttpResponse:
+    order = ctx.order
     resuming = _hold_ended(order)
     try:
         order = state.submit(ctx, form)

@@ -1,7 +1,7 @@
 """Guest Manager public API (v2) client. Pure Python + httpx; no Django."""
 
 from . import errors
-from .client import GuestManagerClient, flatten_params
+from .client import GuestManagerClient, backoff_schedule, flatten_params
 from .stats import UpstreamStats, process_stats
 from .types import Money, Operation, Page, parse_datetime
 
@@ -11,6 +11,7 @@ __all__ = [
     "Operation",
     "Page",
     "UpstreamStats",
+    "backoff_schedule",
     "errors",
     "flatten_params",
     "parse_datetime",

@@ -12,8 +12,8 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, cast
 
 import httpx
 
@@ -142,7 +142,7 @@ class GuestManagerClient:
             last = attempt == attempts - 1
             started = time.perf_counter()
             try:
-                response = self._http.request(method, url, params=query, content=content)
+                response = self._http.request(method, url, params=tuple(query), content=content)
             except httpx.TransportError as exc:
                 self.stats.record(method, path_template, time.perf_counter() - started)
                 logger.warning(
@@ -173,7 +173,7 @@ class GuestManagerClient:
         raise AssertionError("unreachable")
 
     def _backoff(self, attempt: int) -> float:
-        return min(self.max_retry_wait, 0.2 * 2**attempt) * (0.5 + random.random() / 2)
+        return min(self.max_retry_wait, 0.2 * 2.0**attempt) * (0.5 + random.random() / 2)
 
     def _retry_wait(self, response: httpx.Response, attempt: int) -> float | None:
         """Seconds to wait before retrying an idempotent call, or None to give up."""
@@ -225,7 +225,13 @@ class GuestManagerClient:
             return data["data"]
         return data
 
-    def _page(self, path_template: str, params: Params, path: Mapping[str, Any] | None = None):
+    def _object(self, method: str, path_template: str, **kwargs: Any) -> dict[str, Any]:
+        """``_json`` for endpoints documented to answer one JSON object (not checked)."""
+        return cast(dict[str, Any], self._json(method, path_template, **kwargs))
+
+    def _page(
+        self, path_template: str, params: Params, path: Mapping[str, Any] | None = None
+    ) -> Page:
         data = self._json_raw("GET", path_template, params=params, path=path)
         if isinstance(data, list):  # unpaginated collections (countries, states)
             return Page(data=data, meta={"page": {"last": True}})
@@ -256,7 +262,7 @@ class GuestManagerClient:
     # -- company ---------------------------------------------------------------------------
 
     def company(self) -> dict[str, Any]:
-        return self._json("GET", "/")
+        return self._object("GET", "/")
 
     # -- events ----------------------------------------------------------------------------
 
@@ -298,7 +304,7 @@ class GuestManagerClient:
         fields: str | list[str] | None = None,
     ) -> dict[str, Any]:
         params = {"include": _comma(include), "fields": _comma(fields)}
-        return self._json("GET", "/events/{id}", path={"id": event_id}, params=params)
+        return self._object("GET", "/events/{id}", path={"id": event_id}, params=params)
 
     def create_event(self, event: Mapping[str, Any]) -> tuple[dict[str, Any], int | None]:
         """Create an event; returns it with the id of the operation building it."""
@@ -330,17 +336,25 @@ class GuestManagerClient:
         timeout: float = 300.0,
         first_delay: float = 1.0,
         max_delay: float = 15.0,
+        delays: Iterable[float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        on_poll: Callable[[Operation], None] | None = None,
     ) -> Operation:
         """Poll an operation until it is ``completed`` or ``failed`` — or, with
         ``until_phase``, until that phase has completed (partial readiness).
 
-        Backoff follows the polling guidance: 1 s, 2 s, 4 s, 8 s, then capped at 15 s.
-        Raises ``TimeoutError`` when ``timeout`` passes first."""
+        The waits before each poll come from ``delays`` (default: the polling guidance,
+        1 s, 2 s, 4 s, 8 s, then 15 s each; see ``backoff_schedule``); ``sleep`` defaults to
+        the client's. ``on_poll`` sees every answer. Raises ``TimeoutError`` when
+        ``timeout`` passes first."""
         deadline = time.monotonic() + timeout
-        delay = first_delay
+        waits = iter(delays if delays is not None else backoff_schedule(first_delay, max_delay))
+        pause = sleep or self._sleep
         while True:
-            self._sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            pause(min(next(waits), max(0.0, deadline - time.monotonic())))
             operation = self.get_operation(event_id, operation_id)
+            if on_poll:
+                on_poll(operation)
             if operation.is_terminal:
                 return operation
             if until_phase and operation.phase_completed(until_phase):
@@ -349,7 +363,6 @@ class GuestManagerClient:
                 raise TimeoutError(
                     f"operation {operation_id} still {operation.status} after {timeout:.0f}s"
                 )
-            delay = min(delay * 2, max_delay)
 
     # -- catalog ---------------------------------------------------------------------------
 
@@ -360,7 +373,9 @@ class GuestManagerClient:
         return self._page("/venues", params)
 
     def get_venue(self, venue_id: int | str, *, include: str | None = None) -> dict[str, Any]:
-        return self._json("GET", "/venues/{id}", path={"id": venue_id}, params={"include": include})
+        return self._object(
+            "GET", "/venues/{id}", path={"id": venue_id}, params={"include": include}
+        )
 
     def list_categories(self, *, page: int = 1, page_size: int = 100) -> Page:
         return self._page("/categories", {"page": {"number": page, "size": page_size}})
@@ -369,10 +384,13 @@ class GuestManagerClient:
         return self._page("/recurring_events", {"page": {"number": page, "size": page_size}})
 
     def list_countries(self) -> list[dict[str, Any]]:
-        return self._json_raw("GET", "/countries")
+        return cast(list[dict[str, Any]], self._json_raw("GET", "/countries"))
 
     def list_states(self, country_id: int | str) -> list[dict[str, Any]]:
-        return self._json_raw("GET", "/countries/{id}/states", path={"id": country_id})
+        return cast(
+            list[dict[str, Any]],
+            self._json_raw("GET", "/countries/{id}/states", path={"id": country_id}),
+        )
 
     # -- orders ----------------------------------------------------------------------------
 
@@ -392,15 +410,15 @@ class GuestManagerClient:
         body: dict[str, Any] = {"order": order}
         if transition_order:
             body["transition_order"] = True
-        return self._json("POST", "/orders", body=body)
+        return self._object("POST", "/orders", body=body)
 
     def get_order(self, order_id: int | str, guest_token: str) -> dict[str, Any]:
-        return self._json(
+        return self._object(
             "GET", "/orders/{id}", path={"id": order_id}, body={"guest_token": guest_token}
         )
 
     def update_order(self, order_id: int | str, guest_token: str, **order: Any) -> dict[str, Any]:
-        return self._json(
+        return self._object(
             "PATCH",
             "/orders/{id}",
             path={"id": order_id},
@@ -410,7 +428,7 @@ class GuestManagerClient:
     def add_line_item(
         self, order_id: int | str, guest_token: str, variant_id: int, quantity: int = 1
     ) -> dict[str, Any]:
-        return self._json(
+        return self._object(
             "POST",
             "/orders/{id}/line_items/add",
             path={"id": order_id},
@@ -420,7 +438,7 @@ class GuestManagerClient:
     def remove_line_item(
         self, order_id: int | str, guest_token: str, variant_id: int, quantity: int = 1
     ) -> dict[str, Any]:
-        return self._json(
+        return self._object(
             "POST",
             "/orders/{id}/line_items/remove",
             path={"id": order_id},
@@ -430,7 +448,7 @@ class GuestManagerClient:
     def update_line_item(
         self, order_id: int | str, guest_token: str, line_item_id: int, quantity: int
     ) -> dict[str, Any]:
-        return self._json(
+        return self._object(
             "PATCH",
             "/orders/{order_id}/line_items/{id}",
             path={"order_id": order_id, "id": line_item_id},
@@ -440,7 +458,7 @@ class GuestManagerClient:
     def delete_line_item(
         self, order_id: int | str, guest_token: str, line_item_id: int
     ) -> dict[str, Any]:
-        return self._json(
+        return self._object(
             "DELETE",
             "/orders/{order_id}/line_items/{id}",
             path={"order_id": order_id, "id": line_item_id},
@@ -450,7 +468,7 @@ class GuestManagerClient:
     def apply_coupon_code(
         self, order_id: int | str, guest_token: str, coupon_code: str
     ) -> dict[str, Any]:
-        return self._json(
+        return self._object(
             "PATCH",
             "/orders/{id}/apply_coupon_code",
             path={"id": order_id},
@@ -458,7 +476,7 @@ class GuestManagerClient:
         )
 
     def void_order(self, order_id: int | str) -> dict[str, Any]:
-        return self._json("PATCH", "/orders/{id}/void", path={"id": order_id}, body={})
+        return self._object("PATCH", "/orders/{id}/void", path={"id": order_id}, body={})
 
     # -- checkout --------------------------------------------------------------------------
 
@@ -468,14 +486,14 @@ class GuestManagerClient:
         body: dict[str, Any] = {"guest_token": guest_token}
         if state:
             body["state"] = state
-        return self._json("PATCH", "/checkout/{id}/next", path={"id": order_id}, body=body)
+        return self._object("PATCH", "/checkout/{id}/next", path={"id": order_id}, body=body)
 
     def checkout_update(
         self, order_id: int | str, guest_token: str, state: str, **step_data: Any
     ) -> dict[str, Any]:
         """Submit one step: ``state`` is the order's current state; ``step_data`` is e.g.
         tickets=[...], bill_address={...}, responses=[...], payments=[...]."""
-        return self._json(
+        return self._object(
             "PATCH",
             "/checkout/{id}",
             path={"id": order_id},
@@ -483,7 +501,7 @@ class GuestManagerClient:
         )
 
     def resume_order(self, order_id: int | str, guest_token: str) -> dict[str, Any]:
-        return self._json(
+        return self._object(
             "PATCH",
             "/checkout/{id}/resume",
             path={"id": order_id},
@@ -492,7 +510,7 @@ class GuestManagerClient:
 
     def poll_order(self, order_id: int | str, guest_token: str) -> dict[str, Any]:
         """``{"state": "processing"}`` while payment runs, else the full order."""
-        return self._json(
+        return self._object(
             "GET", "/orders/{id}/poll", path={"id": order_id}, body={"guest_token": guest_token}
         )
 
@@ -517,7 +535,12 @@ class GuestManagerClient:
         )
 
     @staticmethod
-    def _ticket_query(filters, include, page_size, cursor) -> dict[str, Any]:
+    def _ticket_query(
+        filters: Params | None,
+        include: str | list[str] | None,
+        page_size: int | None,
+        cursor: str | None,
+    ) -> dict[str, Any]:
         page: dict[str, Any] = {"cursor": cursor or ""}
         if page_size:
             page["size"] = page_size
@@ -526,12 +549,25 @@ class GuestManagerClient:
     def get_ticket(
         self, ticket_id: int | str, *, include: str | list[str] | None = None
     ) -> dict[str, Any]:
-        return self._json(
+        return self._object(
             "GET", "/tickets/{id}", path={"id": ticket_id}, params={"include": _comma(include)}
         )
 
+    def create_ticket(self, ticket: Mapping[str, Any]) -> dict[str, Any]:
+        """Issue a ticket directly (comps, invites): ``event_id`` + ``ticket_type_id``, or
+        ``event_ticket_type_id``. Never retried: a repeat would issue a second ticket."""
+        return self._object("POST", "/tickets", body={"ticket": dict(ticket)})
+
     def resend_ticket_email(self, ticket_id: int | str) -> dict[str, Any]:
-        return self._json("PATCH", "/tickets/{id}/email", path={"id": ticket_id}, body={})
+        return self._object("PATCH", "/tickets/{id}/email", path={"id": ticket_id}, body={})
+
+
+def backoff_schedule(first: float = 1.0, cap: float = 15.0) -> Iterator[float]:
+    """Endless waits doubling from ``first``, capped at ``cap``: 1, 2, 4, 8, 15, 15, …"""
+    delay = first
+    while True:
+        yield min(delay, cap)
+        delay = min(delay * 2, cap)
 
 
 def _operation_id(response: httpx.Response) -> int | None:

@@ -29,7 +29,7 @@ class FieldError:
             message=str(node.get("message") or ""),
             label=str(node.get("label") or ""),
             name=str(node.get("name") or ""),
-            detail=node.get("detail") if isinstance(node.get("detail"), dict) else {},
+            detail=detail if isinstance(detail := node.get("detail"), dict) else {},
         )
 
     def sentence(self, subject: str = "") -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Page:
             return page["last"]
         return not (self.next_cursor or self.next_number)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.data)
 
     def __len__(self) -> int:
@@ -88,15 +89,15 @@ class Operation:
 
     @property
     def id(self) -> int:
-        return self.raw["id"]
+        return cast(int, self.raw["id"])
 
     @property
     def status(self) -> str:
-        return self.raw.get("status", "")
+        return cast(str, self.raw.get("status", ""))
 
     @property
     def action(self) -> str:
-        return self.raw.get("action", "")
+        return cast(str, self.raw.get("action", ""))
 
     @property
     def is_terminal(self) -> bool:
@@ -121,6 +122,36 @@ class Operation:
     @property
     def error(self) -> dict[str, Any] | None:
         return self.raw.get("error")
+
+    @property
+    def current_phase(self) -> dict[str, Any] | None:
+        """The phase being worked on: the first running one, else the first not done."""
+        leaves = _leaves(self.phases)
+        running = [p for p in leaves if p.get("status") == "running"]
+        waiting = [p for p in leaves if p.get("status") not in ("completed", "failed")]
+        found = running or waiting
+        return found[0] if found else None
+
+    @property
+    def failure(self) -> tuple[str, str, str]:
+        """(phase, code, message) of a failed operation: the operation's error names the
+        phase it started in; an error without one falls back to the failed phase node."""
+        error = dict(self.error or {})
+        node = next((p for p in _leaves(self.phases) if p.get("status") == "failed"), None)
+        node_error = (node or {}).get("error") or {}
+        phase = error.get("phase") or (node or {}).get("name") or ""
+        code = error.get("code") or node_error.get("code") or ""
+        message = error.get("message") or node_error.get("message") or self.raw.get("message")
+        return str(phase), str(code), str(message or "")
+
+
+def _leaves(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Phases in order, a node with sub-phases replaced by them."""
+    found: list[dict[str, Any]] = []
+    for node in nodes:
+        children = node.get("phases") or []
+        found += _leaves(children) if children else [node]
+    return found
 
 
 def _find_phase(nodes: list[dict[str, Any]], name: str) -> dict[str, Any] | None:

@@ -14,6 +14,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from storefront.devserver import DROP_HEADER
+
 from . import models as m
 from . import runtime
 from .params import BadJSON, request_params
@@ -179,18 +181,21 @@ def endpoint(*methods: str, guard: Guard = company_guard) -> Callable:
 
 def _handle(view: Callable, methods: tuple[str, ...], guard: Guard, request: HttpRequest, kwargs):
     route = request.resolver_match.route if request.resolver_match else request.path
-    runtime.requests.add(f"{request.method} {route}")
+    name = f"{request.method} {route}"
+    runtime.requests.add(name)
     f = runtime.faults
-    if f.latency_ms:
-        time.sleep(f.latency_ms / 1000)
+    if f.unreachable and f.unreachable.active():
+        runtime.dropped.add(f"unreachable {name}")
+        return dropped_connection()
+    if delay := f.extra_latency():
+        time.sleep(delay)
     wait = runtime.limiter.check(client_ip(request), f.rate_limit, f.rate_window)
     if wait is not None:
-        response = JsonResponse(
-            {"type": "rate_limit_exceeded", "message": "Throttle limit reached. Retry later."},
-            status=429,
-        )
-        response["Retry-After"] = str(max(1, math.ceil(wait)))
-        return response
+        runtime.answered_429.add(f"limited {name}")
+        return too_many_requests(wait)
+    if f.burst_429 and f.burst_429.active():
+        runtime.answered_429.add(f"injected {name}")
+        return too_many_requests(f.burst_429.retry_after)
     access = guard(request)
     if request.method not in methods:
         raise ApiError("routing_error", f"No route matches [{request.method}] {request.path}", 405)
@@ -210,11 +215,33 @@ def _handle(view: Callable, methods: tuple[str, ...], guard: Guard, request: Htt
     result = view(request, params, **kwargs)
     if f.write_reply_delay_ms and request.method not in READ_METHODS:
         time.sleep(f.write_reply_delay_ms / 1000)
-    if isinstance(result, JsonResponse):
+    if isinstance(result, HttpResponse):
         return result
     if isinstance(result, Created):
         return json_response(result.data, status=201, headers=result.headers)
     return json_response(result)
+
+
+def too_many_requests(wait: float) -> JsonResponse:
+    response = JsonResponse(
+        {"type": "rate_limit_exceeded", "message": "Throttle limit reached. Retry later."},
+        status=429,
+    )
+    response["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
+
+
+def dropped_connection() -> HttpResponse:
+    """No answer: the sandbox's own server (storefront.devserver) closes the connection;
+    any other server sends the bare 504."""
+    response = HttpResponse(status=504)
+    response[DROP_HEADER] = "1"
+    return response
+
+
+def lost_reply(how: str) -> HttpResponse:
+    """What a client sees of a reply lost on the way: a dropped connection or a bare 504."""
+    return dropped_connection() if how == "drop" else HttpResponse(status=504)
 
 
 class Created:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import secrets
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import models as m
+from . import operations
 from . import serializers as s
 from .api import (
     ApiError,
@@ -30,6 +32,7 @@ from .api import (
     not_found,
     unpermitted,
 )
+from .order_json import line_item as line_item_json
 from .order_views import base_url
 from .params import as_bool, as_int, as_list
 
@@ -427,11 +430,15 @@ def _next_variant_id() -> int:
     return (last.variant_id + 1) if last else 10_000
 
 
-def _save_registration_types(event: m.Event, items: Any, errors: list, currency: str) -> None:
+def _save_registration_types(
+    event: m.Event, items: Any, errors: list, currency: str, path: str = ""
+) -> None:
+    """Create, update or remove registration types; errors are named by their place in the
+    request (``path`` is e.g. ``sessions[1].`` for a session's)."""
     if items in (None, ""):
         return
     if not isinstance(items, list):
-        errors.append(attr_error("registration_types", "invalid", "must be an array"))
+        errors.append(attr_error(f"{path}registration_types", "invalid", "must be an array"))
         return
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -447,7 +454,7 @@ def _save_registration_types(event: m.Event, items: Any, errors: list, currency:
             if as_bool(item.get("_destroy")):
                 existing.delete()
                 continue
-        prefix = f"registration_types[{index}]"
+        prefix = f"{path}registration_types[{index}]"
         ticket_types = m.TicketType.objects.of(event.company)
         tt = ticket_types.filter(pk=as_int(item.get("ticket_type_id"))).first()
         if tt is None:
@@ -498,27 +505,9 @@ def _event_currency(venue: m.Venue) -> str:
     return (venue.country.currency_code if venue.country else None) or "USD"
 
 
-def _start_operation(event: m.Event, action: str, name: str) -> m.Operation:
-    phases = (
-        ["recurrences", "tickets", "inventory", "publish"]
-        if event.type == "recurring"
-        else ["tickets", "inventory", "publish"]
-    )
-    fail_phase = ""
-    marker = "[fail:"
-    if marker in name:  # sandbox convention: "[fail:inventory]" in the name fails that phase
-        fail_phase = name.split(marker, 1)[1].split("]", 1)[0].strip()
-    return m.Operation.objects.create(
-        event=event, action=action, phases=phases, fail_phase=fail_phase
-    )
-
-
 def _operation_running(event: m.Event) -> bool:
     latest = event.operations.order_by("-id").first()
-    if latest is None:
-        return False
-    data = s.operation(latest, settings.SANDBOX["OPERATION_PHASE_SECONDS"])
-    return data["status"] not in ("completed", "failed")
+    return latest is not None and operations.is_running(latest)
 
 
 def _event_response(request: HttpRequest, event: m.Event, op: m.Operation, created: bool):
@@ -567,6 +556,7 @@ def create_event(request: HttpRequest, params: dict[str, Any]):
         errors.append(attr_error("sessions", "blank", "can't be blank"))
     if kind == "recurring" and not data.get("recurrences"):
         errors.append(attr_error("recurrences", "blank", "can't be blank"))
+    _check_rules(data.get("recurrences"), errors)
     if errors:
         raise Invalid(errors, model="Event")
     with transaction.atomic(using="sandbox"):
@@ -585,8 +575,9 @@ def create_event(request: HttpRequest, params: dict[str, Any]):
                 if kind == "parent"
                 else (_dt(published, "published_at", errors) if published else None)
             ),
-            recurrences=data.get("recurrences") or [],
         )
+        event.recurrences = _numbered_rules(event, data.get("recurrences") or [])
+        event.save(update_fields=["recurrences"])
         currency = _event_currency(venue)
         _save_registration_types(event, data.get("registration_types"), errors, currency)
         for index, session in enumerate(data.get("sessions") or []):
@@ -596,7 +587,7 @@ def create_event(request: HttpRequest, params: dict[str, Any]):
         if errors:
             transaction.set_rollback(True, using="sandbox")
             raise Invalid(errors, model="Event")
-        op = _start_operation(event, "save", name)
+        op = operations.start(event, "save")
     return _event_response(request, event, op, created=True)
 
 
@@ -626,16 +617,24 @@ def _create_session(parent: m.Event, session: Any, index: int, errors: list, cur
         capacity=as_int(session.get("capacity")),
         published_at=None,
     )
-    _save_registration_types(child, session.get("registration_types"), errors, currency)
+    _save_registration_types(
+        child, session.get("registration_types"), errors, currency, path=f"{prefix}."
+    )
 
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
 def generate_occurrences(
-    event: m.Event, rts: list, errors: list, currency: str, limit: int = 52
+    event: m.Event,
+    rts: list,
+    errors: list,
+    currency: str,
+    limit: int = 52,
+    existing: frozenset[datetime] = frozenset(),
 ) -> None:
-    """Fan a recurring template out into dated child events."""
+    """Fan a recurring template out into dated child events (``existing`` starts are kept
+    dates: counted, not made again)."""
     from .timezones import zone
 
     tz = zone(event.venue.time_zone)
@@ -663,6 +662,9 @@ def generate_occurrences(
                     continue
                 if until and when > until:
                     return
+                if when in existing:
+                    count += 1
+                    continue
                 child = m.Event.objects.create(
                     company=event.company,
                     type="date",
@@ -714,37 +716,170 @@ def update_event(request: HttpRequest, params: dict[str, Any], event_id: str):
     if extra:
         raise unpermitted(extra)
     errors: list = []
+    _check_rules(data.get("recurrences"), errors)
     with transaction.atomic(using="sandbox"):
-        if "name" in data:
-            event.name = str(data["name"] or "").strip()
-            if not event.name:
-                errors.append(attr_error("name", "blank", "can't be blank"))
-        for key in ("starts_at", "ends_at"):
-            if key in data:
-                value = _dt(data[key], key, errors)
-                if value:
-                    setattr(event, key, value)
-        if "published_at" in data:
-            event.published_at = (
-                _dt(data["published_at"], "published_at", errors) if data["published_at"] else None
-            )
-        if "capacity" in data:
-            event.capacity = as_int(data["capacity"])
-        if "venue_id" in data:
-            venue = m.Venue.objects.of(event.company).filter(pk=as_int(data["venue_id"])).first()
-            if venue is None:
-                errors.append(attr_error("venue_id", "invalid", "is invalid", label="Venue"))
-            else:
-                event.venue = venue
-        event.save()
-        _save_registration_types(
-            event, data.get("registration_types"), errors, _event_currency(event.venue)
-        )
+        _update_fields(event, data, errors)
+        currency = _event_currency(event.venue)
+        _save_registration_types(event, data.get("registration_types"), errors, currency)
+        for index, session in enumerate(data.get("sessions") or []):
+            _save_session(event, session, index, errors, currency)
+        if "recurrences" in data:
+            event.recurrences = _merged_rules(event, data["recurrences"], errors)
+            event.save(update_fields=["recurrences"])
+        if event.type == "recurring" and {"recurrences", "registration_types"} & set(data):
+            _regenerate_occurrences(event, errors, currency)
         if errors:
             transaction.set_rollback(True, using="sandbox")
             raise Invalid(errors, model="Event", record_id=event.id)
-        op = _start_operation(event, "save", event.name)
+        op = operations.start(event, "save")
     return _event_response(request, event, op, created=False)
+
+
+def _update_fields(event: m.Event, data: dict[str, Any], errors: list) -> None:
+    if "name" in data:
+        event.name = str(data["name"] or "").strip()
+        if not event.name:
+            errors.append(attr_error("name", "blank", "can't be blank"))
+    for key in ("starts_at", "ends_at"):
+        if key in data:
+            value = _dt(data[key], key, errors)
+            if value:
+                setattr(event, key, value)
+    if event.ends_at < event.starts_at:
+        errors.append(attr_error("ends_at", "invalid", "must be after starts_at"))
+    if "published_at" in data:
+        event.published_at = (
+            _dt(data["published_at"], "published_at", errors) if data["published_at"] else None
+        )
+    if "capacity" in data:
+        event.capacity = as_int(data["capacity"])
+    if "venue_id" in data:
+        venue = m.Venue.objects.of(event.company).filter(pk=as_int(data["venue_id"])).first()
+        if venue is None:
+            errors.append(attr_error("venue_id", "invalid", "is invalid", label="Venue"))
+        else:
+            event.venue = venue
+    event.save()
+
+
+def _save_session(parent: m.Event, session: Any, index: int, errors: list, currency: str):
+    """A session of an update: new without ``id``; changed, or removed with ``_destroy``."""
+    if not isinstance(session, dict):
+        return
+    if not session.get("id"):
+        _create_session(parent, session, index, errors, currency)
+        return
+    extra = sorted(set(session) - SESSION_KEYS)
+    if extra:
+        raise unpermitted(extra)
+    child = parent.children.filter(pk=as_int(session["id"])).first()
+    if child is None:
+        raise not_found("Event", session["id"])
+    prefix = f"sessions[{index}]"
+    if as_bool(session.get("_destroy")):
+        if m.Ticket.objects.filter(event=child).exists():
+            errors.append(attr_error(f"{prefix}.base", "has_tickets", "has tickets", "Session"))
+        else:
+            child.delete()
+        return
+    if "name" in session:
+        child.name = str(session["name"] or "").strip() or child.name
+    for key in ("starts_at", "ends_at"):
+        if key in session:
+            value = _dt(session[key], f"{prefix}.{key}", errors)
+            if value:
+                setattr(child, key, value)
+    if "capacity" in session:
+        child.capacity = as_int(session["capacity"])
+    if "venue_id" in session:
+        venue = m.Venue.objects.of(parent.company).filter(pk=as_int(session["venue_id"])).first()
+        child.venue = venue or child.venue
+    child.save()
+    _save_registration_types(
+        child, session.get("registration_types"), errors, currency, path=f"{prefix}."
+    )
+
+
+RULE_ENDS = ("never", "on_date", "after_occurrences")
+RULE_UNITS = ("day", "week", "month", "year")
+
+
+def _check_rules(rules: Any, errors: list) -> None:
+    if rules in (None, ""):
+        return
+    if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+        errors.append(attr_error("recurrences", "invalid", "must be an array of rules"))
+        return
+    for index, rule in enumerate(rules):
+        prefix = f"recurrences[{index}]"
+        if rule.get("repeat_unit") not in (None, *RULE_UNITS):
+            errors.append(
+                attr_error(f"{prefix}.repeat_unit", "inclusion", "is not included in the list")
+            )
+        if rule.get("ends") not in (None, *RULE_ENDS):
+            errors.append(attr_error(f"{prefix}.ends", "inclusion", "is not included in the list"))
+        if rule.get("ends") == "after_occurrences" and not as_int(rule.get("max_occurrences")):
+            errors.append(attr_error(f"{prefix}.max_occurrences", "blank", "can't be blank"))
+        if rule.get("ends") == "on_date" and not rule.get("ends_at"):
+            errors.append(attr_error(f"{prefix}.ends_at", "blank", "can't be blank"))
+        if any(d not in WEEKDAYS for d in rule.get("days") or []):
+            errors.append(attr_error(f"{prefix}.days", "inclusion", "is not included in the list"))
+
+
+def _numbered_rules(event: m.Event, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rules as stored: each with the ``id`` an update names it by."""
+    taken = {r.get("id") for r in event.recurrences or []}
+    numbered, next_id = [], event.id * 100 + len(taken) + 1
+    for rule in rules:
+        if not rule.get("id"):
+            while next_id in taken:
+                next_id += 1
+            rule = {**rule, "id": next_id}
+            taken.add(next_id)
+        numbered.append(rule)
+    return numbered
+
+
+def _merged_rules(event: m.Event, rules: Any, errors: list) -> list[dict[str, Any]]:
+    """An update's rules: one with an ``id`` changes that rule, one without is added."""
+    current = {r.get("id"): r for r in event.recurrences or []}
+    added = []
+    for index, rule in enumerate(rules or []):
+        if not isinstance(rule, dict):
+            continue
+        if rule.get("id") in (None, ""):
+            added.append(rule)
+        elif as_int(rule["id"]) in current:
+            current[as_int(rule["id"])] = {**current[as_int(rule["id"])], **rule}
+        else:
+            errors.append(attr_error(f"recurrences[{index}].id", "invalid", "is invalid"))
+    return _numbered_rules(event, [*current.values(), *added])
+
+
+def _regenerate_occurrences(event: m.Event, errors: list, currency: str) -> None:
+    """Generated dates follow the template again; dates with tickets stay as they are."""
+    sold = m.Ticket.objects.filter(event=OuterRef("pk"))
+    event.children.annotate(sold=Exists(sold)).filter(sold=False).delete()
+    kept = frozenset(event.children.values_list("starts_at", flat=True))
+    rts = [_rt_params(rt) for rt in event.registration_types.all()]
+    generate_occurrences(event, rts, errors, currency, existing=kept)
+
+
+def _rt_params(rt: m.RegistrationType) -> dict[str, Any]:
+    """A stored registration type as create parameters, to copy onto generated dates."""
+    dp = s.default_price(rt)
+    return {
+        "name": rt.name,
+        "ticket_type_id": rt.ticket_type_id,
+        "price": str(Decimal(dp.amount) / 100) if dp else "0",
+        "inventory": rt.available,
+        "quantity": rt.quantity,
+        "order_min": rt.order_min,
+        "order_max": rt.order_max,
+        "grouped": rt.grouped,
+        "service_fee_amount": str(Decimal(rt.service_fee_amount) / 100),
+        "service_fee_percentage": str(rt.service_fee_percentage),
+    }
 
 
 @endpoint("GET")
@@ -753,7 +888,7 @@ def event_operation(request: HttpRequest, params: dict[str, Any], event_id: str,
     op = ops.filter(pk=as_int(op_id), event_id=as_int(event_id)).first()
     if op is None:
         raise not_found("Operation", op_id)
-    return {"data": s.operation(op, settings.SANDBOX["OPERATION_PHASE_SECONDS"])}
+    return {"data": s.operation(op)}
 
 
 # --- other collections --------------------------------------------------------------------
@@ -839,9 +974,11 @@ TICKET_SORTS = {
 }
 
 
-@endpoint("GET")
+@endpoint("GET", "POST")
 def tickets(request: HttpRequest, params: dict[str, Any]):
-    qs = m.Ticket.objects.of(company_of(request)).select_related("order")
+    if request.method == "POST":
+        return create_ticket(request, params)
+    qs = m.Ticket.objects.of(company_of(request)).select_related("order", "line_item")
     f = params.get("filter") or {}
     if isinstance(f, dict):
         if f.get("ids"):
@@ -868,13 +1005,140 @@ def tickets(request: HttpRequest, params: dict[str, Any]):
         elif status in ("checked_in", "checked_out", "expired"):
             qs = qs.none()
     rows, meta = cursor_page(request, params, qs, TICKET_SORTS, TICKET_PAGE_MAX)
-    links = "links" in s.Includes.parse(params.get("include"))
-    base = base_url(request)
-    return {"data": [s.ticket(t, base, links=links) for t in rows], "meta": meta}
+    inc, base = s.Includes.parse(params.get("include")), base_url(request)
+    return {"data": [_ticket_json(t, base, inc) for t in rows], "meta": meta}
+
+
+def _ticket_json(t: m.Ticket, base: str, inc: s.Includes) -> dict[str, Any]:
+    data = s.ticket(t, base, links="links" in inc)
+    if "contact" in inc:
+        data["contact"] = _contact(t.order)
+    if "line_item" in inc:
+        li = t.line_item
+        data["line_item"] = line_item_json(li, t.order.currency) if li and t.order else None
+    return data
+
+
+def _contact(order: m.Order | None) -> dict[str, Any] | None:
+    """The ticket owner: for a ticket bought in an order, the order's guest."""
+    if order is None or not order.contact_id:
+        return None
+    names = [order.first_name, order.last_name]
+    return {
+        "id": order.contact_id,
+        "identifier": None,
+        "name": " ".join(n for n in names if n) or None,
+        "first_name": order.first_name,
+        "last_name": order.last_name,
+        "email": order.email,
+    }
+
+
+TICKET_KEYS = {
+    "event_id",
+    "ticket_type_id",
+    "event_ticket_type_id",
+    "name",
+    "email",
+    "contact_id",
+    "list_id",
+    "permanent_list_id",
+    "barcode_id",
+    "barcode",
+    "dispatch",
+    "custom_fields",
+}
+
+
+def create_ticket(request: HttpRequest, params: dict[str, Any]):
+    """Backend issuance (comps, invites). The event's ticket structure must exist: until its
+    operation has finished the tickets phase there is no event ticket type to issue from."""
+    data = params.get("ticket")
+    if not isinstance(data, dict) or not data:
+        from .api import parameter_missing
+
+        raise parameter_missing("ticket")
+    extra = sorted(set(data) - TICKET_KEYS)
+    if extra:
+        raise unpermitted(extra)
+    rt = _event_ticket_type(company_of(request), data)
+    email = str(data.get("email") or "").strip() or None
+    if email and not EMAIL_RE.match(email):
+        raise Invalid([attr_error("email", "invalid", "is invalid")], model="Ticket")
+    barcode = str(data.get("barcode") or "").strip()
+    ticket = m.Ticket.objects.create(
+        event=rt.event,
+        ticket_type=rt.ticket_type,
+        registration_type=rt,
+        number=secrets.token_urlsafe(18)[:24],
+        barcode_id=barcode[:20] or str(secrets.randbelow(10**16)).zfill(16),
+        status="valid",
+        name=str(data.get("name") or "").strip() or None,
+        email=email,
+    )
+    # dispatched_at is set once the email has gone, after this answer.
+    answer = s.ticket(ticket, base_url(request))
+    if as_bool(data.get("dispatch")) and email:
+        ticket.dispatched_at = timezone.now()
+        ticket.email_count = 1
+        ticket.save(update_fields=["dispatched_at", "email_count", "updated_at"])
+    return Created(answer)
+
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _event_ticket_type(company: m.Company, data: dict[str, Any]) -> m.RegistrationType:
+    rts = m.RegistrationType.objects.of(company).select_related("event", "ticket_type")
+    if data.get("event_ticket_type_id"):
+        rt = rts.filter(pk=as_int(data["event_ticket_type_id"])).first()
+        missing = [] if rt else [("event_ticket_type_id", "Event ticket type")]
+    else:
+        rt = rts.filter(
+            event_id=as_int(data.get("event_id")), ticket_type_id=as_int(data.get("ticket_type_id"))
+        ).first()
+        missing = [
+            (key, label)
+            for key, label in (("event_id", "Event"), ("ticket_type_id", "Ticket type"))
+            if not data.get(key)
+        ] or ([] if rt else [("event_ticket_type_id", "Event ticket type")])
+    if missing:
+        raise Invalid(
+            [
+                attr_error(key, "blank" if not data.get(key) else "invalid", _why(data, key), label)
+                for key, label in missing
+            ],
+            model="Ticket",
+        )
+    if not _tickets_ready(rt.event):
+        raise Invalid(
+            [
+                attr_error(
+                    "event_ticket_type_id",
+                    "invalid",
+                    "is not set up yet: the event's tickets phase has not finished",
+                    "Event ticket type",
+                )
+            ],
+            model="Ticket",
+        )
+    return rt
+
+
+def _why(data: dict[str, Any], key: str) -> str:
+    return "is invalid" if data.get(key) else "can't be blank"
+
+
+def _tickets_ready(event: m.Event) -> bool:
+    """Whether the latest operation on the event (or on the parent that made it) is past its
+    tickets phase."""
+    ops = m.Operation.objects.filter(event_id__in=[event.pk, event.parent_id or 0])
+    latest = ops.order_by("-id").first()
+    return latest is None or operations.phase_done(latest, "tickets")
 
 
 def _get_ticket(request: HttpRequest, ticket_id: str) -> m.Ticket:
-    tickets = m.Ticket.objects.of(company_of(request)).select_related("order")
+    tickets = m.Ticket.objects.of(company_of(request)).select_related("order", "line_item")
     t = tickets.filter(pk=as_int(ticket_id)).first()
     if t is None:
         raise not_found("Ticket", ticket_id)
@@ -884,8 +1148,7 @@ def _get_ticket(request: HttpRequest, ticket_id: str) -> m.Ticket:
 @endpoint("GET")
 def ticket_detail(request: HttpRequest, params: dict[str, Any], ticket_id: str):
     t = _get_ticket(request, ticket_id)
-    links = "links" in s.Includes.parse(params.get("include"))
-    return s.ticket(t, base_url(request), links=links)
+    return _ticket_json(t, base_url(request), s.Includes.parse(params.get("include")))
 
 
 @endpoint("PATCH")

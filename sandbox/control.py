@@ -1,5 +1,6 @@
 """Sandbox-only control endpoints (outside the API path) for tests, demos and benchmarks:
-force an order to expire, change a variant's stock, inspect payments, inject faults.
+force an order to expire, change a variant's stock, inspect payments, inject faults,
+steer event operations.
 They take a company's write key and reach only that company's orders and variants; faults
 and stats are process-wide."""
 
@@ -15,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from . import models as m
-from . import orders, runtime
+from . import operations, orders, runtime, serializers
 from .api import api_key_of, company_of
 
 
@@ -114,30 +115,18 @@ def variant_stock(request: HttpRequest, variant_id: int):
 @control
 @require_http_methods(["GET", "POST"])
 def faults(request: HttpRequest):
-    f = runtime.faults
+    """Read or change the injected faults (README, "Control endpoints"); ``reset`` first
+    restores the defaults from settings, then applies any other fields given."""
     if request.method == "POST":
         data = _body(request)
         if data.get("reset"):
-            runtime.faults = f = runtime.Faults.from_settings()
-        for key in (
-            "rate_limit",
-            "rate_window",
-            "latency_ms",
-            "get_error_rate",
-            "write_reply_delay_ms",
-        ):
-            if key in data:
-                setattr(f, key, type(getattr(f, key))(data[key]))
+            runtime.faults = runtime.Faults.from_settings()
+        try:
+            runtime.faults.update(data)
+        except (TypeError, ValueError) as exc:
+            return _bad(str(exc))
         runtime.limiter.reset()
-    return JsonResponse(
-        {
-            "rate_limit": f.rate_limit,
-            "rate_window": f.rate_window,
-            "latency_ms": f.latency_ms,
-            "get_error_rate": f.get_error_rate,
-            "write_reply_delay_ms": f.write_reply_delay_ms,
-        }
-    )
+    return JsonResponse(runtime.faults.as_json())
 
 
 @csrf_exempt
@@ -148,8 +137,77 @@ def health(request: HttpRequest):
 @control
 @require_http_methods(["GET", "POST"])
 def stats(request: HttpRequest):
-    """API requests served since start (or the last reset), by method and route."""
+    """API requests since start (or the last reset), by method and route; the 429s answered
+    (by the rate limit or an injected burst), the connections dropped, and duplicate payment
+    submissions per order."""
     if request.method == "POST":
-        runtime.requests.reset()
+        for tally in (runtime.requests, runtime.answered_429, runtime.dropped, runtime.payments):
+            tally.reset()
     counts = runtime.requests.snapshot()
-    return JsonResponse({"total": sum(counts.values()), "by_route": counts})
+    duplicates = runtime.payments.duplicates()
+    return JsonResponse(
+        {
+            "total": sum(counts.values()),
+            "by_route": counts,
+            "answered_429": runtime.answered_429.snapshot(),
+            "dropped": runtime.dropped.snapshot(),
+            "duplicate_payments": duplicates,
+            "duplicate_payment_total": sum(duplicates.values()),
+        }
+    )
+
+
+# --- event operations ---------------------------------------------------------------------
+
+
+@control
+@require_http_methods(["GET", "POST"])
+def operation_plans(request: HttpRequest):
+    """Shape the company's operations started from now on: ``{"event_name": "Gala",
+    "fail": "inventory", "code": "INVENTORY_RECONCILE_RAISED", "hold": "inventory"}`` (each
+    key optional; no ``event_name`` = every event); ``{"reset": true}`` forgets them."""
+    company = company_of(request)
+    if request.method == "POST":
+        data = _body(request)
+        if data.get("reset"):
+            operations.reset_plans(company)
+        else:
+            fields = {k: str(data.get(k) or "") for k in ("event_name", "fail", "code", "hold")}
+            try:
+                operations.add_plan(company, operations.Plan(**fields))
+            except operations.Refused as exc:
+                return _bad(str(exc))
+    return JsonResponse({"plans": operations.plans(company)})
+
+
+@control
+@require_http_methods(["GET", "POST"])
+def event_operation(request: HttpRequest, event_id: int, op_id: str):
+    """One operation (``latest`` = the event's newest), as the API shows it. POST
+    ``{"hold": true}`` or ``{"hold": "inventory"}`` stops it in its phase or that one, still
+    running; ``{"release": true}`` lets it go on; ``{"fail": "inventory", "code": "..."}``
+    makes that phase fail."""
+    ops = m.Operation.objects.of(company_of(request)).filter(event_id=event_id)
+    op = ops.order_by("-id").first() if op_id == "latest" else ops.filter(pk=_int(op_id)).first()
+    if op is None:
+        return JsonResponse({"type": "not_found"}, status=404)
+    if request.method == "POST":
+        try:
+            _steer(op, _body(request))
+        except operations.Refused as exc:
+            return JsonResponse({"type": "conflict", "message": str(exc)}, status=409)
+    data = serializers.operation(op)
+    return JsonResponse({"data": data, "held": operations.is_held(op)})
+
+
+def _steer(op: m.Operation, data: dict[str, Any]) -> None:
+    if data.get("fail"):
+        operations.fail(op, str(data["fail"]), str(data.get("code") or ""))
+    if data.get("release"):
+        operations.release(op)
+    elif data.get("hold"):
+        operations.hold(op, data["hold"] if isinstance(data["hold"], str) else "")
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isascii() and value.isdigit() else None

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from . import models as m
-from . import orders
+from . import orders, runtime
 from .api import (
     ApiError,
     Created,
@@ -19,6 +19,7 @@ from .api import (
     attr_error,
     company_of,
     endpoint,
+    lost_reply,
     parameter_missing,
 )
 from .order_json import order as order_json
@@ -335,6 +336,33 @@ def checkout_resume(request: HttpRequest, params: dict[str, Any], order_id: str)
 def checkout_update(request: HttpRequest, params: dict[str, Any], order_id: str):
     data = _order_params(params)
     orders.check_keys(data, orders.CHECKOUT_ORDER_KEYS)
+    if data.get("state") != "payment":
+        return _checkout_update(request, params, order_id, data)
+    live = _has_live_payment(company_of(request), order_id, params)
+    with runtime.payments.submitting(str(order_id), live):
+        result = _checkout_update(request, params, order_id, data)
+    if runtime.faults.loses_payment_reply():  # applied; the buyer's side never hears so
+        runtime.dropped.add("payment reply lost")
+        return lost_reply(runtime.faults.payment_reply_lost_as)
+    return result
+
+
+def _has_live_payment(company: m.Company, order_id: str, params: dict[str, Any]) -> bool:
+    """Whether the order already has a payment processing or paid (read without side
+    effects, for the duplicate count)."""
+    order = m.Order.objects.of(company).filter(pk=orders._int_or_none(order_id)).first()
+    if order is None or not secrets.compare_digest(
+        order.guest_token, str(params.get("guest_token") or "")
+    ):
+        return False
+    return order.state in ("processing", "complete") or (
+        order.payments.filter(state__in=("processing", "completed")).exists()
+    )
+
+
+def _checkout_update(
+    request: HttpRequest, params: dict[str, Any], order_id: str, data: dict[str, Any]
+):
     payment_id: list[int] = []
 
     def change(order: m.Order) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from . import models as m
+from . import operations
 from .money import money, price
 from .timezones import iso, moment, tzinfo
 
@@ -374,71 +375,49 @@ OPERATION_COPY = {
 UNITS_PER_PHASE = 10
 
 
-def operation(op: m.Operation, phase_seconds: float) -> dict[str, Any]:
-    """Derive the operation's state from elapsed time: a short pending spell, then each
-    phase runs for ``phase_seconds``; a phase marked to fail fails half-way through."""
-    elapsed = (timezone.now() - op.created_at).total_seconds()
-    pending_for = phase_seconds * 0.3
-    names = list(op.phases)
-    nodes = [{"name": n, "status": "pending", "progress": None, "error": None} for n in names]
-    status, error, message = "pending", None, None
-    done_units = 0
-    if elapsed >= pending_for:
-        status = "running"
-        t = elapsed - pending_for
-        for i, node in enumerate(nodes):
-            start = i * phase_seconds
-            if t < start:
-                break
-            fraction = min(1.0, (t - start) / phase_seconds)
-            if node["name"] == op.fail_phase and fraction >= 0.5:
-                code = f"{node['name'].upper()}_RECONCILE_RAISED"
-                node["status"] = "failed"
-                node["error"] = {"code": code, "message": f"The {node['name']} phase raised."}
-                node["progress"] = _progress(UNITS_PER_PHASE // 2)
-                for later in nodes[i + 1 :]:
-                    later["status"] = "canceled"
-                status = "failed"
-                error = {"phase": node["name"], **node["error"]}
-                message = f"{node['name'].capitalize()} could not be completed."
-                done_units += UNITS_PER_PHASE // 2
-                break
-            units = int(fraction * UNITS_PER_PHASE)
-            node["status"] = "completed" if fraction >= 1.0 else "running"
-            node["progress"] = _progress(units)
-            done_units += units
-        if all(node["status"] == "completed" for node in nodes):
-            status = "completed"
-    total = UNITS_PER_PHASE * len(nodes)
-    progress = None
-    if status != "pending" and done_units:
-        progress = {
-            "completed": done_units,
-            "total": total,
-            "percent": int(done_units * 100 / total) if total else 100,
+def operation(op: m.Operation) -> dict[str, Any]:
+    """An operation as the operations page shows it: ``progress`` is null until there is
+    something to report; a failure names its phase and code, and the phases after it stay
+    ``pending`` (planned, never started)."""
+    now = operations.state(op)
+    nodes = [
+        {
+            "name": n["name"],
+            "status": n["status"],
+            "progress": _progress(int(n["units"] * UNITS_PER_PHASE), UNITS_PER_PHASE)
+            if int(n["units"] * UNITS_PER_PHASE)
+            else None,
+            "error": n["error"],
         }
-    if status == "completed":
-        progress = {"completed": total, "total": total, "percent": 100}
+        for n in now["nodes"]
+    ]
+    total = UNITS_PER_PHASE * len(nodes)
+    done = sum(int(n["units"] * UNITS_PER_PHASE) for n in now["nodes"])
+    progress = _progress(done, total) if done and now["status"] != "pending" else None
+    if now["status"] == "completed":
+        progress = _progress(total, total)
+    failed = now["failed"]
+    seconds = operations.phase_seconds()
     return {
         "id": op.id,
         "event_id": op.event_id,
         "action": op.action,
-        "status": status,
-        "message": message,
+        "status": now["status"],
+        "message": f"{failed['name'].capitalize()} could not be completed." if failed else None,
         "description": OPERATION_COPY,
         "progress": progress,
         "phases": nodes,
-        "error": error,
+        "error": {"phase": failed["name"], **failed["error"]} if failed else None,
         "created_at": iso(op.created_at),
         "finishes_at": iso(
-            op.created_at + timedelta(seconds=pending_for + phase_seconds * len(names))
+            op.created_at + timedelta(seconds=seconds * (operations.PENDING_SHARE + len(op.phases)))
         ),
     }
 
 
-def _progress(units: int) -> dict[str, int]:
+def _progress(units: int, total: int) -> dict[str, int]:
     return {
         "completed": units,
-        "total": UNITS_PER_PHASE,
-        "percent": int(units * 100 / UNITS_PER_PHASE),
+        "total": total,
+        "percent": int(units * 100 / total) if total else 100,
     }

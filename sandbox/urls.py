@@ -56,6 +56,8 @@ urlpatterns = [
     path("control/orders/<int:order_id>", control.order_info),
     path("control/variants/<int:variant_id>/stock", control.variant_stock),
     path("control/faults", control.faults),
+    path("control/operations", control.operation_plans),
+    path("control/events/<int:event_id>/operations/<str:op_id>", control.event_operation),
     path("control/stats", control.stats),
     path("health", control.health),
     re_path(r"^tickets/(?P<number>[\w-]+)\.(?P<ext>pdf|pkpass)$", c.ticket_file),

@@ -1,5 +1,6 @@
 """Where the storefront gets its API client: one per (base URL, key), reused across requests;
-the merchant being served chooses which (merchants.shop.current)."""
+the merchant being served chooses which (merchants.shop.current). Every request a client
+sends passes the shared upstream budget first (storefront.budget)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from guestmanager import GuestManagerClient
 from guestmanager.client import CONNECTION_LIMITS
 from merchants.shop import current
 
-from . import concurrency
+from . import budget, concurrency
 from .concurrency import SlotReleasingTransport
 
 _clients: dict[tuple[str, str], GuestManagerClient] = {}
@@ -29,7 +30,10 @@ def client_for(base_url: str, api_key: str) -> GuestManagerClient:
                 api_key,
                 connect_timeout=settings.GM_CONNECT_TIMEOUT,
                 read_timeout=settings.GM_READ_TIMEOUT,
-                transport=SlotReleasingTransport(httpx.HTTPTransport(limits=CONNECTION_LIMITS)),
+                transport=budget.BudgetTransport(
+                    SlotReleasingTransport(httpx.HTTPTransport(limits=CONNECTION_LIMITS)),
+                    budget.for_api(base_url, api_key),
+                ),
                 sleep=concurrency.sleep,
             )
             _clients[key] = client

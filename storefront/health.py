@@ -18,7 +18,7 @@ from django.views.decorators.http import require_safe
 
 from guestmanager import errors
 
-from . import concurrency
+from . import budget, concurrency
 from .gm import get_client
 
 
@@ -41,7 +41,7 @@ def api_status() -> dict[str, object]:
         try:
             probe = _probes.get(key)
             if probe is None or _stale(probe):
-                probe = _probes[key] = Probe(time.monotonic(), _probe())
+                probe = _probes[key] = Probe(time.monotonic(), _probe(probe))
         finally:
             _lock.release()
     return dict(probe.api)
@@ -56,11 +56,15 @@ def _stale(probe: Probe) -> bool:
     return time.monotonic() - probe.at >= settings.HEALTH_CACHE_SECONDS
 
 
-def _probe() -> dict[str, object]:
+def _probe(last: Probe | None) -> dict[str, object]:
     api: dict[str, object] = {"url_configured": bool(settings.GM_API_URL)}
     try:
-        get_client().company()
+        with budget.catalog_priority():  # never at the expense of a checkout
+            get_client().company()
         api["ok"] = True
+    except budget.Exhausted:
+        # Our own budget put the probe off; the API itself was not asked.
+        return last.api if last is not None else {**api, "ok": None, "probed": False}
     except errors.GuestManagerError as exc:
         api.update(ok=False, error=exc.__class__.__name__, status=exc.status)
     return api

@@ -1,18 +1,20 @@
-"""Abuse limits: how often one client may create orders, add to them and try to pay.
+"""Abuse limits: how often one client may create orders, add to them, try to pay and ask
+for its tickets again.
 
 Each policy counts attempts per *scope* — the client's address, its session and, for
-payments, the order — in fixed windows (``settings.RATE_LIMITS``). A window starts on a
-multiple of its length, so the wait is known without asking the store, and a client can fit
-at most twice a limit into a window's length by straddling two windows.
+payments, the order, for resends the email given — in fixed windows
+(``settings.RATE_LIMITS``). A window starts on a multiple of its length, so the wait is
+known without asking the store, and a client can fit at most twice a limit into a window's
+length by straddling two windows.
 
     blocked = limits.hit(request, limits.ORDER_CREATE)
     if blocked:
         ...  # status 429, header Retry-After: blocked.retry_after, text blocked.message
 
 Counters live in Redis when the cache is Redis (``REDIS_URL``), so all processes share them;
-otherwise in the cache of each process. Keys hold keyed hashes, never an address or session
-key. When the store cannot be reached the attempt is allowed: refusing every buyer would do
-more harm than the abuse the limits guard against.
+otherwise in the cache of each process. Keys hold keyed hashes, never an address, email or
+session key. When the store cannot be reached the attempt is allowed: refusing every buyer
+would do more harm than the abuse the limits guard against.
 """
 
 from __future__ import annotations
@@ -43,11 +45,13 @@ class Policy(StrEnum):
     ORDER_CREATE = "ORDER_CREATE"
     CART_ADD = "CART_ADD"
     PAYMENT_ATTEMPT = "PAYMENT_ATTEMPT"
+    TICKET_RESEND = "TICKET_RESEND"
 
 
 ORDER_CREATE = Policy.ORDER_CREATE
 CART_ADD = Policy.CART_ADD
 PAYMENT_ATTEMPT = Policy.PAYMENT_ATTEMPT
+TICKET_RESEND = Policy.TICKET_RESEND
 
 
 @dataclass(frozen=True)
@@ -66,15 +70,35 @@ class Blocked:
         ) % {"minutes": minutes}
 
 
-def hit(request: HttpRequest, policy: Policy, *, order_id: int | None = None) -> Blocked | None:
+def hit(
+    request: HttpRequest,
+    policy: Policy,
+    *,
+    order_id: int | None = None,
+    email: str | None = None,
+) -> Blocked | None:
     """Count one attempt against each scope of ``policy``: None if allowed, else Blocked
     (and the attempt is not counted)."""
-    return _take(request, policy, order_id, count=True)
+    return _take(request, policy, _Subject(order_id, email), count=True)
 
 
-def peek(request: HttpRequest, policy: Policy, *, order_id: int | None = None) -> Blocked | None:
+def peek(
+    request: HttpRequest,
+    policy: Policy,
+    *,
+    order_id: int | None = None,
+    email: str | None = None,
+) -> Blocked | None:
     """What ``hit`` would answer now, without counting anything."""
-    return _take(request, policy, order_id, count=False)
+    return _take(request, policy, _Subject(order_id, email), count=False)
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """What the attempt is about, for the ``order`` and ``email`` scopes."""
+
+    order_id: int | None = None
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,11 +108,9 @@ class _Scoped:
     ends_at: float
 
 
-def _take(
-    request: HttpRequest, policy: Policy, order_id: int | None, *, count: bool
-) -> Blocked | None:
+def _take(request: HttpRequest, policy: Policy, subject: _Subject, *, count: bool):
     now = time.time()
-    scoped = _windows(request, policy, order_id, now)
+    scoped = _windows(request, policy, subject, now)
     if not scoped:
         return None
     try:
@@ -123,12 +145,10 @@ def _log_refusal(request: HttpRequest, blocked: Blocked) -> None:
         logger.info("rate limit %s refused (%s)", blocked.policy, scopes)
 
 
-def _windows(
-    request: HttpRequest, policy: Policy, order_id: int | None, now: float
-) -> list[_Scoped]:
+def _windows(request: HttpRequest, policy: Policy, subject: _Subject, now: float):
     scoped = []
     for scope, (limit, seconds) in settings.RATE_LIMITS.get(policy, {}).items():
-        value = _scope_value(request, policy, scope, order_id)
+        value = _scope_value(request, policy, scope, subject)
         if value is None:
             continue
         start = now // seconds * seconds
@@ -139,9 +159,7 @@ def _windows(
     return scoped
 
 
-def _scope_value(
-    request: HttpRequest, policy: Policy, scope: str, order_id: int | None
-) -> str | None:
+def _scope_value(request: HttpRequest, policy: Policy, scope: str, subject: _Subject):
     if scope == "ip":
         return address_group(client_ip(request))
     if scope == "session":
@@ -151,9 +169,13 @@ def _scope_value(
         session = getattr(request, "session", None)
         return session.session_key if session is not None else None
     if scope == "order":
-        if order_id is None:
+        if subject.order_id is None:
             raise ValueError(f"{policy} counts per order: pass order_id")
-        return str(order_id)
+        return str(subject.order_id)
+    if scope == "email":
+        if subject.email is None:
+            raise ValueError(f"{policy} counts per email: pass email")
+        return subject.email.strip().lower()
     raise ValueError(f"unknown rate limit scope {scope!r}")
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 
 from guestmanager import process_stats
 
+from . import budget
 from .clientip import is_loopback
 
 
@@ -31,4 +32,4 @@ def allowed(request: HttpRequest) -> bool:
 def metrics(request: HttpRequest) -> JsonResponse:
     if not allowed(request):
         raise Http404
-    return JsonResponse({"upstream": process_stats.snapshot()})
+    return JsonResponse({"upstream": process_stats.snapshot(), "budget": budget.stats.snapshot()})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -58,6 +59,11 @@ class PageCacheMiddleware:
         self._pages: dict[str, Page] = {}
         self._lock = threading.Lock()
         self._csrf = CsrfViewMiddleware(get_response)
+        _middlewares.add(self)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._pages = {}
 
     def _key(self, request: HttpRequest) -> str:
         return "|".join(
@@ -111,3 +117,13 @@ class PageCacheMiddleware:
                 if len(self._pages) >= MAX_PAGES:
                     self._pages.clear()
             self._pages[key] = page
+
+
+# Every instance in this process (one per WSGI handler), so ``forget`` reaches them all.
+_middlewares: weakref.WeakSet[PageCacheMiddleware] = weakref.WeakSet()
+
+
+def forget() -> None:
+    """Drop the pages this process keeps (tests: one test's pages are not another's)."""
+    for middleware in list(_middlewares):
+        middleware.forget()

@@ -193,6 +193,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "merchants.middleware.FramingMiddleware",
     "storefront.middleware.UpstreamTimingMiddleware",
+    "storefront.budget.PriorityMiddleware",
     "storefront.concurrency.CpuSlotMiddleware",
     "storefront.cartbadge.CartBadgeMiddleware",
     "storefront.pagecache.PageCacheMiddleware",

@@ -9,11 +9,17 @@ Works across processes when the cache is shared (Redis); per process with local 
 Fresh entries are also kept in this process (``_local``) so a hot key is not fetched and
 unpickled from the shared cache on every request; past its TTL the shared cache decides.
 Callers must treat cached values as read-only.
+
+Background refreshes are catalog calls for the upstream budget (``budget.catalog_priority``):
+they yield to checkouts, and when the budget has no room soon enough the refresh is put off
+and the last good value served (not marked degraded: nothing failed). A load with nothing
+cached runs at the priority of the page waiting for it: a checkout needs its reference data.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -25,7 +31,7 @@ from django.core.cache import cache
 
 from guestmanager import errors
 
-from . import concurrency
+from . import budget, concurrency
 
 logger = logging.getLogger("storefront")
 
@@ -110,7 +116,7 @@ def _load_once(key: str, loader: Callable[[], Any], ttl: float, stale: float) ->
         if entry is not None:
             return Cached(*entry)
         try:
-            value = loader()
+            value = loader()  # at the priority of the page that needs it
         except errors.GuestManagerError as exc:
             raise Unavailable(exc) from exc
         return Cached(value, _store(key, value, ttl, stale))
@@ -125,14 +131,18 @@ def _refresh_in_background(key: str, loader: Callable[[], Any], ttl: float, stal
 
     def run() -> None:
         try:
-            _store(key, loader(), ttl, stale)
+            with budget.catalog_priority():
+                value = loader()
+            _store(key, value, ttl, stale)
+        except budget.Exhausted as exc:
+            cache.set(lock, 1, timeout=max(1, math.ceil(exc.retry_after or 1)))
         except errors.GuestManagerError as exc:
             # Keep serving the old value, say so on pages, and hold off further refreshes
             # (honouring Retry-After) instead of hammering a struggling API.
             logger.info("catalog refresh of %s failed: %s", key, type(exc).__name__)
             backoff = getattr(exc, "retry_after", None) or ttl
-            cache.set(f"{key}:degraded", True, timeout=int(backoff + ttl))
-            cache.set(lock, 1, timeout=max(1, int(backoff)))
+            cache.set(f"{key}:degraded", True, timeout=math.ceil(backoff + ttl))
+            cache.set(lock, 1, timeout=max(1, math.ceil(backoff)))
         else:
             cache.delete(f"{key}:degraded")
             cache.delete(lock)

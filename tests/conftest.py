@@ -146,6 +146,25 @@ def gm(sandbox) -> Iterator[GuestManagerClient]:
         yield client
 
 
+@pytest.fixture(autouse=True)
+def fresh_process_state() -> None:
+    """Each test starts as a new process would: pytest-django rolls back the database, but
+    not the shared cache (catalog, limit counters), this process's copies of catalog entries
+    and whole pages (the live server's handler outlives a test), the /healthz probe or the
+    merchants read from the database. Tests run in a random order (pytest-randomly), so none
+    may lean on what another left there."""
+    from django.core.cache import cache
+
+    from merchants.shop import directory
+    from storefront import health, pagecache, swr
+
+    cache.clear()
+    swr.clear_local()
+    pagecache.forget()
+    health.forget()
+    directory.forget()
+
+
 @pytest.fixture
 def storefront_settings(settings, sandbox):
     """Point the storefront under test at the sandbox process (and its Stripe mock)."""
@@ -155,6 +174,8 @@ def storefront_settings(settings, sandbox):
 
     settings.GM_API_URL = sandbox.api_url
     settings.GM_API_KEY = WRITE_KEY
+    # The sandbox under test has no rate limit; tests of the upstream budget turn it on.
+    settings.UPSTREAM_BUDGET_PER_MINUTE = 0
     settings.STRIPE_JS_URL = f"{sandbox.stripe_url}/js.stripe.com/v3/"
     csp = {k: list(v) for k, v in settings.SECURE_CSP.items()}
     for directive in ("script-src", "connect-src", "frame-src"):

@@ -1,0 +1,438 @@
+"""Sends an event import to the API and follows the work it starts.
+
+Each event of the file is found again, then created (``POST /events``) or changed
+(``PATCH /events/{id}``, only what differs); the operation named by ``X-Event-Operation-ID``
+is polled with a progress bar until its ``tickets`` phase is done — enough to issue
+tickets — or, with ``wait_all``, until it ends. Then comp tickets are issued
+(``POST /tickets``) for the events whose tickets are ready.
+
+No Django here: the ``import_events`` command passes in the client and the output.
+
+Finding an event again: the API stores nothing an importer could set as a reference — the
+event parameters (002) are type, name, venue, times, capacity, publishing, settings,
+sessions, registration types, passes and recurrences — but it can list events by exact
+name (``filter[name]``) and by start (``filter[starts_at]``). So a top-level event with the
+row's name and start *is* that row's event; the ``external_id`` column groups a file's rows
+and names events in reports and in the comps file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from guestmanager import GuestManagerClient, Operation, backoff_schedule, errors
+
+from .eventimport import (
+    CompSpec,
+    EventSpec,
+    Payload,
+    Problem,
+    create_payload,
+    to_utc_range,
+    update_payload,
+)
+
+BAR_WIDTH = 20
+TICKETS_PHASE = "tickets"
+Children = dict[int, list[dict[str, Any]]]  # an event's sessions or dates, by its id
+
+
+def schedule(delays: Iterable[float] | None = None) -> Callable[[], Iterator[float]]:
+    """Fresh waits for each poll loop: the given ones, the last repeated; by default the
+    polling guidance, 1 → 2 → 4 → 8 s, then 15 s."""
+    steps = list(delays or [])
+    if not steps:
+        return lambda: backoff_schedule(1.0, 15.0)
+    return lambda: itertools.chain(steps, itertools.repeat(steps[-1]))
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def render(op: Operation) -> str:
+    """One line: a bar and the percentage when the operation reports progress, else the
+    phase it is in (``progress`` is null until there is something to report), then every
+    phase with its status."""
+    percent = op.percent
+    if percent is None:
+        head = f"[{_where(op):^{BAR_WIDTH}}]     "
+    else:
+        filled = max(0, min(BAR_WIDTH, round(percent * BAR_WIDTH / 100)))
+        head = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {percent:3d}%"
+    phases = ", ".join(_phase_text(p) for p in op.phases)
+    return f"  {head}  {phases}" if phases else f"  {head}  {op.status}"
+
+
+def _where(op: Operation) -> str:
+    if op.status == "pending":
+        return "pending"
+    phase = op.current_phase
+    return f"{phase.get('name')} {phase.get('status')}" if phase else op.status
+
+
+def _phase_text(phase: dict[str, Any]) -> str:
+    name, status = phase.get("name", "?"), phase.get("status", "?")
+    progress = phase.get("progress")
+    if status == "running" and isinstance(progress, dict) and progress.get("percent") is not None:
+        return f"{name} running {progress['percent']}%"
+    if status == "failed":
+        code = (phase.get("error") or {}).get("code")
+        return f"{name} FAILED" + (f" ({code})" if code else "")
+    return f"{name} {status}"
+
+
+class ProgressLine:
+    """Redraws one line on a terminal; elsewhere writes a line each time it changes."""
+
+    def __init__(self, write: Callable[[str], None], tty: bool) -> None:
+        self.write, self.tty = write, tty
+        self.last = ""
+
+    def show(self, op: Operation) -> None:
+        text = render(op)
+        if text == self.last:
+            return
+        if self.tty:
+            self.write("\r" + text.ljust(len(self.last)))
+        else:
+            self.write(text + "\n")
+        self.last = text
+
+    def close(self) -> None:
+        if self.tty and self.last:
+            self.write("\n")
+        self.last = ""
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    spec: EventSpec
+    action: str = ""  # created, updated, unchanged, failed
+    event_id: int | None = None
+    event_type: str = ""
+    tickets_ready: bool = False
+    failure: str = ""
+    payload: Payload | None = None  # what was sent, to place the API's errors on lines
+
+
+@dataclass
+class Report:
+    events: list[Outcome] = field(default_factory=list)
+    comps_issued: int = 0
+    comps_kept: int = 0
+    comps_failed: int = 0
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.events if o.action == "failed"]
+
+    def count(self, action: str) -> int:
+        return sum(1 for o in self.events if o.action == action)
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+class Importer:
+    def __init__(
+        self,
+        client: GuestManagerClient,
+        write: Callable[[str], None],
+        *,
+        tty: bool = False,
+        wait_all: bool = False,
+        timeout: float = 600.0,
+        delays: Callable[[], Iterator[float]] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.client = client
+        self.write = write
+        self.tty = tty
+        self.wait_all = wait_all
+        self.timeout = timeout
+        self.delays = delays or schedule()
+        self.sleep = sleep
+        self.now = now
+        self.report = Report()
+
+    def say(self, text: str) -> None:
+        self.write(text + "\n")
+
+    def import_events(self, specs: list[EventSpec]) -> Report:
+        for spec in specs:
+            outcome = Outcome(spec)
+            self.report.events.append(outcome)
+            if spec.problems:
+                self._refuse(outcome, spec.problems)
+                continue
+            try:
+                self._save(outcome)
+            except errors.ValidationError as exc:
+                self._refuse(outcome, _api_problems(exc, outcome.payload))
+            except (errors.GuestManagerError, TimeoutError) as exc:
+                self._fail(outcome, f"{spec.line_span}: {_describe(exc)}")
+        return self.report
+
+    def _refuse(self, outcome: Outcome, problems: list[Problem]) -> None:
+        spec = outcome.spec
+        name = f"{spec.key} ({spec.name})" if spec.name else spec.key or "(no external_id)"
+        self._fail(outcome, f"{name} not imported:")
+        for problem in sorted(problems, key=lambda p: p.line):
+            self.say(f"  line {problem.line}: {problem.message}")
+
+    def _fail(self, outcome: Outcome, message: str) -> None:
+        outcome.action = "failed"
+        outcome.failure = outcome.failure or message
+        self.say(message)
+
+    def _save(self, outcome: Outcome) -> None:
+        spec = outcome.spec
+        found = self._find(spec)
+        sent = self._create(outcome) if found is None else self._change(outcome, found)
+        if sent is None:
+            return
+        event, op_id = sent
+        outcome.event_id, outcome.event_type = event["id"], event.get("type", spec.type)
+        self.say(
+            f"{spec.line_span}  {spec.key}: {outcome.action} event {event['id']} "
+            f"{event.get('name')!r}" + (f", operation {op_id}" if op_id else "")
+        )
+        self._follow(outcome, op_id)
+
+    def _create(self, outcome: Outcome) -> tuple[dict[str, Any], int | None]:
+        outcome.payload = create_payload(outcome.spec, self.now())
+        sent = self.client.create_event(outcome.payload.event)
+        outcome.action = "created"
+        return sent
+
+    def _change(
+        self, outcome: Outcome, found: dict[str, Any]
+    ) -> tuple[dict[str, Any], int | None] | None:
+        """PATCH what differs; None when nothing does (or the event can't become the row)."""
+        spec = outcome.spec
+        if found.get("type") != spec.type:
+            problem = Problem(
+                spec.first_line,
+                f"Event {found['id']} with this name and start is a {found.get('type')} "
+                f"event, not {spec.type}; the type of an event can't change.",
+            )
+            self._refuse(outcome, [problem])
+            return None
+        outcome.payload = self._changes(spec, found)
+        if not outcome.payload.event:
+            outcome.action, outcome.event_id = "unchanged", found["id"]
+            outcome.event_type, outcome.tickets_ready = spec.type, True
+            self.say(f"{spec.line_span}  {spec.key}: event {found['id']} is up to date")
+            return None
+        sent = self._update(found["id"], outcome.payload)
+        outcome.action = "updated"
+        return sent
+
+    def _find(self, spec: EventSpec) -> dict[str, Any] | None:
+        """The top-level event with the row's exact name and start, if there is one."""
+        if not (spec.name and spec.starts_at):
+            return None
+        start, end = to_utc_range(spec.starts_at)
+        page = self.client.list_events(
+            filters={"name": spec.name, "starts_at": {"from": start, "to": end}}, page_size=50
+        )
+        for event in page:
+            moment = (event.get("start") or {}).get("utc")
+            if event.get("parent_event_id") or not moment:
+                continue  # a session or generated date, which shares its parent's name
+            if datetime.fromisoformat(moment.replace("Z", "+00:00")) == spec.starts_at:
+                return event
+        return None
+
+    def _changes(self, spec: EventSpec, found: dict[str, Any]) -> Payload:
+        current = self.client.get_event(
+            found["id"], include="registration_types.ticket_type,recurrences"
+        )
+        sessions: list[dict[str, Any]] = []
+        if spec.type == "parent":
+            sessions = self._children(found["id"], "registration_types.ticket_type")
+        return update_payload(spec, current, sessions, self.now())
+
+    def _children(self, event_id: int, include: str | None = None) -> list[dict[str, Any]]:
+        pages = self.client.iter_events(
+            filters={"parent_event_id": event_id}, include=include, page_size=200
+        )
+        return [event for page in pages for event in page]
+
+    def _update(self, event_id: int, payload: Payload) -> tuple[dict[str, Any], int | None]:
+        """PATCH, waiting out ``409 uneditable``: an operation is still running on the event
+        (one we may not know the id of), so try again on the polling schedule."""
+        deadline = time.monotonic() + self.timeout
+        waits = self.delays()
+        told = False
+        while True:
+            try:
+                return self.client.update_event(event_id, payload.event)
+            except errors.Uneditable:
+                if time.monotonic() >= deadline:
+                    raise
+                if not told:
+                    self.say(f"  event {event_id} is busy with another operation; waiting for it")
+                    told = True
+                self.sleep(next(waits))
+
+    def _follow(self, outcome: Outcome, op_id: int | None) -> None:
+        if op_id is None:
+            outcome.tickets_ready = True
+            return
+        progress = ProgressLine(self.write, self.tty)
+        try:
+            op = self.client.wait_for_operation(
+                outcome.event_id,  # type: ignore[arg-type]
+                op_id,
+                until_phase=None if self.wait_all else TICKETS_PHASE,
+                timeout=self.timeout,
+                delays=self.delays(),
+                sleep=self.sleep,
+                on_poll=progress.show,
+            )
+        finally:
+            progress.close()
+        outcome.tickets_ready = op.phase_completed(TICKETS_PHASE)
+        self._conclude(outcome, op)
+
+    def _conclude(self, outcome: Outcome, op: Operation) -> None:
+        event_id = outcome.event_id
+        if op.status == "failed":
+            phase, code, message = op.failure
+            ready = " (its tickets phase had completed)" if outcome.tickets_ready else ""
+            self._fail(
+                outcome,
+                f"  FAILED in phase {phase or '?'}: {code or 'no error code'}"
+                + (f" — {message}" if message else "")
+                + ready,
+            )
+        elif op.status == "completed":
+            self.say(f"  done: every phase of event {event_id} completed")
+        else:
+            rest = [str(p.get("name")) for p in op.phases if p.get("status") != "completed"]
+            self.say(
+                f"  tickets ready: event {event_id} can take tickets now; still running: "
+                f"{', '.join(rest)}. Not waiting for those (--wait-all waits for the whole "
+                "operation)."
+            )
+
+    # --- comps ----------------------------------------------------------------------------
+
+    def issue_comps(self, comps: list[CompSpec]) -> Report:
+        outcomes = {o.spec.key: o for o in self.report.events if o.spec.key}
+        children: Children = {}
+        for comp in comps:
+            try:
+                self._comp(comp, outcomes, children)
+            except errors.ValidationError as exc:
+                self._comp_problem(comp, _validation_text(exc))
+            except errors.GuestManagerError as exc:
+                self._comp_problem(comp, _describe(exc))
+        return self.report
+
+    def _comp_problem(self, comp: CompSpec, message: str) -> None:
+        self.report.comps_failed += 1
+        self.say(f"comps line {comp.line}: {message}")
+
+    def _comp(self, comp: CompSpec, outcomes: dict[str, Outcome], children: Children) -> None:
+        if comp.problems:
+            self._comp_problem(comp, " ".join(p.message for p in comp.problems))
+            return
+        outcome = outcomes.get(comp.key)
+        if outcome is None:
+            self._comp_problem(comp, f"no event with external_id {comp.key!r} in the events file")
+            return
+        if outcome.event_id is None or not outcome.tickets_ready:
+            why = outcome.failure.strip() or "its tickets phase did not complete"
+            self._comp_problem(comp, f"skipped: event {comp.key!r} isn't ready ({why})")
+            return
+        target = self._comp_event(comp, outcome, children)
+        if target is None:
+            return
+        if self._already_issued(comp, target):
+            self.report.comps_kept += 1
+            self.say(f"comps line {comp.line}: already issued to {comp.email or comp.name}")
+            return
+        ticket = self.client.create_ticket(
+            {
+                "event_id": target,
+                "ticket_type_id": comp.ticket_type_id,
+                "name": comp.name or None,
+                "email": comp.email or None,
+                "dispatch": comp.dispatch,
+            }
+        )
+        self.report.comps_issued += 1
+        self.say(f"comps line {comp.line}: issued ticket {ticket['id']} for event {target}")
+
+    def _comp_event(self, comp: CompSpec, outcome: Outcome, children: Children) -> int | None:
+        """The event the ticket is for: the event itself, or a parent's session (by name) or
+        a recurring event's date (``YYYY-MM-DD``, in the venue's time)."""
+        event_id = outcome.event_id
+        assert event_id is not None
+        if outcome.event_type == "date":
+            if comp.session:
+                self._comp_problem(comp, "session is for parent and recurring events only")
+                return None
+            return event_id
+        if not comp.session:
+            self._comp_problem(
+                comp, "give the session (a parent's session name, a recurring event's date)"
+            )
+            return None
+        if event_id not in children:
+            children[event_id] = self._children(event_id)
+        for child in children[event_id]:
+            local = str((child.get("start") or {}).get("local") or "")
+            if child.get("name") == comp.session or local[:10] == comp.session:
+                return child["id"]
+        self._comp_problem(comp, f"event {comp.key!r} has no session or date {comp.session!r}")
+        return None
+
+    def _already_issued(self, comp: CompSpec, event_id: int) -> bool:
+        """A ticket issued directly (not bought) for this holder and type: re-running the
+        comps file issues nothing twice."""
+        page = self.client.list_tickets(
+            filters={"event_ids": [event_id], "search": comp.email or comp.name}, page_size=100
+        )
+        return any(
+            t.get("source_type") is None
+            and t.get("ticket_type_id") == comp.ticket_type_id
+            and (t.get("email") or "").lower() == comp.email.lower()
+            and (t.get("name") or "") == comp.name
+            for t in page
+        )
+
+
+def _api_problems(exc: errors.ValidationError, payload: Payload | None) -> list[Problem]:
+    """The API's own messages, each on the CSV line of the part of the event it is about."""
+    fallback = payload.fallback_line if payload else 0
+    found = [
+        Problem(payload.line_for(e.attribute) if payload else fallback, e.sentence())
+        for e in exc.errors.attributes
+        if e.message
+    ]
+    return found or [Problem(fallback, exc.message or "The API refused the event.")]
+
+
+def _validation_text(exc: errors.ValidationError) -> str:
+    sentences = [e.sentence() for e in exc.errors.attributes if e.message]
+    return " ".join(sentences) or exc.message or "The API refused the ticket."
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"gave up waiting: {exc}"
+    if isinstance(exc, errors.APIError):
+        return f"the API answered {exc.status} {exc.type}: {exc}"
+    return f"the API failed: {exc}"

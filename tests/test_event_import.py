@@ -1,0 +1,345 @@
+"""``manage.py import_events`` against the sandbox: events from CSV, operations followed,
+409s waited out, bad rows reported by line, re-runs that duplicate nothing, comp tickets."""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from storefront import eventimport
+
+from .test_merchants import make_merchant
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
+VENUE, GA, NAMED = 2, 1, 2  # Harbor Hall (New York); General admission; Named ticket
+HEADER = (
+    "external_id,type,name,venue_id,starts_at,ends_at,published,session,session_starts_at,"
+    "session_ends_at,repeat_unit,repeat_days,repeat_count,registration_type,ticket_type_id,"
+    "price,inventory"
+)
+COMP_HEADER = "external_id,session,ticket_type_id,name,email,dispatch"
+
+
+def at(days: int, hour: int = 19) -> str:
+    """A time far enough ahead to stay off the storefront's first pages."""
+    day = datetime.now(UTC).replace(hour=hour, minute=0, second=0, microsecond=0)
+    return (day + timedelta(days=days)).isoformat()
+
+
+def csv_file(tmp_path: Path, rows: list[str], header: str = HEADER) -> Path:
+    path = tmp_path / f"{uuid.uuid4().hex[:8]}.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def run(*args) -> tuple[str, CommandError | None]:
+    """Run the command with fast polling: its output, and its error if it failed."""
+    out = io.StringIO()
+    try:
+        call_command("import_events", *map(str, args), "--poll-schedule", "0.05", stdout=out)
+    except CommandError as exc:
+        return out.getvalue(), exc
+    return out.getvalue(), None
+
+
+def top_level(gm, name: str) -> list[dict]:
+    events = [e for p in gm.iter_events(filters={"name": name}, page_size=200) for e in p]
+    return [e for e in events if not e["parent_event_id"]]
+
+
+def children(gm, event_id: int) -> list[dict]:
+    pages = gm.iter_events(
+        filters={"parent_event_id": event_id}, include="registration_types", page_size=200
+    )
+    return [e for p in pages for e in p]
+
+
+@pytest.fixture
+def importing(storefront_settings, sandbox):
+    """The default merchant (settings) on the sandbox; operation plans forgotten after."""
+    yield sandbox
+    sandbox.control("POST", "operations", {"reset": True})
+
+
+def test_example_files_import_then_rerun_changes_nothing(importing, gm):
+    events, comps = ROOT / "examples" / "events.csv", ROOT / "examples" / "comps.csv"
+    out, error = run(events, "--comps", comps)
+    assert error is None, out
+    assert "3 events: 3 created, 0 updated, 0 unchanged, 0 failed." in out
+    assert "Comps: 3 issued, 0 already issued, 0 not issued." in out
+    gala = top_level(gm, "Spring Gala")
+    assert len(gala) == 1
+    tour = top_level(gm, "Harbour Tasting Tour")[0]
+    assert sorted(s["name"] for s in children(gm, tour["id"])) == ["Session A", "Session B"]
+    weekly = top_level(gm, "Pier Jazz Nights")[0]
+    dates = children(gm, weekly["id"])
+    assert {d["start"]["local"][:10] for d in dates} >= {"2027-05-03", "2027-05-05"}
+
+    again, error = run(events, "--comps", comps)
+    assert error is None, again
+    assert "3 events: 0 created, 0 updated, 3 unchanged, 0 failed." in again
+    assert "Comps: 0 issued, 3 already issued, 0 not issued." in again
+    assert "operation" not in again  # nothing changed, so no work was started
+    assert len(top_level(gm, "Spring Gala")) == 1
+    assert len(children(gm, weekly["id"])) == len(dates)
+    comp_tickets = gm.list_tickets(filters={"event_ids": [gala[0]["id"]]}).data
+    assert [t["email"] for t in comp_tickets] == ["jane@example.com"]
+
+
+def test_rerun_updates_what_changed_and_duplicates_nothing(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    start, end = at(600), at(600, 23)
+    rows = [
+        f"gala-{tag},date,Gala {tag},{VENUE},{start},{end},,,,,,,,GA,{GA},40,100",
+        f"tour-{tag},parent,Tour {tag},{VENUE},{start},{end},,A,{start},{at(600, 21)}"
+        f",,,,GA,{GA},50,50",
+    ]
+    first, error = run(csv_file(tmp_path, rows))
+    assert error is None, first
+    assert "2 created" in first
+    tour = top_level(gm, f"Tour {tag}")[0]
+
+    changed = [
+        rows[0].replace(",40,100", ",45,100"),
+        f"gala-{tag},,,,,,,,,,,,,VIP,{NAMED},90,10",
+        rows[1],
+        f"tour-{tag},,,,,,,B,{at(600, 21)},{end},,,,GA,{GA},50,50",
+    ]
+    second, error = run(csv_file(tmp_path, changed))
+    assert error is None, second
+    assert "2 events: 0 created, 2 updated, 0 unchanged, 0 failed." in second
+    gala = top_level(gm, f"Gala {tag}")
+    assert len(gala) == 1
+    types = gm.get_event(gala[0]["id"], include="registration_types")["registration_types"]
+    assert {t["name"]: t["price"] for t in types} == {"GA": "45.0", "VIP": "90.0"}
+    sessions = children(gm, tour["id"])
+    assert sorted(s["name"] for s in sessions) == ["A", "B"]
+    assert all(len(s["registration_types"]) == 1 for s in sessions)
+
+    third, error = run(csv_file(tmp_path, changed))
+    assert error is None and "2 unchanged" in third
+    assert len(top_level(gm, f"Gala {tag}")) == len(top_level(gm, f"Tour {tag}")) == 1
+
+
+def test_bad_rows_name_their_line_and_the_apis_message(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    start, end = at(610), at(610, 22)
+    rows = [
+        f"ok-{tag},date,Fine {tag},{VENUE},{start},{end},,,,,,,,GA,{GA},10,10",  # line 2
+        f"venue-{tag},date,Nowhere {tag},999999,{start},{end},,,,,,,,GA,{GA},10,10",  # 3
+        f"types-{tag},date,Types {tag},{VENUE},{start},{end},,,,,,,,GA,{GA},10,10",  # 4
+        f"types-{tag},,,,,,,,,,,,,VIP,424242,30,5",  # 5: no such ticket type
+        f"times-{tag},date,Backwards {tag},{VENUE},{end},{start},,,,,,,,GA,{GA},10,10",  # 6
+        f"price-{tag},date,Priced {tag},{VENUE},{start},{end},,,,,,,,GA,{GA},ten,10",  # 7
+        f"tour-{tag},parent,Tour {tag},{VENUE},{start},{end},,A,{start},{end},,,,GA,{GA},5,5",
+        f"tour-{tag},,,,,,,A,,,,,,VIP,424242,9,5",  # 9: a session's type
+        f"late-{tag},date,Later {tag},{VENUE},{start},{end},,,,,,,,GA,{GA},10,10",  # 10
+    ]
+    out, error = run(csv_file(tmp_path, rows))
+    assert error is not None
+    assert "line 3: Venue is invalid" in out
+    assert "line 5: Ticket type is invalid" in out
+    assert "line 6: Ends at must be after starts_at" in out
+    assert re.search(r"line 7: price must be a number .*'ten'", out)
+    assert "line 9: Ticket type is invalid" in out
+    assert "9 events" not in out and "7 events: 2 created, 0 updated, 0 unchanged, 5 failed." in out
+    assert len(top_level(gm, f"Fine {tag}")) == len(top_level(gm, f"Later {tag}")) == 1
+    assert not top_level(gm, f"Types {tag}") and not top_level(gm, f"Tour {tag}")
+
+
+def test_default_waits_for_the_tickets_phase_only(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    importing.control("POST", "operations", {"event_name": f"Slow {tag}", "hold": "inventory"})
+    rows = [f"slow-{tag},date,Slow {tag},{VENUE},{at(620)},{at(620, 22)},,,,,,,,GA,{GA},10,10"]
+    comps = csv_file(tmp_path, [f"slow-{tag},,{GA},Pat Comp,pat@example.com,no"], COMP_HEADER)
+    out, error = run(csv_file(tmp_path, rows), "--comps", comps)
+    assert error is None, out
+    assert "tickets completed, inventory running" in out
+    assert re.search(
+        r"tickets ready: event \d+ can take tickets now; still running: inventory", out
+    )
+    assert "Comps: 1 issued" in out
+    event = top_level(gm, f"Slow {tag}")[0]
+    state = importing.control("GET", f"events/{event['id']}/operations/latest")
+    assert state["held"] and state["data"]["status"] == "running"
+
+
+def test_wait_all_waits_for_every_phase(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    importing.control("POST", "operations", {"event_name": f"Whole {tag}", "hold": "publish"})
+    rows = [f"whole-{tag},date,Whole {tag},{VENUE},{at(630)},{at(630, 22)},,,,,,,,GA,{GA},10,10"]
+    path = csv_file(tmp_path, rows)
+    release = _release_after(importing, gm, f"Whole {tag}", seconds=1.5)
+    started = time.monotonic()
+    out, error = run(path, "--wait-all")
+    release.join()
+    assert error is None, out
+    assert time.monotonic() - started >= 1.5  # it waited past the tickets phase
+    assert "publish running" in out and "done: every phase of event" in out
+    assert "tickets ready" not in out
+
+
+def _release_after(sandbox, gm, name: str, seconds: float) -> threading.Thread:
+    """Release the named event's held operation after ``seconds`` (once it exists)."""
+
+    def release() -> None:
+        time.sleep(seconds)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            events = top_level(gm, name)
+            if events:
+                sandbox.control(
+                    "POST", f"events/{events[0]['id']}/operations/latest", {"release": True}
+                )
+                return
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    return thread
+
+
+def test_a_failing_phase_is_reported_with_its_code(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    plan = {
+        "event_name": f"Broken {tag}",
+        "fail": "inventory",
+        "code": "INVENTORY_RECONCILE_RAISED",
+    }
+    importing.control("POST", "operations", plan)
+    rows = [
+        f"broken-{tag},date,Broken {tag},{VENUE},{at(640)},{at(640, 22)},,,,,,,,GA,{GA},10,10",
+        f"fine-{tag},date,Fine {tag},{VENUE},{at(641)},{at(641, 22)},,,,,,,,GA,{GA},10,10",
+    ]
+    out, error = run(csv_file(tmp_path, rows), "--wait-all")
+    assert error is not None
+    assert "FAILED in phase inventory: INVENTORY_RECONCILE_RAISED" in out
+    assert "(its tickets phase had completed)" in out
+    assert "2 events: 2 created, 0 updated, 0 unchanged, 1 failed." not in out  # counted once
+    assert "2 events: 1 created, 0 updated, 0 unchanged, 1 failed." in out
+
+
+def test_comps_are_skipped_for_an_event_whose_tickets_phase_failed(importing, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    plan = {"event_name": f"Doomed {tag}", "fail": "tickets", "code": "TICKETS_BUILD_RAISED"}
+    importing.control("POST", "operations", plan)
+    rows = [
+        f"doomed-{tag},date,Doomed {tag},{VENUE},{at(650)},{at(650, 22)},,,,,,,,GA,{GA},10,10",
+        f"fine-{tag},date,Fine {tag},{VENUE},{at(651)},{at(651, 22)},,,,,,,,GA,{GA},10,10",
+    ]
+    comps = csv_file(
+        tmp_path,
+        [
+            f"doomed-{tag},,{GA},Ann,ann@example.com,no",  # line 2
+            f"fine-{tag},,{GA},Bo,bo@example.com,yes",  # line 3
+            f"missing-{tag},,{GA},Cy,,no",  # line 4
+            f"fine-{tag},,{GA},,,no",  # line 5
+        ],
+        COMP_HEADER,
+    )
+    out, error = run(csv_file(tmp_path, rows), "--comps", comps)
+    assert error is not None
+    assert "FAILED in phase tickets: TICKETS_BUILD_RAISED" in out
+    assert re.search(r"comps line 2: skipped: event 'doomed-\w+' isn't ready", out)
+    assert re.search(r"comps line 3: issued ticket \d+", out)
+    assert "comps line 4: no event with external_id" in out
+    assert "comps line 5: Give the ticket holder's name or email." in out
+
+
+def test_a_409_while_an_operation_runs_is_waited_out(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    importing.control("POST", "operations", {"event_name": f"Busy {tag}", "hold": "inventory"})
+    row = f"busy-{tag},date,Busy {tag},{VENUE},{at(660)},{at(660, 22)},,,,,,,,GA,{GA},10,10"
+    out, error = run(csv_file(tmp_path, [row]))
+    assert error is None and "tickets ready" in out
+    importing.control("POST", "operations", {"reset": True})
+
+    release = _release_after(importing, gm, f"Busy {tag}", seconds=1.0)
+    out, error = run(csv_file(tmp_path, [row.replace(",10,10", ",12,10")]))
+    release.join()
+    assert error is None, out
+    assert "busy with another operation; waiting for it" in out
+    assert re.search(r"updated event \d+ 'Busy \w+', operation \d+", out)
+    assert "FAILED" not in out and "1 updated" in out
+    event = top_level(gm, f"Busy {tag}")[0]
+    types = gm.get_event(event["id"], include="registration_types")["registration_types"]
+    assert types[0]["price"] == "12.0"
+
+
+def test_recurring_dates_follow_the_rule_and_take_comps(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    start = datetime.fromisoformat(at(700, 18))
+    monday = start - timedelta(days=start.weekday())
+    rows = [
+        f"weekly-{tag},recurring,Weekly {tag},{VENUE},{monday.isoformat()},"
+        f"{(monday + timedelta(hours=2)).isoformat()},,,,,week,mon wed,4,Seat,{GA},15,20"
+    ]
+    wednesday = (monday + timedelta(days=2)).astimezone(UTC).date().isoformat()
+    comps = csv_file(
+        tmp_path, [f"weekly-{tag},{wednesday},{GA},Dee,dee@example.com,no"], COMP_HEADER
+    )
+    out, error = run(csv_file(tmp_path, rows), "--comps", comps)
+    assert error is None, out
+    template = top_level(gm, f"Weekly {tag}")[0]
+    assert template["type"] == "recurring"
+    assert len(children(gm, template["id"])) == 4
+    assert "recurrences completed" in out and "Comps: 1 issued" in out
+
+
+def test_merchant_option_uses_that_merchants_key(importing, gm, tmp_path):
+    northwind = make_merchant(
+        "northwind-import", "Northwind", importing.api_url, settings.SANDBOX["COMPANY2_WRITE_KEY"]
+    )
+    with importing.client(settings.SANDBOX["COMPANY2_WRITE_KEY"]) as theirs:
+        arena = next(v for v in theirs.list_venues() if v["name"] == "Northwind Arena")
+        opening = top_level(theirs, "Northwind Opening Night")[0]
+        floor = theirs.get_event(opening["id"], include="registration_types.ticket_type")
+        ticket_type = floor["registration_types"][0]["ticket_type"]["id"]
+        tag = uuid.uuid4().hex[:6]
+        row = (
+            f"nw-{tag},date,Late Show {tag},{arena['id']},{at(670)},{at(670, 22)},"
+            f",,,,,,,Floor,{ticket_type},30,40"
+        )
+        out, error = run(csv_file(tmp_path, [row]), "--merchant", northwind.slug)
+        assert error is None, out
+        assert len(top_level(theirs, f"Late Show {tag}")) == 1
+    assert not top_level(gm, f"Late Show {tag}")
+    _, error = run(csv_file(tmp_path, [row]), "--merchant", "nobody")
+    assert error is not None and "No merchant 'nobody'" in str(error)
+
+
+def test_file_problems_stop_before_any_call(importing, tmp_path):
+    _, error = run(csv_file(tmp_path, ["x,date"], "external_id,kind"))
+    assert error is not None and "Unknown column(s): kind" in str(error)
+    _, error = run(tmp_path / "absent.csv")
+    assert error is not None and "Can't read" in str(error)
+
+
+def test_rows_of_one_event_must_agree():
+    text = "\n".join(
+        [
+            HEADER,
+            f"a,date,A,{VENUE},{at(5)},{at(5, 22)},,,,,,,,GA,{GA},1,1",
+            f"a,date,B,{VENUE},,,,,,,,,,VIP,{GA},2,1",
+            f"a,,,,,,,S,,,,,,X,{GA},2,1",
+            f",date,C,{VENUE},{at(5)},{at(5, 22)},,,,,,,,GA,{GA},1,1",
+        ]
+    )
+    first, orphan = eventimport.read_events(text)
+    assert [(p.line, p.message) for p in first.problems] == [
+        (3, "name differs from line 2 of this event."),
+        (4, "session is for type parent only."),
+    ]
+    assert orphan.problems[0].line == 5 and "external_id" in orphan.problems[0].message

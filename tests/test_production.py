@@ -1,0 +1,178 @@
+"""The production configuration: `manage.py check --deploy` is clean, HTTPS is enforced unless
+told the server is plain HTTP (the demo), and `make serve` refuses without its settings and
+really serves under gunicorn."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from sandbox.launch import free_port, wait_for
+from storefront import production
+
+from .conftest import ROOT
+
+# Variables that would change what these tests are about.
+OWN = {"DEBUG", "GM_API_URL", "GM_API_KEY", "ALLOWED_HOSTS", "SITE_URL", "BIND"}
+OWN |= {"DJANGO_ALLOW_ASYNC_UNSAFE"}  # the test process's own (conftest), never a server's
+OWN_PREFIXES = ("SECURE_", "SECRET_KEY", "MERCHANT_ENCRYPTION_KEYS", "FORWARDED_ALLOW_IPS")
+
+
+def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in OWN and not k.startswith(OWN_PREFIXES)}
+    env.update(
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        MERCHANT_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        ALLOWED_HOSTS="shop.example",
+        VAR_DIR=str(tmp_path),
+    )
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_check_deploy_is_clean(tmp_path):
+    env = production_env(tmp_path)
+    result = run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+HTTPS_SETTINGS = """
+import json, django
+from django.conf import settings as s
+django.setup()
+print(json.dumps({name: getattr(s, name, None) for name in (
+    "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER",
+    "SESSION_COOKIE_SAMESITE", "CSRF_COOKIE_SAMESITE")}))
+"""
+
+
+def https_settings(env: dict[str, str]) -> dict[str, object]:
+    env = {**env, "DJANGO_SETTINGS_MODULE": "storefront.settings"}
+    result = run([sys.executable, "-c", HTTPS_SETTINGS], env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_production_defaults_to_https_only(tmp_path):
+    found = https_settings(production_env(tmp_path))
+    assert found["SECURE_SSL_REDIRECT"] is True
+    assert found["SESSION_COOKIE_SECURE"] is found["CSRF_COOKIE_SECURE"] is True
+    assert found["SECURE_HSTS_SECONDS"] == 365 * 24 * 3600
+    assert found["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is found["SECURE_HSTS_PRELOAD"] is True
+    # Only a TLS proxy the operator names is trusted.
+    assert found["SECURE_PROXY_SSL_HEADER"] is None
+    # Framed checkouts keep working without cookies: their defaults are left alone.
+    assert (found["SESSION_COOKIE_SAMESITE"], found["CSRF_COOKIE_SAMESITE"]) == ("Lax", "Lax")
+
+
+def test_plain_http_servers_get_no_redirect_and_a_named_proxy_is_trusted(tmp_path):
+    demo = https_settings(production_env(tmp_path, SECURE_COOKIES="0"))
+    assert demo["SECURE_SSL_REDIRECT"] is demo["SESSION_COOKIE_SECURE"] is False
+    proxied = https_settings(production_env(tmp_path, SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto"))
+    assert proxied["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert proxied["SECURE_SSL_REDIRECT"] is True
+
+
+def test_make_serve_refuses_without_its_settings(tmp_path):
+    env = production_env(tmp_path)
+    for name in ("SECRET_KEY", "MERCHANT_ENCRYPTION_KEYS", "ALLOWED_HOSTS"):
+        del env[name]
+    result = run([sys.executable, "-m", "storefront.production"], env)
+    assert result.returncode == 2
+    for name in ("SECRET_KEY", "MERCHANT_ENCRYPTION_KEYS", "ALLOWED_HOSTS", "LOCAL=1"):
+        assert name in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_make_serve_prints_which_services_it_uses_and_hides_passwords(tmp_path):
+    given = production_env(tmp_path, DATABASE_URL="postgres://shop:s3cret@db.internal:5432/shop")
+    given.pop("REDIS_URL", None)
+    env, notes = production.configure(given, local=False)
+    assert env["DATABASE_URL"] == "postgres://shop:s3cret@db.internal:5432/shop"
+    assert env["REDIS_URL"] == "redis://127.0.0.1:6379/0"  # this machine's
+    assert env["BIND"] == "0.0.0.0:8000" and env["SITE_URL"] == "http://127.0.0.1:8000"
+    printed = "\n".join(notes)
+    assert "s3cret" not in printed and "shop:***@db.internal" in printed
+    assert "REDIS_URL is unset" in printed
+
+
+def test_make_serve_local_tries_it_over_plain_http_with_the_demos_keys(tmp_path):
+    unset = {*production.REQUIRED, *production.LOCAL_SERVICES}
+    bare = {k: v for k, v in production_env(tmp_path).items() if k not in unset}
+    env, _ = production.configure(bare, local=True)
+    assert env["BIND"] == "127.0.0.1:8000" and env["SECURE_COOKIES"] == "0"
+    assert env["SECRET_KEY"] == (tmp_path / "secret_key").read_text()
+    assert env["MERCHANT_ENCRYPTION_KEYS"] == (tmp_path / "merchant_keys").read_text()
+    assert env["DATABASE_URL"] == "postgres://postgres@127.0.0.1:5432/test"
+    again, _ = production.configure(bare, local=True)
+    assert again["SECRET_KEY"] == env["SECRET_KEY"]  # sessions survive a restart
+
+
+@pytest.mark.skipif(
+    not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+    reason="the production configuration (make test-production): PostgreSQL and Redis",
+)
+def test_make_serve_serves_under_gunicorn_behind_a_tls_proxy(tmp_path):
+    port = free_port()
+    env = production_env(
+        tmp_path,
+        ALLOWED_HOSTS="127.0.0.1",
+        BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="2",
+        CACHE_KEY_PREFIX=f"serve-test-{port}",
+        SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto",
+        # The proxy is on another host: only Django's setting makes its header count.
+        FORWARDED_ALLOW_IPS="192.0.2.1",
+    )
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "storefront.production"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/healthz", proc, log=log, timeout=120)
+        health = httpx.get(f"{base}/healthz", timeout=30)
+        assert health.status_code == 200  # load balancers probe over plain HTTP
+        assert health.json()["status"] == "ok" and health.json()["api"]["ok"] is True
+        plain = httpx.get(f"{base}/", timeout=30)
+        assert plain.status_code == 301
+        assert plain.headers["location"] == f"https://127.0.0.1:{port}/"
+        home = httpx.get(f"{base}/", headers={"X-Forwarded-Proto": "https"}, timeout=30)
+        assert home.status_code == 200 and "Sandbox Showcase" in home.text
+        assert home.headers["server"].startswith("gunicorn")
+        assert "max-age=31536000" in home.headers["strict-transport-security"]
+        stylesheet = next(line for line in home.text.splitlines() if "stylesheet" in line)
+        assert "site.css" not in stylesheet  # collected, hashed, served by whitenoise
+        assert "DATABASE_URL" in log.read_text() and "REDIS_URL" in log.read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
