@@ -42,7 +42,7 @@ from redis import RedisError
 from guestmanager import errors
 
 from . import concurrency
-from .redis_cache import SharedClientRedisCache
+from .redis_cache import SharedClientRedisCache, run_script
 
 logger = logging.getLogger("storefront")
 
@@ -172,20 +172,11 @@ end
 return now + ms
 """
 
-_scripts: dict[tuple[int, str], Any] = {}
-
 
 class RedisBackend:
     def __init__(self, cache: SharedClientRedisCache) -> None:
         self._cache = cache
-        client = cache.redis_client()
-        self._take = self._script(client, TAKE_SCRIPT)
-        self._pause = self._script(client, PAUSE_SCRIPT)
-
-    @staticmethod
-    def _script(client: Any, source: str) -> Any:
-        key = (id(client), source)
-        return _scripts.get(key) or _scripts.setdefault(key, client.register_script(source))
+        self._client = cache.redis_client()
 
     def _keys(self, key: str) -> list[str]:
         return [self._cache.make_key(f"{key}:tat"), self._cache.make_key(f"{key}:paused")]
@@ -193,13 +184,12 @@ class RedisBackend:
     def take(
         self, key: str, interval_ms: float, tolerance_ms: float, max_wait_ms: float
     ) -> tuple[bool, float]:
-        granted, wait = self._take(
-            keys=self._keys(key), args=[interval_ms, tolerance_ms, max_wait_ms]
-        )
+        args = [interval_ms, tolerance_ms, max_wait_ms]
+        granted, wait = run_script(self._client, TAKE_SCRIPT, self._keys(key), args)
         return bool(granted), float(wait)
 
     def pause(self, key: str, ms: float) -> None:
-        self._pause(keys=self._keys(key)[1:], args=[ms])
+        run_script(self._client, PAUSE_SCRIPT, self._keys(key)[1:], [ms])
 
 
 class LocalBackend:

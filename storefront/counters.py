@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from django.core.cache.backends.base import BaseCache
 
-from .redis_cache import SharedClientRedisCache
+from .redis_cache import SharedClientRedisCache, run_script
 
 
 @dataclass(frozen=True)
@@ -50,24 +50,18 @@ end
 return full
 """
 
-_scripts: dict[int, Any] = {}
-
 
 class RedisCounter:
     def __init__(self, cache: SharedClientRedisCache):
         self._cache = cache
-        client = cache.redis_client()
-        # One registered script per client (the cache keeps one client per pool).
-        self._script = _scripts.get(id(client)) or _scripts.setdefault(
-            id(client), client.register_script(TAKE_SCRIPT)
-        )
 
     def take(self, windows: Sequence[Window], *, count: bool) -> list[int]:
         keys = [self._cache.make_key(w.key) for w in windows]
         args: list[int] = [int(count)]
         for w in windows:
             args += [w.limit, w.ttl]
-        return [int(i) for i in self._script(keys=keys, args=args)]
+        full = run_script(self._cache.redis_client(), TAKE_SCRIPT, keys, args)
+        return [int(i) for i in full]
 
 
 class CacheCounter:

@@ -7,9 +7,25 @@ thread-safe and share the pool, so one per pool is enough.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+_scripts: dict[str, Any] = {}
+_scripts_lock = threading.Lock()
+
+
+def run_script(client: Any, source: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    """Run a Lua script on ``client`` (by its SHA, loading it when the server lacks it).
+    One ``Script`` per source for the process: keeping one per client would keep every
+    client alive, and threads that come and go (cache refreshes) each have their own."""
+    script = _scripts.get(source)
+    if script is None:
+        with _scripts_lock:
+            script = _scripts.setdefault(source, client.register_script(source))
+    return script(keys=keys, args=args, client=client)
 
 
 class SharedClientRedisCacheClient(RedisCacheClient):

@@ -15,7 +15,8 @@ from guestmanager import GuestManagerClient, errors
 from storefront import budget, swr
 from storefront.redis_cache import SharedClientRedisCache
 
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+# Not database 0 unless told: a suite run on Redis clears (FLUSHDB) its cache's database.
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 
 
 def _redis_reachable() -> bool:
