@@ -157,11 +157,13 @@ def test_catalog_pages_call_at_catalog_priority_and_checkouts_at_checkout(shoppe
 
     monkeypatch.setattr(budget.Budget, "take", recording)
     assert shopper.web.get("/?q=quick").status_code == 200  # nothing cached: loaded now
-    assert calls and {p for _t, p in calls} == {budget.CATALOG}
+    # Only the request's own calls: a background refresh (catalog, rightly) may run meanwhile.
+    here = threading.current_thread().name
+    assert calls and {p for t, p in calls if t == here} == {budget.CATALOG}
     shopper.event_page("Quick Ticket Night")
     calls.clear()
     assert shopper.add("Quick Ticket Night", {"Standard": 1}).status_code == 302
-    assert calls and {p for _t, p in calls} == {budget.CHECKOUT}
+    assert {p for t, p in calls if t == here} == {budget.CHECKOUT}
 
 
 @pytest.mark.django_db
