@@ -176,3 +176,20 @@ def test_make_serve_serves_under_gunicorn_behind_a_tls_proxy(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def test_deploy_checks_stand_in_for_djangos_silenced_ones(settings):
+    from storefront.checks import framing_and_csrf_middleware
+
+    assert framing_and_csrf_middleware(None) == []
+    settings.MIDDLEWARE = [
+        m
+        for m in settings.MIDDLEWARE
+        if m
+        not in {
+            "merchants.middleware.FramingMiddleware",
+            "merchants.sessions.MerchantCsrfMiddleware",
+        }
+    ]
+    ids = [warning.id for warning in framing_and_csrf_middleware(None)]
+    assert ids == ["storefront.W002", "storefront.W003"]
