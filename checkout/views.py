@@ -103,6 +103,8 @@ def add_to_order(request: HttpRequest) -> HttpResponse:
     result = _add(request, chosen, {o.variant_id: o.name for _e, o in options})
     if result.blocked:
         return refused(result.blocked)
+    if result.stale:
+        catalog.forget_event(get_client(), event_id)  # show the event as it is now
     if result.failed or result.outcome:
         message = result.outcome.message if result.outcome else ""
         return again(
@@ -120,6 +122,18 @@ class AddResult:
         self.failed: dict[int, str] = {}
         self.outcome: Outcome | None = None
         self.blocked: limits.Blocked | None = None
+        self.stale = False  # the catalog offered something the API no longer has
+
+    def no_longer_offered(self, variant_ids: list[int], names: dict[int, str]) -> None:
+        self.stale = True
+        gone = [names.get(v) or _("These tickets") for v in variant_ids]
+        for variant_id, name in zip(variant_ids, gone, strict=True):
+            self.failed[variant_id] = _("%(name)s: no longer available.") % {"name": name}
+        self.outcome = Outcome(
+            409,
+            _("Some tickets are no longer available: %(names)s. Here is what is on sale now.")
+            % {"names": ", ".join(gone)},
+        )
 
 
 def _coupon_form(request: HttpRequest) -> CouponForm:
@@ -133,32 +147,58 @@ def _add(
     """Add ``chosen`` to the open order, or to a new one. An open order that finished or was
     lost is let go; one whose hold ended with tickets gone is carried over to a new one.
     (``again``: this is that second attempt, which does not start over once more.)"""
-    result = AddResult()
     ref = session.open_order(request)
-    client = get_client()
+    if ref is None:
+        with session.creating_order(request) as ref:
+            if ref is None:
+                return _create(request, chosen, names)
+    return _add_lines(request, ref, chosen, names, again=again)
+
+
+def _create(request: HttpRequest, chosen: dict[int, int], names: dict[int, str]) -> AddResult:
+    """A new open order holding ``chosen``."""
+    result = AddResult()
+    if blocked := limits.hit(request, limits.ORDER_CREATE):
+        result.blocked = blocked
+        return result
     try:
-        if ref is None:
-            with session.creating_order(request) as ref:
-                if ref is None:
-                    if blocked := limits.hit(request, limits.ORDER_CREATE):
-                        result.blocked = blocked
-                        return result
-                    order = client.create_order(
-                        currency=current_shop().currency,
-                        line_items=[{"variant_id": v, "quantity": q} for v, q in chosen.items()],
-                    )
-                    session.remember(request, order, hand_off=True)
-                    return result
-        order = None
+        order = get_client().create_order(
+            currency=current_shop().currency,
+            line_items=[{"variant_id": v, "quantity": q} for v, q in chosen.items()],
+        )
+    except errors.ValidationError as exc:
+        result.failed.update(_line_errors(exc, chosen, names))
+    except (errors.NotFound, errors.CannotModify, errors.CheckoutNotAllowed) as exc:
+        # The catalog offered what the API no longer sells (a type deleted since).
+        result.no_longer_offered(_missing_variants(exc, chosen), names)
+    except errors.GuestManagerError as exc:
+        result.outcome = outcomes.for_error(exc)
+    else:
+        session.remember(request, order, hand_off=True)
+    return result
+
+
+def _add_lines(
+    request: HttpRequest,
+    ref: OrderRef,
+    chosen: dict[int, int],
+    names: dict[int, str],
+    *,
+    again: bool,
+) -> AddResult:
+    result = AddResult()
+    client = get_client()
+    order = None
+    try:
         for variant_id, qty in chosen.items():
             try:
                 order = client.add_line_item(ref.id, ref.token, variant_id, qty)
             except errors.ValidationError as exc:
                 result.failed[variant_id] = _line_error(exc, variant_id, names)
-        if order is not None:
-            session.keep(request, ref, order, hand_off=True)
-    except errors.ValidationError as exc:
-        result.failed.update(_line_errors(exc, chosen, names))
+            except errors.NotFound as exc:
+                if exc.model == "Order":
+                    raise
+                result.no_longer_offered([variant_id], names)
     except (errors.NotFound, errors.CannotModify, errors.CheckoutNotAllowed) as exc:
         if again:
             result.outcome = outcomes.for_error(exc)
@@ -169,7 +209,15 @@ def _add(
             return _add(request, chosen, names, again=True)
     except errors.GuestManagerError as exc:
         result.outcome = outcomes.for_error(exc)
+    if order is not None:
+        session.keep(request, ref, order, hand_off=True)
     return result
+
+
+def _missing_variants(exc: errors.GuestManagerError, chosen: dict[int, int]) -> list[int]:
+    """The chosen variants an error names (``detail.id`` of a missing record), else all."""
+    named = _int(exc.record_id) if isinstance(exc, errors.NotFound) else None
+    return [named] if named in chosen else list(chosen)
 
 
 def _line_error(exc: errors.ValidationError, variant_id: int, names: dict[int, str]) -> str:
@@ -819,7 +867,10 @@ def states(request: HttpRequest) -> HttpResponse:
 @require_safe
 def calendar(request: HttpRequest, order_id: int) -> HttpResponse:
     ref = session.owned(request, order_id)
-    order = session.load_order(request, ref)
+    try:
+        order = session.load_order(request, ref)
+    except errors.GuestManagerError as exc:
+        return render(request, "storefront/unavailable.html", status=outcomes.for_error(exc).status)
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",

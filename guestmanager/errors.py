@@ -137,6 +137,17 @@ class Forbidden(APIError):
 class NotFound(APIError):
     error_type = "not_found"
 
+    @property
+    def model(self) -> str:
+        """Which kind of record was missing (``detail.model``: "Order", "Variant"), or ""."""
+        detail = self.body.get("detail") if isinstance(self.body, dict) else None
+        return str(detail.get("model") or "") if isinstance(detail, dict) else ""
+
+    @property
+    def record_id(self) -> str:
+        detail = self.body.get("detail") if isinstance(self.body, dict) else None
+        return str(detail.get("id") or "") if isinstance(detail, dict) else ""
+
 
 class RoutingError(APIError):
     error_type = "routing_error"

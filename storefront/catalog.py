@@ -131,6 +131,11 @@ def event_detail(client: GuestManagerClient, event_id: int) -> swr.Cached:
     )
 
 
+def forget_event(client: GuestManagerClient, event_id: int) -> None:
+    """Drop the cached event: the next page view reads it from the API."""
+    swr.forget(_key(client, "event", event_id))
+
+
 def child_dates(client: GuestManagerClient, parent_id: int, limit: int = 12) -> swr.Cached:
     def load() -> list[dict[str, Any]]:
         page = client.list_events(

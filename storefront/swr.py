@@ -88,6 +88,13 @@ def _keep_local(key: str, value: Any, fetched_at: float) -> None:
             _local.popitem(last=False)
 
 
+def forget(key: str) -> None:
+    """Drop an entry everywhere (it proved out of date): the next read loads it."""
+    cache.delete(key)
+    with _local_lock:
+        _local.pop(key, None)
+
+
 def clear_local() -> None:
     """Forget this process's copies (after the shared cache was cleared)."""
     with _local_lock:

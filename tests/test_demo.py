@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from sandbox.launch import free_port, wait_for
 from sandbox.seed import Seeder
 
 from .conftest import ROOT
+from .test_devtools import wait_until_gone
 
 
 def _ids() -> dict[str, list[tuple]]:
@@ -164,9 +166,28 @@ def test_demo_serves_the_product_with_debug_off(tmp_path):
         assert missing.status_code == 404
         assert "We can’t find that page" in missing.text and "Traceback" not in missing.text
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
+        children = child_pids(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the demo's terminal
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+    # Offline Stripe, the storefront and the example merchant site all stopped with it,
+    # quietly.
+    assert len(children) == 3
+    assert [pid for pid in children if not wait_until_gone(pid)] == []
+    output = log.read_text()
+    assert "Demo stopped." in output and "Traceback" not in output
+
+
+def child_pids(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found

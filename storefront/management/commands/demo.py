@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from devtools.processes import Children
 from sandbox.launch import stripe_server_command, wait_for
 
 TEST_CARDS = [
@@ -120,43 +121,33 @@ class Command(BaseCommand):
                 env=env,
                 check=True,
             )
-        children = [
-            subprocess.Popen(stripe_server_command(stripe_port), env=env),
-            subprocess.Popen(
-                [sys.executable, "manage.py", "serve", "--port", str(port)],
-                env=env,
-            ),
-            subprocess.Popen(
+        stopping = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # The children are in process groups of their own: Ctrl-C reaches only the demo,
+            # which stops them all (devtools.processes).
+            signal.signal(signum, lambda *_: stopping.set())
+        with Children() as children:
+            stripe = children.start(stripe_server_command(stripe_port), env)
+            server = children.start(
+                [sys.executable, "manage.py", "serve", "--port", str(port)], env
+            )
+            children.start(
                 [
                     *[sys.executable, "-m", "storefront.embedhost", "--port", str(site_port)],
                     *["--storefront", f"http://localhost:{port}", "--merchant", "harbour-lights"],
                     *(["--event", str(event)] if (event := showcase_event_id()) else []),
                 ],
-                env=env,
-            ),
-        ]
-        stopping = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            # Ctrl-C reaches the children too; the demo just waits for them to finish.
-            signal.signal(signum, lambda *_: stopping.set())
-        try:
-            wait_for(f"http://127.0.0.1:{stripe_port}/js.stripe.com/v3/", children[0])
-            wait_for(f"http://127.0.0.1:{port}/healthz", children[1])
+                env,
+            )
+            try:
+                wait_for(f"http://127.0.0.1:{stripe_port}/js.stripe.com/v3/", stripe)
+                wait_for(f"http://127.0.0.1:{port}/healthz", server)
+            except RuntimeError as exc:
+                raise CommandError(str(exc)) from exc
             self._banner(port, stripe_port, site_port)
-            while not stopping.is_set() and all(c.poll() is None for c in children):
+            while not stopping.is_set() and not children.any_exited():
                 stopping.wait(0.5)
-        except RuntimeError as exc:
-            raise CommandError(str(exc)) from exc
-        finally:
-            for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
-            for child in children:
-                try:
-                    child.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-            self.stdout.write("Demo stopped.")
+        self.stdout.write("Demo stopped.")
 
     def _banner(self, port: int, stripe_port: int, site_port: int) -> None:
         base = f"http://127.0.0.1:{port}"
