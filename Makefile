@@ -30,7 +30,7 @@ demo: install
 # The production configuration under gunicorn (README "Production"): refuses without
 # SECRET_KEY, MERCHANT_ENCRYPTION_KEYS and ALLOWED_HOSTS; LOCAL=1 tries it over plain HTTP.
 serve: install
-	$(BIN)/python -m storefront.production $(if $(filter 1,$(LOCAL)),--local)
+	$(BIN)/python -m devtools.production $(if $(filter 1,$(LOCAL)),--local)
 
 node_modules/.installed: package.json
 	npm install --no-audit --no-fund --silent

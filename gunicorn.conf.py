@@ -1,4 +1,4 @@
-"""Production server settings: ``gunicorn -c gunicorn.conf.py storefront.wsgi``.
+"""Production server settings: ``gunicorn -c gunicorn.conf.py config.wsgi``.
 
 Threaded workers: checkout requests mostly wait on the API, so each worker keeps a few
 threads, while ``CPU_SLOTS`` (settings) lets only two of them work at once. More threads

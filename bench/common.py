@@ -162,7 +162,7 @@ def _gunicorn(port: int, workers: int, threads: int, env: dict[str, str], log) -
         str(gunicorn),
         "-c",
         str(ROOT / "gunicorn.conf.py"),
-        "storefront.wsgi",
+        "config.wsgi",
         "-w",
         str(workers),
         "-k",

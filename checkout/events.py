@@ -11,18 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from guestmanager import GuestManagerClient
-from merchants.shop import current as current_shop
-from storefront import catalog, swr
-from storefront.templatetags.storefront import when
+from catalog import cards, reads
+from catalog.formats import when
+from infra import swr
+from tenancy import current as tenancy
 
 
-def by_id(client: GuestManagerClient, ids: Iterable[Any]) -> dict[int, dict[str, Any]]:
+def by_id(ids: Iterable[Any]) -> dict[int, dict[str, Any]]:
     """The events among ``ids`` the catalog can show (unknown or unreachable ones left out)."""
     found: dict[int, dict[str, Any]] = {}
     for event_id in sorted({int(i) for i in ids if str(i).isascii() and str(i).isdigit()}):
         try:
-            found[event_id] = catalog.event_detail(client, event_id).value
+            found[event_id] = reads.event_detail(event_id).value
         except swr.Unavailable:
             continue
     return found
@@ -51,8 +51,8 @@ class Event:
             id=event["id"],
             name=event.get("name") or "",
             slug=event.get("slug") or "event",
-            start=catalog.local_time(event.get("start")),
-            zone=catalog.zone_label(event.get("start"), venue),
+            start=cards.local_time(event.get("start")),
+            zone=cards.zone_label(event.get("start"), venue),
             venue=venue.get("name") or "",
         )
 
@@ -62,25 +62,25 @@ class Variant:
     """A registration type as a buyer chose it: on which event, within which limits."""
 
     event: Event
-    option: catalog.TypeOption
+    option: cards.TypeOption
     raw: dict[str, Any]
     offset: tzinfo | None = None  # the venue's UTC offset at the event's start
 
     def quantities(self, current: int) -> list[int]:
         """Quantities the cart may offer a line holding ``current``: the event page's rule,
         with what the order holds counted as left (and ``current`` always kept)."""
-        allowed = catalog.quantity_choices(self.raw, current_shop().currency, held=current)
+        allowed = cards.quantity_choices(self.raw, tenancy.current().currency, held=current)
         return sorted(set(allowed) | {current})
 
 
-def variants(client: GuestManagerClient, event_ids: Iterable[Any]) -> dict[int, Variant]:
-    currency = current_shop().currency
+def variants(event_ids: Iterable[Any]) -> dict[int, Variant]:
+    currency = tenancy.current().currency
     found: dict[int, Variant] = {}
-    for event in by_id(client, event_ids).values():
+    for event in by_id(event_ids).values():
         for owner in [event, *(event.get("sessions") or [])]:
             shown, offset = Event.of(owner, event), _offset(owner)
             for rt in owner.get("registration_types") or []:
-                option = catalog.type_option(rt, currency)
+                option = cards.type_option(rt, currency)
                 found[rt["variant_id"]] = Variant(shown, option, rt, offset)
     return found
 
@@ -93,11 +93,9 @@ def _offset(event: dict[str, Any]) -> tzinfo | None:
         return None
 
 
-def for_order(
-    client: GuestManagerClient, order: dict[str, Any], known: dict[int, int]
-) -> dict[int, Variant]:
+def for_order(order: dict[str, Any], known: dict[int, int]) -> dict[int, Variant]:
     """The order's variants, found through its tickets' events and the events the session
     saw them chosen from (``known``: variant id -> event id)."""
     ids = {t.get("event_id") for t in order.get("tickets") or []}
     ids |= {known.get(li.get("variant_id")) for li in order.get("line_items") or []}
-    return variants(client, ids - {None})
+    return variants(ids - {None})

@@ -2,7 +2,7 @@
 
 Adding tickets, changing the cart and submitting a step all answer an API error the same
 way; only validation errors are placed by the form that was submitted (each state's
-``api_errors`` in ``states.STATES``)."""
+``api_errors`` of its step in ``steps``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
 from guestmanager import errors
-from storefront import limits
+from infra import limits
 
 logger = logging.getLogger("checkout")
 
@@ -31,7 +31,7 @@ class Outcome:
 
 
 def refused(blocked: limits.Blocked) -> Outcome:
-    """Too many attempts from this buyer (``storefront.limits``)."""
+    """Too many attempts from this buyer (``infra.limits``)."""
     return Outcome(429, blocked.message, retry_after=blocked.retry_after)
 
 

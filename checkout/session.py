@@ -23,13 +23,11 @@ from django.http import Http404, HttpRequest
 from django.utils.crypto import salted_hmac
 
 from guestmanager import errors
-from merchants import embed
-from merchants.shop import current as current_shop
-from storefront import concurrency
-from storefront.gm import get_client
+from infra import admission, upstream
+from tenancy import embed, keys
 
 from .ref import OrderRef
-from .states import state_of
+from .steps import state_of
 
 ORDERS_KEY = "gm_orders"  # {order id: guest_token}
 OPEN_KEY = "gm_open_order"  # the order id the cart shows
@@ -95,7 +93,7 @@ def keep(
     this order use this payload instead of asking again (post/redirect/get)."""
     cache.set(_snapshot_key(ref), (order, hand_off), SNAPSHOT_SECONDS)
     state = state_of(order)
-    if state.leaves_cart:
+    if state.final:
         _close(request, ref.id)
     elif request.session.get(OPEN_KEY) == ref.id:
         count = ticket_count(order)
@@ -103,6 +101,13 @@ def keep(
             request.session[COUNT_KEY] = count
     if state.final:
         _rotate_once(request, ref.id)
+
+
+def open_ticket_count(request: HttpRequest) -> int:
+    """Tickets in the session's open order (the header's count), 0 without one."""
+    if request.session.get(OPEN_KEY) is None:
+        return 0
+    return int(request.session.get(COUNT_KEY) or 0)
 
 
 def ticket_count(order: dict[str, Any]) -> int:
@@ -147,10 +152,10 @@ def creating_order(request: HttpRequest) -> Iterator[OrderRef | None]:
         yield None
         return
     mac = salted_hmac("checkout.lock", key, algorithm="sha256").hexdigest()[:32]
-    lock = f"checkout:{current_shop().namespace}:creating:{mac}"
+    lock = keys.key("checkout", "creating", mac)
     deadline = time.monotonic() + CREATE_LOCK_SECONDS
     while not cache.add(lock, 1, CREATE_LOCK_SECONDS) and time.monotonic() < deadline:
-        concurrency.sleep(0.05)
+        admission.sleep(0.05)
     try:
         _pick_up_open_order(request)
         yield open_order(request)
@@ -189,7 +194,7 @@ def load_order(
         if cached is not None:
             return cached
     try:
-        order = get_client().get_order(ref.id, ref.token)
+        order = upstream.client().get_order(ref.id, ref.token)
     except errors.NotFound as exc:
         forget(request, ref)
         raise Http404("No such order") from exc
@@ -197,11 +202,19 @@ def load_order(
     return order
 
 
+def reload_or(request: HttpRequest, ref: OrderRef, fallback: dict[str, Any]) -> dict[str, Any]:
+    """The order afresh from the API, or ``fallback`` when the API cannot say now."""
+    try:
+        return load_order(request, ref, fresh=True)
+    except errors.GuestManagerError:
+        return fallback
+
+
 def _snapshot_key(ref: OrderRef) -> str:
     # Keyed by the order and (a MAC of) its token, so only a holder of the token finds it and
     # no session needs saving first.
     mac = salted_hmac("checkout.snapshot", f"{ref.id}:{ref.token}", algorithm="sha256")
-    return f"checkout:{current_shop().namespace}:snapshot:{ref.id}:{mac.hexdigest()[:32]}"
+    return keys.key("checkout", "snapshot", ref.id, mac.hexdigest()[:32])
 
 
 def snapshot(ref: OrderRef) -> dict[str, Any] | None:

@@ -14,11 +14,10 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from storefront.devserver import DROP_HEADER
-
 from . import models as m
 from . import runtime
 from .params import BadJSON, request_params
+from .server import DROP_HEADER
 
 logger = logging.getLogger("sandbox")
 

@@ -219,8 +219,6 @@ def fail_stale_payment(order: m.Order) -> None:
     cutoff = timezone.now() - timedelta(seconds=settings.SANDBOX["PAYMENT_DELAY"] + 60)
     stale = order.payments.filter(state="processing", created_at__lt=cutoff).first()
     if stale:
-        from .payments import finish_payment
-
         finish_payment(stale.pk, ok=False, reason="The payment timed out. Please try again.")
         order.refresh_from_db()
 
@@ -856,3 +854,22 @@ def check_keys(data: dict[str, Any], allowed: set[str]) -> None:
     extra = sorted(set(data) - allowed)
     if extra:
         raise unpermitted(extra)
+
+
+def finish_payment(payment_id: int, *, ok: bool, reason: str = "", response_code: str = "") -> None:
+    with transaction.atomic(using="sandbox"):
+        payment = m.Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.state != "processing":
+            return
+        order = m.Order.objects.select_for_update().get(pk=payment.order_id)
+        payment.state = "completed" if ok else "failed"
+        payment.reason = None if ok else reason
+        payment.response_code = response_code
+        payment.save()
+        if ok:
+            complete(order)
+        else:
+            order.state = "payment"
+            order.payment_state = "failed"
+            touch(order)
+        order.save()

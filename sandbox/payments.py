@@ -8,10 +8,10 @@ import threading
 
 import stripe
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections
 
 from . import models as m
-from . import orders
+from .orders import finish_payment
 
 logger = logging.getLogger("sandbox")
 
@@ -68,22 +68,3 @@ def charge(payment_id: int) -> None:
         )
         return
     finish_payment(payment_id, ok=True, response_code=result.id)
-
-
-def finish_payment(payment_id: int, *, ok: bool, reason: str = "", response_code: str = "") -> None:
-    with transaction.atomic(using="sandbox"):
-        payment = m.Payment.objects.select_for_update().get(pk=payment_id)
-        if payment.state != "processing":
-            return
-        order = m.Order.objects.select_for_update().get(pk=payment.order_id)
-        payment.state = "completed" if ok else "failed"
-        payment.reason = None if ok else reason
-        payment.response_code = response_code
-        payment.save()
-        if ok:
-            orders.complete(order)
-        else:
-            order.state = "payment"
-            order.payment_state = "failed"
-            orders.touch(order)
-        order.save()

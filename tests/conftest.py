@@ -155,8 +155,8 @@ def fresh_process_state() -> None:
     may lean on what another left there."""
     from django.core.cache import cache
 
-    from merchants.shop import directory
-    from storefront import health, pagecache, swr
+    from infra import health, pagecache, swr
+    from tenancy.shop import directory
 
     cache.clear()
     swr.clear_local()
@@ -170,7 +170,7 @@ def storefront_settings(settings, sandbox):
     """Point the storefront under test at the sandbox process (and its Stripe mock)."""
     from django.core.cache import cache
 
-    from storefront import health, swr
+    from infra import health, swr
 
     settings.GM_API_URL = sandbox.api_url
     settings.GM_API_KEY = WRITE_KEY

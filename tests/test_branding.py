@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.utils.safestring import SafeString
 
-from merchants.branding import (
+from tenancy.branding import (
     DEFAULT_ACCENT,
     DEFAULT_FONT,
     DEFAULT_PRIMARY,

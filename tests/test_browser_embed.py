@@ -1,5 +1,5 @@
 """The real storefront embedded across origins, in Chromium: a merchant's page
-(storefront.embedhost) on http://127.0.0.1:<p1> frames the live storefront on
+(devtools.embedhost) on http://127.0.0.1:<p1> frames the live storefront on
 http://localhost:<p2>; a third origin on http://127.0.0.2 plays the stranger.
 
 What is measured here (not assumed): the iframe's height against the framed document's,
@@ -27,8 +27,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from merchants.shop import directory
-from storefront import embedhost
+from devtools import embedhost
+from tenancy.shop import directory
 
 from .conftest import AXE, BROWSER_ARGS
 from .test_merchants import make_merchant

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from storefront import resend
+from merchant_tools import resend
 
 from .conftest import axe_violations
 from .test_browser_checkout import add, details, heading

@@ -12,8 +12,8 @@ import pytest
 import redis
 
 from guestmanager import GuestManagerClient, errors
-from storefront import budget, swr
-from storefront.redis_cache import SharedClientRedisCache
+from infra import budget, swr
+from infra.rediscache import SharedClientRedisCache
 
 # Not database 0 unless told: a suite run on Redis clears (FLUSHDB) its cache's database.
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"

@@ -30,7 +30,7 @@ def test_many_requests_within_ttl_make_one_upstream_call_per_key(client, storefr
 def _cold_calls(url: str, concurrency: int) -> int:
     from django.core.cache import cache
 
-    from storefront import swr
+    from infra import swr
 
     cache.clear()
     swr.clear_local()
@@ -111,7 +111,7 @@ def _csrf_token(response) -> str:
 def test_event_page_is_reused_with_each_buyers_own_csrf_token(storefront_settings, gm, monkeypatch):
     from django.test import Client
 
-    from storefront import views
+    from catalog import views
 
     event = next(e for e in gm.list_events(filters={"name": "Quick Ticket Night"}))
     standard = variant(gm, "Quick Ticket Night", "Standard")

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from catalog import cards as catalog
 from sandbox.money import ticket_fee
-from storefront import catalog
 
 from .helpers import event_named
 

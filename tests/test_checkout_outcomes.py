@@ -9,7 +9,7 @@ import pytest
 
 from checkout import outcomes
 from guestmanager import errors
-from storefront import gm as gm_module
+from infra import upstream as gm_module
 
 from .conftest import READ_KEY
 from .web import Shopper, address_form

@@ -14,8 +14,8 @@ from django.test import Client
 
 from checkout.session import ORDERS_KEY
 from guestmanager import errors
-from storefront import swr
-from storefront.sessions import SessionStore
+from infra import swr
+from tenancy.sessionstore import SessionStore
 
 from .helpers import BUYER, variant
 from .web import BUYER_STEP, Shopper, address_form, payment

@@ -15,7 +15,7 @@ import pytest
 def test_a_request_waiting_on_the_api_lets_another_request_work(
     live_server, storefront_settings, sandbox, monkeypatch
 ):
-    from storefront import concurrency
+    from infra import admission as concurrency
 
     monkeypatch.setattr(concurrency, "_slots", threading.BoundedSemaphore(1))
     cached_page = f"{live_server.url}/?q=gala"

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from guestmanager import Operation, backoff_schedule, errors
+from merchant_tools.eventsync import ProgressLine, render
 from sandbox.launch import control
-from storefront.eventsync import ProgressLine, render
 
 from .conftest import WRITE_KEY
 

@@ -92,13 +92,13 @@ def test_500_page_needs_no_database_or_context(settings):
 
 @pytest.mark.django_db
 def test_an_unexpected_error_shows_the_products_500(client, settings, monkeypatch):
-    from storefront import views
+    from catalog import views
 
     def broken():
         raise RuntimeError("boom")
 
     settings.DEBUG = False
-    monkeypatch.setattr(views, "get_client", broken)
+    monkeypatch.setattr(views, "_categories", broken)
     client.raise_request_exception = False
     response = client.get("/")
     assert response.status_code == 500
@@ -107,7 +107,7 @@ def test_an_unexpected_error_shows_the_products_500(client, settings, monkeypatc
 
 def test_unexpected_errors_reach_the_log_with_their_traceback(client, settings, monkeypatch, db):
     """DEBUG off too: the console handler is the project's own, not Django's debug-only one."""
-    from storefront import views
+    from catalog import views
 
     def broken():
         raise RuntimeError("boom")
@@ -119,7 +119,7 @@ def test_unexpected_errors_reach_the_log_with_their_traceback(client, settings, 
     assert any(type(h) is logging.StreamHandler for h in logger.handlers)
     logger.addHandler(recorder)
     settings.DEBUG = False
-    monkeypatch.setattr(views, "get_client", broken)
+    monkeypatch.setattr(views, "_categories", broken)
     client.raise_request_exception = False
     try:
         client.get("/")

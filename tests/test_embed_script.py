@@ -1,5 +1,5 @@
 """The embed scripts in a real Chromium, across three origins and without the Django side:
-a merchant page (storefront.embedhost) on http://127.0.0.1, a fake storefront serving
+a merchant page (devtools.embedhost) on http://127.0.0.1, a fake storefront serving
 embed.js and minimal frame pages on http://localhost, and a third origin on 127.0.0.2."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from storefront import embedhost
+from devtools import embedhost
 
 pytestmark = pytest.mark.browser
 

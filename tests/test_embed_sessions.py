@@ -11,7 +11,7 @@ import pytest
 from django.http import HttpResponse
 from django.test import Client
 
-from merchants.middleware import partition_cookies
+from tenancy.middleware import partition_cookies
 
 from .helpers import variant
 from .test_merchants import HARBOUR_ORIGIN, NORTHWIND_ORIGIN, merchants  # noqa: F401

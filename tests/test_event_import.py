@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from storefront import eventimport
+from merchant_tools import eventimport
 
 from .test_merchants import make_merchant
 

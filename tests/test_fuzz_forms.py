@@ -30,9 +30,9 @@ from hypothesis import strategies as st
 
 from checkout.ref import OrderRef
 from checkout.session import OPEN_KEY, ORDERS_KEY, snapshot
-from checkout.states import STATES
+from checkout.steps import STEPS as STATES
 from guestmanager import GuestManagerClient
-from storefront.sessions import SessionStore
+from tenancy.sessionstore import SessionStore
 
 from .helpers import ADDRESS, BUYER, answer_everything, event_named, name_tickets
 

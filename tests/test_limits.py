@@ -15,11 +15,11 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
+from config.settings.base import parse_limits
 from guestmanager import process_stats
-from storefront import health, limits
-from storefront.clientip import client_ip
-from storefront.sessions import SessionStore
-from storefront.settings import parse_limits
+from infra import health, limits
+from infra.clientip import client_ip
+from tenancy.sessionstore import SessionStore
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 SESSION_A, SESSION_B = "a" * 32, "b" * 32
@@ -44,7 +44,7 @@ def store(request, settings):
     if request.param == "redis":
         settings.CACHES = {
             "default": {
-                "BACKEND": "storefront.redis_cache.SharedClientRedisCache",
+                "BACKEND": "infra.rediscache.SharedClientRedisCache",
                 "LOCATION": redis_url(),
                 "KEY_PREFIX": prefix,
             }
@@ -205,7 +205,7 @@ def test_redis_keys_expire_and_hold_no_address_or_session(settings):
     prefix = f"test-limits-{uuid.uuid4().hex}"
     settings.CACHES = {
         "default": {
-            "BACKEND": "storefront.redis_cache.SharedClientRedisCache",
+            "BACKEND": "infra.rediscache.SharedClientRedisCache",
             "LOCATION": redis_url(),
             "KEY_PREFIX": prefix,
         }
@@ -226,7 +226,7 @@ def test_redis_keys_expire_and_hold_no_address_or_session(settings):
 def test_an_unreachable_redis_lets_buyers_through(settings, caplog):
     settings.CACHES = {
         "default": {
-            "BACKEND": "storefront.redis_cache.SharedClientRedisCache",
+            "BACKEND": "infra.rediscache.SharedClientRedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
         }
     }

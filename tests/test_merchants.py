@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from django.conf import settings
@@ -11,9 +12,9 @@ from django.core.cache.backends.redis import RedisCacheClient
 from django.core.management import call_command
 from django.test import Client
 
-from merchants import crypto
-from merchants.models import Merchant
-from merchants.shop import directory, from_merchant
+from tenancy import crypto
+from tenancy.models import Merchant
+from tenancy.shop import directory, from_merchant
 
 from .helpers import variant
 from .web import csrf
@@ -169,6 +170,58 @@ def test_every_cache_key_carries_the_merchant(merchants, gm, settings):
     assert any(northwind.namespace in k for k in keys)
 
 
+def test_a_background_refresh_serves_the_merchant_that_started_it(merchants, monkeypatch):
+    """Northwind's stale event page starts a refresh in the background; while it waits on
+    the API, Harbour's pages are served. The refresh still reads with Northwind's client and
+    stores under Northwind's keys."""
+    from catalog import reads
+    from infra import swr, upstream
+    from tenancy import current as tenancy
+
+    harbour, northwind = (from_merchant(m) for m in merchants)
+    web = Client()
+    northwind_event = _event_ids(web.get("/m/northwind/").content).pop()
+    assert web.get(f"/m/northwind/events/{northwind_event}/", follow=True).status_code == 200
+    assert web.get("/m/harbour/").status_code == 200
+    # Make Northwind's event stale: its entry was fetched an hour ago.
+    serving = tenancy.Tenant(northwind, "/m/northwind/")
+    entered = serving.enter("/")
+    key = reads.event_key(northwind_event)
+    serving.leave(entered)
+    value, _fetched = cache.get(key)
+    cache.set(key, (value, 0.0))
+    swr.clear_local()
+
+    refresh_started, release, stored = threading.Event(), threading.Event(), threading.Event()
+    clients_for: list[str] = []
+    real_client, real_store = upstream.client, swr._store
+
+    def client():
+        clients_for.append(tenancy.current().slug)
+        if threading.current_thread().name == "catalog-refresh":
+            refresh_started.set()
+            assert release.wait(10)
+        return real_client()
+
+    def store(stored_key, *args, **kwargs):
+        fetched_at = real_store(stored_key, *args, **kwargs)
+        if stored_key == key:
+            stored.set()
+        return fetched_at
+
+    monkeypatch.setattr(upstream, "client", client)
+    monkeypatch.setattr(swr, "_store", store)
+    assert web.get(f"/m/northwind/events/{northwind_event}/", follow=True).status_code == 200
+    assert refresh_started.wait(10)
+    harbour_page = web.get("/m/harbour/")  # served while Northwind's refresh waits
+    assert harbour_page.status_code == 200 and b"Harbour Lights" in harbour_page.content
+    release.set()
+    assert stored.wait(10)
+    assert clients_for[0] == "northwind"  # the refresh, as Northwind
+    assert cache.get(key)[1] > 0  # refreshed, under Northwind's key
+    assert northwind.namespace in key and harbour.namespace not in key
+
+
 # --- stored keys and the admin ----------------------------------------------------------------
 
 
@@ -200,7 +253,7 @@ def admin_client(db, client):
 
 
 def _admin_form(merchant: Merchant, **changes) -> dict[str, str]:
-    from merchants.admin import MerchantForm
+    from tenancy.admin import MerchantForm
 
     fields = [f for f in MerchantForm._meta.fields if f not in {"active", "company_id"}]
     data = {name: getattr(merchant, name) or "" for name in fields}

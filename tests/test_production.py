@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,8 +17,8 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from devtools import production
 from sandbox.launch import free_port, wait_for
-from storefront import production
 
 from .conftest import ROOT
 
@@ -53,6 +54,62 @@ def test_check_deploy_is_clean(tmp_path):
     assert "System check identified no issues" in result.stdout
 
 
+PRODUCT = ["config", "tenancy", "infra", "catalog", "checkout", "merchant_tools", "guestmanager"]
+PRODUCT += ["templates", "static", "manage.py"]
+STARTS = """
+import json, sys, django
+django.setup()
+from django.core.management import call_command
+from django.test import Client
+from django.urls import get_resolver
+call_command("migrate", verbosity=0)
+call_command("collectstatic", interactive=False, verbosity=0)
+call_command("check", deploy=True, fail_level="WARNING")
+from config.wsgi import application
+get_resolver().url_patterns  # every URL module
+paths = ("/no/such/page/", "/healthz", "/m/x/")
+pages = [Client().get(path, secure=True).status_code for path in paths]
+import config
+print(json.dumps({
+    "config": config.__file__,
+    "pages": pages,
+    "loaded": sorted(m for m in sys.modules if m.split(".")[0] in ("sandbox", "devtools")),
+}))
+"""
+
+
+def test_production_starts_without_the_sandbox_or_the_dev_tools(tmp_path):
+    """A production image may leave them out: with a live API the configuration loads no
+    module of either, and starts, migrates and serves without them."""
+    image = tmp_path / "image"
+    for name in PRODUCT:
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+        copy(ROOT / name, image / name)
+    env = production_env(
+        tmp_path,
+        GM_API_URL="http://127.0.0.1:9/api/public/v2",  # nothing listens there
+        GM_API_KEY="live-key",
+        ALLOWED_HOSTS="testserver",
+        GM_CONNECT_TIMEOUT="0.5",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    env.pop("PYTHONPATH", None)
+    result = subprocess.run(
+        [sys.executable, "-c", STARTS],
+        cwd=image,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    started = json.loads(result.stdout.splitlines()[-1])
+    assert started["config"].startswith(str(image))  # this copy, not the repository
+    assert started["pages"] == [404, 200, 404]
+    assert started["loaded"] == []
+
+
 HTTPS_SETTINGS = """
 import json, django
 from django.conf import settings as s
@@ -65,7 +122,7 @@ print(json.dumps({name: getattr(s, name, None) for name in (
 
 
 def https_settings(env: dict[str, str]) -> dict[str, object]:
-    env = {**env, "DJANGO_SETTINGS_MODULE": "storefront.settings"}
+    env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings"}
     result = run([sys.executable, "-c", HTTPS_SETTINGS], env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -95,7 +152,7 @@ def test_make_serve_refuses_without_its_settings(tmp_path):
     env = production_env(tmp_path)
     for name in ("SECRET_KEY", "MERCHANT_ENCRYPTION_KEYS", "ALLOWED_HOSTS"):
         del env[name]
-    result = run([sys.executable, "-m", "storefront.production"], env)
+    result = run([sys.executable, "-m", "devtools.production"], env)
     assert result.returncode == 2
     for name in ("SECRET_KEY", "MERCHANT_ENCRYPTION_KEYS", "ALLOWED_HOSTS", "LOCAL=1"):
         assert name in result.stderr
@@ -145,7 +202,7 @@ def test_make_serve_serves_under_gunicorn_behind_a_tls_proxy(tmp_path):
     log = tmp_path / "serve.log"
     with log.open("w") as output:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "storefront.production"],
+            [sys.executable, "-m", "devtools.production"],
             cwd=ROOT,
             env=env,
             stdout=output,
@@ -178,18 +235,17 @@ def test_make_serve_serves_under_gunicorn_behind_a_tls_proxy(tmp_path):
                 proc.wait()
 
 
-def test_deploy_checks_stand_in_for_djangos_silenced_ones(settings):
-    from storefront.checks import framing_and_csrf_middleware
+def test_checks_hold_the_tenancy_middleware_to_its_place(settings):
+    from tenancy.checks import tenancy_middleware_order
 
-    assert framing_and_csrf_middleware(None) == []
+    assert tenancy_middleware_order(None) == []
+    order = list(settings.MIDDLEWARE)
+    framing = order.pop(order.index("tenancy.middleware.EmbedFramingMiddleware"))
+    settings.MIDDLEWARE = [framing, *order]  # outside the CSP and clickjacking middleware
+    assert [e.id for e in tenancy_middleware_order(None)] == ["tenancy.E003"]
+    sessions = "tenancy.sessions.TenantSessionMiddleware"
     settings.MIDDLEWARE = [
-        m
-        for m in settings.MIDDLEWARE
-        if m
-        not in {
-            "merchants.middleware.FramingMiddleware",
-            "merchants.sessions.MerchantCsrfMiddleware",
-        }
+        "django.contrib.sessions.middleware.SessionMiddleware" if m == sessions else m
+        for m in order
     ]
-    ids = [warning.id for warning in framing_and_csrf_middleware(None)]
-    assert ids == ["storefront.W002", "storefront.W003"]
+    assert "tenancy.E002" in [e.id for e in tenancy_middleware_order(None)]

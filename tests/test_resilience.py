@@ -23,8 +23,8 @@ from cryptography.fernet import Fernet
 
 from bench import buyer
 from guestmanager import errors
+from infra import budget, health
 from sandbox.launch import free_port, wait_for
-from storefront import budget, health
 
 from .conftest import ROOT, WRITE_KEY, start, stop
 from .helpers import BUYER, pay, walk_to_payment
@@ -320,7 +320,9 @@ def pair(sandbox, tmp_path_factory) -> Iterator[Pair]:
     for n in range(2):
         port = free_port()
         log = var / f"storefront-{n}.log"
-        procs.append(start([*manage, "serve", "--port", str(port)], env, log))
+        procs.append(
+            start([sys.executable, "-m", "devtools.devserver", "--port", str(port)], env, log)
+        )
         urls.append(f"http://127.0.0.1:{port}")
         wait_for(f"{urls[-1]}/healthz", procs[-1], log=log)
     yield Pair(urls, sandbox.stripe_url)

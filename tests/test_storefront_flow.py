@@ -161,7 +161,7 @@ def test_lost_reply_on_a_step_keeps_the_data_and_recovers(web, gm, sandbox, stor
     body = web.get(url).content.decode()
     form = address_form(body, holder["csrf"])
     storefront_settings.GM_READ_TIMEOUT = 0.3
-    from storefront import gm as gm_module
+    from infra import upstream as gm_module
 
     gm_module._clients.clear()
     sandbox.faults(write_reply_delay_ms=800)
@@ -190,7 +190,7 @@ def test_lost_reply_on_payment_is_never_resubmitted(web, gm, sandbox, storefront
     assert b"payment-form" in web.get(url).content
     order_id = int(url.strip("/").split("/")[-1])
     storefront_settings.GM_READ_TIMEOUT = 0.5
-    from storefront import gm as gm_module
+    from infra import upstream as gm_module
 
     gm_module._clients.clear()
     sandbox.faults(write_reply_delay_ms=1500)

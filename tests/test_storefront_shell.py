@@ -56,6 +56,6 @@ def test_configured_backends_really_work():
 
 
 def test_api_key_never_in_client_repr(storefront_settings):
-    from storefront.gm import get_client
+    from infra.upstream import client as get_client
 
     assert settings.GM_API_KEY not in repr(get_client())

@@ -11,7 +11,7 @@ import pytest
 from django.template.loader import render_to_string
 from django.test import Client
 
-from storefront import resend
+from merchant_tools import resend
 
 from .helpers import BUYER, variant
 from .test_embed_sessions import Frame
@@ -86,7 +86,7 @@ def test_the_page_is_a_labelled_form_linked_from_the_footer(storefront_settings)
 
 def test_the_confirmation_page_links_to_it():
     html = render_to_string(
-        "checkout/states/complete.html",
+        "checkout/steps/complete.html",
         {"order": {"id": 7, "number": "GMABC123", "email": "a@example.com"}, "tickets": []},
     )
     assert 'href="/tickets/resend/">Resend your tickets</a>' in html
@@ -175,7 +175,7 @@ def test_rate_limited_per_email_and_per_address(storefront_settings, recorder):
 def test_each_merchant_resends_with_its_own_key(gm, sandbox, recorder):
     from django.conf import settings
 
-    from merchants.shop import directory
+    from tenancy.shop import directory
 
     make_merchant("resend-nw", "Northwind", sandbox.api_url, settings.SANDBOX["COMPANY2_WRITE_KEY"])
     directory.forget()

@@ -78,7 +78,7 @@ class Shopper:
     def guest_token(self) -> str:
         """The order's token, from the server-side session (it never reaches the browser)."""
         from checkout.session import ORDERS_KEY
-        from storefront.sessions import SessionStore
+        from tenancy.sessionstore import SessionStore
 
         session = SessionStore(self.web.cookies["sessionid"].value).load()
         return session[ORDERS_KEY][str(self.order_id())]

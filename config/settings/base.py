@@ -1,0 +1,323 @@
+"""What every configuration shares, all from the environment, with safe embedded defaults.
+``production`` (a live API) and ``sandbox`` (the API's emulator, served here) complete it;
+``config.settings`` picks one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
+
+
+LIMIT_SCOPES = ("ip", "session", "order", "email")
+
+
+def parse_limits(spec: str) -> dict[str, tuple[int, int]]:
+    """``"session=10/600,ip=30/600"`` -> {scope: (attempts, window seconds)}; empty = none.
+    Checked here so a mistyped variable stops the process at start, not a buyer's checkout."""
+    limits: dict[str, tuple[int, int]] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        scope, _, rule = part.partition("=")
+        attempts, _, seconds = rule.partition("/")
+        if scope.strip() not in LIMIT_SCOPES or not (attempts.isdigit() and seconds.isdigit()):
+            raise ImproperlyConfigured(f"Bad rate limit {part!r}: use scope=attempts/seconds.")
+        if int(attempts) < 1 or int(seconds) < 1:
+            raise ImproperlyConfigured(f"Bad rate limit {part!r}: both must be at least 1.")
+        limits[scope.strip()] = (int(attempts), int(seconds))
+    return limits
+
+
+DEBUG = env_bool("DEBUG", True)
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+    SECRET_KEY = key_file.read_text().strip()
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if not DEBUG else "*")
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- Guest Manager API (its URL and key: production.py / sandbox.py) ------------------------
+SANDBOX_MODE = False
+GM_CONNECT_TIMEOUT = float(os.environ.get("GM_CONNECT_TIMEOUT", "3"))
+GM_READ_TIMEOUT = float(os.environ.get("GM_READ_TIMEOUT", "10"))
+STOREFRONT_CURRENCY = os.environ.get("STOREFRONT_CURRENCY", "USD")
+STOREFRONT_NAME = os.environ.get("STOREFRONT_NAME", "Tickets")
+CATALOG_TTL = float(os.environ.get("CATALOG_TTL", "30"))
+CATALOG_STALE = float(os.environ.get("CATALOG_STALE", "600"))
+# Whole pages that are the same for everyone (the events list) are reused this long.
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "5"))
+# Request threads of a process that may run at once; the rest wait, as do threads waiting on
+# the API (see infra/admission.py). 0 = no limit.
+CPU_SLOTS = int(os.environ.get("CPU_SLOTS", "2"))
+# Paths this process serves that stand in for another service: they take no slot.
+ADMISSION_EXEMPT_PATHS: list[str] = []
+# The upstream budget (infra/budget.py): calls a minute and at once for the whole
+# deployment (the API allows 300 a minute per address), the part of the burst catalog reads
+# may use, and how long each kind of call may wait for its turn. 0 calls = no budget.
+UPSTREAM_BUDGET_PER_MINUTE = float(os.environ.get("UPSTREAM_BUDGET_PER_MINUTE", "270"))
+UPSTREAM_BUDGET_BURST = int(os.environ.get("UPSTREAM_BUDGET_BURST", "20"))
+UPSTREAM_CATALOG_SHARE = float(os.environ.get("UPSTREAM_CATALOG_SHARE", "0.5"))
+UPSTREAM_CHECKOUT_WAIT = float(os.environ.get("UPSTREAM_CHECKOUT_WAIT", "5"))
+UPSTREAM_CATALOG_WAIT = float(os.environ.get("UPSTREAM_CATALOG_WAIT", "1"))
+# "api": one budget per API URL, shared by every merchant (the limit is per address);
+# "credential": one per API key.
+UPSTREAM_BUDGET_SCOPE = os.environ.get("UPSTREAM_BUDGET_SCOPE", "api")
+if UPSTREAM_BUDGET_SCOPE not in ("api", "credential"):
+    raise ImproperlyConfigured("UPSTREAM_BUDGET_SCOPE must be 'api' or 'credential'.")
+if not 0 < UPSTREAM_CATALOG_SHARE <= 1:
+    raise ImproperlyConfigured("UPSTREAM_CATALOG_SHARE must be above 0 and at most 1.")
+# How long /healthz reuses its API probe, so polling it costs the API almost nothing.
+HEALTH_CACHE_SECONDS = float(os.environ.get("HEALTH_CACHE_SECONDS", "5"))
+# Unset: /metrics answers loopback only. Set: it wants "Authorization: Bearer <token>".
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# --- Merchants (tenancy/) ---------------------------------------------------------------------
+# Fernet keys for merchants' stored API keys, newest first, kept apart from SECRET_KEY.
+MERCHANT_ENCRYPTION_KEYS = env_list("MERCHANT_ENCRYPTION_KEYS", "")
+if not MERCHANT_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("MERCHANT_ENCRYPTION_KEYS is required when DEBUG is off.")
+    _keys_file = VAR_DIR / "merchant_keys"
+    if not _keys_file.exists():
+        from cryptography.fernet import Fernet
+
+        _keys_file.write_text(Fernet.generate_key().decode())
+    MERCHANT_ENCRYPTION_KEYS = _keys_file.read_text().split()
+# How long a process reuses what it read of the merchants table.
+MERCHANT_CACHE_SECONDS = float(os.environ.get("MERCHANT_CACHE_SECONDS", "30"))
+# The default merchant's embedding sites (merchants in the admin list their own).
+FRAME_ANCESTORS = env_list("FRAME_ANCESTORS", "")
+# An embed session ends this long after its last request, and at the latest after MAX_AGE.
+EMBED_SESSION_IDLE = int(os.environ.get("EMBED_SESSION_IDLE", str(30 * 60)))
+EMBED_SESSION_MAX_AGE = int(os.environ.get("EMBED_SESSION_MAX_AGE", str(4 * 3600)))
+
+# --- Abuse limits (infra/limits.py) ---------------------------------------------------------
+# Proxies in front of us that append to X-Forwarded-For; 0 = use the socket's address.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+# Per policy, attempts per window for each scope. An address is shared by everyone behind
+# one NAT, so its allowance is larger than a session's.
+RATE_LIMITS = {
+    name: parse_limits(os.environ.get(f"RATE_LIMIT_{name}", default))
+    for name, default in {
+        "ORDER_CREATE": "session=10/600,ip=30/600",
+        "CART_ADD": "session=60/600,ip=120/600",
+        "PAYMENT_ATTEMPT": "order=5/600,session=5/600,ip=15/600",
+        # "Resend my tickets": each send emails a buyer, so an address gets few an hour.
+        "TICKET_RESEND": "email=3/3600,ip=10/3600",
+    }.items()
+}
+
+# --- Merchants' pages and the deployment's own -------------------------------------------
+# The URLs of a merchant's pages (on its domain, under /m/<slug>/, framed).
+TENANT_URLCONF = "config.shop_urls"
+# Paths that are the deployment's, the same for every merchant, answered without looking one up.
+DEPLOYMENT_PATHS = ["/healthz", "/metrics", "/embed.js", "/embed.v", "/static/"]
+
+# --- Django ------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "tenancy",
+    "catalog",
+    "checkout",
+    "merchant_tools",
+]
+
+# Outermost first. tenancy/checks.py checks the order the tenancy middleware needs.
+MIDDLEWARE = [
+    # Which merchant, framed or not (request.tenant and the script prefix): all that follows
+    # serves it.
+    "tenancy.middleware.TenantMiddleware",
+    # Outside everything that may answer early (the page cache, a refused embed), so every
+    # response gets its policies; embed pages mark theirs inside them.
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tenancy.middleware.EmbedFramingMiddleware",
+    # Server-Timing counts the wait for a slot as the storefront's time.
+    "infra.timing.UpstreamTimingMiddleware",
+    "infra.admission.CpuSlotMiddleware",
+    # The header's cart count, filled in outside the page cache: cached pages are shared.
+    "checkout.badge.CartBadgeMiddleware",
+    "infra.pagecache.PageCacheMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tenancy.sessions.TenantSessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "checkout.badge.CartCountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tenancy.context_processors.tenant",
+                "checkout.context_processors.cart",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'storefront.sqlite3'}"),
+        conn_max_age=60,
+    ),
+}
+
+
+def sqlite_for_threads(databases: dict[str, Any]) -> None:
+    """WAL and a busy timeout for SQLite: requests and background workers write at once."""
+    for db in databases.values():
+        if db["ENGINE"].endswith("sqlite3"):
+            db["OPTIONS"] = {
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL;",
+                "transaction_mode": "IMMEDIATE",
+            }
+            db["CONN_MAX_AGE"] = 0
+
+
+sqlite_for_threads(DATABASES)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "infra.rediscache.SharedClientRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "gmsf"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+SESSION_ENGINE = "tenancy.sessionstore"
+# Messages ride in the session: a framed checkout may have no cookies at all.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+SESSION_COOKIE_HTTPONLY = True
+# Secure cookies unless told otherwise: plain HTTP on loopback (the demo, benchmarks, `make
+# serve LOCAL=1`) sets SECURE_COOKIES=0, which also turns off the redirect to HTTPS below.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- HTTPS (production: README "Production") -------------------------------------------------
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and SESSION_COOKIE_SECURE)
+# Load balancers probe /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Behind a proxy that terminates TLS (on another host: gunicorn already trusts loopback's),
+# e.g. SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto. Only if that proxy always sets the header
+# itself: otherwise any client could claim HTTPS.
+if _proxy_ssl_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
+    _proxy_ssl_header = _proxy_ssl_header.upper().replace("-", "_")
+    SECURE_PROXY_SSL_HEADER = (f"HTTP_{_proxy_ssl_header.removeprefix('HTTP_')}", "https")
+# Sent on HTTPS answers only. Browsers keep it for SECURE_HSTS_SECONDS, for every subdomain
+# too: start lower (or set SECURE_HSTS_INCLUDE_SUBDOMAINS=0) while a sibling site lacks HTTPS.
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+
+def content_security_policy(stripe_js_url: str, api_url: str) -> dict[str, list[str]]:
+    """Scripts only from here (with a nonce) and Stripe.js; images also from the API."""
+    stripe_origin = "/".join(stripe_js_url.split("/")[:3])
+    api_origin = "/".join(api_url.split("/")[:3])
+    return {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", CSP.NONCE, stripe_origin],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:", api_origin],
+        "connect-src": ["'self'", stripe_origin, "https://api.stripe.com"],
+        "frame-src": [stripe_origin, "https://js.stripe.com", "https://hooks.stripe.com"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+        # Embed pages swap in their merchant's origins (tenancy.middleware).
+        "frame-ancestors": ["'none'"],
+    }
+
+
+SECURE_REFERRER_POLICY = "same-origin"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+LANGUAGE_CODE = "en-us"
+# Only languages whose translations ship: a page's language, its words and its date and number
+# formats must agree (screen readers pick their voice from <html lang>).
+LANGUAGES = [("en", "English")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "guestmanager": {"handlers": ["console"], "level": "INFO"},
+        "storefront": {"handlers": ["console"], "level": "INFO"},
+        "checkout": {"handlers": ["console"], "level": "INFO"},
+        # Unhandled errors (500s) with their traceback, whatever DEBUG says.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # httpx logs full request URLs at INFO; keep it quiet.
+        "httpx": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
+}

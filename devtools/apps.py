@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class DevtoolsConfig(AppConfig):
+    """``manage.py demo``; installed in sandbox mode only."""
+
+    name = "devtools"

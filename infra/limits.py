@@ -1,0 +1,196 @@
+"""Abuse limits: how often one client may create orders, add to them, try to pay and ask
+for its tickets again.
+
+Each policy counts attempts per *scope* — the client's address, its session and, for
+payments, the order, for resends the email given — in fixed windows
+(``settings.RATE_LIMITS``). A window starts on a multiple of its length, so the wait is
+known without asking the store, and a client can fit at most twice a limit into a window's
+length by straddling two windows.
+
+    blocked = limits.hit(request, limits.ORDER_CREATE)
+    if blocked:
+        ...  # status 429, header Retry-After: blocked.retry_after, text blocked.message
+
+Counters live in Redis when the cache is Redis (``REDIS_URL``), so all processes share them;
+otherwise in the cache of each process. Keys hold keyed hashes, never an address, email or
+session key. When the store cannot be reached the attempt is allowed: refusing every buyer
+would do more harm than the abuse the limits guard against.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.conf import settings
+from django.core.cache import caches
+from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
+from django.utils.translation import ngettext
+from redis import RedisError
+
+from tenancy import keys
+
+from .clientip import client_ip
+from .counters import Window, counter_for
+
+logger = logging.getLogger("storefront")
+
+
+class Policy(StrEnum):
+    ORDER_CREATE = "ORDER_CREATE"
+    CART_ADD = "CART_ADD"
+    PAYMENT_ATTEMPT = "PAYMENT_ATTEMPT"
+    TICKET_RESEND = "TICKET_RESEND"
+
+
+ORDER_CREATE = Policy.ORDER_CREATE
+CART_ADD = Policy.CART_ADD
+PAYMENT_ATTEMPT = Policy.PAYMENT_ATTEMPT
+TICKET_RESEND = Policy.TICKET_RESEND
+
+
+@dataclass(frozen=True)
+class Blocked:
+    retry_after: int  # seconds until every scope that refused has a new window
+    policy: Policy
+    scopes: tuple[str, ...]  # which scopes were at their limit
+
+    @property
+    def message(self) -> str:
+        minutes = max(1, math.ceil(self.retry_after / 60))
+        return ngettext(
+            "Too many attempts. Please wait about %(minutes)d minute and try again.",
+            "Too many attempts. Please wait about %(minutes)d minutes and try again.",
+            minutes,
+        ) % {"minutes": minutes}
+
+
+def hit(
+    request: HttpRequest,
+    policy: Policy,
+    *,
+    order_id: int | None = None,
+    email: str | None = None,
+) -> Blocked | None:
+    """Count one attempt against each scope of ``policy``: None if allowed, else Blocked
+    (and the attempt is not counted)."""
+    return _take(request, policy, _Subject(order_id, email), count=True)
+
+
+def peek(
+    request: HttpRequest,
+    policy: Policy,
+    *,
+    order_id: int | None = None,
+    email: str | None = None,
+) -> Blocked | None:
+    """What ``hit`` would answer now, without counting anything."""
+    return _take(request, policy, _Subject(order_id, email), count=False)
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """What the attempt is about, for the ``order`` and ``email`` scopes."""
+
+    order_id: int | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class _Scoped:
+    scope: str
+    window: Window
+    ends_at: float
+
+
+def _take(request: HttpRequest, policy: Policy, subject: _Subject, *, count: bool):
+    now = time.time()
+    scoped = _windows(request, policy, subject, now)
+    if not scoped:
+        return None
+    try:
+        full = counter_for(caches["default"]).take([s.window for s in scoped], count=count)
+    except RedisError as exc:
+        logger.warning("rate limit %s not checked: %s", policy, exc.__class__.__name__)
+        return None
+    if not full:
+        return None
+    over = [scoped[i] for i in full]
+    wait = max(1, math.ceil(max(s.ends_at for s in over) - now))
+    blocked = Blocked(wait, policy, tuple(s.scope for s in over))
+    if count:
+        _log_refusal(request, blocked)
+    return blocked
+
+
+def _log_refusal(request: HttpRequest, blocked: Blocked) -> None:
+    scopes = ", ".join(blocked.scopes)
+    if (
+        "ip" in blocked.scopes
+        and not settings.TRUSTED_PROXY_COUNT
+        and ("X-Forwarded-For" in request.headers)
+    ):
+        # Behind a proxy, with none trusted, every buyer counts as the proxy's address.
+        logger.warning(
+            "rate limit %s refused (%s); X-Forwarded-For ignored: is TRUSTED_PROXY_COUNT set?",
+            blocked.policy,
+            scopes,
+        )
+    else:
+        logger.info("rate limit %s refused (%s)", blocked.policy, scopes)
+
+
+def _windows(request: HttpRequest, policy: Policy, subject: _Subject, now: float):
+    scoped = []
+    for scope, (limit, seconds) in settings.RATE_LIMITS.get(policy, {}).items():
+        value = _scope_value(request, policy, scope, subject)
+        if value is None:
+            continue
+        start = now // seconds * seconds
+        key = keys.key("rl", policy, scope, seconds, int(start), _digest(value))
+        ttl = math.ceil(start + seconds - now) + 1
+        scoped.append(_Scoped(scope, Window(key, limit, ttl), start + seconds))
+    return scoped
+
+
+def _scope_value(request: HttpRequest, policy: Policy, scope: str, subject: _Subject):
+    if scope == "ip":
+        return address_group(client_ip(request))
+    if scope == "session":
+        # Without a session yet, only the address counts. Creating one here would cost a
+        # write per request and gain nothing: a client that drops cookies gets a new
+        # session, and so a fresh allowance, every time anyway.
+        session = getattr(request, "session", None)
+        return session.session_key if session is not None else None
+    if scope == "order":
+        if subject.order_id is None:
+            raise ValueError(f"{policy} counts per order: pass order_id")
+        return str(subject.order_id)
+    if scope == "email":
+        if subject.email is None:
+            raise ValueError(f"{policy} counts per email: pass email")
+        return subject.email.strip().lower()
+    raise ValueError(f"unknown rate limit scope {scope!r}")
+
+
+def address_group(address: str) -> str:
+    """The address, or for IPv6 its /64: one subscriber usually holds a whole /64 and can
+    use any address in it."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _digest(value: str) -> str:
+    return salted_hmac("storefront.limits", value, algorithm="sha256").hexdigest()[:24]

@@ -1,0 +1,631 @@
+"""The event import's CSV files, read into specs, and the API payloads made from them.
+
+Pure Python: no Django, no HTTP. ``merchant_tools.eventsync`` sends what this module builds.
+
+Events file — one row per registration type; rows with the same ``external_id`` make one
+event (its event columns may be left blank after its first row), and a parent event's rows
+name the ``session`` they belong to. Comps file — one row per ticket to issue.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+EVENT_COLUMNS = (
+    "external_id",
+    "type",
+    "name",
+    "venue_id",
+    "starts_at",
+    "ends_at",
+    "capacity",
+    "published",
+    "session",
+    "session_starts_at",
+    "session_ends_at",
+    "repeat_unit",
+    "repeat_every",
+    "repeat_days",
+    "repeat_until",
+    "repeat_count",
+    "registration_type",
+    "ticket_type_id",
+    "price",
+    "inventory",
+    "order_min",
+    "order_max",
+)
+REQUIRED_EVENT_COLUMNS = ("external_id", "name", "venue_id", "starts_at", "ends_at")
+# The event's own columns: given on its first row, blank or the same on the others.
+EVENT_LEVEL = (
+    "type",
+    "name",
+    "venue_id",
+    "starts_at",
+    "ends_at",
+    "capacity",
+    "published",
+    "repeat_unit",
+    "repeat_every",
+    "repeat_days",
+    "repeat_until",
+    "repeat_count",
+)
+REPEAT_COLUMNS = ("repeat_unit", "repeat_every", "repeat_days", "repeat_until", "repeat_count")
+COMP_COLUMNS = ("external_id", "session", "ticket_type_id", "name", "email", "dispatch")
+REQUIRED_COMP_COLUMNS = ("external_id", "ticket_type_id")
+YES = {"yes", "y", "true", "1"}
+NO = {"no", "n", "false", "0"}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class FileProblem(ValueError):
+    """The file as a whole cannot be read (no header, unknown or missing columns)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    message: str
+
+
+@dataclass
+class TypeSpec:
+    """A registration type (GA, VIP, …) of an event or of a session."""
+
+    line: int
+    name: str
+    ticket_type_id: int | None = None
+    price: Decimal | None = None
+    inventory: int | None = None
+    order_min: int | None = None
+    order_max: int | None = None
+
+
+@dataclass
+class SessionSpec:
+    line: int
+    name: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    types: list[TypeSpec] = field(default_factory=list)
+
+
+@dataclass
+class RuleSpec:
+    """A recurring event's one recurrence rule."""
+
+    unit: str
+    every: int = 1
+    days: list[str] = field(default_factory=list)
+    until: date | None = None
+    count: int | None = None
+
+
+@dataclass
+class EventSpec:
+    key: str
+    lines: list[int]
+    type: str = "date"
+    name: str = ""
+    venue_id: int | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    capacity: int | None = None
+    published: bool | None = None
+    rule: RuleSpec | None = None
+    types: list[TypeSpec] = field(default_factory=list)
+    sessions: list[SessionSpec] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def first_line(self) -> int:
+        return self.lines[0]
+
+    @property
+    def line_span(self) -> str:
+        first, last = self.lines[0], self.lines[-1]
+        return f"line {first}" if first == last else f"lines {first}-{last}"
+
+    def session(self, name: str) -> SessionSpec | None:
+        return next((s for s in self.sessions if s.name == name), None)
+
+
+@dataclass
+class CompSpec:
+    line: int
+    key: str
+    session: str = ""
+    ticket_type_id: int | None = None
+    name: str = ""
+    email: str = ""
+    dispatch: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _rows(text: str, known: tuple[str, ...], required: tuple[str, ...]) -> Iterator[tuple]:
+    """(line number, {column: stripped value}) for each non-blank row, after checking the
+    header. Line numbers are the file's, counting the header as line 1."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in reader.fieldnames or []]
+    if not header:
+        raise FileProblem("The file is empty: the first line must name the columns.")
+    unknown = sorted(set(header) - set(known))
+    if unknown:
+        raise FileProblem(f"Unknown column(s): {', '.join(unknown)}.")
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise FileProblem(f"Missing column(s): {', '.join(missing)}.")
+    reader.fieldnames = header
+    for row in reader:
+        values = {k: (v or "").strip() for k, v in row.items() if k is not None}
+        if any(values.values()):
+            yield reader.line_num, values
+
+
+def read_events(text: str) -> list[EventSpec]:
+    """Events in the order of their first rows. Each keeps the problems found in its rows;
+    an event with problems is not sent."""
+    grouped: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    orphans: list[EventSpec] = []
+    for line, row in _rows(text, EVENT_COLUMNS, REQUIRED_EVENT_COLUMNS):
+        key = row.get("external_id", "")
+        if not key:
+            spec = EventSpec(key="", lines=[line])
+            spec.problems.append(Problem(line, "external_id is empty."))
+            orphans.append(spec)
+            continue
+        grouped.setdefault(key, []).append((line, row))
+    return [_event(key, rows) for key, rows in grouped.items()] + orphans
+
+
+def read_comps(text: str) -> list[CompSpec]:
+    comps = []
+    for line, row in _rows(text, COMP_COLUMNS, REQUIRED_COMP_COLUMNS):
+        comp = CompSpec(line=line, key=row.get("external_id", ""), session=row.get("session", ""))
+        problems = comp.problems
+        comp.ticket_type_id = _int(row, "ticket_type_id", line, problems)
+        comp.name, comp.email = row.get("name", ""), row.get("email", "")
+        comp.dispatch = bool(_yes_no(row, "dispatch", line, problems))
+        for column in REQUIRED_COMP_COLUMNS:
+            if not row.get(column):
+                problems.append(Problem(line, f"{column} is empty."))
+        if not (comp.name or comp.email):
+            problems.append(Problem(line, "Give the ticket holder's name or email."))
+        comps.append(comp)
+    return comps
+
+
+def _event(key: str, rows: list[tuple[int, dict[str, str]]]) -> EventSpec:
+    spec = EventSpec(key=key, lines=[line for line, _ in rows])
+    merged: dict[str, str] = {}
+    origin: dict[str, int] = {}  # the line each event column was read from
+    for line, row in rows:
+        for column in EVENT_LEVEL:
+            value = row.get(column, "")
+            if value and merged.get(column) and value != merged[column]:
+                spec.problems.append(
+                    Problem(line, f"{column} differs from line {origin[column]} of this event.")
+                )
+            elif value and column not in merged:
+                merged[column], origin[column] = value, line
+    _event_fields(spec, Row(merged, origin, spec.first_line))
+    for line, row in rows:
+        _type_row(spec, line, row)
+    return spec
+
+
+@dataclass(frozen=True)
+class Row:
+    """An event's own columns gathered from its rows, each with the line it came from."""
+
+    values: dict[str, str]
+    origin: dict[str, int]
+    first_line: int
+
+    def get(self, column: str, default: str = "") -> str:
+        return self.values.get(column, default)
+
+    def line(self, column: str) -> int:
+        return self.origin.get(column, self.first_line)
+
+
+def _event_fields(spec: EventSpec, row: Row) -> None:
+    problems = spec.problems
+    values = row.values
+    spec.type = (row.get("type") or "date").lower()
+    spec.name = row.get("name")
+    spec.venue_id = _int(values, "venue_id", row.line("venue_id"), problems)
+    spec.starts_at = _when(values, "starts_at", row.line("starts_at"), problems)
+    spec.ends_at = _when(values, "ends_at", row.line("ends_at"), problems)
+    spec.capacity = _int(values, "capacity", row.line("capacity"), problems)
+    spec.published = _yes_no(values, "published", row.line("published"), problems)
+    repeat_lines = [row.line(c) for c in REPEAT_COLUMNS if row.get(c)]
+    if spec.type == "recurring":
+        spec.rule = _rule(row, problems)
+    elif repeat_lines:
+        problems.append(Problem(repeat_lines[0], "repeat_* columns are for type recurring only."))
+
+
+def _rule(row: Row, problems: list[Problem]) -> RuleSpec:
+    values = row.values
+    days = [_weekday(d) for d in row.get("repeat_days").replace(";", " ").split()]
+    rule = RuleSpec(
+        unit=(row.get("repeat_unit") or "week").lower(),
+        every=_int(values, "repeat_every", row.line("repeat_every"), problems) or 1,
+        days=[d for d in days if d],
+        until=_day(values, "repeat_until", row.line("repeat_until"), problems),
+        count=_int(values, "repeat_count", row.line("repeat_count"), problems),
+    )
+    if rule.until and rule.count:
+        problems.append(
+            Problem(row.line("repeat_count"), "Give repeat_until or repeat_count, not both.")
+        )
+    return rule
+
+
+def _weekday(word: str) -> str:
+    """Full weekday names; their first three letters will do. Anything else goes to the API
+    as written, for it to refuse."""
+    word = word.strip(" ,").lower()
+    return next((d for d in WEEKDAYS if len(word) >= 3 and d.startswith(word)), word)
+
+
+def _type_row(spec: EventSpec, line: int, row: dict[str, str]) -> None:
+    problems = spec.problems
+    target = spec.types
+    session_name = row.get("session", "")
+    if session_name:
+        if spec.type != "parent":
+            problems.append(Problem(line, "session is for type parent only."))
+            return
+        target = _session(spec, session_name, line, row).types
+    elif spec.type == "parent" and row.get("registration_type"):
+        problems.append(Problem(line, "A parent event's registration types belong to a session."))
+        return
+    type_name = row.get("registration_type", "")
+    values = [row.get(c) for c in ("ticket_type_id", "price", "inventory", "order_min")]
+    if not type_name and not any(values) and not row.get("order_max"):
+        return
+    if any(t.name == type_name for t in target):
+        problems.append(Problem(line, f"Registration type {type_name!r} is listed twice."))
+        return
+    target.append(
+        TypeSpec(
+            line=line,
+            name=type_name,
+            ticket_type_id=_int(row, "ticket_type_id", line, problems),
+            price=_decimal(row, "price", line, problems),
+            inventory=_int(row, "inventory", line, problems),
+            order_min=_int(row, "order_min", line, problems),
+            order_max=_int(row, "order_max", line, problems),
+        )
+    )
+
+
+def _session(spec: EventSpec, name: str, line: int, row: dict[str, str]) -> SessionSpec:
+    session = spec.session(name)
+    starts = _when(row, "session_starts_at", line, spec.problems)
+    ends = _when(row, "session_ends_at", line, spec.problems)
+    if session is None:
+        session = SessionSpec(line=line, name=name, starts_at=starts, ends_at=ends)
+        spec.sessions.append(session)
+        return session
+    for attribute, value in (("starts_at", starts), ("ends_at", ends)):
+        known = getattr(session, attribute)
+        if value and known and value != known:
+            spec.problems.append(
+                Problem(line, f"Session {name!r} has another {attribute} on line {session.line}.")
+            )
+        elif value:
+            setattr(session, attribute, value)
+    return session
+
+
+# --- values -------------------------------------------------------------------------------
+
+
+def _int(row: dict[str, str], column: str, line: int, problems: list[Problem]) -> int | None:
+    value = row.get(column, "")
+    if not value:
+        return None
+    if value.lstrip("-").isdigit():
+        return int(value)
+    problems.append(Problem(line, f"{column} must be a whole number, not {value!r}."))
+    return None
+
+
+def _decimal(row: dict[str, str], column: str, line: int, problems: list[Problem]):
+    value = row.get(column, "")
+    if not value:
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if number.is_finite():
+        return number
+    problems.append(Problem(line, f"{column} must be a number like 25 or 12.50, not {value!r}."))
+    return None
+
+
+def _when(row: dict[str, str], column: str, line: int, problems: list[Problem]):
+    """An ISO 8601 date and time; without an offset it is UTC."""
+    value = row.get(column, "")
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        problems.append(
+            Problem(line, f"{column} must be a date and time like 2027-03-14T19:30:00-05:00.")
+        )
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _day(row: dict[str, str], column: str, line: int, problems: list[Problem]):
+    value = row.get(column, "")
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problems.append(Problem(line, f"{column} must be a date like 2027-06-30."))
+        return None
+
+
+def _yes_no(row: dict[str, str], column: str, line: int, problems: list[Problem]):
+    value = row.get(column, "").lower()
+    if not value:
+        return None
+    if value in YES | NO:
+        return value in YES
+    problems.append(Problem(line, f"{column} must be yes or no, not {value!r}."))
+    return None
+
+
+def utc(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- payloads -----------------------------------------------------------------------------
+
+
+@dataclass
+class Payload:
+    """An ``event`` object to send, and which CSV line each part of it came from, so an API
+    error on ``sessions[1].registration_types[0].ticket_type_id`` names its row."""
+
+    event: dict[str, Any]
+    places: dict[str, int]
+    fallback_line: int
+
+    def line_for(self, attribute: str) -> int:
+        matches = [p for p in self.places if attribute == p or attribute.startswith(p + ".")]
+        return self.places[max(matches, key=len)] if matches else self.fallback_line
+
+
+def create_payload(spec: EventSpec, now: datetime) -> Payload:
+    payload = Payload({}, {}, spec.first_line)
+    event: dict[str, Any] = {
+        "type": spec.type,
+        "name": spec.name,
+        "venue_id": spec.venue_id,
+        "starts_at": utc(spec.starts_at) if spec.starts_at else None,
+        "ends_at": utc(spec.ends_at) if spec.ends_at else None,
+    }
+    if spec.capacity is not None:
+        event["capacity"] = spec.capacity
+    if spec.published and spec.type != "parent":  # parents are published on create
+        event["published_at"] = utc(now)
+    if spec.types:
+        event["registration_types"] = _new_types(spec.types, "", payload)
+    if spec.type == "parent":
+        event["sessions"] = [
+            _new_session(s, f"sessions[{i}]", payload) for i, s in enumerate(spec.sessions)
+        ]
+    if spec.rule:
+        event["recurrences"] = [rule_params(spec)]
+    payload.event = event
+    return payload
+
+
+def _type_params(t: TypeSpec) -> dict[str, Any]:
+    params: dict[str, Any] = {"name": t.name, "ticket_type_id": t.ticket_type_id}
+    if t.price is not None:
+        params["price"] = str(t.price)
+    for key in ("inventory", "order_min", "order_max"):
+        if getattr(t, key) is not None:
+            params[key] = getattr(t, key)
+    return params
+
+
+def _new_types(types: Iterable[TypeSpec], path: str, payload: Payload) -> list[dict[str, Any]]:
+    entries = []
+    for i, t in enumerate(types):
+        payload.places[f"{path}registration_types[{i}]"] = t.line
+        entries.append(_type_params(t))
+    return entries
+
+
+def _new_session(session: SessionSpec, path: str, payload: Payload) -> dict[str, Any]:
+    payload.places[path] = session.line
+    entry: dict[str, Any] = {
+        "name": session.name,
+        "starts_at": utc(session.starts_at) if session.starts_at else None,
+        "ends_at": utc(session.ends_at) if session.ends_at else None,
+    }
+    if session.types:
+        entry["registration_types"] = _new_types(session.types, f"{path}.", payload)
+    return entry
+
+
+def rule_params(spec: EventSpec) -> dict[str, Any]:
+    """The recurrence rule: from the event's start, for as long as the event lasts, at the
+    wall-clock times the file gives."""
+    rule = spec.rule
+    assert rule is not None and spec.starts_at is not None and spec.ends_at is not None
+    params: dict[str, Any] = {
+        "starts_at": utc(spec.starts_at),
+        "repeat_unit": rule.unit,
+        "repeat_value": rule.every,
+        "duration": round((spec.ends_at - spec.starts_at).total_seconds() / 3600, 2),
+        "operating_hours": [
+            {"open": spec.starts_at.strftime("%H:%M"), "close": spec.ends_at.strftime("%H:%M")}
+        ],
+    }
+    if rule.days:
+        params["days"] = rule.days
+    if rule.until:
+        last = datetime.combine(rule.until, time(23, 59), tzinfo=spec.starts_at.tzinfo)
+        params.update(ends="on_date", ends_at=utc(last))
+    elif rule.count:
+        params.update(ends="after_occurrences", max_occurrences=rule.count)
+    else:
+        params["ends"] = "never"
+    return params
+
+
+# --- updates: only what differs -----------------------------------------------------------
+
+
+def update_payload(
+    spec: EventSpec, current: dict[str, Any], sessions: list[dict[str, Any]], now: datetime
+) -> Payload:
+    """What to PATCH so the event matches the file; an empty ``event`` when it already does.
+
+    Registration types and sessions are matched by name. Types and sessions the file does
+    not list are left alone, and an existing type's ``inventory`` is never sent: once tickets
+    sell, the file's number would put back stock that is gone."""
+    payload = Payload({}, {}, spec.first_line)
+    event: dict[str, Any] = {}
+    if spec.venue_id is not None and spec.venue_id != current.get("venue_id"):
+        event["venue_id"] = spec.venue_id
+    if spec.ends_at and spec.ends_at != _instant(current.get("end")):
+        event["ends_at"] = utc(spec.ends_at)
+    if spec.capacity is not None and spec.capacity != current.get("capacity"):
+        event["capacity"] = spec.capacity
+    published = current.get("published_at") is not None
+    if spec.type != "parent" and spec.published is not None and spec.published != published:
+        event["published_at"] = utc(now) if spec.published else None
+    types = _changed_types(spec.types, current.get("registration_types") or [], "", payload)
+    if types:
+        event["registration_types"] = types
+    changed_sessions = _changed_sessions(spec, sessions, payload)
+    if changed_sessions:
+        event["sessions"] = changed_sessions
+    if spec.rule:
+        rule = _changed_rule(spec, current.get("recurrences") or [])
+        if rule:
+            event["recurrences"] = [rule]
+    payload.event = event
+    return payload
+
+
+def _instant(moment: Any) -> datetime | None:
+    if not isinstance(moment, dict) or not moment.get("utc"):
+        return None
+    return datetime.fromisoformat(str(moment["utc"]).replace("Z", "+00:00"))
+
+
+def _changed_types(
+    types: list[TypeSpec], current: list[dict[str, Any]], path: str, payload: Payload
+) -> list[dict[str, Any]]:
+    by_name = {rt.get("name"): rt for rt in current}
+    entries: list[dict[str, Any]] = []
+    for t in types:
+        rt = by_name.get(t.name)
+        entry = _type_params(t) if rt is None else _type_changes(t, rt)
+        if entry:
+            payload.places[f"{path}registration_types[{len(entries)}]"] = t.line
+            entries.append(entry)
+    return entries
+
+
+def _type_changes(t: TypeSpec, rt: dict[str, Any]) -> dict[str, Any]:
+    current_type = (rt.get("ticket_type") or {}).get("id")
+    changes: dict[str, Any] = {}
+    if t.ticket_type_id is not None and t.ticket_type_id != current_type:
+        changes["ticket_type_id"] = t.ticket_type_id
+    if t.price is not None and t.price != Decimal(str(rt.get("price") or "0")):
+        changes["price"] = str(t.price)
+    for key in ("order_min", "order_max"):
+        if getattr(t, key) is not None and getattr(t, key) != rt.get(key):
+            changes[key] = getattr(t, key)
+    if not changes:
+        return {}
+    # The API wants ticket_type_id on every entry it keeps, updates included.
+    return {"id": rt["id"], "ticket_type_id": t.ticket_type_id or current_type, **changes}
+
+
+def _changed_sessions(
+    spec: EventSpec, sessions: list[dict[str, Any]], payload: Payload
+) -> list[dict[str, Any]]:
+    by_name = {s.get("name"): s for s in sessions}
+    entries: list[dict[str, Any]] = []
+    for session in spec.sessions:
+        path = f"sessions[{len(entries)}]"
+        current = by_name.get(session.name)
+        if current is None:
+            entries.append(_new_session(session, path, payload))
+            continue
+        entry: dict[str, Any] = {}
+        for key, when in (("starts_at", session.starts_at), ("ends_at", session.ends_at)):
+            moment = current.get("start" if key == "starts_at" else "end")
+            if when and when != _instant(moment):
+                entry[key] = utc(when)
+        rts = current.get("registration_types") or []
+        types = _changed_types(session.types, rts, f"{path}.", payload)
+        if types:
+            entry["registration_types"] = types
+        if entry:
+            payload.places[path] = session.line
+            entries.append({"id": current["id"], **entry})
+    return entries
+
+
+RULE_KEYS = (
+    "starts_at",
+    "repeat_unit",
+    "repeat_value",
+    "duration",
+    "days",
+    "ends",
+    "ends_at",
+    "max_occurrences",
+)
+
+
+def _changed_rule(spec: EventSpec, current: list[dict[str, Any]]) -> dict[str, Any]:
+    wanted = rule_params(spec)
+    if not current:
+        return wanted
+    have = current[0]
+    if all(_same_rule_value(key, wanted.get(key), have.get(key)) for key in RULE_KEYS):
+        return {}
+    return {"id": have.get("id"), **wanted}
+
+
+def _same_rule_value(key: str, wanted: Any, have: Any) -> bool:
+    if key in ("starts_at", "ends_at") and wanted and have:
+        return _instant({"utc": wanted}) == _instant({"utc": have})
+    if key == "duration" and wanted is not None and have is not None:
+        return float(wanted) == float(have)
+    return (wanted or None) == (have or None)
+
+
+def to_utc_range(when: datetime) -> tuple[str, str]:
+    """A filter[starts_at] range holding just ``when``: ``to`` is read as "before" by some
+    and as an inclusive bound by others, so the range is a minute wide and the caller
+    matches the exact instant itself."""
+    return utc(when), utc(when + timedelta(minutes=1))

@@ -1,0 +1,51 @@
+"""System checks for the order the tenancy middleware needs among Django's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, register
+
+TENANT = "tenancy.middleware.TenantMiddleware"
+SESSIONS = "tenancy.sessions.TenantSessionMiddleware"
+FRAMING = "tenancy.middleware.EmbedFramingMiddleware"
+DJANGO_SESSIONS = "django.contrib.sessions.middleware.SessionMiddleware"
+CSRF = "django.middleware.csrf.CsrfViewMiddleware"
+CSP = "django.middleware.csp.ContentSecurityPolicyMiddleware"
+CLICKJACKING = "django.middleware.clickjacking.XFrameOptionsMiddleware"
+
+
+def _before(middleware: list[str], first: str, then: str) -> bool:
+    return (
+        first in middleware
+        and then in middleware
+        and middleware.index(first) < middleware.index(then)
+    )
+
+
+@register(Tags.security, Tags.compatibility)
+def tenancy_middleware_order(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    middleware = list(settings.MIDDLEWARE)
+    found: list[CheckMessage] = []
+    if TENANT not in middleware:
+        found.append(Error(f"{TENANT} is not in MIDDLEWARE.", id="tenancy.E001"))
+    if DJANGO_SESSIONS in middleware or not (
+        _before(middleware, TENANT, SESSIONS) and _before(middleware, SESSIONS, CSRF)
+    ):
+        found.append(
+            Error(
+                f"{SESSIONS} must take the place of {DJANGO_SESSIONS}, after {TENANT} and "
+                f"before {CSRF}: sessions and CSRF secrets are per merchant and per frame.",
+                id="tenancy.E002",
+            )
+        )
+    if not (_before(middleware, CSP, FRAMING) and _before(middleware, CLICKJACKING, FRAMING)):
+        found.append(
+            Error(
+                f"{FRAMING} must come after {CSP} and {CLICKJACKING}: embed pages set the "
+                "framing policy those two write.",
+                id="tenancy.E003",
+            )
+        )
+    return found

@@ -1,0 +1,26 @@
+"""What every page's template knows of the merchant: its ``shop`` (name, logo, links),
+``embed`` (framed pages: the host page and frame), its brand stylesheet, and whether the
+deployment sells through the sandbox (a badge says payments are test payments)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from .current import Tenant
+
+
+def tenant(request: HttpRequest) -> dict[str, Any]:
+    current: Tenant | None = getattr(request, "tenant", None)
+    shop = current.shop if current is not None else None
+    brand_css_url = ""
+    if current is not None and shop is not None and shop.has_branding:
+        brand_css_url = f"{current.prefix}brand.css?v={shop.brand_version}"
+    return {
+        "sandbox_mode": settings.SANDBOX_MODE,
+        "shop": shop,
+        "embed": current.embed if current is not None else None,
+        "brand_css_url": brand_css_url,
+    }

@@ -1,0 +1,258 @@
+"""Embed mode: the storefront inside a merchant's iframe, with no third-party cookie.
+
+The session travels in the URL as a signed reference, ``…/embed/s/<reference>/…``, put in
+the script prefix so every ``{% url %}`` (links, forms, htmx requests, redirects) carries it.
+The reference names the session, the host page's origin and the frame; it is refused after
+``EMBED_SESSION_MAX_AGE``, its session after ``EMBED_SESSION_IDLE`` without a request or
+from another browser (user agent), and a completed order rotates the session so the
+reference that was used to pay opens nothing.
+
+``open_session`` is how ``TenantSessionMiddleware`` finds a framed request's session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.core import signing
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+
+from . import keys
+from .current import Embed, Tenant, current_tenant
+
+TOKEN_SALT = "storefront.embed-session"
+SESSION_KEY = "_embed"
+FRAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+COUPON_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
+SEEN_EVERY = 60  # seconds between writes of "last seen"
+
+SessionStoreClass = type[SessionBase]
+
+
+def frame_id(value: str) -> str | None:
+    return value if FRAME_RE.match(value or "") else None
+
+
+def prefill_from(params: Mapping[str, str]) -> dict[str, str]:
+    """Values the host page passed (``data-email``, ``data-coupon``), when well formed."""
+    prefill = {}
+    email = (params.get("email") or "").strip()[:254]
+    if email:
+        try:
+            validate_email(email)
+            prefill["email"] = email
+        except ValidationError:
+            pass
+    coupon = (params.get("coupon") or "").strip()
+    if COUPON_RE.match(coupon):
+        prefill["coupon"] = coupon
+    return prefill
+
+
+# --- references -----------------------------------------------------------------------------
+
+
+def mint(session_key: str, origin: str, frame: str, *, stored: bool) -> str:
+    payload: dict[str, Any] = {"k": session_key, "o": origin, "f": frame}
+    if not stored:
+        payload["n"] = 1  # handed out before the session was stored (see usable_unstored)
+    return signing.dumps(payload, salt=TOKEN_SALT, compress=True)
+
+
+def read(token: str) -> dict[str, str] | None:
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT, max_age=settings.EMBED_SESSION_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in "kof"):
+        return None
+    return data
+
+
+def read_expired(token: str) -> dict[str, str] | None:
+    """The reference's host page, even when it is too old to open its session."""
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT)
+    except signing.BadSignature:
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("o"), str) else None
+
+
+def usable_unstored(token: str, data: dict[str, str]) -> bool:
+    """A reference handed out before its session was stored opens an empty session, while it
+    is young and its key was never ended (a completed order's key is)."""
+    if not data.get("n"):
+        return False
+    try:
+        signing.loads(token, salt=TOKEN_SALT, max_age=settings.EMBED_SESSION_IDLE)
+    except signing.BadSignature:
+        return False
+    return not cache.get(_ended_key(data["k"]))
+
+
+def _ended_key(session_key: str) -> str:
+    return keys.key("embed", "ended", hashlib.sha256(session_key.encode()).hexdigest()[:32])
+
+
+# --- opening a framed request's session --------------------------------------------------------
+
+
+def open_session(request: HttpRequest, store: SessionStoreClass) -> HttpResponse | None:
+    """Give a framed request its session (``request.session``), from its reference or, on
+    the frame's first request, a new one; or answer the request when it cannot have one."""
+    tenant: Tenant = request.tenant  # type: ignore[attr-defined]
+    embed = tenant.embed
+    assert embed is not None
+    token = embed.token_in_url
+    if token is None:
+        return _enter(request, tenant, embed, store)
+    data = read(token)
+    if data is None or not tenant.shop.allows_origin(data["o"]):
+        return _ended(request, tenant, embed, store, read_expired(token))
+    embed.parent_origin, embed.frame = data["o"], data["f"]
+    stored = store(data["k"])
+    if stored.exists(data["k"]):
+        request.session = stored
+        if not still_good(request, tenant):
+            return _ended(request, tenant, embed, store, data)
+    elif usable_unstored(token, data):
+        request.session = new_session(store, data["k"])
+        embed.unstored = True
+    else:
+        return _ended(request, tenant, embed, store, data)
+    tenant.carry_embed_token(token)
+    return None
+
+
+def _enter(
+    request: HttpRequest, tenant: Tenant, embed: Embed, store: SessionStoreClass
+) -> HttpResponse | None:
+    """A frame's first request: the host page's origin must be one the merchant allows."""
+    origin = request.GET.get("origin", "")
+    frame = frame_id(request.GET.get("frame", ""))
+    request.session = store()
+    if request.path_info == "/ended":
+        return None
+    if not tenant.shop.allows_origin(origin) or frame is None:
+        return render(request, "tenancy/embed_refused.html", status=403)
+    embed.parent_origin, embed.frame = origin, frame
+    request.session = new_session(store)
+    embed.unstored = True
+    prefill = prefill_from(request.GET)
+    if prefill:
+        claim(request, prefill)
+    _carry(request, tenant, stored=False)
+    return None
+
+
+def _ended(
+    request: HttpRequest,
+    tenant: Tenant,
+    embed: Embed,
+    store: SessionStoreClass,
+    data: dict[str, str] | None,
+) -> HttpResponse:
+    """An expired or foreign reference: say so, and offer a fresh start in the same frame."""
+    request.session = store()
+    query = ""
+    if data and tenant.shop.allows_origin(data.get("o", "")) and frame_id(data.get("f", "")):
+        query = "?" + urlencode({"origin": data["o"], "frame": data["f"]})
+    url = f"{embed.base_prefix}ended{query}"
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    response = HttpResponseRedirect(url)
+    if request.method != "GET":
+        response.status_code = 303  # whatever was posted is not repeated there
+    return response
+
+
+def new_session(store: SessionStoreClass, key: str | None = None) -> SessionBase:
+    """A session under a key chosen now, so this response's links can carry it, but stored
+    only once something is put in it: a list that is merely looked at costs no write."""
+    session = store()
+    session._session_key = key or session._get_new_session_key()  # type: ignore[attr-defined]
+    session._session_cache = {}  # type: ignore[attr-defined] (nothing to load yet)
+    session.create_on_save = True  # type: ignore[attr-defined] (tenancy.sessionstore)
+    return session
+
+
+# --- the session's binding -------------------------------------------------------------------
+
+
+def browser_mark(request: HttpRequest) -> str:
+    agent = request.headers.get("User-Agent", "")[:512]
+    return hashlib.sha256(agent.encode()).hexdigest()[:16]
+
+
+def claim(request: HttpRequest, prefill: dict[str, str] | None = None) -> None:
+    """Bind a session about to be stored to this merchant and this browser."""
+    tenant: Tenant = request.tenant  # type: ignore[attr-defined]
+    now = time.time()
+    request.session[SESSION_KEY] = {
+        "merchant": tenant.shop.slug,
+        "browser": browser_mark(request),
+        "born": now,
+        "seen": now,
+        "prefill": prefill or {},
+    }
+    request.session.set_expiry(settings.EMBED_SESSION_MAX_AGE)  # what clearsessions deletes
+
+
+def still_good(request: HttpRequest, tenant: Tenant) -> bool:
+    """Whether the session the reference named is this merchant's, this browser's, and
+    alive."""
+    data: dict[str, Any] | None = request.session.get(SESSION_KEY)
+    now = time.time()
+    if (
+        not isinstance(data, dict)
+        or data.get("merchant") != tenant.shop.slug
+        or data.get("browser") != browser_mark(request)
+        or now - float(data.get("seen", 0)) > settings.EMBED_SESSION_IDLE
+        or now - float(data.get("born", 0)) > settings.EMBED_SESSION_MAX_AGE
+    ):
+        return False
+    if now - float(data["seen"]) > SEEN_EVERY:
+        request.session[SESSION_KEY] = {**data, "seen": now}
+    return True
+
+
+def prefill(request: HttpRequest) -> dict[str, str]:
+    """What the host page passed for this frame's forms (nothing on full pages)."""
+    tenant = current_tenant()
+    if tenant is None or tenant.embed is None:
+        return {}
+    data = request.session.get(SESSION_KEY) or {}
+    return dict(data.get("prefill") or {})
+
+
+def session_rotated(request: HttpRequest, old_key: str | None) -> None:
+    """After the session key changed (an order completed): URLs rendered from here on carry
+    the new key, and the old reference opens nothing."""
+    tenant = current_tenant()
+    if tenant is None or tenant.embed is None:
+        return
+    if old_key:
+        cache.set(_ended_key(old_key), 1, settings.EMBED_SESSION_MAX_AGE)
+    tenant.embed.unstored = False
+    request.session.save()
+    _carry(request, tenant, stored=True)
+
+
+def _carry(request: HttpRequest, tenant: Tenant, *, stored: bool) -> None:
+    embed = tenant.embed
+    assert embed is not None and request.session.session_key
+    reference = mint(request.session.session_key, embed.parent_origin, embed.frame, stored=stored)
+    tenant.carry_embed_token(reference)

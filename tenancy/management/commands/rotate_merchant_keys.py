@@ -1,0 +1,33 @@
+"""Re-encrypt every merchant's stored API key with the newest MERCHANT_ENCRYPTION_KEYS key."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from tenancy import crypto
+from tenancy.models import Merchant
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt merchants' API keys with the first key in MERCHANT_ENCRYPTION_KEYS."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--new-key", action="store_true", help="Print a fresh key to put in front, and stop."
+        )
+
+    def handle(self, *args, new_key: bool, **options):
+        if new_key:
+            self.stdout.write(crypto.new_key())
+            return
+        done = 0
+        with transaction.atomic():
+            for merchant in Merchant.objects.select_for_update().exclude(api_key_encrypted=""):
+                try:
+                    merchant.api_key_encrypted = crypto.rotate(merchant.api_key_encrypted)
+                except crypto.InvalidToken as exc:
+                    raise CommandError(
+                        f"No configured key opens {merchant.slug}'s API key: nothing was changed."
+                    ) from exc
+                merchant.save(update_fields=["api_key_encrypted"])
+                done += 1
+        self.stdout.write(f"Re-encrypted {done} merchant API key(s) with the newest key.")

@@ -1,0 +1,76 @@
+"""The embed script, each merchant's brand stylesheet, and the page a frame lands on when
+its session has ended."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.shortcuts import render
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET
+
+from . import embed as embeds
+from .current import TenantRequest
+
+EMBED_VERSION = 1
+EMBED_SCRIPT = Path(settings.BASE_DIR) / "static" / "embed" / "embed.js"
+
+
+@cache
+def _script() -> tuple[bytes, str]:
+    body = EMBED_SCRIPT.read_bytes()
+    return body, hashlib.sha256(body).hexdigest()[:16]
+
+
+def _cached_body(
+    request: HttpRequest, body: bytes, etag: str, content_type: str, max_age: int
+) -> HttpResponse:
+    etag = f'"{etag}"'
+    if request.headers.get("If-None-Match") == etag:
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type=content_type)
+    response["ETag"] = etag
+    patch_cache_control(response, public=True, max_age=max_age)
+    return response
+
+
+@require_GET
+def embed_script(request: HttpRequest, version: int = EMBED_VERSION) -> HttpResponse:
+    """``/embed.js`` is the current version, revalidated every few minutes so fixes reach
+    merchants' pages; ``/embed.v1.js`` never changes shape and may be cached for a day."""
+    if version != EMBED_VERSION:
+        raise Http404("No such embed script version")
+    body, etag = _script()
+    max_age = 300 if request.path.endswith("/embed.js") else 86400
+    response = _cached_body(request, body, etag, "text/javascript; charset=utf-8", max_age)
+    response["Access-Control-Allow-Origin"] = "*"  # a public script; no credentials
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@require_GET
+def brand_css(request: TenantRequest) -> HttpResponse:
+    """The merchant's ``--brand-*`` properties: a stylesheet, not inline style, so pages keep
+    a strict CSP and the browser caches it (the URL carries a version)."""
+    shop = request.tenant.shop
+    body = f":root{{{shop.brand_css}}}\n".encode()
+    return _cached_body(request, body, shop.brand_version, "text/css; charset=utf-8", 86400)
+
+
+@require_GET
+def embed_ended(request: TenantRequest) -> HttpResponse:
+    embed = request.tenant.embed
+    if embed is None:
+        raise Http404("Not an embed page")
+    origin = request.GET.get("origin", "")
+    frame = embeds.frame_id(request.GET.get("frame", ""))
+    restart = ""
+    if request.tenant.shop.allows_origin(origin) and frame is not None:
+        embed.parent_origin, embed.frame = origin, frame
+        restart = f"{embed.base_prefix}?{embed.entry_query()}"
+    return render(request, "tenancy/embed_ended.html", {"restart_url": restart})
