@@ -96,7 +96,7 @@ def price_in(rt: dict[str, Any], currency: str) -> Price | None:
 
 def stock_state(rt: dict[str, Any]) -> str:
     stock = rt.get("stock_item") or {}
-    status = stock.get("status", "selling")
+    status: str = stock.get("status", "selling")
     if status == "selling":
         available = stock.get("available")
         if available is not None and available <= 0:

@@ -29,7 +29,9 @@ class EventFilterForm(forms.Form):
         self, *args: Any, categories: list[dict[str, Any]] | None = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", _("All categories"))] + [
+        category = self.fields["category"]
+        assert isinstance(category, forms.ChoiceField)
+        category.choices = [("", _("All categories"))] + [
             (c["id"], c["name"]) for c in categories or []
         ]
 

@@ -161,12 +161,13 @@ def categories() -> swr.Cached:
 
 
 def countries() -> list[dict[str, Any]]:
-    return swr.fetch(
+    found: list[dict[str, Any]] = swr.fetch(
         keys.key("gm", "ref", "countries"),
         lambda: upstream.client().list_countries(),
         ttl=REFERENCE_SECONDS,
         stale=REFERENCE_SECONDS,
     ).value
+    return found
 
 
 def states_in(country_id: Any) -> list[dict[str, Any]]:
@@ -175,9 +176,10 @@ def states_in(country_id: Any) -> list[dict[str, Any]]:
     if str(country_id) not in known:
         return []
     cid = known[str(country_id)]
-    return swr.fetch(
+    states: list[dict[str, Any]] = swr.fetch(
         keys.key("gm", "ref", f"states:{cid}"),
         lambda: upstream.client().list_states(cid),
         ttl=REFERENCE_SECONDS,
         stale=REFERENCE_SECONDS,
     ).value
+    return states

@@ -50,7 +50,7 @@ def event_list(request: TenantRequest) -> HttpResponse:
             # accepts) is the buyer's bad input, so answer with the list from the start.
             query, bad_cursor = replace(query, cursor=""), True
             cached, degraded, unavailable, status = _first_page(query)
-    filters = {k: v for k, v in request.GET.items() if k != "cursor" and v}
+    filters = {k: v for k, v in request.GET.items() if k != "cursor" and isinstance(v, str) and v}
     context = {
         "form": form,
         "degraded": degraded,
@@ -120,7 +120,7 @@ def _event_list_html(
         key = cached.fragment_key(
             reads.events_key(query), get_language(), request.tenant.shop.currency, *shared
         )
-        html = cache.get(key)
+        html: str | None = cache.get(key)
         if html is not None:
             return html
     events = cached.value["events"] if cached else []

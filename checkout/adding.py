@@ -46,7 +46,7 @@ class AddToOrderForm(forms.Form):
             self.fields[f"qty-{variant_id}"] = forms.TypedChoiceField(
                 coerce=int,
                 required=False,
-                empty_value=0,
+                empty_value=0,  # type: ignore[arg-type]  # any value; the stubs say str | None
                 choices=[("0", "0")] + [(str(n), str(n)) for n in option.choices],
                 error_messages={"invalid_choice": refusal},
             )
@@ -62,7 +62,9 @@ class AddToOrderForm(forms.Form):
 
     def errors_by_variant(self) -> dict[int, str]:
         return {
-            v: " ".join(self.errors[f"qty-{v}"]) for v in self.options if f"qty-{v}" in self.errors
+            v: " ".join(str(e) for e in self.errors[f"qty-{v}"])
+            for v in self.options
+            if f"qty-{v}" in self.errors
         }
 
     def posted(self) -> dict[int, int]:
@@ -259,9 +261,9 @@ def _line_errors(
             variant_id = next(iter(chosen))
         if variant_id in chosen:
             found[variant_id] = error.sentence(names.get(variant_id, ""))
-    for variant_id, record in (exc.errors.associations.get("line_items") or {}).items():
+    for key, record in (exc.errors.associations.get("line_items") or {}).items():
         for error in record.attributes:
-            vid = _int(variant_id)
+            vid = _int(key)
             target = vid if vid in chosen else next(iter(chosen))
             found.setdefault(target, error.sentence(names.get(target, "")))
     if not found:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from tenancy.current import Tenant, current
+from tenancy.current import current, tenant_of
 
 from . import session
 
@@ -76,7 +76,7 @@ class CartCountMiddleware:
             return response
         count = session.open_ticket_count(request)
         response.cart_count = count  # type: ignore[attr-defined]
-        tenant: Tenant = request.tenant  # type: ignore[attr-defined]
+        tenant = tenant_of(request)
         if tenant.embed is not None:  # framed pages get the count from the session alone
             return response
         name, path = cookie_name(), tenant.prefix

@@ -38,7 +38,8 @@ class CouponForm(forms.Form):
     )
 
     def clean_code(self) -> str:
-        return self.cleaned_data["code"].strip()
+        code: str = self.cleaned_data["code"]
+        return code.strip()
 
 
 class QuantityForm(forms.Form):
@@ -50,15 +51,14 @@ class QuantityForm(forms.Form):
     def __init__(self, *args: Any, lines: dict[int, tuple[str, list[int]]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lines = lines
-        self.fields["line"].choices = [(str(line), str(line)) for line in lines]
-        self.fields["line"].error_messages["invalid_choice"] = _(
-            "That ticket is no longer in your order."
-        )
+        line_field, quantity_field = self.fields["line"], self.fields["quantity"]
+        assert isinstance(line_field, forms.ChoiceField)
+        assert isinstance(quantity_field, forms.ChoiceField)
+        line_field.choices = [(str(line), str(line)) for line in lines]
+        line_field.error_messages["invalid_choice"] = _("That ticket is no longer in your order.")
         every = sorted({q for _name, qs in lines.values() for q in qs} | {0})
-        self.fields["quantity"].choices = [(str(q), str(q)) for q in every]
-        self.fields["quantity"].error_messages["invalid_choice"] = _(
-            "Choose one of the quantities offered."
-        )
+        quantity_field.choices = [(str(q), str(q)) for q in every]
+        quantity_field.error_messages["invalid_choice"] = _("Choose one of the quantities offered.")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -209,7 +209,7 @@ def _change_quantity(change: CartChange) -> None:
     }
     form = QuantityForm(data, lines=lines)
     if not form.is_valid():
-        change.fail(Outcome(422, " ".join(e for errs in form.errors.values() for e in errs)))
+        change.fail(Outcome(422, " ".join(str(e) for errs in form.errors.values() for e in errs)))
         return
     line, qty = form.cleaned_data["line"], form.cleaned_data["quantity"]
     client, ref = change.client, change.ref

@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.forms.utils import flatatt
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -66,7 +67,7 @@ class StepForm(forms.Form):
     def error_summary(self) -> list[SummaryError]:
         found = [SummaryError("", str(e)) for e in self.non_field_errors()]
         for name, field_errors in self.errors.items():
-            if name == forms.forms.NON_FIELD_ERRORS or name not in self.fields:
+            if name == NON_FIELD_ERRORS or name not in self.fields:
                 continue
             if isinstance(self.fields[name].widget, forms.HiddenInput):
                 found += [SummaryError("", str(e)) for e in field_errors]

@@ -225,7 +225,7 @@ def snapshot(ref: OrderRef) -> dict[str, Any] | None:
 def take_hand_off(ref: OrderRef, *, keep_it: bool = False) -> dict[str, Any] | None:
     """The latest payload if it was handed off, once (a reload asks the API again) unless
     ``keep_it`` hands it on to the next page too (until it is ``SNAPSHOT_SECONDS`` old)."""
-    entry = cache.get(_snapshot_key(ref))
+    entry: tuple[dict[str, Any], bool] | None = cache.get(_snapshot_key(ref))
     if not entry or not entry[1]:
         return None
     if not keep_it:
@@ -243,7 +243,8 @@ def remember_coupon(request: HttpRequest, ref: OrderRef, code: str) -> None:
 
 
 def coupon_entered(request: HttpRequest, order_id: int) -> str:
-    return (request.session.get(COUPONS_KEY) or {}).get(str(order_id), "")
+    coupons: dict[str, str] = request.session.get(COUPONS_KEY) or {}
+    return coupons.get(str(order_id), "")
 
 
 def remember_variant_events(request: HttpRequest, variant_events: dict[int, int]) -> None:

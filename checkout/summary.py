@@ -134,7 +134,8 @@ def tickets(order: dict[str, Any], variants: dict[int, Variant]) -> list[Ticket]
     by_event = {v.event.id: v.event for v in variants.values()}
     found = []
     for t in order.get("tickets") or []:
-        variant = variants.get(line_variants.get(t.get("source_id")))
+        variant_id: int | None = line_variants.get(t.get("source_id"))
+        variant = variants.get(variant_id) if variant_id is not None else None
         found.append(
             Ticket(
                 id=t["id"],

@@ -108,7 +108,9 @@ class _Scoped:
     ends_at: float
 
 
-def _take(request: HttpRequest, policy: Policy, subject: _Subject, *, count: bool):
+def _take(
+    request: HttpRequest, policy: Policy, subject: _Subject, *, count: bool
+) -> Blocked | None:
     now = time.time()
     scoped = _windows(request, policy, subject, now)
     if not scoped:
@@ -145,8 +147,8 @@ def _log_refusal(request: HttpRequest, blocked: Blocked) -> None:
         logger.info("rate limit %s refused (%s)", blocked.policy, scopes)
 
 
-def _windows(request: HttpRequest, policy: Policy, subject: _Subject, now: float):
-    scoped = []
+def _windows(request: HttpRequest, policy: Policy, subject: _Subject, now: float) -> list[_Scoped]:
+    scoped: list[_Scoped] = []
     for scope, (limit, seconds) in settings.RATE_LIMITS.get(policy, {}).items():
         value = _scope_value(request, policy, scope, subject)
         if value is None:
@@ -158,7 +160,7 @@ def _windows(request: HttpRequest, policy: Policy, subject: _Subject, now: float
     return scoped
 
 
-def _scope_value(request: HttpRequest, policy: Policy, scope: str, subject: _Subject):
+def _scope_value(request: HttpRequest, policy: Policy, scope: str, subject: _Subject) -> str | None:
     if scope == "ip":
         return address_group(client_ip(request))
     if scope == "session":

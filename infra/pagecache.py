@@ -16,6 +16,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -29,9 +30,9 @@ MAX_PAGES = 500
 
 def shared_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        response.shared_page = True
+        response.shared_page = True  # type: ignore[attr-defined]
         return response
 
     return wrapper
@@ -41,7 +42,7 @@ def fill_csrf_token(request: HttpRequest, html: str, status: int = 200) -> HttpR
     """A page rendered with ``CSRF_PLACEHOLDER`` for the token, answered with this buyer's
     token and kept so repeats are filled in the same way without rendering."""
     response = HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)), status=status)
-    response.page_template = html
+    response.page_template = html  # type: ignore[attr-defined]
     return response
 
 
@@ -85,8 +86,9 @@ class PageCacheMiddleware:
             return self._replay(request, page)
         response = self.get_response(request)
         if response.status_code == 200:
-            if getattr(response, "page_template", None) is not None:
-                self._store(key, response, response.page_template, needs_csrf_token=True)
+            template: str | None = getattr(response, "page_template", None)
+            if template is not None:
+                self._store(key, response, template, needs_csrf_token=True)
             elif getattr(response, "shared_page", False) and not response.cookies:
                 self._store(key, response, response.content, needs_csrf_token=False)
         return response
@@ -95,6 +97,7 @@ class PageCacheMiddleware:
         if not page.needs_csrf_token:
             response = HttpResponse(page.body)
         else:
+            assert isinstance(page.body, str)  # a page template (fill_csrf_token)
             self._csrf.process_request(request)  # the buyer's CSRF cookie, if any
             response = HttpResponse(page.body.replace(CSRF_PLACEHOLDER, get_token(request)))
         for name, value in page.headers:
@@ -104,7 +107,9 @@ class PageCacheMiddleware:
             self._csrf.process_response(request, response)  # sets a new cookie; Vary: Cookie
         return response
 
-    def _store(self, key: str, response: HttpResponse, body, *, needs_csrf_token: bool) -> None:
+    def _store(
+        self, key: str, response: HttpResponse, body: str | bytes, *, needs_csrf_token: bool
+    ) -> None:
         # Never outlive the freshness of the data on the page.
         seconds = min(settings.PAGE_CACHE_SECONDS, settings.CATALOG_TTL)
         if seconds <= 0 or set(response.cookies) - {settings.CSRF_COOKIE_NAME}:

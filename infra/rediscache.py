@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+if TYPE_CHECKING:
+    from redis import ConnectionPool, Redis
 
 _scripts: dict[str, Any] = {}
 _scripts_lock = threading.Lock()
@@ -29,6 +32,17 @@ def run_script(client: Any, source: str, keys: Sequence[str], args: Sequence[Any
 
 
 class SharedClientRedisCacheClient(RedisCacheClient):
+    # What Django's RedisCacheClient keeps and this class reuses (not in its stubs).
+    _servers: list[str]
+    _pools: dict[int, ConnectionPool]
+    _pool_class: type[ConnectionPool]
+    _pool_options: dict[str, Any]
+    _client: type[Redis]
+
+    if TYPE_CHECKING:
+
+        def _get_connection_pool_index(self, write: bool) -> int: ...
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, Any] = {}

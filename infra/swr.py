@@ -134,7 +134,7 @@ def _load_once(key: str, loader: Callable[[], Any], ttl: float, stale: float) ->
         cache.delete(lock)
 
 
-def _refresh_in_background(key: str, loader: Callable[[], Any], ttl: float, stale: float):
+def _refresh_in_background(key: str, loader: Callable[[], Any], ttl: float, stale: float) -> None:
     lock = f"{key}:refresh"
     if not cache.add(lock, 1, timeout=LOCK_SECONDS):
         return

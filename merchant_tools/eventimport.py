@@ -152,7 +152,9 @@ class CompSpec:
 # --- reading ------------------------------------------------------------------------------
 
 
-def _rows(text: str, known: tuple[str, ...], required: tuple[str, ...]) -> Iterator[tuple]:
+def _rows(
+    text: str, known: tuple[str, ...], required: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, {column: stripped value}) for each non-blank row, after checking the
     header. Line numbers are the file's, counting the header as line 1."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -344,7 +346,9 @@ def _int(row: dict[str, str], column: str, line: int, problems: list[Problem]) -
     return None
 
 
-def _decimal(row: dict[str, str], column: str, line: int, problems: list[Problem]):
+def _decimal(
+    row: dict[str, str], column: str, line: int, problems: list[Problem]
+) -> Decimal | None:
     value = row.get(column, "")
     if not value:
         return None
@@ -358,7 +362,7 @@ def _decimal(row: dict[str, str], column: str, line: int, problems: list[Problem
     return None
 
 
-def _when(row: dict[str, str], column: str, line: int, problems: list[Problem]):
+def _when(row: dict[str, str], column: str, line: int, problems: list[Problem]) -> datetime | None:
     """An ISO 8601 date and time; without an offset it is UTC."""
     value = row.get(column, "")
     if not value:
@@ -373,7 +377,7 @@ def _when(row: dict[str, str], column: str, line: int, problems: list[Problem]):
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _day(row: dict[str, str], column: str, line: int, problems: list[Problem]):
+def _day(row: dict[str, str], column: str, line: int, problems: list[Problem]) -> date | None:
     value = row.get(column, "")
     if not value:
         return None
@@ -384,7 +388,7 @@ def _day(row: dict[str, str], column: str, line: int, problems: list[Problem]):
         return None
 
 
-def _yes_no(row: dict[str, str], column: str, line: int, problems: list[Problem]):
+def _yes_no(row: dict[str, str], column: str, line: int, problems: list[Problem]) -> bool | None:
     value = row.get(column, "").lower()
     if not value:
         return None

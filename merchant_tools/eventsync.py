@@ -206,7 +206,7 @@ class Importer:
             f"{spec.line_span}  {spec.key}: {outcome.action} event {event['id']} "
             f"{event.get('name')!r}" + (f", operation {op_id}" if op_id else "")
         )
-        self._follow(outcome, op_id)
+        self._follow(outcome, event["id"], op_id)
 
     def _create(self, outcome: Outcome) -> tuple[dict[str, Any], int | None]:
         outcome.payload = create_payload(outcome.spec, self.now())
@@ -285,14 +285,14 @@ class Importer:
                     told = True
                 self.sleep(next(waits))
 
-    def _follow(self, outcome: Outcome, op_id: int | None) -> None:
+    def _follow(self, outcome: Outcome, event_id: int, op_id: int | None) -> None:
         if op_id is None:
             outcome.tickets_ready = True
             return
         progress = ProgressLine(self.write, self.tty)
         try:
             op = self.client.wait_for_operation(
-                outcome.event_id,  # type: ignore[arg-type]
+                event_id,
                 op_id,
                 until_phase=None if self.wait_all else TICKETS_PHASE,
                 timeout=self.timeout,
@@ -395,7 +395,8 @@ class Importer:
         for child in children[event_id]:
             local = str((child.get("start") or {}).get("local") or "")
             if child.get("name") == comp.session or local[:10] == comp.session:
-                return child["id"]
+                child_id: int = child["id"]
+                return child_id
         self._comp_problem(comp, f"event {comp.key!r} has no session or date {comp.session!r}")
         return None
 

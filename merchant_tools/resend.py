@@ -77,7 +77,7 @@ class Dispatcher:
     def __init__(self, workers: int = 2, backlog: int = 100) -> None:
         self.workers, self.backlog = workers, backlog
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: set[Future] = set()
+        self._pending: set[Future[Any]] = set()
         self._lock = threading.Lock()
 
     def submit(self, job: Callable[[], Any]) -> None:
@@ -91,7 +91,7 @@ class Dispatcher:
             self._pending.add(future)
         future.add_done_callback(self._done)
 
-    def _done(self, future: Future) -> None:
+    def _done(self, future: Future[Any]) -> None:
         with self._lock:
             self._pending.discard(future)
 

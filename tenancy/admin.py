@@ -1,12 +1,22 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.contrib import admin
 
 from .models import Merchant
 
+# Django's ModelForm and ModelAdmin take no type parameters at run time; the stubs' do.
+if TYPE_CHECKING:
+    _MerchantModelForm = forms.ModelForm[Merchant]
+    _MerchantModelAdmin = admin.ModelAdmin[Merchant]
+else:
+    _MerchantModelForm = forms.ModelForm
+    _MerchantModelAdmin = admin.ModelAdmin
 
-class MerchantForm(forms.ModelForm):
+
+class MerchantForm(_MerchantModelForm):
     """The API key is write-only: it is never shown again, only replaced."""
 
     api_key = forms.CharField(
@@ -44,7 +54,7 @@ class MerchantForm(forms.ModelForm):
             "domains": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["api_key"]
         if self.instance.api_key_encrypted:
@@ -64,7 +74,7 @@ class MerchantForm(forms.ModelForm):
 
 
 @admin.register(Merchant)
-class MerchantAdmin(admin.ModelAdmin):
+class MerchantAdmin(_MerchantModelAdmin):
     form = MerchantForm
     list_display = ("name", "slug", "active", "currency", "company_id", "updated_at")
     list_filter = ("active",)

@@ -84,6 +84,15 @@ class TenantRequest(HttpRequest):
     htmx: HtmxDetails
 
 
+def tenant_of(request: HttpRequest) -> Tenant:
+    """The tenant ``TenantMiddleware`` gave ``request``, where Django hands over a plain
+    ``HttpRequest`` (the middleware hooks)."""
+    tenant = getattr(request, "tenant", None)
+    if not isinstance(tenant, Tenant):
+        raise AttributeError("the request has no tenant: TenantMiddleware has not run")
+    return tenant
+
+
 _current: ContextVar[Tenant | None] = ContextVar("tenant", default=None)
 
 

@@ -29,7 +29,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
 from . import keys
-from .current import Embed, Tenant, current_tenant
+from .current import Embed, Tenant, current_tenant, tenant_of
 
 TOKEN_SALT = "storefront.embed-session"
 SESSION_KEY = "_embed"
@@ -111,7 +111,7 @@ def _ended_key(session_key: str) -> str:
 def open_session(request: HttpRequest, store: SessionStoreClass) -> HttpResponse | None:
     """Give a framed request its session (``request.session``), from its reference or, on
     the frame's first request, a new one; or answer the request when it cannot have one."""
-    tenant: Tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = tenant_of(request)
     embed = tenant.embed
     assert embed is not None
     token = embed.token_in_url
@@ -184,8 +184,8 @@ def new_session(store: SessionStoreClass, key: str | None = None) -> SessionBase
     only once something is put in it: a list that is merely looked at costs no write."""
     session = store()
     session._session_key = key or session._get_new_session_key()  # type: ignore[attr-defined]
-    session._session_cache = {}  # type: ignore[attr-defined] (nothing to load yet)
-    session.create_on_save = True  # type: ignore[attr-defined] (tenancy.sessionstore)
+    session._session_cache = {}  # type: ignore[attr-defined]  # nothing to load yet
+    session.create_on_save = True  # type: ignore[attr-defined]  # tenancy.sessionstore
     return session
 
 
@@ -199,7 +199,7 @@ def browser_mark(request: HttpRequest) -> str:
 
 def claim(request: HttpRequest, prefill: dict[str, str] | None = None) -> None:
     """Bind a session about to be stored to this merchant and this browser."""
-    tenant: Tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = tenant_of(request)
     now = time.time()
     request.session[SESSION_KEY] = {
         "merchant": tenant.shop.slug,

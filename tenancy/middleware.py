@@ -100,7 +100,7 @@ class EmbedFramingMiddleware:
         if tenant is not None and tenant.embed is not None:
             ancestors = list(tenant.shop.embed_origins) or ["'none'"]
             response._csp_config = {**settings.SECURE_CSP, "frame-ancestors": ancestors}  # type: ignore[attr-defined]
-            response.xframe_options_exempt = True  # type: ignore[attr-defined]
+            response.xframe_options_exempt = True
             partition_cookies(response)
         return response
 

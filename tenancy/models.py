@@ -4,6 +4,7 @@ credentials, branding, embed origins and domains."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -135,8 +136,11 @@ class Merchant(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def _clean_lines(self, name: str, normalise, errors: dict[str, list[str]]) -> None:
-        values, problems = [], []
+    def _clean_lines(
+        self, name: str, normalise: Callable[[str], str], errors: dict[str, list[str]]
+    ) -> None:
+        values: list[str] = []
+        problems: list[str] = []
         for line in lines(getattr(self, name)):
             try:
                 values.append(normalise(line))

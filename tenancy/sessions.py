@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CSRF_SESSION_KEY
 
 from . import embed as embeds
-from .current import Tenant
+from .current import Tenant, tenant_of
 
 SCOPE_KEY = "_scope"
 
@@ -39,8 +39,9 @@ def scope(tenant: Tenant) -> str:
 
 
 class TenantSessionMiddleware(SessionMiddleware):
-    def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        tenant: Tenant = request.tenant  # type: ignore[attr-defined]
+    # Django's MiddlewareMixin answers with what process_request returns; the stubs say None.
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:  # type: ignore[override]
+        tenant = tenant_of(request)
         if tenant.embed is not None:
             # Never a first-party cookie's session, nor its deletion, inside a frame.
             request.COOKIES.pop(settings.SESSION_COOKIE_NAME, None)

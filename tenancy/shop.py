@@ -12,10 +12,14 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from . import branding
+
+if TYPE_CHECKING:
+    from .models import Merchant
 
 DEFAULT_SLUG = ""
 
@@ -86,7 +90,7 @@ def default_shop() -> Shop:
     )
 
 
-def from_merchant(merchant) -> Shop:
+def from_merchant(merchant: Merchant) -> Shop:
     return Shop(
         slug=merchant.slug,
         name=merchant.name,

@@ -60,7 +60,9 @@ class AddressForm(StepForm):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["country"].choices = [("", _("Choose a country"))] + [
+        country = self.fields["country"]
+        assert isinstance(country, forms.ChoiceField)
+        country.choices = [("", _("Choose a country"))] + [
             (str(c["id"]), c["name"]) for c in countries
         ]
         # Changing the country swaps in that country's states (progressive enhancement).
@@ -152,7 +154,8 @@ def place_errors(form: AddressForms, exc: errors.ValidationError) -> None:
         target = form.ship if kind == "ship_address" and form.ship else form.forms[0]
         name = name.removesuffix("_id").removesuffix("_code")
         if name in ADDRESS_FIELDS and name in target.fields:
-            target.add_error(name, error.message.capitalize() if error.message else None)
+            # Django's own message (translated) when the API gave none.
+            target.add_error(name, error.message.capitalize() or gettext("Enter a valid value."))
         else:
             target.add_error(None, error.sentence())
     if not any(x.errors for x in form.forms):
@@ -190,7 +193,7 @@ def build(ctx: StepContext, data: QueryDict | None) -> AddressForms:
 
 
 def submit(ctx: StepContext, form: AddressForms) -> Order:
-    return ctx.client.checkout_update(ctx.ref.id, ctx.ref.token, STEP.name, **form.api_data())
+    return ctx.update(STEP.name, **form.api_data())
 
 
 STEP = Step(

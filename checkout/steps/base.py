@@ -38,6 +38,10 @@ class StepContext:
     reload: Callable[[], Order]
     prefill: dict[str, str] = field(default_factory=dict)
 
+    def update(self, step: str, **data: Any) -> Order:
+        """Submit ``step``'s data (``PATCH /checkout/{id}``, 003)."""
+        return self.client.checkout_update(self.ref.id, self.ref.token, step, **data)
+
 
 class Refused(Exception):
     """A submission the step would not send (too many attempts, a payment that may already

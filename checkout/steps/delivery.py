@@ -18,7 +18,7 @@ def build(ctx: StepContext, data: QueryDict | None) -> AddressForms:
 
 
 def submit(ctx: StepContext, form: AddressForms) -> Order:
-    return ctx.client.checkout_update(ctx.ref.id, ctx.ref.token, STEP.name, **form.api_data())
+    return ctx.update(STEP.name, **form.api_data())
 
 
 STEP = Step(

@@ -81,8 +81,10 @@ class PaymentForm(StepForm):
     def __init__(self, *args: Any, methods: list[dict[str, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.methods = methods
-        self.fields["payment_method_id"].choices = [(str(m["id"]), m["id"]) for m in methods]
-        self.fields["payment_method_id"].error_messages["invalid_choice"] = _(
+        method = self.fields["payment_method_id"]
+        assert isinstance(method, forms.ChoiceField)
+        method.choices = [(str(m["id"]), m["id"]) for m in methods]
+        method.error_messages["invalid_choice"] = _(
             "That payment method isn’t available. Please reload the page."
         )
 
@@ -151,9 +153,7 @@ def submit(ctx: StepContext, form: PaymentForm) -> Order:
 
 def _send(ctx: StepContext, form: PaymentForm) -> Order:
     try:
-        return ctx.client.checkout_update(
-            ctx.ref.id, ctx.ref.token, STEP.name, payments=form.api_data()
-        )
+        return ctx.update(STEP.name, payments=form.api_data())
     except errors.ValidationError:
         raise  # declined or invalid: the form shows why
     except errors.GuestManagerError as exc:

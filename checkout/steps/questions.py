@@ -83,9 +83,7 @@ def build(ctx: StepContext, data: QueryDict | None) -> QuestionsForm:
 
 
 def submit(ctx: StepContext, form: QuestionsForm) -> Order:
-    return ctx.client.checkout_update(
-        ctx.ref.id, ctx.ref.token, STEP.name, responses=form.api_data()
-    )
+    return ctx.update(STEP.name, responses=form.api_data())
 
 
 STEP = Step(

@@ -61,13 +61,17 @@ class TicketsForm(StepForm):
         self.no_details: dict[str, int] = {}
         type_names, event_names = type_names or {}, event_names or {}
         for ticket in tickets:
-            tt = ticket_types.get(ticket.get("ticket_type_id")) or {}
+            type_id: int | None = ticket.get("ticket_type_id")
+            line_id: int | None = ticket.get("source_id")
+            event_id: int | None = ticket.get("event_id")
+            tt = (ticket_types.get(type_id) if type_id is not None else None) or {}
+            line_type = type_names.get(line_id) if line_id is not None else None
             row = TicketRow(
                 ticket=ticket,
                 number=len(self.rows) + 1,
                 prefix=f"t{ticket['id']}",
-                type_name=type_names.get(ticket.get("source_id")) or tt.get("name", ""),
-                event_name=event_names.get(ticket.get("event_id"), ""),
+                type_name=line_type or tt.get("name", ""),
+                event_name=event_names.get(event_id, "") if event_id is not None else "",
                 require_name=bool(tt.get("require_name")),
                 require_email=bool(tt.get("require_email")),
                 fields=[],
@@ -199,7 +203,7 @@ def _ticket_types(found_events: dict[int, dict[str, Any]]) -> dict[int, dict[str
 
 
 def submit(ctx: StepContext, form: TicketsForm) -> Order:
-    return ctx.client.checkout_update(ctx.ref.id, ctx.ref.token, STEP.name, tickets=form.api_data())
+    return ctx.update(STEP.name, tickets=form.api_data())
 
 
 STEP = Step(

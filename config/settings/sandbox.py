@@ -6,6 +6,7 @@ demo``) are installed here only."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import dj_database_url
 
@@ -23,7 +24,7 @@ from .base import (
 )
 
 SANDBOX_MODE = True
-SANDBOX = {
+SANDBOX: dict[str, Any] = {
     # The default company's keys; the second seeded company ("Northwind Live") has its own.
     "READ_KEY": os.environ.get("SANDBOX_READ_KEY", "sandbox_read_key"),
     "WRITE_KEY": os.environ.get("SANDBOX_API_KEY", "sandbox_write_key"),

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 from django import template
+from django.template.context import Context
 from django.utils.html import format_html
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def embed_event(context, event_type: str, **detail) -> str:
+def embed_event(context: Context, event_type: str, **detail: Any) -> str:
     if context.get("embed") is None:
         return ""
     body = json.dumps(detail, default=lambda v: str(v) if isinstance(v, Decimal) else None)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -18,7 +20,7 @@ class Command(BaseCommand):
         "and create a merchant for each one not yet imported."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--enterprise-url", default=settings.GM_ENTERPRISE_URL)
         parser.add_argument(
             "--api-url",
@@ -27,7 +29,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="Only say what would change.")
 
-    def handle(self, *args, enterprise_url: str, api_url: str, dry_run: bool, **options):
+    def handle(
+        self, *args: Any, enterprise_url: str, api_url: str, dry_run: bool, **options: Any
+    ) -> None:
         if not settings.GM_ENTERPRISE_KEY:
             raise CommandError("Set GM_ENTERPRISE_KEY to the Enterprise API key.")
         client = EnterpriseClient(enterprise_url, settings.GM_ENTERPRISE_KEY)

@@ -5,6 +5,7 @@ examples/events.csv, examples/comps.csv."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -49,7 +50,7 @@ class Command(BaseCommand):
             help="seconds between polls, the last one repeated (default 1,2,4,8,15)",
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         specs, comps = self._read(options["file"], options["comps"])
         delays = _schedule(options["poll_schedule"])
         with self._client(options["merchant"]) as client:
@@ -68,7 +69,9 @@ class Command(BaseCommand):
         if report.failed or report.comps_failed:
             raise CommandError("Some rows were not imported; see above.")
 
-    def _read(self, file: Path, comps_file: Path | None):
+    def _read(
+        self, file: Path, comps_file: Path | None
+    ) -> tuple[list[eventimport.EventSpec], list[eventimport.CompSpec] | None]:
         try:
             specs = eventimport.read_events(file.read_text(encoding="utf-8-sig"))
             comps = (

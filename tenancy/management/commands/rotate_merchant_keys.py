@@ -1,6 +1,8 @@
 """Re-encrypt every merchant's stored API key with the newest MERCHANT_ENCRYPTION_KEYS key."""
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from tenancy import crypto
@@ -10,12 +12,12 @@ from tenancy.models import Merchant
 class Command(BaseCommand):
     help = "Re-encrypt merchants' API keys with the first key in MERCHANT_ENCRYPTION_KEYS."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--new-key", action="store_true", help="Print a fresh key to put in front, and stop."
         )
 
-    def handle(self, *args, new_key: bool, **options):
+    def handle(self, *args: Any, new_key: bool, **options: Any) -> None:
         if new_key:
             self.stdout.write(crypto.new_key())
             return
