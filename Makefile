@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; break; fi; done)
 
-.PHONY: install demo serve test test-production lint chromium clean
+.PHONY: install demo serve test test-production test-clocks lint chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 is required (pyenv install 3.12)." >&2; exit 1; }
@@ -44,6 +44,19 @@ test-production: install chromium node_modules/.installed
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
 	$(BIN)/python -m pytest
+
+# The date-dependent tests (-m dates) once per moment, with the clock of every process pinned
+# there (tests/clock.py): a year end at 23:30 UTC, a month end, and the eve of the US, EU and
+# Australian clock changes in the venues' zones.
+CLOCKS ?= 2026-12-31T23:30:00Z 2027-02-28T23:30:00Z 2027-03-14T06:30:00Z \
+	2027-03-28T00:30:00Z 2027-04-03T15:30:00Z
+
+test-clocks: install chromium node_modules/.installed
+	@failed=""; for clock in $(CLOCKS); do \
+	  echo "=== clock pinned to $$clock"; \
+	  $(BIN)/python -m pytest -m dates --clock=$$clock || failed="$$failed $$clock"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "test-clocks failed at:$$failed" >&2; exit 1; fi
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,4 +1,5 @@
-"""Start the pieces a benchmark needs as separate processes on loopback ports."""
+"""Start the pieces a benchmark needs as separate processes, each serving on a loopback
+socket made here and passed down (``sandbox.launch.listening_socket``)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ import httpx
 from cryptography.fernet import Fernet
 
 from sandbox.launch import (
+    Listener,
     control,
-    free_port,
+    listening_socket,
     sandbox_command,
     stripe_server_command,
     wait_for,
@@ -70,11 +72,12 @@ def stack(
     base_env = {k: v for k, v in os.environ.items() if k not in {"GM_API_URL", "GM_API_KEY"}}
     base_env.setdefault("MERCHANT_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     try:
-        stripe_port, sandbox_port, web_port = free_port(), free_port(), free_port()
-        stripe = f"http://127.0.0.1:{stripe_port}"
+        stripe_listener, sandbox_listener = listening_socket(), listening_socket()
+        web_listeners = [listening_socket() for _ in range(instances)]
+        stripe, sandbox = stripe_listener.url, sandbox_listener.url
         procs.append(
-            subprocess.Popen(
-                stripe_server_command(stripe_port),
+            stripe_listener.start(
+                stripe_server_command(fd=stripe_listener.fd),
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -82,7 +85,6 @@ def stack(
         )
         wait_for(f"{stripe}/js.stripe.com/v3/", procs[-1])
 
-        sandbox = f"http://127.0.0.1:{sandbox_port}"
         sandbox_env = {
             **base_env,
             "VAR_DIR": str(workdir / "sandbox"),
@@ -100,8 +102,8 @@ def stack(
         sandbox_env.pop("REDIS_URL", None)
         sandbox_env.pop("DATABASE_URL", None)  # the emulator keeps its own SQLite
         procs.append(
-            subprocess.Popen(
-                sandbox_command(sandbox_port),
+            sandbox_listener.start(
+                sandbox_command(fd=sandbox_listener.fd),
                 cwd=ROOT,
                 env=sandbox_env,
                 stdout=log,
@@ -120,7 +122,7 @@ def stack(
             "GM_API_KEY": WRITE_KEY,
             "STRIPE_JS_URL": f"{stripe}/js.stripe.com/v3/",
             "LOCALSTRIPE_URL": stripe,
-            "CACHE_KEY_PREFIX": f"bench{web_port}",
+            "CACHE_KEY_PREFIX": f"bench{web_listeners[0].port}",
             "SECURE_COOKIES": "0",
             # The load generator stands in for many buyers on one address: it names each
             # buyer's own address in X-Forwarded-For (see ``buyer_headers``), as a proxy would,
@@ -137,13 +139,13 @@ def stack(
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        ports = [web_port] + [free_port() for _ in range(instances - 1)]
-        for port in ports:
-            procs.append(_gunicorn(port, workers, threads, env, log))
-        urls = [f"http://127.0.0.1:{port}" for port in ports]
-        for url, proc in zip(urls, procs[-len(ports) :], strict=True):
+        for listener in web_listeners:
+            procs.append(_gunicorn(listener, workers, threads, env, log))
+        urls = [listener.url for listener in web_listeners]
+        webs = procs[-instances:]
+        for url, proc in zip(urls, webs, strict=True):
             wait_for(f"{url}/healthz", proc)
-        yield Stack(urls[0], sandbox, stripe, workdir, urls, [p.pid for p in procs[-len(ports) :]])
+        yield Stack(urls[0], sandbox, stripe, workdir, urls, [p.pid for p in webs])
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -156,7 +158,9 @@ def stack(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _gunicorn(port: int, workers: int, threads: int, env: dict[str, str], log) -> subprocess.Popen:
+def _gunicorn(
+    listener: Listener, workers: int, threads: int, env: dict[str, str], log
+) -> subprocess.Popen:
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
     command = [
         str(gunicorn),
@@ -170,11 +174,11 @@ def _gunicorn(port: int, workers: int, threads: int, env: dict[str, str], log) -
         "--threads",
         str(threads),
         "-b",
-        f"127.0.0.1:{port}",
+        f"fd://{listener.fd}",
         "--log-level",
         "warning",
     ]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return listener.start(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def buyer_headers(buyer: int) -> dict[str, str]:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from catalog import cards, reads
 from catalog.formats import when
@@ -64,7 +65,8 @@ class Variant:
     event: Event
     option: cards.TypeOption
     raw: dict[str, Any]
-    offset: tzinfo | None = None  # the venue's UTC offset at the event's start
+    # The venue's time zone (when the API names none, its UTC offset at the event's start).
+    zone: tzinfo | None = None
 
     def quantities(self, current: int) -> list[int]:
         """Quantities the cart may offer a line holding ``current``: the event page's rule,
@@ -74,18 +76,34 @@ class Variant:
 
 
 def variants(event_ids: Iterable[Any]) -> dict[int, Variant]:
-    currency = tenancy.current().currency
     found: dict[int, Variant] = {}
     for event in by_id(event_ids).values():
-        for owner in [event, *(event.get("sessions") or [])]:
-            shown, offset = Event.of(owner, event), _offset(owner)
-            for rt in owner.get("registration_types") or []:
-                option = cards.type_option(rt, currency)
-                found[rt["variant_id"]] = Variant(shown, option, rt, offset)
+        found.update(variants_of(event))
     return found
 
 
-def _offset(event: dict[str, Any]) -> tzinfo | None:
+def variants_of(event: dict[str, Any]) -> dict[int, Variant]:
+    """The event's registration types, and its sessions', as the buyer may choose them."""
+    currency = tenancy.current().currency
+    found: dict[int, Variant] = {}
+    for owner in [event, *(event.get("sessions") or [])]:
+        shown, zone = Event.of(owner, event), _zone(owner, event)
+        for rt in owner.get("registration_types") or []:
+            option = cards.type_option(rt, currency)
+            found[rt["variant_id"]] = Variant(shown, option, rt, zone)
+    return found
+
+
+def _zone(event: dict[str, Any], parent: dict[str, Any]) -> tzinfo | None:
+    """Where the event happens: its venue's zone (a session's venue is its parent's when the
+    API names none), else the fixed offset of its start."""
+    venue = event.get("venue") or parent.get("venue") or {}
+    identifier = (venue.get("tzinfo") or {}).get("identifier")
+    if identifier:
+        try:
+            return ZoneInfo(identifier)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
     local = (event.get("start") or {}).get("local")
     try:
         return datetime.fromisoformat(local).tzinfo if local else None

@@ -157,9 +157,10 @@ def hold_seconds(order: dict[str, Any]) -> int:
 
 
 def local_time(value: str | None, variants: dict[int, Variant]) -> datetime | None:
-    """An API time (UTC) as wall time at the order's venue, as event times are shown."""
+    """An API time (UTC) as wall time at the order's venue on that day, as event times are
+    shown."""
     if not value:
         return None
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    offset = next((v.offset for v in variants.values() if v.offset), None)
-    return moment.astimezone(offset or UTC).replace(tzinfo=None)
+    zone = next((v.zone for v in variants.values() if v.zone), None)
+    return moment.astimezone(zone or UTC).replace(tzinfo=None)

@@ -24,6 +24,11 @@ _slots: threading.Semaphore | None = None
 _slots_lock = threading.Lock()
 _held = threading.local()
 
+# What queue times are measured with, and how a request waits without its slot (``sleep``):
+# tests put their own clock here.
+clock: Callable[[], float] = time.perf_counter
+pause: Callable[[float], None] = time.sleep
+
 
 def _semaphore() -> threading.Semaphore | None:
     global _slots
@@ -45,9 +50,9 @@ def queue_time() -> tuple[float, float]:
 
 
 def _acquire(slots: threading.Semaphore, *, after_call: bool = False) -> None:
-    started = time.perf_counter()
+    started = clock()
     slots.acquire()
-    waited = time.perf_counter() - started
+    waited = clock() - started
     _held.queued = getattr(_held, "queued", 0.0) + waited
     if after_call:
         _held.queued_in_calls = getattr(_held, "queued_in_calls", 0.0) + waited
@@ -86,7 +91,7 @@ def slot_released(*, in_call: bool = False) -> Iterator[None]:
 
 def sleep(seconds: float) -> None:
     with slot_released():
-        time.sleep(seconds)
+        pause(seconds)
 
 
 class SlotReleasingTransport(httpx.BaseTransport):

@@ -132,11 +132,15 @@ class Backend(Protocol):
 
 
 # KEYS: the bucket's theoretical arrival time, the time it is paused until (ms, Redis clock,
-# so instances with skewed clocks agree). ARGV: interval, tolerance, longest wait (ms).
+# so instances with skewed clocks agree). ARGV: interval, tolerance, longest wait (ms), and
+# optionally the time now (ms, a caller's own clock) in place of Redis's.
 # A granted call books its slot, so a caller told to wait n ms just sleeps and goes.
 TAKE_SCRIPT = """
-local t = redis.call("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = ARGV[4] and tonumber(ARGV[4])
+if not now then
+  local t = redis.call("TIME")
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
 local start = math.max(now, tonumber(redis.call("GET", KEYS[2]) or "0"))
 local tat = math.max(tonumber(redis.call("GET", KEYS[1]) or "0"), start)
@@ -150,8 +154,11 @@ return {1, math.ceil(wait)}
 """
 
 PAUSE_SCRIPT = """
-local t = redis.call("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = ARGV[2] and tonumber(ARGV[2])
+if not now then
+  local t = redis.call("TIME")
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local ms = math.ceil(tonumber(ARGV[1]))
 if now + ms > tonumber(redis.call("GET", KEYS[1]) or "0") then
   redis.call("SET", KEYS[1], now + ms, "PX", ms + 1000)
@@ -161,9 +168,17 @@ return now + ms
 
 
 class RedisBackend:
-    def __init__(self, cache: SharedClientRedisCache) -> None:
+    """The bucket in Redis, on Redis's clock unless ``now`` (seconds) is given."""
+
+    def __init__(
+        self, cache: SharedClientRedisCache, now: Callable[[], float] | None = None
+    ) -> None:
         self._cache = cache
         self._client = cache.redis_client()
+        self._now = now
+
+    def _clock(self) -> list[float]:
+        return [] if self._now is None else [self._now() * 1000]
 
     def _keys(self, key: str) -> list[str]:
         return [self._cache.make_key(f"{key}:tat"), self._cache.make_key(f"{key}:paused")]
@@ -171,25 +186,25 @@ class RedisBackend:
     def take(
         self, key: str, interval_ms: float, tolerance_ms: float, max_wait_ms: float
     ) -> tuple[bool, float]:
-        args = [interval_ms, tolerance_ms, max_wait_ms]
+        args = [interval_ms, tolerance_ms, max_wait_ms, *self._clock()]
         granted, wait = run_script(self._client, TAKE_SCRIPT, self._keys(key), args)
         return bool(granted), float(wait)
 
     def pause(self, key: str, ms: float) -> None:
-        run_script(self._client, PAUSE_SCRIPT, self._keys(key)[1:], [ms])
+        run_script(self._client, PAUSE_SCRIPT, self._keys(key)[1:], [ms, *self._clock()])
 
 
 class LocalBackend:
-    """The same bucket in this process's memory."""
+    """The same bucket in this process's memory, on ``now`` (seconds)."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._tat: dict[str, float] = {}
         self._paused: dict[str, float] = {}
+        self._clock = now
 
-    @staticmethod
-    def _now() -> float:
-        return time.monotonic() * 1000
+    def _now(self) -> float:
+        return self._clock() * 1000
 
     def take(
         self, key: str, interval_ms: float, tolerance_ms: float, max_wait_ms: float
@@ -253,10 +268,12 @@ _last_store_warning = [0.0]
 
 
 class Budget:
-    """One API's bucket, named by a hash: keys never reach the store."""
+    """One API's bucket, named by a hash: keys never reach the store. A caller told to wait
+    for its turn waits with ``sleep``."""
 
-    def __init__(self, identity: str) -> None:
+    def __init__(self, identity: str, *, sleep: Callable[[float], None] = admission.sleep) -> None:
         self.key = f"budget:{{{identity}}}"  # braces: one Redis Cluster slot for both keys
+        self._sleep = sleep
 
     def take(self) -> None:
         """Wait for this caller's turn, or raise ``Exhausted`` if it is too far off."""
@@ -270,7 +287,7 @@ class Budget:
             raise Exhausted(retry_after=max(0.001, wait_ms / 1000), priority=who)
         stats.add(f"{who}_granted", waited=wait_ms / 1000)
         if wait_ms > 0:
-            admission.sleep(wait_ms / 1000)
+            self._sleep(wait_ms / 1000)
 
     def _take(self, policy: Policy, who: str) -> tuple[bool, float]:
         args = (self.key, policy.interval_ms, policy.tolerance_ms(who))

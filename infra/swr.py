@@ -151,7 +151,8 @@ def _refresh_in_background(key: str, loader: Callable[[], Any], ttl: float, stal
             # (honouring Retry-After) instead of hammering a struggling API.
             logger.info("catalog refresh of %s failed: %s", key, type(exc).__name__)
             backoff = getattr(exc, "retry_after", None) or ttl
-            cache.set(f"{key}:degraded", True, timeout=math.ceil(backoff + ttl))
+            # At least a second: a timeout of 0 would not store the mark at all.
+            cache.set(f"{key}:degraded", True, timeout=max(1, math.ceil(backoff + ttl)))
             cache.set(lock, 1, timeout=max(1, math.ceil(backoff)))
         else:
             cache.delete(f"{key}:degraded")

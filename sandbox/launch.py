@@ -7,16 +7,44 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@dataclass(frozen=True)
+class Listener:
+    """A socket already listening on a port the kernel chose, for a child process to serve on
+    (``--fd``): the port is held from before the child starts, so no other process can take
+    it in between, and connections made meanwhile wait in its backlog."""
+
+    sock: socket.socket
+    url: str
+
+    @property
+    def fd(self) -> int:
+        return self.sock.fileno()
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def start(self, argv: list[str], **popen: Any) -> subprocess.Popen:
+        """Start ``argv`` (which names ``self.fd``) with the socket passed down at the same
+        descriptor; this process's copy is closed, so the port closes when the child exits."""
+        try:
+            return subprocess.Popen(argv, pass_fds=(self.fd,), **popen)
+        finally:
+            self.sock.close()
+
+
+def listening_socket(host: str = "127.0.0.1") -> Listener:
+    """A ``Listener`` on ``host``, on a port the kernel picks."""
+    sock = socket.create_server((host, 0), backlog=128)
+    port = sock.getsockname()[1]
+    return Listener(sock, f"http://{host}:{port}")
 
 
 def wait_for(
@@ -51,11 +79,17 @@ def control(
     return response.json()
 
 
-def stripe_server_command(port: int) -> list[str]:
-    """argv for localstripe on 127.0.0.1 (see ``sandbox.stripe_server``)."""
-    return [sys.executable, "-m", "sandbox.stripe_server", "--port", str(port), "--quiet"]
+def _listen_on(port: int, fd: int | None) -> list[str]:
+    return ["--fd", str(fd)] if fd is not None else ["--port", str(port)]
 
 
-def sandbox_command(port: int) -> list[str]:
-    """argv for a freshly seeded sandbox API on its own port (run from the project root)."""
-    return [sys.executable, "manage.py", "runsandbox", "--port", str(port), "--seed"]
+def stripe_server_command(port: int = 8420, *, fd: int | None = None) -> list[str]:
+    """argv for localstripe on 127.0.0.1:``port``, or on an inherited listening socket ``fd``
+    (see ``sandbox.stripe_server``)."""
+    return [sys.executable, "-m", "sandbox.stripe_server", *_listen_on(port, fd), "--quiet"]
+
+
+def sandbox_command(port: int = 8100, *, fd: int | None = None) -> list[str]:
+    """argv for a freshly seeded sandbox API on its own port or inherited socket (run from
+    the project root)."""
+    return [sys.executable, "manage.py", "runsandbox", *_listen_on(port, fd), "--seed"]

@@ -10,11 +10,12 @@ lost") is not sent at all: the connection closes, as when a network drops a repl
 from __future__ import annotations
 
 import socket
+import socketserver
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer, run
+from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
 from django.core.wsgi import get_wsgi_application
 
 DROP_HEADER = "x-sandbox-drop-connection"
@@ -50,8 +51,9 @@ def _drop_marked(app: WSGIApp) -> WSGIApp:
     return wrapped
 
 
-class LocalServer(WSGIServer):
+class LocalServer(socketserver.ThreadingMixIn, WSGIServer):
     request_queue_size = 128
+    daemon_threads = True  # a request still running does not hold up the process's exit
 
     def __init__(self, address: Any, handler: type, *args: Any, **kwargs: Any) -> None:
         super().__init__(address, DroppingRequestHandler, *args, **kwargs)
@@ -64,7 +66,28 @@ class LocalServer(WSGIServer):
     def set_app(self, application: WSGIApp) -> None:
         super().set_app(_drop_marked(application))
 
+    def adopt(self, sock: socket.socket) -> None:
+        """Serve on ``sock``, already bound and listening (made by the parent process)."""
+        self.socket.close()
+        self.socket = sock
+        self.server_address = sock.getsockname()
+        host, self.server_port = self.server_address[:2]
+        self.server_name = socket.getfqdn(host)
+        self.setup_environ()
 
-def serve(host: str, port: int) -> None:
-    """This process's Django project on ``host:port``, threaded, without autoreload."""
-    run(host, port, get_wsgi_application(), threading=True, server_cls=LocalServer)
+
+def make_server(host: str = "127.0.0.1", port: int = 0, *, fd: int | None = None) -> LocalServer:
+    """This process's Django project, threaded, without autoreload, on ``host:port`` or on
+    the inherited listening socket ``fd``."""
+    if fd is None:
+        server = LocalServer((host, port), DroppingRequestHandler)
+    else:
+        sock = socket.socket(fileno=fd)
+        server = LocalServer(sock.getsockname(), DroppingRequestHandler, bind_and_activate=False)
+        server.adopt(sock)
+    server.set_app(get_wsgi_application())
+    return server
+
+
+def serve(host: str = "127.0.0.1", port: int = 0, *, fd: int | None = None) -> None:
+    make_server(host, port, fd=fd).serve_forever()

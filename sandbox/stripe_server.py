@@ -2,12 +2,14 @@
 127.0.0.1 with nothing written to disk.
 
     python -m sandbox.stripe_server --port 8420
+    python -m sandbox.stripe_server --fd 3    # a listening socket the parent passed down
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import socket
 
 
 def build_app():
@@ -25,13 +27,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8420)
+    parser.add_argument("--fd", type=int, help="serve on this inherited listening socket")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
+    where = (
+        {"sock": socket.socket(fileno=args.fd)}
+        if args.fd is not None
+        else {"host": args.host, "port": args.port}
+    )
     web.run_app(
         build_app(),
-        host=args.host,
-        port=args.port,
+        **where,
         access_log=None if args.quiet else logging.getLogger("aiohttp.access"),
         print=None if args.quiet else print,
     )

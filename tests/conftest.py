@@ -1,5 +1,5 @@
 """Shared fixtures: a real localstripe and a real sandbox API, each in its own process,
-started once per test session on free loopback ports."""
+started once per test session, each serving on a loopback socket this process made for it."""
 
 from __future__ import annotations
 
@@ -15,13 +15,15 @@ import pytest
 
 from guestmanager import GuestManagerClient
 from sandbox.launch import (
+    Listener,
     control,
-    free_port,
+    listening_socket,
     sandbox_command,
     stripe_server_command,
     wait_for,
 )
 
+pytest_plugins = ["tests.clock"]
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -30,9 +32,10 @@ READ_KEY = "sandbox_read_key"
 PUBLISHABLE_KEY = "pk_test_sandbox"
 
 
-def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+def start(cmd: list[str], env: dict[str, str], log: Path, listener: Listener) -> subprocess.Popen:
+    """Start ``cmd`` serving on ``listener`` (its argv names ``listener.fd``)."""
     with log.open("w") as output:  # the child keeps its own copy of the file
-        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        return listener.start(cmd, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -45,16 +48,11 @@ def stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def stripe_url(tmp_path_factory) -> Iterator[str]:
-    port = free_port()
+    listener = listening_socket()
     log = tmp_path_factory.mktemp("logs") / "localstripe.log"
-    proc = start(
-        stripe_server_command(port),
-        dict(os.environ),
-        log,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_for(f"{url}/js.stripe.com/v3/", proc, log=log)
-    yield url
+    proc = start(stripe_server_command(fd=listener.fd), dict(os.environ), log, listener)
+    wait_for(f"{listener.url}/js.stripe.com/v3/", proc, log=log)
+    yield listener.url
     stop(proc)
 
 
@@ -115,7 +113,7 @@ class Sandbox:
 
 @pytest.fixture(scope="session")
 def sandbox(stripe_url, tmp_path_factory) -> Iterator[Sandbox]:
-    port = free_port()
+    listener = listening_socket()
     var = tmp_path_factory.mktemp("sandbox-var")
     log = var / "sandbox.log"
     env = {
@@ -126,15 +124,15 @@ def sandbox(stripe_url, tmp_path_factory) -> Iterator[Sandbox]:
     env.update(
         VAR_DIR=str(var),
         DEBUG="1",
-        SITE_URL=f"http://127.0.0.1:{port}",
+        SITE_URL=listener.url,
         LOCALSTRIPE_URL=stripe_url,
         SANDBOX_STRIPE_API_BASE=stripe_url,
         SANDBOX_RATE_LIMIT="100000",
         SANDBOX_PAYMENT_DELAY="0.4",
         SANDBOX_OPERATION_PHASE_SECONDS="0.3",
     )
-    proc = start(sandbox_command(port), env, log)
-    box = Sandbox(url=f"http://127.0.0.1:{port}", stripe_url=stripe_url, log=log)
+    box = Sandbox(url=listener.url, stripe_url=stripe_url, log=log)
+    proc = start(sandbox_command(fd=listener.fd), env, log, listener)
     wait_for(f"{box.url}/sandbox/health", proc, log=log)
     yield box
     stop(proc)
@@ -224,7 +222,10 @@ class BrowserPage:
 
 
 def _open_page(browser, live_server, **context_args) -> tuple[Any, BrowserPage]:
+    from .clock import pin_browser
+
     context = browser.new_context(**context_args)
+    pin_browser(context)
     context.set_default_timeout(15_000)
     page = context.new_page()
     dialogs: list[str] = []

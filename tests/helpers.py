@@ -3,9 +3,51 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from guestmanager import GuestManagerClient
+
+POLL_SECONDS = 0.1
+PATIENCE = 30.0  # long enough for anything on a loaded machine; only a failure waits it out
+
+
+def eventually[T](probe: Callable[[], T], what: str, timeout: float = PATIENCE) -> T:
+    """Ask ``probe`` until it answers something truthy, and return that; fail, saying
+    ``what`` never happened, after ``timeout`` seconds. For outcomes that come from another
+    thread or process (a payment settling, a refresh landing)."""
+    deadline = time.monotonic() + timeout
+    while not (found := probe()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(POLL_SECONDS)  # the interval between looks, not a guess at a duration
+    return found
+
+
+class FakeClock:
+    """A clock that moves only when told: ``advance``, or ``sleep``, which moves it instead
+    of waiting and records what it was asked. Call it, or use it in place of the time module
+    (``time()``, ``monotonic()``, ``sleep()``).
+
+    It keeps whole milliseconds, and by default reads about 1,000,000 s, where converting
+    seconds to milliseconds and back is exact: waits computed from it come out exact too."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self._ms = round(now * 1000)
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self._ms / 1000
+
+    time = monotonic = perf_counter = __call__
+
+    def advance(self, seconds: float) -> None:
+        self._ms += round(seconds * 1000)
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(seconds)
+
 
 BUYER = {
     "first_name": "Ada",
@@ -94,12 +136,12 @@ def pay(gm: GuestManagerClient, order: dict[str, Any], token: str, last_four: st
     )
 
 
-def poll_until_settled(gm: GuestManagerClient, order: dict[str, Any], timeout: float = 15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def poll_until_settled(gm: GuestManagerClient, order: dict[str, Any]) -> dict[str, Any]:
+    def settled() -> dict[str, Any] | None:
         polled = gm.poll_order(order["id"], order["guest_token"])
         if polled["state"] != "processing":
             return polled
         assert set(polled) == {"state"}, "a processing poll answers only the state"
-        time.sleep(0.2)
-    raise AssertionError("order still processing")
+        return None
+
+    return eventually(settled, "the order left processing")

@@ -1,10 +1,14 @@
-"""The upstream budget (storefront/budget.py): GCRA maths, priorities, the pause after a 429
-and the transport that applies it — against a real Redis, and the per-process fallback."""
+"""The upstream budget (infra/budget.py): GCRA maths, priorities, the pause after a 429
+and the transport that applies it — against a real Redis, and the per-process fallback.
+
+The buckets run on a fake clock the tests move (``FakeClock``; Redis is given its time), and
+callers told to wait sleep on it: every wait asserted is the one the budget computed, exactly,
+however busy this machine is."""
 
 from __future__ import annotations
 
 import os
-import time
+import threading
 import uuid
 
 import httpx
@@ -14,6 +18,8 @@ import redis
 from guestmanager import GuestManagerClient, errors
 from infra import budget, swr
 from infra.rediscache import SharedClientRedisCache
+
+from .helpers import FakeClock
 
 # Not database 0 unless told: a suite run on Redis clears (FLUSHDB) its cache's database.
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
@@ -34,13 +40,18 @@ def redis_cache() -> SharedClientRedisCache:
     return SharedClientRedisCache(REDIS_URL, {"KEY_PREFIX": f"test-budget-{uuid.uuid4().hex}"})
 
 
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
 @pytest.fixture(params=["redis", "local"])
-def store(request) -> budget.Backend:
+def store(request, clock) -> budget.Backend:
     if request.param == "local":
-        return budget.LocalBackend()
+        return budget.LocalBackend(now=clock)
     if not _redis_reachable():
         pytest.skip(f"no Redis at {REDIS_URL}")
-    return budget.RedisBackend(redis_cache())
+    return budget.RedisBackend(redis_cache(), now=clock)
 
 
 @pytest.fixture
@@ -59,25 +70,24 @@ def take(store: budget.Backend, key: str, tolerance: float, max_wait: float = 0)
     return store.take(key, 100, tolerance, max_wait)
 
 
-def test_a_burst_goes_at_once_then_calls_are_spaced(store):
+def test_a_burst_goes_at_once_then_calls_are_spaced(store, clock):
     key = uuid.uuid4().hex
     assert [take(store, key, 300) for _ in range(4)] == [(True, 0.0)] * 4
-    granted, wait = take(store, key, 300)
-    assert not granted and 80 <= wait <= 100  # the fifth must wait one interval
-    granted, wait = take(store, key, 300, max_wait=150)
-    assert granted and 80 <= wait <= 100  # booked: it just sleeps and goes
-    granted, wait = take(store, key, 300, max_wait=150)
-    assert not granted and 180 <= wait <= 200  # the next slot is booked already
+    assert take(store, key, 300) == (False, 100.0)  # the fifth must wait one interval
+    assert take(store, key, 300, max_wait=150) == (True, 100.0)  # booked: it sleeps and goes
+    assert take(store, key, 300, max_wait=150) == (False, 200.0)  # the next slot is booked
+    clock.advance(0.03)
+    assert take(store, key, 300) == (False, 170.0)  # waits shrink as time passes
 
 
-def test_the_sustained_rate_is_the_interval(store):
+def test_the_sustained_rate_is_the_interval(store, clock):
     key = uuid.uuid4().hex
-    started = time.monotonic()
-    granted = 0
-    while time.monotonic() - started < 1.0:
-        granted += take(store, key, 0)[0]
-        time.sleep(0.005)
-    assert 9 <= granted <= 11  # one per 100 ms
+    start, granted = clock(), []
+    for _ in range(200):  # a second in steps of 5 ms
+        if take(store, key, 0)[0]:
+            granted.append(round(clock() - start, 3))
+        clock.advance(0.005)
+    assert granted == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]  # one per 100 ms
 
 
 def test_catalog_calls_leave_headroom_for_checkout(store, policy):
@@ -89,27 +99,44 @@ def test_catalog_calls_leave_headroom_for_checkout(store, policy):
     assert not take(store, key, checkout)[0]
 
 
-def test_a_pause_holds_every_caller(store):
+def test_a_pause_holds_every_caller(store, clock):
     key = uuid.uuid4().hex
     store.pause(key, 500)
-    granted, wait = take(store, key, 300)
-    assert not granted and 450 <= wait <= 500
-    granted, wait = take(store, key, 300, max_wait=600)
-    assert granted and 400 <= wait <= 500
+    assert take(store, key, 300) == (False, 500.0)
+    clock.advance(0.1)
+    assert take(store, key, 300, max_wait=600) == (True, 400.0)
     store.pause(key, 100)  # a shorter pause does not cut the longer one short
-    assert take(store, key, 300)[1] >= 350
+    assert take(store, key, 300) == (False, 400.0)
+    clock.advance(0.4)
+    assert take(store, key, 300) == (True, 0.0)  # over: the booked call and this one fit
 
 
 @needs_redis
-def test_instances_share_one_bucket():
+def test_instances_share_one_bucket(clock):
     prefix = f"test-budget-{uuid.uuid4().hex}"
-    one = budget.RedisBackend(SharedClientRedisCache(REDIS_URL, {"KEY_PREFIX": prefix}))
-    two = budget.RedisBackend(SharedClientRedisCache(REDIS_URL, {"KEY_PREFIX": prefix}))
+    one, two = (
+        budget.RedisBackend(SharedClientRedisCache(REDIS_URL, {"KEY_PREFIX": prefix}), now=clock)
+        for _ in range(2)
+    )
     assert take(one, "k", 100) == (True, 0.0)
     assert take(two, "k", 100) == (True, 0.0)
-    assert not take(one, "k", 100)[0] and not take(two, "k", 100)[0]
+    assert take(one, "k", 100) == take(two, "k", 100) == (False, 100.0)
     two.pause("k", 1000)
-    assert take(one, "k", 100, max_wait=5000)[1] >= 900
+    assert take(one, "k", 100, max_wait=5000) == (True, 1000.0)
+
+
+@needs_redis
+def test_redis_keeps_its_own_time_for_every_instance():
+    """Without a clock given, the bucket reads Redis's: a pause set through one connection
+    holds a caller on another for (nearly) all of it."""
+    prefix = f"test-budget-{uuid.uuid4().hex}"
+    one, two = (
+        budget.RedisBackend(SharedClientRedisCache(REDIS_URL, {"KEY_PREFIX": prefix}))
+        for _ in range(2)
+    )
+    two.pause("k", 60_000)
+    granted, wait = take(one, "k", 100)
+    assert not granted and 30_000 < wait <= 60_000  # 30 s of slack for a busy machine
 
 
 @needs_redis
@@ -129,28 +156,31 @@ def test_scope_api_shares_one_bucket_across_keys(settings):
 
 
 @pytest.fixture
-def bucket(store, policy, monkeypatch) -> budget.Budget:
+def bucket(store, policy, clock, monkeypatch) -> budget.Budget:
     monkeypatch.setattr(budget, "backend", lambda: store)
-    return budget.Budget(uuid.uuid4().hex)
+    return budget.Budget(uuid.uuid4().hex, sleep=clock.sleep)
 
 
-def test_catalog_callers_get_exhausted_promptly(bucket):
+def test_catalog_callers_get_exhausted_promptly(bucket, clock):
     with budget.catalog_priority():
         bucket.take()
         bucket.take()
         with pytest.raises(budget.Exhausted) as refused:
             bucket.take()
     assert isinstance(refused.value, errors.RateLimitExceeded)
-    assert 0 < refused.value.retry_after <= 0.1
+    assert refused.value.retry_after == 0.1  # told when there is room, not made to wait
+    assert clock.slept == []
     assert budget.stats.snapshot()["catalog_refused"] == 1
 
 
-def test_checkout_callers_wait_their_turn(bucket):
+def test_checkout_callers_wait_their_turn(bucket, clock):
     for _ in range(4):
         bucket.take()
-    started = time.monotonic()
+    assert clock.slept == []  # the burst goes at once
     bucket.take()
-    assert 0.07 <= time.monotonic() - started <= 0.5
+    bucket.take()
+    assert clock.slept == [0.1, 0.1]  # then one interval each, from when each was told
+    assert budget.stats.snapshot()["waited_seconds"] == 0.2
 
 
 def test_no_budget_when_the_rate_is_zero(bucket, settings):
@@ -160,21 +190,25 @@ def test_no_budget_when_the_rate_is_zero(bucket, settings):
             bucket.take()
 
 
-def test_an_unreachable_store_falls_back_to_this_process(policy, monkeypatch):
+def test_an_unreachable_store_falls_back_to_this_process(policy, clock, monkeypatch):
     down = SharedClientRedisCache("redis://127.0.0.1:1/0", {"OPTIONS": {}})
     monkeypatch.setattr(budget, "backend", lambda: budget.RedisBackend(down))
-    bucket = budget.Budget(uuid.uuid4().hex)
+    monkeypatch.setattr(budget, "local", budget.LocalBackend(now=clock))
+    bucket = budget.Budget(uuid.uuid4().hex, sleep=clock.sleep)
     for _ in range(4):
         bucket.take()  # served by the per-process bucket, which still counts
     with budget.catalog_priority(), pytest.raises(budget.Exhausted):
         bucket.take()
+    assert budget.stats.snapshot()["store_unreachable"] == 5
 
 
-def _client(bucket: budget.Budget, answers: list[httpx.Response]) -> GuestManagerClient:
+def _client(
+    bucket: budget.Budget, clock: FakeClock, answers: list[httpx.Response]
+) -> GuestManagerClient:
     seen: list[float] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(time.monotonic())
+        seen.append(clock())
         return answers.pop(0)
 
     transport = budget.BudgetTransport(httpx.MockTransport(handler), bucket)
@@ -188,32 +222,40 @@ def too_many(retry_after: str = "1") -> httpx.Response:
     return httpx.Response(429, json=body, headers={"Retry-After": retry_after})
 
 
-def test_a_429_pauses_everyone_and_a_checkout_write_is_sent_again(bucket):
-    client = _client(bucket, [too_many("1"), httpx.Response(200, json={"id": 5, "state": "x"})])
+def test_a_429_pauses_everyone_and_a_checkout_write_is_sent_again(bucket, clock):
+    answers = [too_many("1"), httpx.Response(200, json={"id": 5, "state": "x"})]
+    client = _client(bucket, clock, answers)
     order = client.update_order(5, "token", email="a@example.com")  # a write: PATCH
     assert order["id"] == 5
     first, second = client.seen
-    assert 0.9 <= second - first <= 1.5  # sent again once the pause was over
+    assert clock.slept == [1.0] and second - first == 1.0  # sent again once the pause was over
     assert budget.stats.snapshot()["paused"] == 1
 
 
-def test_a_429_during_a_catalog_read_is_not_waited_out(bucket):
-    client = _client(bucket, [too_many("3")])
+def test_a_429_during_a_catalog_read_is_not_waited_out(bucket, clock):
+    client = _client(bucket, clock, [too_many("3")])
     with budget.catalog_priority(), pytest.raises(errors.RateLimitExceeded):
         client.list_categories()
     assert len(client.seen) == 1
-    started = time.monotonic()
-    with budget.catalog_priority(), pytest.raises(budget.Exhausted):  # the pause holds all
-        bucket.take()
-    assert time.monotonic() - started < 0.1
+    with budget.catalog_priority(), pytest.raises(budget.Exhausted) as refused:
+        bucket.take()  # the pause holds everyone
+    assert refused.value.retry_after == 3.0
+    assert clock.slept == []  # refused at once: nothing was waited out
 
 
-def test_a_refresh_the_budget_refuses_serves_the_old_value_quietly(settings, bucket):
+def test_a_refresh_the_budget_refuses_serves_the_old_value_quietly(bucket, monkeypatch):
     from django.core.cache import cache
 
+    start_thread, refreshes = swr.in_background, []
+
+    def recorded(job, *, name: str) -> threading.Thread:
+        refreshes.append(start_thread(job, name=name))
+        return refreshes[-1]
+
+    monkeypatch.setattr(swr, "in_background", recorded)
     key = f"test:swr:{uuid.uuid4().hex}"
-    assert swr.fetch(key, lambda: "old", ttl=0.05, stale=60).value == "old"
-    time.sleep(0.1)
+    # A TTL of 0: the entry is stale from the start, so the next read refreshes it.
+    assert swr.fetch(key, lambda: "old", ttl=0, stale=60).value == "old"
 
     def loader() -> str:
         bucket.take()
@@ -221,13 +263,12 @@ def test_a_refresh_the_budget_refuses_serves_the_old_value_quietly(settings, buc
         bucket.take()  # the catalog share is two calls
         return "new"
 
-    served = swr.fetch(key, loader, ttl=0.05, stale=60)
-    assert served.value == "old"
-    deadline = time.monotonic() + 2
-    while not budget.stats.snapshot().get("catalog_refused") and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.05)  # the refresh thread records the put-off
+    assert swr.fetch(key, loader, ttl=0, stale=60).value == "old"
+    (refresh,) = refreshes
+    refresh.join(timeout=30)
+    assert not refresh.is_alive()
     assert budget.stats.snapshot()["catalog_refused"] == 1
     assert cache.get(f"{key}:refresh") is not None  # no new refresh until the budget has room
     assert not swr.is_degraded(key)  # nothing failed: it was only put off
-    assert swr.fetch(key, lambda: "newer", ttl=0.05, stale=60).value == "old"
+    assert swr.fetch(key, lambda: "newer", ttl=0, stale=60).value == "old"
+    assert len(refreshes) == 1

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from catalog import cards as catalog
-from sandbox.money import ticket_fee
 
 from .helpers import event_named
 
@@ -142,19 +141,23 @@ def test_fee_is_per_ticket_and_the_page_shows_what_an_order_charges(web, gm, san
         sandbox.expire(order["id"])
 
 
-@pytest.mark.parametrize("tickets", [1, 3, 4, 7, 10])
-def test_storefront_and_sandbox_round_fees_alike(tickets):
-    for unit in (999, 1000, 2500, 3333, 12345):
-        for percent in (
-            Decimal("0"),
-            Decimal("2.5"),
-            Decimal("3"),
-            Decimal("3.5"),
-            Decimal("7.25"),
-        ):
-            assert catalog.fee_per_ticket(unit, tickets, 99, percent) == ticket_fee(
-                unit, tickets, 99, percent
-            ), (unit, tickets, percent)
+@pytest.mark.parametrize(
+    ("unit", "tickets", "flat", "percent", "expected"),
+    [
+        (1000, 1, 99, "2.5", 124),  # 25 cents exactly
+        (999, 3, 99, "2.5", 107),  # 333 × 2.5% = 8.325: down
+        (1000, 4, 99, "3", 107),  # 250 × 3% = 7.5: half up
+        (3333, 7, 99, "3.5", 116),  # 476.14… × 3.5% = 16.66…: up
+        (12345, 10, 99, "7.25", 189),  # 1,234.5 × 7.25% = 89.50…: up
+        (2500, 4, 99, "0", 99),  # the flat amount alone
+        (100, 1, 0, "0.5", 1),  # half a cent: half up, not to even
+        (300, 2, 0, "1", 2),  # 1.5 cents: half up
+    ],
+)
+def test_a_ticket_fee_is_the_flat_amount_plus_its_share_rounded_half_up(
+    unit, tickets, flat, percent, expected
+):
+    assert catalog.fee_per_ticket(unit, tickets, flat, Decimal(percent)) == expected
 
 
 def test_event_page_names_the_zone_briefly_and_writes_dates_in_words(web, gm):

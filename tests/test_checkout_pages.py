@@ -4,12 +4,16 @@ dates, and a way on from every ending."""
 from __future__ import annotations
 
 import re
-import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 
-from .helpers import variant
+from catalog import formats
+from checkout import events, summary
+
+from .helpers import event_named, eventually, variant
 from .web import BUYER_STEP, Shopper, address_form, payment
 
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -38,13 +42,19 @@ def _visible_text(html: str) -> str:
 
 
 def _wait_for(shopper: Shopper, url: str, text: str) -> str:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    def showing() -> str | None:
         html = shopper.web.get(url).content.decode()
-        if text in html:
-            return html
-        time.sleep(0.2)
-    raise AssertionError(f"never showed {text!r}")
+        return html if text in html else None
+
+    return eventually(showing, f"the page showed {text!r}")
+
+
+def _time_in_words(moment: datetime) -> str:
+    """As Django's "P" writes it: "7 p.m.", "7:30 a.m.", "noon", "midnight"."""
+    if moment.minute == 0 and moment.hour in (0, 12):
+        return "noon" if moment.hour else "midnight"
+    minutes = f":{moment.minute:02d}" if moment.minute else ""
+    return f"{moment.hour % 12 or 12}{minutes} {'a.m.' if moment.hour < 12 else 'p.m.'}"
 
 
 def _pay(shopper: Shopper, url: str, sandbox) -> None:
@@ -77,7 +87,11 @@ def test_progress_starts_with_details_and_ticks_payment_only_once_paid(shopper, 
 
 
 @pytest.mark.django_db
-def test_confirmation_says_what_when_and_where_for_each_ticket(shopper, sandbox):
+def test_confirmation_says_what_when_and_where_for_each_ticket(shopper, sandbox, gm):
+    event = event_named(gm, "Quick Ticket Night")
+    start = datetime.fromisoformat(event["start"]["local"])
+    venue = gm.get_venue(event["venue_id"], include="address")
+    zone = start.astimezone(ZoneInfo(venue["tzinfo"]["identifier"])).tzname()
     url = shopper.checkout_to_address("Quick Ticket Night", "Standard")
     shopper.web.post(url, address_form(shopper.web.get(url).content.decode(), shopper.token))
     _pay(shopper, url, sandbox)
@@ -86,10 +100,11 @@ def test_confirmation_says_what_when_and_where_for_each_ticket(shopper, sandbox)
     ticket = re.search(r'<ul class="ticket-list" role="list">(.*?)</ul>', html, re.S).group(1)
     text = " ".join(_visible_text(ticket).split())
     assert "Quick Ticket Night" in text and "Harbor Hall" in text and "Standard" in text
-    # Written as on the event page: "Wednesday, Dec. 2, 2026, 7 p.m. EST"
-    assert re.search(r"\w+day, \w{3}\.? \d{1,2}, \d{4}, \d{1,2}(:\d\d)? [ap]\.m\. E[SD]T", text), (
-        text
-    )
+    # Written as on the event page: "Wednesday, Dec. 2, 2026, 7 p.m. EST", "Friday, March 19"
+    day = rf"{start:%A}, \w+\.? {start.day}, {start.year}"
+    when = rf"{day}, {re.escape(_time_in_words(start))} {zone}"
+    assert re.search(rf"{when} · {re.escape(venue['name'])}", text), text
+    assert f'<time datetime="{start:%Y-%m-%dT%H:%M}">' in ticket
     assert not ISO_DATE.search(_visible_text(html))
     assert 'class="countdown"' not in html
 
@@ -114,6 +129,28 @@ def test_waitlist_and_reservation_endings_offer_a_way_on(shopper):
         assert not ISO_DATE.search(_visible_text(html)), event
         assert "Your order is empty" in shopper.web.get("/cart/").content.decode()
     assert "You can complete your purchase from" in html
+    # The time sales open is the venue's wall time on that day, whatever the event's offset.
+    reserved = shopper.api_order(int(url.strip("/").split("/")[-1]))
+    opens = datetime.fromisoformat(reserved["can_checkout_at"].replace("Z", "+00:00"))
+    presale = event_named(shopper.gm, "Presale Concert")
+    zone = shopper.gm.get_event(presale["id"], include="venue.address")["venue"]["tzinfo"]
+    at_venue = opens.astimezone(ZoneInfo(zone["identifier"])).replace(tzinfo=None)
+    assert f"from {formats.when(at_venue)} (venue time)" in _visible_text(html)
+
+
+def test_a_time_at_the_venue_is_read_in_its_zone_on_that_day():
+    """Sales open before a DST change for an event after it: the opening time is in the
+    venue's zone as it is then, not in the event's own offset."""
+    event = {
+        "id": 1,
+        "name": "Presale Concert",
+        "start": {"local": "2027-04-09T19:00:00-04:00"},
+        "venue": {"name": "Harbor Hall", "tzinfo": {"identifier": "America/New_York"}},
+        "registration_types": [{"id": 7, "variant_id": 70, "name": "Reserve a seat"}],
+    }
+    variants = events.variants_of(event)
+    assert summary.local_time("2027-03-07T23:00:00Z", variants) == datetime(2027, 3, 7, 18, 0)
+    assert summary.local_time("2027-04-01T23:00:00Z", variants) == datetime(2027, 4, 1, 19, 0)
 
 
 @pytest.mark.django_db

@@ -4,7 +4,6 @@ posts reaches an API path, no input gives a 500, and the abuse limits hold."""
 from __future__ import annotations
 
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -17,7 +16,7 @@ from guestmanager import errors
 from infra import swr
 from tenancy.sessionstore import SessionStore
 
-from .helpers import BUYER, variant
+from .helpers import BUYER, eventually, variant
 from .web import BUYER_STEP, Shopper, address_form, payment
 
 CREATE_ORDER = "POST sandbox/api/public/v2/orders"
@@ -169,12 +168,10 @@ def test_payment_attempts_are_capped_per_order(shopper, sandbox, storefront_sett
 
 
 def _wait_until_not_processing(web, url: str) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if "Processing your payment" not in web.get(url).content.decode():
-            return
-        time.sleep(0.2)
-    raise AssertionError("still processing")
+    def settled() -> bool:
+        return "Processing your payment" not in web.get(url).content.decode()
+
+    eventually(settled, "the payment settled")
 
 
 @pytest.mark.django_db

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -33,29 +34,41 @@ def test_cursor_pagination_walks_every_event_once(gm):
     assert starts == sorted(starts)
 
 
+# From the reference, not from the sandbox: 002 "Default response fields", the event types
+# (002) and statuses (003, "Event status"), and 003's start/end attributes and money type.
+EVENT_DEFAULT_FIELDS = {
+    *("id", "created_at", "updated_at", "name", "slug", "status", "venue_id"),
+    *("parent_event_id", "calendar_id", "published_at", "capacity", "type", "start", "end"),
+    "deletable",
+}
+EVENT_TYPES = {"date", "parent", "recurring"}
+EVENT_STATUSES = {"past", "in_progress", "future"}
+MOMENT_FIELDS = {"tz", "local", "utc"}
+PRICE_FIELDS = {"decimal", "amount", "currency", "default", "formatted"}  # 002's example
+
+
 def test_page_size_is_capped_and_default_fields_are_lean(gm):
     page = gm.list_events(page_size=500)
-    assert len(page) == 200
-    event = page.data[0]
-    assert set(event) == {
-        "id",
-        "created_at",
-        "updated_at",
-        "name",
-        "slug",
-        "status",
-        "venue_id",
-        "parent_event_id",
-        "calendar_id",
-        "published_at",
-        "capacity",
-        "type",
-        "start",
-        "end",
-        "deletable",
-    }
+    assert len(page) == 200  # 002: at most 200 a page
+    for event in page:
+        assert set(event) == EVENT_DEFAULT_FIELDS
+        assert event["type"] in EVENT_TYPES and event["status"] in EVENT_STATUSES
+        for moment in (event["start"], event["end"]):
+            assert set(moment) == MOMENT_FIELDS
+            assert moment["utc"].endswith("Z")
+            assert datetime.fromisoformat(moment["local"]) == datetime.fromisoformat(moment["utc"])
     slim = gm.list_events(fields="id,name", page_size=1).data[0]
     assert set(slim) == {"id", "name"}
+
+
+def test_prices_are_money_with_a_currency(gm):
+    event = event_named(gm, "Sandbox Showcase")
+    prices = [p for rt in event["registration_types"] for p in rt["prices"]]
+    assert prices
+    for price in prices:
+        assert set(price) == PRICE_FIELDS
+        assert Decimal(price["decimal"]) * 100 == price["amount"]
+        assert price["formatted"] == f"${price['amount'] / 100:,.2f}"  # the seed sells in USD
 
 
 def test_sort_desc_and_filters(gm):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from decimal import Decimal
 
 import pytest
 
@@ -18,6 +19,129 @@ from .helpers import (
     variant,
     walk_to_payment,
 )
+
+# The objects as the reference (003 "Objects") documents them, written from its pages and
+# not from the sandbox: a field the sandbox renames, drops or makes up fails the test.
+COMMON = {"id", "created_at", "updated_at"}
+MONEY = {"decimal", "amount", "formatted"}
+ORDER_MONEY = {
+    *("total", "item_total", "adjustment_total", "payment_total", "additional_tax_total"),
+    *("included_tax_total", "included_service_fee_total", "additional_service_fee_total"),
+    *("promo_total", "shipment_total", "taxable_adjustment_total"),
+    *("non_taxable_adjustment_total", "application_fee_total"),
+}
+ORDER_FIELDS = (
+    COMMON
+    | ORDER_MONEY
+    | {
+        # Attributes.
+        *("number", "state", "checkout_steps", "contact_id", "guest_token", "payment_state"),
+        *("currency", "item_count", "expires_at", "completed_at", "abandon_at", "can_checkout_at"),
+        *("created_by_id", "canceler_id", "approver_id", "holder_id", "company_id", "zone_id"),
+        *("checkout_customization_id", "order_form_id", "order_channel_id", "shipping_method_id"),
+        *("bill_address_id", "ship_address_id", "shipment_state", "email_state", "metadata"),
+        *("mobile", "locked", "last_ip_address", "message", "links"),
+        # Guest checkout properties.
+        *("guest_checkout", "first_name", "last_name", "email", "phone_number"),
+        "phone_number_country",
+        # Relationships.
+        *("bill_address", "ship_address", "line_items", "payment_methods", "tickets", "responses"),
+        *("payments", "promotions", "adjustments"),
+    }
+)
+# The keys of 003's "Order with line items response": every order has them.
+ORDER_EXAMPLE = {
+    *("id", "number", "currency", "state", "checkout_steps", "item_count", "contact_id"),
+    *("guest_token", "guest_checkout", "first_name", "last_name", "email", "phone_number"),
+    *("phone_number_country", "completed_at", "expires_at", "total", "item_total"),
+    *("adjustment_total", "promo_total", "bill_address", "ship_address", "line_items"),
+    *("adjustments", "promotions", "tickets", "payments", "responses"),
+}
+PAYMENT_STATES = {"paid", "balance_due", "credit_owed", "partial_refund", "refunded", "failed"}
+LINE_ITEM_FIELDS = {
+    *("id", "order_id", "name", "description", "variant_id", "quantity", "price", "amount"),
+    *("currency", "bundle_item_id", "adjustments", "tickets", "subtotal", "ticket_tier"),
+}
+LINE_ITEM_EXAMPLE = {
+    *("id", "order_id", "name", "description", "variant_id", "quantity", "currency"),
+    *("bundle_item_id", "price", "subtotal"),
+}
+ADJUSTMENT_EXAMPLE = {
+    *("id", "label", "order_id", "adjustable_id", "adjustable_type", "source_id", "source_type"),
+    *("included", "mandatory", "eligible", "groupable", "finalized", "amount"),
+}
+ADJUSTMENT_FIELDS = ADJUSTMENT_EXAMPLE | {"application_fee"}
+PAYMENT_FIELDS = COMMON | {
+    *("number", "amount", "state", "order_id", "source_id", "source_type", "source"),
+    *("payment_method_id", "response_code", "application_fee", "reason"),
+}
+PAYMENT_SOURCE = {"brand", "last_four", "cardholder_name"}  # never the token or the CVV
+PAYMENT_METHOD_FIELDS = {
+    *("id", "type", "name", "description", "display_name", "currencies", "test_mode"),
+    *("billing_address_required", "payment_profiles_enabled", "active", "tokenize_key"),
+}
+ADDRESS_FIELDS = {
+    *("id", "address1", "address2", "city", "zipcode", "state_name", "state_code"),
+    *("country_name", "country_code", "state_id", "country_id", "state", "country"),
+}
+ADDRESS_EXAMPLE = {"id", "address1", "city", "zipcode", "state_name", "state_code"}
+ADDRESS_EXAMPLE |= {"country_name", "country_code"}
+
+
+def assert_money(value: dict, currency_symbol: str = "$") -> None:
+    """003's money type: the amount in cents, the decimal as a string, formatted with its
+    currency's symbol."""
+    assert set(value) == MONEY, value
+    assert isinstance(value["amount"], int) and isinstance(value["decimal"], str)
+    assert Decimal(value["decimal"]) * 100 == value["amount"]
+    assert value["formatted"] == f"{currency_symbol}{value['amount'] / 100:,.2f}", value
+
+
+def assert_documented_order(order: dict) -> None:
+    assert ORDER_EXAMPLE <= set(order) <= ORDER_FIELDS, set(order) ^ ORDER_EXAMPLE
+    for name in ORDER_MONEY & set(order):
+        assert_money(order[name])
+    lines = order["line_items"]
+    for line in lines:
+        assert LINE_ITEM_EXAMPLE <= set(line) <= LINE_ITEM_FIELDS, line
+        assert_money(line["price"])
+        if "amount" in line:
+            assert line["amount"]["amount"] == line["price"]["amount"] * line["quantity"]
+    # Sums the Order attributes are defined by.
+    assert order["item_count"] == sum(line["quantity"] for line in lines)
+    item_total = sum(line["price"]["amount"] * line["quantity"] for line in lines)
+    assert order["item_total"]["amount"] == item_total
+    adjustments = order["total"]["amount"] - item_total
+    assert order["adjustment_total"]["amount"] == adjustments
+    for adjustment in order["adjustments"]:
+        assert ADJUSTMENT_EXAMPLE <= set(adjustment) <= ADJUSTMENT_FIELDS, adjustment
+        assert adjustment["adjustable_type"] in ("Order", "LineItem")
+        assert_money(adjustment["amount"])
+    for method in order.get("payment_methods", []):
+        assert set(method) == PAYMENT_METHOD_FIELDS, method
+    for address in filter(None, (order["bill_address"], order["ship_address"])):
+        assert ADDRESS_EXAMPLE <= set(address) <= ADDRESS_FIELDS, address
+
+
+def test_orders_are_the_documented_objects(gm, sandbox):
+    v = variant(gm, "Quick Ticket Night", "Standard")
+    created = gm.create_order(currency="USD", line_items=[{"variant_id": v, "quantity": 2}])
+    assert_documented_order(created)
+    buyer = gm.update_order(created["id"], created["guest_token"], **BUYER)
+    at_payment = walk_to_payment(gm, buyer)
+    assert_documented_order(at_payment)
+    assert at_payment["payment_methods"], "the payment step offers its payment methods"
+    pay(gm, at_payment, sandbox.card_token())
+    done = poll_until_settled(gm, at_payment)  # a settled poll is the whole order
+    assert_documented_order(done)
+    assert done["payment_state"] in PAYMENT_STATES
+    (payment,) = done["payments"]
+    assert {"id", "number", "amount", "state", "order_id", "payment_method_id"} <= set(payment)
+    assert set(payment) <= PAYMENT_FIELDS, payment
+    assert set(payment.get("source", {})) <= PAYMENT_SOURCE
+    assert_money(payment["amount"])
+    if done["payment_state"] == "paid":  # 003, "Payment states": payment_total == total
+        assert done["payment_total"] == done["total"] == payment["amount"]
 
 
 def test_paid_checkout_through_every_step(gm, sandbox, caplog):

@@ -146,11 +146,16 @@ def test_backoff_schedule_and_injected_waits(gm):
     event, op_id = gm.create_event(new_event(f"Polled {uuid.uuid4().hex[:6]}"))
     waits: list[float] = []
     seen: list[str] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(0.05)  # the sandbox's phases advance in real time, in its own process
+
     done = gm.wait_for_operation(
         event["id"],
         op_id,
         delays=itertools.repeat(0.01),
-        sleep=lambda s: (waits.append(s), time.sleep(0.05)),
+        sleep=sleep,
         on_poll=lambda op: seen.append(op.status),
     )
     assert done.status == "completed" and seen[-1] == "completed"

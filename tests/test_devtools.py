@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,9 @@ import pytest
 from devtools.processes import Children
 
 from .conftest import ROOT
+from .helpers import eventually
 
+# Children that idle until they are stopped (600 s: longer than any test waits for them).
 IGNORES_INTERRUPTS = (
     "import signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
     "print('ready', flush=True); time.sleep(600)"
@@ -31,13 +32,8 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def wait_until_gone(pid: int, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
+def wait_until_gone(pid: int) -> None:
+    eventually(lambda: not alive(pid), f"process {pid} exited")
 
 
 def test_children_are_stopped_even_when_they_ignore_interrupts():
@@ -66,4 +62,4 @@ def test_children_die_with_their_launcher(tmp_path):
     assert alive(child_pid)
     proc.send_signal(signal.SIGKILL)  # no chance to clean up
     proc.wait()
-    assert wait_until_gone(child_pid)
+    wait_until_gone(child_pid)

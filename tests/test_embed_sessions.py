@@ -5,19 +5,32 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import pytest
+from django.core import signing
 from django.http import HttpResponse
 from django.test import Client
 
+from tenancy import embed
 from tenancy.middleware import partition_cookies
 
-from .helpers import variant
+from .helpers import FakeClock, eventually, variant
 from .test_merchants import HARBOUR_ORIGIN, NORTHWIND_ORIGIN, merchants  # noqa: F401
 from .web import BUYER_STEP, address_form, csrf, payment
 
 UA = "Mozilla/5.0 (embed test)"
+
+
+@pytest.fixture
+def later(monkeypatch) -> Callable[[float], None]:
+    """Moves the clock embed sessions and their signed references are judged by: the idle
+    limits are tested as they are set, without waiting them out."""
+    clock = FakeClock(time.time())
+    monkeypatch.setattr(embed, "time", clock)
+    monkeypatch.setattr(signing, "time", clock)
+    return clock.advance
 
 
 class Frame:
@@ -104,12 +117,12 @@ def _pay_through(frame: Frame, gm, sandbox) -> tuple[str, int]:
     paid = frame.post(url, {"csrfmiddlewaretoken": token, **payment(sandbox.card_token())})
     assert paid.status_code == 302
     paying_prefix = frame.prefix
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+
+    def settled() -> HttpResponse | None:
         page = frame.get(f"{paying_prefix}orders/{order_id}/")
-        if b"Processing your payment" not in page.content:
-            break
-        time.sleep(0.3)
+        return page if b"Processing your payment" not in page.content else None
+
+    page = eventually(settled, "the payment settled")
     assert "You’re going!" in page.content.decode()
     assert b'data-embed-event="checkout:complete"' in page.content
     return paying_prefix, order_id
@@ -137,6 +150,7 @@ def test_a_reference_is_bound_to_its_browser_merchant_and_time(
     merchants,  # noqa: F811
     gm,
     settings,
+    later,
 ):
     frame = Frame()
     frame.get(frame.entry)
@@ -155,9 +169,9 @@ def test_a_reference_is_bound_to_its_browser_merchant_and_time(
     # htmx requests are sent to the same page in full.
     hx = Client(HTTP_USER_AGENT="Other").get(cart_url, HTTP_HX_REQUEST="true")
     assert hx.status_code == 204 and "/embed/ended" in hx["HX-Redirect"]
-    # Idle too long.
-    settings.EMBED_SESSION_IDLE = 0
-    time.sleep(0.01)
+    # Idle too long: open until then, ended after.
+    assert frame.get(cart_url).status_code == 200
+    later(settings.EMBED_SESSION_IDLE + 1)
     assert frame.get(cart_url).status_code == 302
     assert order_id is None
 
@@ -222,7 +236,7 @@ def test_embed_script_is_served_cacheable_and_versioned(client):
     assert client.get("/embed.v2.js").status_code == 404
 
 
-def test_a_frame_that_is_only_looked_at_stores_no_session(merchants, gm, settings):  # noqa: F811
+def test_a_frame_that_is_only_looked_at_stores_no_session(merchants, gm, settings, later):  # noqa: F811
     from django.contrib.sessions.models import Session
 
     frame = Frame()
@@ -249,6 +263,6 @@ def test_a_frame_that_is_only_looked_at_stores_no_session(merchants, gm, setting
     # A reference to a session never stored ends once it is older than the idle limit.
     idle = Frame()
     idle.get(idle.entry)
-    settings.EMBED_SESSION_IDLE = 0
-    time.sleep(1.1)
+    assert idle.get(idle.prefix).status_code == 200
+    later(settings.EMBED_SESSION_IDLE + 1)
     assert idle.get(idle.prefix).status_code == 302

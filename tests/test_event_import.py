@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import re
-import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from merchant_tools import eventimport
+from merchant_tools import eventimport, eventsync
 
 from .test_merchants import make_merchant
 
@@ -176,39 +177,53 @@ def test_default_waits_for_the_tickets_phase_only(importing, gm, tmp_path):
     assert state["held"] and state["data"]["status"] == "running"
 
 
-def test_wait_all_waits_for_every_phase(importing, gm, tmp_path):
+def test_wait_all_waits_for_every_phase(importing, gm, tmp_path, monkeypatch):
     tag = uuid.uuid4().hex[:6]
-    importing.control("POST", "operations", {"event_name": f"Whole {tag}", "hold": "publish"})
-    rows = [f"whole-{tag},date,Whole {tag},{VENUE},{at(630)},{at(630, 22)},,,,,,,,GA,{GA},10,10"]
-    path = csv_file(tmp_path, rows)
-    release = _release_after(importing, gm, f"Whole {tag}", seconds=1.5)
-    started = time.monotonic()
-    out, error = run(path, "--wait-all")
-    release.join()
+    name = f"Whole {tag}"
+    importing.control("POST", "operations", {"event_name": name, "hold": "publish"})
+    rows = [f"whole-{tag},date,{name},{VENUE},{at(630)},{at(630, 22)},,,,,,,,GA,{GA},10,10"]
+    waits_past_tickets = 0
+
+    def release_once_past_tickets() -> None:
+        # Each wait is followed by a poll: once a wait finds the tickets phase done, the poll
+        # after it sees so too, and a further wait means the importer went on waiting. Only
+        # then is the held phase let go: an importer that stopped at tickets never gets here.
+        nonlocal waits_past_tickets
+        event_id, operation = _latest_operation(importing, gm, name)
+        if _phase_done(operation, "tickets"):
+            waits_past_tickets += 1
+            if waits_past_tickets == 2:
+                _release(importing, event_id)
+
+    _act_while_waiting(monkeypatch, release_once_past_tickets)
+    out, error = run(csv_file(tmp_path, rows), "--wait-all")
     assert error is None, out
-    assert time.monotonic() - started >= 1.5  # it waited past the tickets phase
+    assert waits_past_tickets >= 2  # it waited past the tickets phase
     assert "publish running" in out and "done: every phase of event" in out
     assert "tickets ready" not in out
 
 
-def _release_after(sandbox, gm, name: str, seconds: float) -> threading.Thread:
-    """Release the named event's held operation after ``seconds`` (once it exists)."""
+def _act_while_waiting(monkeypatch, act: Callable[[], None]) -> None:
+    """Call ``act`` after each of the importer's waits, before it polls again."""
 
-    def release() -> None:
-        time.sleep(seconds)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            events = top_level(gm, name)
-            if events:
-                sandbox.control(
-                    "POST", f"events/{events[0]['id']}/operations/latest", {"release": True}
-                )
-                return
-            time.sleep(0.1)
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds)  # the sandbox's phases advance in real time, in its own process
+        act()
 
-    thread = threading.Thread(target=release)
-    thread.start()
-    return thread
+    monkeypatch.setattr(eventsync, "Importer", functools.partial(eventsync.Importer, sleep=sleep))
+
+
+def _latest_operation(sandbox, gm, name: str) -> tuple[int, dict]:
+    event_id = top_level(gm, name)[0]["id"]
+    return event_id, sandbox.control("GET", f"events/{event_id}/operations/latest")["data"]
+
+
+def _phase_done(operation: dict, phase: str) -> bool:
+    return any(p["name"] == phase and p["status"] == "completed" for p in operation["phases"])
+
+
+def _release(sandbox, event_id: int) -> None:
+    sandbox.control("POST", f"events/{event_id}/operations/latest", {"release": True})
 
 
 def test_a_failing_phase_is_reported_with_its_code(importing, gm, tmp_path):
@@ -258,7 +273,7 @@ def test_comps_are_skipped_for_an_event_whose_tickets_phase_failed(importing, tm
     assert "comps line 5: Give the ticket holder's name or email." in out
 
 
-def test_a_409_while_an_operation_runs_is_waited_out(importing, gm, tmp_path):
+def test_a_409_while_an_operation_runs_is_waited_out(importing, gm, tmp_path, monkeypatch):
     tag = uuid.uuid4().hex[:6]
     importing.control("POST", "operations", {"event_name": f"Busy {tag}", "hold": "inventory"})
     row = f"busy-{tag},date,Busy {tag},{VENUE},{at(660)},{at(660, 22)},,,,,,,,GA,{GA},10,10"
@@ -266,9 +281,15 @@ def test_a_409_while_an_operation_runs_is_waited_out(importing, gm, tmp_path):
     assert error is None and "tickets ready" in out
     importing.control("POST", "operations", {"reset": True})
 
-    release = _release_after(importing, gm, f"Busy {tag}", seconds=1.0)
+    released: list[int] = []
+
+    def release_once() -> None:  # the first wait is for the running operation (a 409)
+        if not released:
+            released.append(_latest_operation(importing, gm, f"Busy {tag}")[0])
+            _release(importing, released[0])
+
+    _act_while_waiting(monkeypatch, release_once)
     out, error = run(csv_file(tmp_path, [row.replace(",10,10", ",12,10")]))
-    release.join()
     assert error is None, out
     assert "busy with another operation; waiting for it" in out
     assert re.search(r"updated event \d+ 'Busy \w+', operation \d+", out)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -34,7 +33,14 @@ from checkout.steps import STEPS as STATES
 from guestmanager import GuestManagerClient
 from tenancy.sessionstore import SessionStore
 
-from .helpers import ADDRESS, BUYER, answer_everything, event_named, name_tickets
+from .helpers import (
+    ADDRESS,
+    BUYER,
+    answer_everything,
+    event_named,
+    eventually,
+    name_tickets,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -553,13 +559,12 @@ def step_data(order: dict[str, Any]) -> dict[str, Any]:
 
 def wait_settled(gm: GuestManagerClient, order_id: int, token: str) -> dict[str, Any]:
     """The order once a payment in flight (a made-up card: declined) is decided."""
-    deadline = time.monotonic() + 15
-    order = gm.get_order(order_id, token)
-    while order["state"] == "processing":
-        assert time.monotonic() < deadline, "payment never settled"
-        time.sleep(0.05)
+
+    def settled() -> dict[str, Any] | None:
         order = gm.get_order(order_id, token)
-    return order
+        return order if order["state"] != "processing" else None
+
+    return eventually(settled, "the payment settled")
 
 
 def seen(gm: GuestManagerClient, order_id: int, token: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from devtools import production
-from sandbox.launch import free_port, wait_for
+from sandbox.launch import listening_socket, wait_for
 
 from .conftest import ROOT
 
@@ -188,11 +188,13 @@ def test_make_serve_local_tries_it_over_plain_http_with_the_demos_keys(tmp_path)
     reason="the production configuration (make test-production): PostgreSQL and Redis",
 )
 def test_make_serve_serves_under_gunicorn_behind_a_tls_proxy(tmp_path):
-    port = free_port()
+    listener = listening_socket()
+    base, port = listener.url, listener.port
     env = production_env(
         tmp_path,
         ALLOWED_HOSTS="127.0.0.1",
-        BIND=f"127.0.0.1:{port}",
+        BIND=f"fd://{listener.fd}",  # gunicorn serves on the socket made here
+        SITE_URL=base,
         WEB_CONCURRENCY="2",
         CACHE_KEY_PREFIX=f"serve-test-{port}",
         SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto",
@@ -201,7 +203,7 @@ def test_make_serve_serves_under_gunicorn_behind_a_tls_proxy(tmp_path):
     )
     log = tmp_path / "serve.log"
     with log.open("w") as output:
-        proc = subprocess.Popen(
+        proc = listener.start(
             [sys.executable, "-m", "devtools.production"],
             cwd=ROOT,
             env=env,
@@ -209,7 +211,6 @@ def test_make_serve_serves_under_gunicorn_behind_a_tls_proxy(tmp_path):
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/healthz", proc, log=log, timeout=120)
         health = httpx.get(f"{base}/healthz", timeout=30)

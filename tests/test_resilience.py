@@ -4,6 +4,7 @@ them under the API's limit together and a payment is submitted once across both.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import subprocess
@@ -24,10 +25,10 @@ from cryptography.fernet import Fernet
 from bench import buyer
 from guestmanager import errors
 from infra import budget, health
-from sandbox.launch import free_port, wait_for
+from sandbox.launch import listening_socket, wait_for
 
 from .conftest import ROOT, WRITE_KEY, start, stop
-from .helpers import BUYER, pay, walk_to_payment
+from .helpers import BUYER, eventually, pay, walk_to_payment
 from .web import Shopper, address_form, payment
 
 # Not database 0 unless told: a suite run on Redis clears (FLUSHDB) its cache's database.
@@ -68,10 +69,10 @@ def test_bursts_of_429_carry_retry_after(sandbox, faults):
 
 def test_unreachable_closes_connections_without_an_answer(sandbox, faults):
     faults(unreachable=True)
-    started = time.monotonic()
-    with sandbox.client(max_retries=0) as gm, pytest.raises(errors.TransportError):
+    with sandbox.client(max_retries=0) as gm, pytest.raises(errors.TransportError) as exc:
         gm.list_categories()
-    assert time.monotonic() - started < 2
+    # Closed without a reply, not left hanging until the client's read timeout.
+    assert isinstance(exc.value.__cause__, httpx.RemoteProtocolError)
     assert stats(sandbox)["dropped"] == {"unreachable GET sandbox/api/public/v2/categories": 1}
     faults(unreachable=False)
     with sandbox.client() as gm:
@@ -137,13 +138,11 @@ def _to_payment(shopper: Shopper) -> str:
 
 
 def _settle(shopper: Shopper, url: str) -> str:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    def completed() -> str | None:
         page = shopper.web.get(url).content.decode()
-        if DONE in page:
-            return page
-        time.sleep(0.3)
-    raise AssertionError("the order did not complete")
+        return page if DONE in page else None
+
+    return eventually(completed, "the order completed")
 
 
 @pytest.mark.django_db
@@ -192,10 +191,7 @@ def test_a_declined_card_may_be_retried_after_a_payment_was_sent(shopper, sandbo
     order_id = shopper.order_id()
     declined = shopper.post(url, payment(sandbox.card_token("4000000000000002"), "0002"))
     assert declined.status_code == 302
-    deadline = time.monotonic() + 10
-    while "declined" not in shopper.web.get(url).content.decode():
-        assert time.monotonic() < deadline, "the payment was not declined"
-        time.sleep(0.3)
+    eventually(lambda: "declined" in shopper.web.get(url).content.decode(), "declined")
     assert shopper.post(url, payment(sandbox.card_token())).status_code == 302
     assert DONE in _settle(shopper, url)
     assert [p["state"] for p in sandbox.payments(order_id)] == ["failed", "completed"]
@@ -222,21 +218,20 @@ def test_429_bursts_are_waited_out_by_checkout_steps(shopper, sandbox, faults, w
 def test_an_unreachable_api_serves_stale_pages_and_keeps_what_was_typed(
     shopper, sandbox, faults, storefront_settings
 ):
+    # Short: the polls below go on past it. (Not 0: a failed refresh is noted for its TTL.)
     storefront_settings.CATALOG_TTL = 0.2
     storefront_settings.PAGE_CACHE_SECONDS = 0
     url = shopper.checkout_to_address("Quick Ticket Night", "Standard")
     form = address_form(shopper.web.get(url).content.decode(), shopper.token)
     assert b"Quick Ticket Night" in shopper.web.get("/?q=quick").content
     faults(unreachable=True)
-    time.sleep(0.3)  # past the TTL
-    deadline = time.monotonic() + 5
-    while True:
+
+    def stale_and_said() -> bool:
         stale = shopper.web.get("/?q=quick")
         assert stale.status_code == 200 and b"Quick Ticket Night" in stale.content
-        if b"Showing recently saved listings" in stale.content or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    assert b"Showing recently saved listings" in stale.content
+        return b"Showing recently saved listings" in stale.content
+
+    eventually(stale_and_said, "the failed refresh was noted on the page")
     step = shopper.web.post(url, form)
     assert step.status_code == 503
     text = step.content.decode()
@@ -318,12 +313,11 @@ def pair(sandbox, tmp_path_factory) -> Iterator[Pair]:
     )
     procs, urls = [], []
     for n in range(2):
-        port = free_port()
+        listener = listening_socket()
         log = var / f"storefront-{n}.log"
-        procs.append(
-            start([sys.executable, "-m", "devtools.devserver", "--port", str(port)], env, log)
-        )
-        urls.append(f"http://127.0.0.1:{port}")
+        serve = [sys.executable, "-m", "devtools.devserver", "--fd", str(listener.fd)]
+        procs.append(start(serve, env, log, listener))
+        urls.append(listener.url)
         wait_for(f"{urls[-1]}/healthz", procs[-1], log=log)
     yield Pair(urls, sandbox.stripe_url)
     for proc in procs:
@@ -340,18 +334,18 @@ def _paths(gm) -> tuple[str, list[str]]:
 
 def _warm(pair: Pair, paths: list[str]) -> None:
     """A live shop's cache is warm (the budget may put some first loads off: try again)."""
+
+    def loads(path: str) -> bool:
+        return httpx.get(pair.urls[0] + path, timeout=30).status_code == 200
+
     for path in paths:
-        deadline = time.monotonic() + 20
-        while httpx.get(pair.urls[0] + path, timeout=30).status_code != 200:
-            assert time.monotonic() < deadline, f"{path} did not load"
-            time.sleep(0.5)
+        eventually(functools.partial(loads, path), f"{path} loaded")
 
 
 def _browse(pair: Pair, pages: list[str], stop: threading.Event, seen: Counter) -> None:
     with httpx.Client(timeout=30) as web:
-        while not stop.is_set():
+        while not stop.wait(0.05):  # a browsing pace, over as soon as the test is
             seen[web.get(random.choice(pair.urls) + random.choice(pages)).status_code] += 1
-            time.sleep(0.05)
 
 
 def test_two_instances_stay_under_the_limit_together_and_checkouts_complete(
@@ -395,18 +389,19 @@ def test_one_payment_when_pay_reaches_both_instances_at_once(pair, sandbox, gm, 
         cards = [shopper.card(), shopper.card()]
 
         def pay_on(n: int) -> int:  # one browser, two tabs, each answered by an instance
-            time.sleep(0.2 * n)
             data = {"csrfmiddlewaretoken": shopper.csrf, "step": "payment", **cards[n]}
             return shopper.web.post(pair.urls[n] + order_url, data=data).status_code
 
         with ThreadPoolExecutor(2) as pool:
-            answers = list(pool.map(pay_on, range(2)))
+            first = pool.submit(pay_on, 0)
+            # The second tab pays once the first payment has landed, its reply still held.
+            eventually(lambda: sandbox.payments(order_id), "the first payment reached the API")
+            answers = [pool.submit(pay_on, 1).result(), first.result()]
         faults(reset=True)
         assert all(status < 500 for status in answers), answers
         assert len(sandbox.payments(order_id)) == 1
         assert stats(sandbox)["duplicate_payment_total"] == 0
-        shopper.deadline = time.monotonic() + 30
-        while DONE not in shopper.get(order_url).text:
-            time.sleep(0.3)
+        shopper.deadline = time.monotonic() + 60
+        eventually(lambda: DONE in shopper.get(order_url).text, "the order completed")
     finally:
         shopper.close()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
+from django.http import HttpResponse
 
-from .helpers import variant
+from .helpers import eventually, variant
 from .web import BUYER_STEP, address_form, csrf, payment
 
 
@@ -98,12 +98,12 @@ def test_no_js_checkout_to_confirmation(web, gm, sandbox):
         {"csrfmiddlewaretoken": token, **payment(card)},
     )
     assert paid.status_code == 302
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+
+    def settled() -> HttpResponse | None:
         page = web.get(url)
-        if b"Processing your payment" not in page.content:
-            break
-        time.sleep(0.3)
+        return page if b"Processing your payment" not in page.content else None
+
+    page = eventually(settled, "the payment settled")
     assert "You’re going!" in page.content.decode()
     assert b"PDF ticket" in page.content
     ics = web.get(f"/orders/{order_id}/calendar.ics")
@@ -175,7 +175,8 @@ def test_lost_reply_on_a_step_keeps_the_data_and_recovers(web, gm, sandbox, stor
     text = lost.content.decode()
     assert "couldn’t reach the ticketing service" in text
     assert 'value="1 Main St"' in text  # nothing typed is lost
-    time.sleep(0.6)  # the write did land upstream
+    order_id = int(url.strip("/").split("/")[-1])
+    eventually(lambda: sandbox.order(order_id)["state"] != "address", "the write landed upstream")
     retry = web.post(url, form)  # the order has moved on: show where it really is
     assert retry.status_code in (302, 409)
     assert "Payment" in web.get(url).content.decode()
@@ -208,14 +209,15 @@ def test_lost_reply_on_payment_is_never_resubmitted(web, gm, sandbox, storefront
     page = web.get(url).content.decode()
     assert "Processing your payment" in page or "You’re going!" in page
     assert len(sandbox.payments(order_id)) == 1
-    statuses = []
-    for attempt in range(40):
-        polled = web.get(f"{url}poll?n={attempt}", HTTP_HX_REQUEST="true")
+    statuses: list[int] = []
+
+    def swapped() -> HttpResponse | None:
+        polled = web.get(f"{url}poll?n={len(statuses)}", HTTP_HX_REQUEST="true")
         statuses.append(polled.status_code)
-        if polled.status_code == 286:  # htmx stops polling and swaps in the new state
-            break
-        time.sleep(0.2)
-    assert statuses[-1] == 286 and set(statuses[:-1]) <= {200}
+        return polled if polled.status_code == 286 else None  # htmx stops and swaps it in
+
+    polled = eventually(swapped, "the poll swapped in the settled order")
+    assert set(statuses[:-1]) <= {200}
     assert "You’re going!" in polled.content.decode()
 
 

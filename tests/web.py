@@ -75,16 +75,18 @@ class Shopper:
     def order_id(self) -> int:
         return int(self.order_url().strip("/").split("/")[-1])
 
-    def guest_token(self) -> str:
-        """The order's token, from the server-side session (it never reaches the browser)."""
+    def guest_token(self, order_id: int | None = None) -> str:
+        """The order's token, from the server-side session (it never reaches the browser).
+        The open order's unless ``order_id`` names another (one that left the cart)."""
         from checkout.session import ORDERS_KEY
         from tenancy.sessionstore import SessionStore
 
         session = SessionStore(self.web.cookies["sessionid"].value).load()
-        return session[ORDERS_KEY][str(self.order_id())]
+        return session[ORDERS_KEY][str(order_id or self.order_id())]
 
-    def api_order(self) -> dict[str, Any]:
-        return self.gm.get_order(self.order_id(), self.guest_token())
+    def api_order(self, order_id: int | None = None) -> dict[str, Any]:
+        order_id = order_id or self.order_id()
+        return self.gm.get_order(order_id, self.guest_token(order_id))
 
     def post(self, url: str, data: dict[str, Any], **extra: Any):
         return self.web.post(url, {"csrfmiddlewaretoken": self.token, **data}, **extra)
