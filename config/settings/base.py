@@ -210,7 +210,9 @@ DATABASES = {
 
 
 def sqlite_for_threads(databases: dict[str, Any]) -> None:
-    """WAL and a busy timeout for SQLite: requests and background workers write at once."""
+    """WAL and a busy timeout for SQLite: requests and background workers write at once. A
+    test run's database is a file of its own too: an in-memory one shared between threads
+    refuses a write at once while another thread writes, instead of waiting its turn."""
     for db in databases.values():
         if db["ENGINE"].endswith("sqlite3"):
             db["OPTIONS"] = {
@@ -219,6 +221,8 @@ def sqlite_for_threads(databases: dict[str, Any]) -> None:
                 "transaction_mode": "IMMEDIATE",
             }
             db["CONN_MAX_AGE"] = 0
+            name = Path(db["NAME"])
+            db["TEST"] = {"NAME": str(name.with_name(f"test-{os.getpid()}-{name.name}"))}
 
 
 sqlite_for_threads(DATABASES)
