@@ -135,12 +135,17 @@ class Backend(Protocol):
 # so instances with skewed clocks agree). ARGV: interval, tolerance, longest wait (ms), and
 # optionally the time now (ms, a caller's own clock) in place of Redis's.
 # A granted call books its slot, so a caller told to wait n ms just sleeps and goes.
-TAKE_SCRIPT = """
-local now = ARGV[4] and tonumber(ARGV[4])
-if not now then
+# ``now_ms(i)``: ARGV[i] when given, else Redis's clock, in milliseconds.
+NOW = """
+local function now_ms(i)
+  if ARGV[i] then return tonumber(ARGV[i]) end
   local t = redis.call("TIME")
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+"""
+
+TAKE_SCRIPT = NOW + """
+local now = now_ms(4)
 local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
 local start = math.max(now, tonumber(redis.call("GET", KEYS[2]) or "0"))
 local tat = math.max(tonumber(redis.call("GET", KEYS[1]) or "0"), start)
@@ -153,12 +158,8 @@ redis.call("SET", KEYS[1], tostring(tat), "PX", math.ceil(tat - now) + 1000)
 return {1, math.ceil(wait)}
 """
 
-PAUSE_SCRIPT = """
-local now = ARGV[2] and tonumber(ARGV[2])
-if not now then
-  local t = redis.call("TIME")
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+PAUSE_SCRIPT = NOW + """
+local now = now_ms(2)
 local ms = math.ceil(tonumber(ARGV[1]))
 if now + ms > tonumber(redis.call("GET", KEYS[1]) or "0") then
   redis.call("SET", KEYS[1], now + ms, "PX", ms + 1000)
