@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,13 +150,20 @@ def fresh_process_state() -> None:
     """Each test starts as a new process would: pytest-django rolls back the database, but
     not the shared cache (catalog, limit counters), this process's copies of catalog entries
     and whole pages (the live server's handler outlives a test), the /healthz probe or the
-    merchants read from the database. Tests run in a random order (pytest-randomly), so none
-    may lean on what another left there."""
+    merchants read from the database, nor the work an earlier test left running in the
+    background (cache refreshes, resends: they would call the sandbox during this test).
+    Tests run in a random order (pytest-randomly), so none may lean on what another left
+    there."""
     from django.core.cache import cache
 
     from infra import health, pagecache, swr
+    from merchant_tools import resend
     from tenancy.shop import directory
 
+    for thread in threading.enumerate():
+        if thread.name == "catalog-refresh":
+            thread.join(timeout=30)
+    resend.dispatcher.wait(timeout=30)
     cache.clear()
     swr.clear_local()
     pagecache.forget()
