@@ -144,7 +144,9 @@ local function now_ms(i)
 end
 """
 
-TAKE_SCRIPT = NOW + """
+TAKE_SCRIPT = (
+    NOW
+    + """
 local now = now_ms(4)
 local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
 local start = math.max(now, tonumber(redis.call("GET", KEYS[2]) or "0"))
@@ -157,8 +159,11 @@ tat = tat + interval
 redis.call("SET", KEYS[1], tostring(tat), "PX", math.ceil(tat - now) + 1000)
 return {1, math.ceil(wait)}
 """
+)
 
-PAUSE_SCRIPT = NOW + """
+PAUSE_SCRIPT = (
+    NOW
+    + """
 local now = now_ms(2)
 local ms = math.ceil(tonumber(ARGV[1]))
 if now + ms > tonumber(redis.call("GET", KEYS[1]) or "0") then
@@ -166,6 +171,7 @@ if now + ms > tonumber(redis.call("GET", KEYS[1]) or "0") then
 end
 return now + ms
 """
+)
 
 
 class RedisBackend:
