@@ -20,6 +20,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import Http404, HttpRequest
+from django.middleware.csrf import rotate_token
 from django.utils.crypto import salted_hmac
 
 from guestmanager import errors
@@ -48,6 +49,7 @@ __all__ = ["OrderRef", "forget", "keep", "load_order", "open_order", "owned", "r
 
 def remember(request: HttpRequest, order: dict[str, Any], *, hand_off: bool = False) -> OrderRef:
     """A new order of this session's, which becomes the open one."""
+    embed.renew(request)
     orders = dict(request.session.get(ORDERS_KEY) or {})
     orders[str(order["id"])] = order["guest_token"]
     request.session[ORDERS_KEY] = _newest(orders)
@@ -129,6 +131,7 @@ def _rotate_once(request: HttpRequest, order_id: int) -> None:
     request.session[FINISHED_KEY] = (finished + [order_id])[-MAX_REMEMBERED:]
     old_key = request.session.session_key
     request.session.cycle_key()
+    rotate_token(request)  # a form rendered before completion posts nothing after it
     embed.session_rotated(request, old_key)
 
 

@@ -1,47 +1,53 @@
 """Embed mode: the storefront inside a merchant's iframe, with no third-party cookie.
 
-The session travels in the URL as a signed reference, ``…/embed/s/<reference>/…``, put in
+The session travels in the URL as an encrypted reference, ``…/embed/s/<reference>/…``, put in
 the script prefix so every ``{% url %}`` (links, forms, htmx requests, redirects) carries it.
-The reference names the session, the host page's origin and the frame; it is refused after
-``EMBED_SESSION_MAX_AGE``, its session after ``EMBED_SESSION_IDLE`` without a request or
-from another browser (user agent), and a completed order rotates the session so the
-reference that was used to pay opens nothing.
+The reference names the session, the host page's origin and the frame, encrypted; it is
+refused after ``EMBED_SESSION_MAX_AGE``, its session after ``EMBED_SESSION_IDLE`` without a
+request or from another browser (user agent). A session is first stored under a key no
+earlier reference named, and moves to a new key when it gains an order and when an order
+completes, so a reference handed to someone else opens nothing of theirs
+(docs/architecture.md, "Embed sessions").
 
 ``open_session`` is how ``TenantSessionMiddleware`` finds a framed request's session.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
+import json
 import re
 import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
-from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.crypto import salted_hmac
 
 from . import keys
 from .current import Embed, Tenant, current_tenant, tenant_of
 
 TOKEN_SALT = "storefront.embed-session"
 SESSION_KEY = "_embed"
-FRAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-COUPON_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
+FRAME_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+COUPON_RE = re.compile(r"[A-Za-z0-9_-]{1,50}")
 SEEN_EVERY = 60  # seconds between writes of "last seen"
 
 SessionStoreClass = type[SessionBase]
 
 
 def frame_id(value: str) -> str | None:
-    return value if FRAME_RE.match(value or "") else None
+    return value if FRAME_RE.fullmatch(value or "") else None
 
 
 def prefill_from(params: Mapping[str, str]) -> dict[str, str]:
@@ -55,50 +61,62 @@ def prefill_from(params: Mapping[str, str]) -> dict[str, str]:
         except ValidationError:
             pass
     coupon = (params.get("coupon") or "").strip()
-    if COUPON_RE.match(coupon):
+    if COUPON_RE.fullmatch(coupon):
         prefill["coupon"] = coupon
     return prefill
 
 
 # --- references -----------------------------------------------------------------------------
+#
+# A reference is encrypted (Fernet, a key derived from SECRET_KEY and its fallbacks), so it
+# names its session, host page and frame without showing them to whoever sees the URL.
+
+
+def _fernet() -> MultiFernet:
+    return _fernet_for((settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS))
+
+
+@functools.lru_cache(maxsize=4)
+def _fernet_for(secrets: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(_derive(s))) for s in secrets])
+
+
+def _derive(secret: str) -> bytes:
+    return salted_hmac(TOKEN_SALT, "reference key", secret=secret, algorithm="sha256").digest()
 
 
 def mint(session_key: str, origin: str, frame: str, *, stored: bool) -> str:
     payload: dict[str, Any] = {"k": session_key, "o": origin, "f": frame}
     if not stored:
-        payload["n"] = 1  # handed out before the session was stored (see usable_unstored)
-    return signing.dumps(payload, salt=TOKEN_SALT, compress=True)
+        payload["n"] = 1  # handed out before the session was stored (see open_session)
+    data = json.dumps(payload, separators=(",", ":")).encode()
+    token = _fernet().encrypt_at_time(data, int(time.time())).decode()
+    return token.rstrip("=")
 
 
-def read(token: str) -> dict[str, str] | None:
+def _decrypt(token: str, max_age: int | None) -> dict[str, Any] | None:
     try:
-        data = signing.loads(token, salt=TOKEN_SALT, max_age=settings.EMBED_SESSION_MAX_AGE)
-    except signing.BadSignature:
+        raw = (token + "=" * (-len(token) % 4)).encode("ascii")
+        if max_age is None:
+            data = json.loads(_fernet().decrypt(raw))
+        else:
+            data = json.loads(_fernet().decrypt_at_time(raw, max_age, int(time.time())))
+    except (InvalidToken, ValueError, UnicodeError):
         return None
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in "kof"):
+    return data if isinstance(data, dict) else None
+
+
+def read(token: str, max_age: int | None = None) -> dict[str, str] | None:
+    data = _decrypt(token, max_age or settings.EMBED_SESSION_MAX_AGE)
+    if data is None or not all(isinstance(data.get(k), str) for k in "kof"):
         return None
     return data
 
 
 def read_expired(token: str) -> dict[str, str] | None:
     """The reference's host page, even when it is too old to open its session."""
-    try:
-        data = signing.loads(token, salt=TOKEN_SALT)
-    except signing.BadSignature:
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("o"), str) else None
-
-
-def usable_unstored(token: str, data: dict[str, str]) -> bool:
-    """A reference handed out before its session was stored opens an empty session, while it
-    is young and its key was never ended (a completed order's key is)."""
-    if not data.get("n"):
-        return False
-    try:
-        signing.loads(token, salt=TOKEN_SALT, max_age=settings.EMBED_SESSION_IDLE)
-    except signing.BadSignature:
-        return False
-    return not cache.get(_ended_key(data["k"]))
+    data = _decrypt(token, None)
+    return data if data is not None and isinstance(data.get("o"), str) else None
 
 
 def _ended_key(session_key: str) -> str:
@@ -126,13 +144,26 @@ def open_session(request: HttpRequest, store: SessionStoreClass) -> HttpResponse
         request.session = stored
         if not still_good(request, tenant):
             return _ended(request, tenant, embed, store, data)
-    elif usable_unstored(token, data):
-        request.session = new_session(store, data["k"])
-        embed.unstored = True
-    else:
+        tenant.carry_embed_token(token)
+        return None
+    if not _usable_unstored(token, data):
         return _ended(request, tenant, embed, store, data)
-    tenant.carry_embed_token(token)
+    # A reference handed out before its session was stored opens no session of its own: each
+    # request with it starts one under a new key, which only this response's links carry.
+    # Whoever else holds the reference (copied, or planted by someone) cannot follow.
+    request.session = new_session(store)
+    embed.unstored = True
+    _carry(request, tenant, stored=False)
     return None
+
+
+def _usable_unstored(token: str, data: dict[str, str]) -> bool:
+    """Young enough (the idle limit), and its key was never ended (a rotated session's is)."""
+    return (
+        bool(data.get("n"))
+        and read(token, max_age=settings.EMBED_SESSION_IDLE) is not None
+        and not cache.get(_ended_key(data["k"]))
+    )
 
 
 def _enter(
@@ -236,6 +267,18 @@ def prefill(request: HttpRequest) -> dict[str, str]:
         return {}
     data = request.session.get(SESSION_KEY) or {}
     return dict(data.get("prefill") or {})
+
+
+def renew(request: HttpRequest) -> None:
+    """A framed session about to hold an order moves to a new key and reference, which only
+    this response carries (as a login cycles the session key): a reference handed out
+    before, copied from a link or planted by someone else, opens nothing of it."""
+    tenant = current_tenant()
+    if tenant is None or tenant.embed is None:
+        return
+    old_key = request.session.session_key
+    request.session.cycle_key()
+    session_rotated(request, old_key)
 
 
 def session_rotated(request: HttpRequest, old_key: str | None) -> None:

@@ -180,12 +180,14 @@ def test_completion_rotates_the_session_and_leaves_the_cart(shopper, gm, sandbox
     url, order_id = shopper.order_url(), shopper.order_id()
     assert "Your details" in shopper.web.get(url).content.decode()
     old_cookie = shopper.web.cookies["sessionid"].value
+    old_csrf = shopper.web.cookies["csrftoken"].value
     # Completed behind this page's back (another tab): a plain reload finds out.
     token = SessionStore(old_cookie).load()[ORDERS_KEY][str(order_id)]
     gm.update_order(order_id, token, **BUYER)
     assert gm.checkout_next(order_id, token)["state"] == "complete"
     assert "You’re going!" in shopper.web.get(url).content.decode()
     assert shopper.web.cookies["sessionid"].value != old_cookie
+    assert shopper.web.cookies["csrftoken"].value != old_csrf  # forms from before post nothing
     assert "Your order is empty" in shopper.web.get("/cart/").content.decode()
     assert "You’re going!" in shopper.web.get(url).content.decode()  # still the buyer's
     stale = Client()

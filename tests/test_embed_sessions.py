@@ -42,6 +42,7 @@ class Frame:
         query = urlencode({"origin": origin, "frame": "f1", **prefill})
         self.entry = f"/m/{merchant}/embed/?{query}"
         self.prefix = ""
+        self.token = ""  # the CSRF token a checkout posted with
 
     def request(self, method: str, url: str, data=None, **extra):
         response = getattr(self.web, method)(url, data or {}, **extra)
@@ -52,6 +53,9 @@ class Frame:
         )
         if found:
             self.prefix = found.group(1).decode()
+        moved = re.match(rf"/m/{self.merchant}/embed/s/[^/]+/", response.get("Location", ""))
+        if moved:  # a redirect names the frame's reference from here on
+            self.prefix = moved.group(0)
         return response
 
     def get(self, url: str, **extra):
@@ -88,14 +92,18 @@ def _pay_through(frame: Frame, gm, sandbox) -> tuple[str, int]:
     entry = frame.get(frame.entry)
     event = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
     page = frame.get(f"{frame.prefix}events/{event['id']}/{event['slug']}/")
-    token = csrf(page)
+    token = frame.token = csrf(page)
     ga = variant(gm, "Sandbox Showcase", "General admission")
+    before_order = frame.prefix
     added = frame.post(
         f"{frame.prefix}order/add",
         {"csrfmiddlewaretoken": token, "event": event["id"], f"qty-{ga}": "1"},
     )
     assert entry.status_code == 200 and added.status_code == 302, added.content[:500]
-    assert added["Location"] == f"{frame.prefix}cart/"
+    # Gaining an order renewed the reference; the one before opens nothing.
+    assert added["Location"] == f"{frame.prefix}cart/" and frame.prefix != before_order
+    gone = Client(HTTP_USER_AGENT=UA).get(f"{before_order}cart/")
+    assert gone.status_code == 302 and "/embed/ended" in gone["Location"]
     cart = frame.get(added["Location"])
     assert b'data-embed-event="cart:updated"' in cart.content
     order_id = int(re.search(rb"/orders/(\d+)/", cart.content).group(1))
@@ -154,6 +162,8 @@ def test_a_reference_is_bound_to_its_browser_merchant_and_time(
 ):
     frame = Frame()
     frame.get(frame.entry)
+    event = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
+    frame.get(f"{frame.prefix}events/{event['id']}/{event['slug']}/")  # stores the session
     order_id = None
     cart_url = f"{frame.prefix}cart/"
     assert frame.get(cart_url).status_code == 200
@@ -266,3 +276,88 @@ def test_a_frame_that_is_only_looked_at_stores_no_session(merchants, gm, setting
     assert idle.get(idle.prefix).status_code == 200
     later(settings.EMBED_SESSION_IDLE + 1)
     assert idle.get(idle.prefix).status_code == 302
+
+
+def _reference(prefix: str) -> str:
+    return re.search(r"/embed/s/([^/]+)/", prefix).group(1)
+
+
+@pytest.mark.parametrize("entry_page", ["list", "event"])
+def test_a_reference_handed_to_someone_else_never_opens_their_checkout(
+    merchants,  # noqa: F811
+    gm,
+    entry_page,
+):
+    """Session fixation: an attacker opens the embed, takes the reference from its links and
+    sends the victim a link carrying it. Whatever the victim then does happens under a
+    reference only the victim's responses carried."""
+    event = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
+    event_path = f"events/{event['id']}/{event['slug']}/"
+    attacker = Frame()
+    attacker.get(attacker.entry)
+    if entry_page == "event":  # a page with a form: its session is stored
+        attacker.get(f"{attacker.prefix}{event_path}")
+    planted = attacker.prefix
+    victim = Frame()
+    page = victim.get(f"{planted}{event_path}")
+    assert page.status_code == 200
+    ga = variant(gm, "Sandbox Showcase", "General admission")
+    added = victim.post(
+        f"{victim.prefix}order/add",
+        {"csrfmiddlewaretoken": csrf(page), "event": event["id"], f"qty-{ga}": "1"},
+    )
+    assert added.status_code == 302
+    cart = victim.get(added["Location"])
+    order_id = int(re.search(rb"/orders/(\d+)/", cart.content).group(1))
+    url = f"{victim.prefix}orders/{order_id}/"
+    assert victim.post(url, {"csrfmiddlewaretoken": csrf(page), **BUYER_STEP}).status_code == 302
+    assert BUYER_STEP["first_name"].encode() in victim.get(f"{url}?edit=cart").content
+    assert _reference(victim.prefix) != _reference(planted)
+    # The attacker, with the victim's User-Agent, through the planted reference.
+    spy = Client(HTTP_USER_AGENT=UA)
+    for path in (f"orders/{order_id}/?edit=cart", f"orders/{order_id}/", "cart/"):
+        seen = spy.get(f"{planted}{path}")
+        assert BUYER_STEP["first_name"].encode() not in seen.content, path
+        assert BUYER_STEP["email"].encode() not in seen.content, path
+        assert seen.status_code in (302, 404) or f"/orders/{order_id}/".encode() not in (
+            seen.content
+        ), path
+
+
+def test_a_reference_reveals_nothing(merchants, gm):  # noqa: F811
+    """The reference is opaque: neither the session key nor the host page can be read from it."""
+    import base64
+    import zlib
+
+    from django.contrib.sessions.models import Session
+
+    frame = Frame()
+    frame.get(frame.entry)
+    event = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
+    frame.get(f"{frame.prefix}events/{event['id']}/{event['slug']}/")  # stores the session
+    reference = _reference(frame.prefix)
+    key = Session.objects.order_by("-expire_date").first().session_key
+    assert key not in reference
+    for part in reference.replace(":", ".").split("."):
+        raw = base64.urlsafe_b64decode(part.lstrip(".") + "=" * (-len(part) % 4))
+        for text in (raw, zlib.decompress(raw) if raw[:1] == b"x" else b""):
+            assert key.encode() not in text and b"harbour" not in text
+    with pytest.raises(signing.BadSignature):
+        signing.loads(reference, salt=embed.TOKEN_SALT)
+
+
+@pytest.mark.parametrize("frame_id", ["f1\n", "f1\r\n", "", "a" * 33, "f 1"])
+def test_a_malformed_frame_name_is_refused(merchants, frame_id):  # noqa: F811
+    query = urlencode({"origin": HARBOUR_ORIGIN, "frame": frame_id})
+    assert Client().get(f"/m/harbour/embed/?{query}").status_code == 403
+
+
+def test_completing_an_order_renews_the_csrf_secret(merchants, gm, sandbox):  # noqa: F811
+    from django.middleware.csrf import _unmask_cipher_token
+
+    frame = Frame()
+    _pay_through(frame, gm, sandbox)
+    before = frame.token
+    event = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
+    after = csrf(frame.get(f"{frame.prefix}events/{event['id']}/{event['slug']}/"))
+    assert _unmask_cipher_token(before) != _unmask_cipher_token(after)
