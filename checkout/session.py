@@ -160,6 +160,7 @@ def creating_order(request: HttpRequest) -> Iterator[OrderRef | None]:
     while not cache.add(lock, 1, CREATE_LOCK_SECONDS) and time.monotonic() < deadline:
         admission.sleep(0.05)
     try:
+        embed.check_not_moved(request)
         _pick_up_open_order(request)
         yield open_order(request)
         request.session.save()  # before the next request in line reads it

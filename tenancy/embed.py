@@ -269,6 +269,27 @@ def prefill(request: HttpRequest) -> dict[str, str]:
     return dict(data.get("prefill") or {})
 
 
+class SessionMoved(Exception):
+    """The frame's session moved to a new key while this request waited its turn (a form
+    sent twice): the response that moved it carries the new reference; this one cannot."""
+
+
+def check_not_moved(request: HttpRequest) -> None:
+    """Raise ``SessionMoved`` when a request alongside this one renewed its framed session."""
+    tenant = current_tenant()
+    key = request.session.session_key
+    if tenant is not None and tenant.embed is not None and key and cache.get(_ended_key(key)):
+        raise SessionMoved
+
+
+def moved(request: HttpRequest) -> HttpResponse:
+    """The answer to a request whose session moved: the frame's "session ended" page."""
+    tenant = tenant_of(request)
+    assert tenant.embed is not None
+    data = {"o": tenant.embed.parent_origin, "f": tenant.embed.frame}
+    return _ended(request, tenant, tenant.embed, type(request.session), data)
+
+
 def renew(request: HttpRequest) -> None:
     """A framed session about to hold an order moves to a new key and reference, which only
     this response carries (as a login cycles the session key): a reference handed out

@@ -57,6 +57,11 @@ class TenantSessionMiddleware(SessionMiddleware):
         request.session = session
         return None
 
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, embeds.SessionMoved):
+            return embeds.moved(request)
+        return None
+
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         tenant: Tenant | None = getattr(request, "tenant", None)
         session = getattr(request, "session", None)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 from django.core import signing
 from django.http import HttpResponse
@@ -361,3 +363,32 @@ def test_completing_an_order_renews_the_csrf_secret(merchants, gm, sandbox):  # 
     event = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
     after = csrf(frame.get(f"{frame.prefix}events/{event['id']}/{event['slug']}/"))
     assert _unmask_cipher_token(before) != _unmask_cipher_token(after)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_add_sent_twice_makes_one_order(live_server, merchants, gm, sandbox):  # noqa: F811
+    """The first add renews the frame's reference; the same form sent alongside it cannot
+    follow (nothing can follow a renewed reference), so it ends rather than make an order."""
+    event = next(e for e in gm.list_events(filters={"name": "Quick Ticket Night"}))
+    standard = variant(gm, "Quick Ticket Night", "Standard")
+    with httpx.Client(
+        base_url=live_server.url, headers={"User-Agent": UA}, follow_redirects=False
+    ) as browser:
+        entry = browser.get("/m/harbour/embed/", params={"origin": HARBOUR_ORIGIN, "frame": "f1"})
+        prefix = re.search(r'href="(/m/harbour/embed/s/[^/"]+/)cart/"', entry.text)[1]
+        page = browser.get(f"{prefix}events/{event['id']}/{event['slug']}/")
+        assert not browser.cookies
+        form = {"csrfmiddlewaretoken": csrf(page), "event": str(event["id"])}
+        form[f"qty-{standard}"] = "1"
+        prefix = re.search(r'action="(/m/harbour/embed/s/[^/"]+/)order/add"', page.text)[1]
+        stats = sandbox.control("GET", "stats")["by_route"]
+        before = stats.get("POST sandbox/api/public/v2/orders", 0)
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(
+                pool.map(lambda _n: browser.post(f"{prefix}order/add", data=form), range(4))
+            )
+    stats = sandbox.control("GET", "stats")["by_route"]
+    assert stats.get("POST sandbox/api/public/v2/orders", 0) == before + 1
+    places = sorted(a.headers["Location"].split("?")[0] for a in answers)
+    assert [p.endswith("/cart/") for p in places].count(True) == 1, places
+    assert all(p.endswith("/embed/ended") for p in places if not p.endswith("/cart/")), places

@@ -29,4 +29,22 @@
 
   document.addEventListener("htmx:responseError", requestFailed);
   document.addEventListener("htmx:sendError", requestFailed);
+
+  // A form that loads the next page is sent once: a second click while that page loads
+  // would repeat the request (a second add of the same tickets). htmx forms keep htmx's own
+  // handling; a page come back to (history) can send its forms again.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (evt.defaultPrevented || !(form instanceof HTMLFormElement)) return;
+    if (form.method !== "post" || form.hasAttribute("hx-post")) return;
+    if (form.hasAttribute("data-sending")) {
+      evt.preventDefault();
+      return;
+    }
+    form.setAttribute("data-sending", "");
+  });
+  window.addEventListener("pageshow", function () {
+    var sending = document.querySelectorAll("form[data-sending]");
+    for (var i = 0; i < sending.length; i++) sending[i].removeAttribute("data-sending");
+  });
 })();

@@ -1,0 +1,41 @@
+"""Forms in a real Chromium: what a buyer's impatient clicks send."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .test_browser_checkout import event_path
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CREATE_ORDER = "POST sandbox/api/public/v2/orders"
+
+
+def test_adding_tickets_twice_over_sends_the_form_once(web_page, gm, sandbox):
+    page = web_page.page
+    web_page.goto(event_path(gm, "Quick Ticket Night"))
+    page.get_by_label("Standard", exact=True).select_option("1")
+    before = sandbox.control("GET", "stats")["by_route"].get(CREATE_ORDER, 0)
+    # The server answers after a while (a busy API): clicks meanwhile send nothing more.
+    hold = []
+    page.route("**/order/add", lambda route: hold.append(route))
+    page.evaluate(
+        """async () => {
+          const button = document.querySelector("#buy button[type=submit]");
+          for (let i = 0; i < 3; i++) {
+            button.click();
+            await new Promise((done) => setTimeout(done, 100));
+          }
+        }"""
+    )
+    assert len(hold) == 1, len(hold)
+    hold[0].continue_()
+    page.wait_for_url(re.compile(r"/cart/$"))
+    assert sandbox.control("GET", "stats")["by_route"].get(CREATE_ORDER, 0) == before + 1
+    assert page.locator("select[name$='quantity'] option[selected]").first.inner_text() == "1"
+    # Back on the event page (history), its form can be sent again.
+    page.go_back()
+    page.get_by_role("button", name="Add to order").wait_for()
+    assert page.locator("form#buy[data-sending]").count() == 0
