@@ -132,6 +132,11 @@ def open_session(request: HttpRequest, store: SessionStoreClass) -> HttpResponse
     tenant = tenant_of(request)
     embed = tenant.embed
     assert embed is not None
+    if request.headers.get("Sec-Fetch-Dest") == "document":
+        # Opened as a page of its own (a link sent to someone, a new tab), not in a frame: a
+        # frame's URL is only ever followed inside it.
+        request.session = store()
+        return render(request, "tenancy/embed_top_level.html", status=403)
     token = embed.token_in_url
     if token is None:
         return _enter(request, tenant, embed, store)

@@ -392,3 +392,27 @@ def test_a_first_add_sent_twice_makes_one_order(live_server, merchants, gm, sand
     places = sorted(a.headers["Location"].split("?")[0] for a in answers)
     assert [p.endswith("/cart/") for p in places].count(True) == 1, places
     assert all(p.endswith("/embed/ended") for p in places if not p.endswith("/cart/")), places
+
+
+def test_a_frames_url_opened_as_a_page_of_its_own_shows_the_shop_instead(merchants, gm):  # noqa: F811
+    """A link into a frame sent to someone (or opened in a new tab) opens no checkout: the
+    browser says it is a page of its own (Sec-Fetch-Dest), and it is pointed to the shop."""
+    frame = Frame()
+    frame.get(frame.entry)
+    event = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
+    url = f"{frame.prefix}events/{event['id']}/{event['slug']}/"
+    framed = Client(HTTP_USER_AGENT=UA).get(url, HTTP_SEC_FETCH_DEST="iframe")
+    assert framed.status_code == 200
+    for link in (url, frame.entry):
+        alone = Client(HTTP_USER_AGENT=UA).get(link, HTTP_SEC_FETCH_DEST="document")
+        assert alone.status_code == 403 and not alone.cookies
+        assert b"belongs inside the shop" in alone.content
+        assert b'href="/m/harbour/">Open the shop' in alone.content
+        assert b"/embed/s/" not in alone.content
+
+
+def test_the_refused_frame_links_to_the_shops_own_pages(merchants):  # noqa: F811
+    query = urlencode({"origin": "https://evil.example", "frame": "f1"})
+    refused = Client().get(f"/m/harbour/embed/?{query}")
+    assert refused.status_code == 403
+    assert re.search(rb'<a class="button primary" href="/m/harbour/"', refused.content)
