@@ -67,8 +67,11 @@ class PageCacheMiddleware:
             self._pages = {}
 
     def _key(self, request: HttpRequest) -> str:
+        # The scheme too: an HTTPS answer carries HSTS, and a plain HTTP request may be due a
+        # redirect to HTTPS rather than the page.
         return "|".join(
             [
+                request.scheme,
                 request.get_host(),
                 get_language_from_request(request),
                 "htmx" if request.headers.get("HX-Request") else "page",

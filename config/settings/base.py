@@ -154,13 +154,13 @@ INSTALLED_APPS = [
 
 # Outermost first. tenancy/checks.py checks the order the tenancy middleware needs.
 MIDDLEWARE = [
+    # Outside everything that may answer early (an unknown merchant, the page cache, a refused
+    # embed), so every response gets its policies; embed pages mark theirs inside them.
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Which merchant, framed or not (request.tenant and the script prefix): all that follows
     # serves it.
     "tenancy.middleware.TenantMiddleware",
-    # Outside everything that may answer early (the page cache, a refused embed), so every
-    # response gets its policies; embed pages mark theirs inside them.
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenancy.middleware.EmbedFramingMiddleware",
     # Server-Timing counts the wait for a slot as the storefront's time.
     "infra.timing.UpstreamTimingMiddleware",
