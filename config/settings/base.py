@@ -28,7 +28,8 @@ def env_list(name: str, default: str) -> list[str]:
     return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
 
 
-LIMIT_SCOPES = ("ip", "session", "order", "email")
+# "ip" counts an address on one merchant, "deployment_ip" on all of them together.
+LIMIT_SCOPES = ("ip", "deployment_ip", "session", "order", "email")
 
 
 def parse_limits(spec: str) -> dict[str, tuple[int, int]]:
@@ -119,15 +120,16 @@ EMBED_SESSION_MAX_AGE = int(os.environ.get("EMBED_SESSION_MAX_AGE", str(4 * 3600
 # Proxies in front of us that append to X-Forwarded-For; 0 = use the socket's address.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 # Per policy, attempts per window for each scope. An address is shared by everyone behind
-# one NAT, so its allowance is larger than a session's.
+# one NAT, so its allowance is larger than a session's; across all merchants it is only a
+# little larger than on one, so trying one merchant after another gains little.
 RATE_LIMITS = {
     name: parse_limits(os.environ.get(f"RATE_LIMIT_{name}", default))
     for name, default in {
-        "ORDER_CREATE": "session=10/600,ip=30/600",
-        "CART_ADD": "session=60/600,ip=120/600",
-        "PAYMENT_ATTEMPT": "order=5/600,session=5/600,ip=15/600",
+        "ORDER_CREATE": "session=10/600,ip=30/600,deployment_ip=40/600",
+        "CART_ADD": "session=60/600,ip=120/600,deployment_ip=180/600",
+        "PAYMENT_ATTEMPT": "order=5/600,session=5/600,ip=15/600,deployment_ip=20/600",
         # "Resend my tickets": each send emails a buyer, so an address gets few an hour.
-        "TICKET_RESEND": "email=3/3600,ip=10/3600",
+        "TICKET_RESEND": "email=3/3600,ip=10/3600,deployment_ip=15/3600",
     }.items()
 }
 
