@@ -71,7 +71,7 @@ class PageCacheMiddleware:
         # redirect to HTTPS rather than the page.
         return "|".join(
             [
-                request.scheme,
+                "https" if request.is_secure() else "http",
                 request.get_host(),
                 get_language_from_request(request),
                 "htmx" if request.headers.get("HX-Request") else "page",
