@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,37 @@ RATE_LIMITS = {
     }.items()
 }
 
+# --- The admin (infra/adminlogin.py, tenancy/adminhost.py) ---------------------------------
+# Hosts the admin answers on (as in ALLOWED_HOSTS, which must list them too); elsewhere its
+# pages are a 404. Unset: every host but merchants' own domains.
+ADMIN_HOSTS = env_list("ADMIN_HOSTS", "")
+# Failed sign-ins from one address, or for one username, before each try waits; the first
+# wait, in seconds, doubles with each further failure up to the longest.
+ADMIN_LOGIN_FAILURES = int(os.environ.get("ADMIN_LOGIN_FAILURES", "5"))
+ADMIN_LOGIN_DELAY = int(os.environ.get("ADMIN_LOGIN_DELAY", "60"))
+ADMIN_LOGIN_MAX_DELAY = int(os.environ.get("ADMIN_LOGIN_MAX_DELAY", "3600"))
+if not (ADMIN_LOGIN_FAILURES >= 1 and 1 <= ADMIN_LOGIN_DELAY <= ADMIN_LOGIN_MAX_DELAY <= 86400):
+    raise ImproperlyConfigured(
+        "ADMIN_LOGIN_FAILURES must be at least 1, and 1 <= ADMIN_LOGIN_DELAY <= "
+        "ADMIN_LOGIN_MAX_DELAY <= 86400."
+    )
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a try while its wait runs, before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "infra.adminlogin.GrowingDelayHandler"
+AXES_LOCKOUT_CALLABLE = "infra.adminlogin.locked_out"
+AXES_FAILURE_LIMIT = ADMIN_LOGIN_FAILURES
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# The address our own proxies vouch for, not a header anyone can send.
+AXES_CLIENT_IP_CALLABLE = "infra.adminlogin.client_address"
+# How long failures are remembered after the last one.
+AXES_COOLOFF_TIME = timedelta(days=1)
+AXES_RESET_ON_SUCCESS = True
+# A try refused during a wait is not counted: it was never checked.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+
 # --- Merchants' pages and the deployment's own -------------------------------------------
 # The URLs of a merchant's pages (on its domain, under /m/<slug>/, framed).
 TENANT_URLCONF = "config.shop_urls"
@@ -147,6 +179,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "django_htmx",
     "tenancy",
     "catalog",
@@ -164,6 +197,7 @@ MIDDLEWARE = [
     # serves it.
     "tenancy.middleware.TenantMiddleware",
     "tenancy.middleware.EmbedFramingMiddleware",
+    "tenancy.adminhost.AdminHostMiddleware",
     # Server-Timing counts the wait for a slot as the storefront's time.
     "infra.timing.UpstreamTimingMiddleware",
     "infra.admission.CpuSlotMiddleware",
@@ -180,6 +214,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "checkout.badge.CartCountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a refused admin sign-in into the page saying how long to wait.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
