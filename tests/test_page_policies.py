@@ -41,10 +41,11 @@ def test_an_unknown_merchant_page_refuses_framing(db, storefront_settings, path)
     assert "frame-ancestors 'none'" in page["Content-Security-Policy"]
 
 
-def test_a_merchant_path_redirect_refuses_framing(db, storefront_settings):
-    moved = Client().get("/m/harbour")  # no such merchant either: a 404 before any redirect
-    assert moved.status_code == 404
-    assert moved["X-Frame-Options"] == "DENY"
+def test_an_unknown_merchant_without_the_slash_refuses_framing(db, storefront_settings):
+    refused = Client().get("/m/no-such-merchant")
+    assert refused.status_code == 404
+    assert refused["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in refused["Content-Security-Policy"]
 
 
 def test_checks_keep_the_framing_policies_outside_the_tenant_middleware(settings):
