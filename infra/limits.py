@@ -5,7 +5,9 @@ Each policy counts attempts per *scope* — the client's address, its session an
 payments, the order, for resends the email given — in fixed windows
 (``settings.RATE_LIMITS``). A window starts on a multiple of its length, so the wait is
 known without asking the store, and a client can fit at most twice a limit into a window's
-length by straddling two windows.
+length by straddling two windows. Every scope counts on the merchant being served, but
+``deployment_ip``, which counts the address on all merchants together: one address cannot
+take a merchant's allowance on each merchant in turn.
 
     blocked = limits.hit(request, limits.ORDER_CREATE)
     if blocked:
@@ -47,6 +49,9 @@ class Policy(StrEnum):
     PAYMENT_ATTEMPT = "PAYMENT_ATTEMPT"
     TICKET_RESEND = "TICKET_RESEND"
 
+
+# The client's address on every merchant of the deployment (its keys name no merchant).
+DEPLOYMENT_IP = "deployment_ip"
 
 ORDER_CREATE = Policy.ORDER_CREATE
 CART_ADD = Policy.CART_ADD
@@ -133,7 +138,7 @@ def _take(
 def _log_refusal(request: HttpRequest, blocked: Blocked) -> None:
     scopes = ", ".join(blocked.scopes)
     if (
-        "ip" in blocked.scopes
+        {"ip", DEPLOYMENT_IP} & set(blocked.scopes)
         and not settings.TRUSTED_PROXY_COUNT
         and ("X-Forwarded-For" in request.headers)
     ):
@@ -154,14 +159,19 @@ def _windows(request: HttpRequest, policy: Policy, subject: _Subject, now: float
         if value is None:
             continue
         start = now // seconds * seconds
-        key = keys.key("rl", policy, scope, seconds, int(start), _digest(value))
+        parts = (policy, scope, seconds, int(start), _digest(value))
+        key = (
+            ":".join(["rl-all", *map(str, parts)])
+            if scope == DEPLOYMENT_IP
+            else keys.key("rl", *parts)
+        )
         ttl = math.ceil(start + seconds - now) + 1
         scoped.append(_Scoped(scope, Window(key, limit, ttl), start + seconds))
     return scoped
 
 
 def _scope_value(request: HttpRequest, policy: Policy, scope: str, subject: _Subject) -> str | None:
-    if scope == "ip":
+    if scope in ("ip", DEPLOYMENT_IP):
         return address_group(client_ip(request))
     if scope == "session":
         # Without a session yet, only the address counts. Creating one here would cost a

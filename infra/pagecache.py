@@ -4,8 +4,9 @@ The events list is the busiest page and the same for everyone: a view marks its 
 ``@shared_page``. An event page is the same for everyone but its CSRF token: its view renders
 it with ``CSRF_PLACEHOLDER`` and hands that text over with ``fill_csrf_token``. The middleware
 (near the top of the stack) keeps the finished response — body and headers, never cookies — for a
-few seconds and answers repeats before any other middleware runs; for an event page it fills
-in the buyer's own token (and sets the CSRF cookie) with Django's CSRF middleware. Each
+few seconds, per scheme (an HTTPS answer carries HSTS; plain HTTP may be due a redirect), and
+answers repeats before any other middleware runs; for an event page it fills in the buyer's
+own token (and sets the CSRF cookie) with Django's CSRF middleware. Each
 process keeps its own copy, so nothing is shared between buyers but the page itself."""
 
 from __future__ import annotations
@@ -67,8 +68,11 @@ class PageCacheMiddleware:
             self._pages = {}
 
     def _key(self, request: HttpRequest) -> str:
+        # The scheme too: an HTTPS answer carries HSTS, and a plain HTTP request may be due a
+        # redirect to HTTPS rather than the page.
         return "|".join(
             [
+                "https" if request.is_secure() else "http",
                 request.get_host(),
                 get_language_from_request(request),
                 "htmx" if request.headers.get("HX-Request") else "page",

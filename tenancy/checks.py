@@ -48,4 +48,12 @@ def tenancy_middleware_order(app_configs: Any, **kwargs: Any) -> list[CheckMessa
                 id="tenancy.E003",
             )
         )
+    if not (_before(middleware, CSP, TENANT) and _before(middleware, CLICKJACKING, TENANT)):
+        found.append(
+            Error(
+                f"{CSP} and {CLICKJACKING} must come before {TENANT}: its own answers (an "
+                "unknown merchant) need a framing policy too.",
+                id="tenancy.E004",
+            )
+        )
     return found

@@ -7,6 +7,8 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -19,7 +21,9 @@ from config.settings.base import parse_limits
 from guestmanager import process_stats
 from infra import health, limits
 from infra.clientip import client_ip
+from tenancy.current import Tenant
 from tenancy.sessionstore import SessionStore
+from tenancy.shop import Shop
 
 from .helpers import eventually
 
@@ -256,9 +260,52 @@ def test_message_names_the_wait_in_minutes():
 def test_limits_from_the_environment():
     assert parse_limits("session=10/600, ip=30/600") == {"session": (10, 600), "ip": (30, 600)}
     assert parse_limits("") == {}
-    for bad in ("user=1/60", "ip=10", "ip=ten/60", "ip=0/60", "ip=5/-1"):
+    assert parse_limits("ip=15/600,deployment_ip=20/600") == {
+        "ip": (15, 600),
+        "deployment_ip": (20, 600),
+    }
+    for bad in ("user=1/60", "ip=10", "ip=ten/60", "ip=0/60", "ip=5/-1", "all=1/60"):
         with pytest.raises(ImproperlyConfigured):
             parse_limits(bad)
+
+
+@contextmanager
+def as_merchant(slug: str) -> Iterator[None]:
+    """Serve as one merchant of the deployment (its cache keys carry its namespace)."""
+    tenant = Tenant(Shop(slug, slug, "https://api.example", f"key-{slug}"), f"/m/{slug}/")
+    token = tenant.enter("/")
+    try:
+        yield
+    finally:
+        tenant.leave(token)
+
+
+def test_an_address_cannot_take_each_merchants_allowance_in_turn(store, settings):
+    """15 declines on one merchant, then 15 more on another: the deployment's cap stops it."""
+    results = {}
+    for merchant in ("harbour", "northwind"):
+        with as_merchant(merchant):
+            sessions = [f"{merchant}-{n}".ljust(32, "x") for n in range(15)]
+            results[merchant] = [
+                limits.hit(buyer(session=s), limits.PAYMENT_ATTEMPT, order_id=n)
+                for n, s in enumerate(sessions)
+            ]
+    assert results["harbour"] == [None] * 15  # each merchant's own cap is kept
+    northwind = results["northwind"]
+    assert northwind[:5] == [None] * 5 and all(r is not None for r in northwind[5:])
+    assert northwind[5].scopes == ("deployment_ip",)
+    # Another address still pays on either merchant.
+    with as_merchant("northwind"):
+        assert limits.hit(buyer(ADDRESS_B), limits.PAYMENT_ATTEMPT, order_id=99) is None
+
+
+def test_each_merchant_keeps_its_own_cap_for_an_address(store, settings):
+    limit(settings, limits.ORDER_CREATE, ip=(2, 600), deployment_ip=(3, 600))
+    with as_merchant("harbour"):
+        assert attempts(buyer(session=None), limits.ORDER_CREATE, 3)[2].scopes == ("ip",)
+    with as_merchant("northwind"):
+        made = attempts(buyer(session=None), limits.ORDER_CREATE, 2)
+    assert made[0] is None and made[1].scopes == ("deployment_ip",)
 
 
 # --- the client's address ----------------------------------------------------------------------

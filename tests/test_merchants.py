@@ -144,6 +144,36 @@ def test_one_merchants_session_cannot_open_anothers_order(merchants, gm):
     assert f"/orders/{order_id}/".encode() not in thief.get("/cart/").content
 
 
+def test_an_address_opening_orders_is_capped_across_merchants(merchants, gm, sandbox, settings):
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "ORDER_CREATE": {"ip": (2, 600), "deployment_ip": (3, 600)},
+    }
+    northwind_gm = sandbox.client(settings.SANDBOX["COMPANY2_WRITE_KEY"])
+
+    def open_order(prefix: str, api, event_name: str, type_name: str):
+        web = Client()  # a new session each time, from one address
+        event = next(e for e in api.list_events(filters={"name": event_name}))
+        page = web.get(f"{prefix}events/{event['id']}/{event['slug']}/")
+        quantity = f"qty-{variant(api, event_name, type_name)}"
+        form = {"csrfmiddlewaretoken": csrf(page), "event": event["id"], quantity: "1"}
+        return web.post(f"{prefix}order/add", form)
+
+    harbour = [
+        open_order("/m/harbour/", gm, "Sandbox Showcase", "General admission").status_code
+        for _ in range(3)
+    ]
+    assert harbour == [302, 302, 429]  # the merchant's own cap
+    with northwind_gm:
+        northwind = [
+            open_order("/m/northwind/", northwind_gm, "Northwind Opening Night", "Floor")
+            for _ in range(2)
+        ]
+    assert [r.status_code for r in northwind] == [302, 429]  # the deployment's
+    assert "Too many attempts" in northwind[1].content.decode()
+    assert int(northwind[1]["Retry-After"]) > 0
+
+
 def cache_keys() -> list[str]:
     """Every key in the cache: local memory (make test) or Redis (make test-production)."""
     if isinstance(cache._cache, RedisCacheClient):
@@ -164,7 +194,8 @@ def test_every_cache_key_carries_the_merchant(merchants, gm, settings):
     keys = cache_keys()
     assert keys
     namespaces = (harbour.namespace, northwind.namespace)
-    unmarked = [k for k in keys if not any(n in k for n in namespaces)]
+    # The deployment's own: an address's limits on all merchants together.
+    unmarked = [k for k in keys if not any(n in k for n in (*namespaces, "rl-all:"))]
     assert not unmarked
     assert any(harbour.namespace in k for k in keys)
     assert any(northwind.namespace in k for k in keys)

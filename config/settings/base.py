@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ def env_list(name: str, default: str) -> list[str]:
     return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
 
 
-LIMIT_SCOPES = ("ip", "session", "order", "email")
+# "ip" counts an address on one merchant, "deployment_ip" on all of them together.
+LIMIT_SCOPES = ("ip", "deployment_ip", "session", "order", "email")
 
 
 def parse_limits(spec: str) -> dict[str, tuple[int, int]]:
@@ -119,17 +121,49 @@ EMBED_SESSION_MAX_AGE = int(os.environ.get("EMBED_SESSION_MAX_AGE", str(4 * 3600
 # Proxies in front of us that append to X-Forwarded-For; 0 = use the socket's address.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 # Per policy, attempts per window for each scope. An address is shared by everyone behind
-# one NAT, so its allowance is larger than a session's.
+# one NAT, so its allowance is larger than a session's; across all merchants it is only a
+# little larger than on one, so trying one merchant after another gains little.
 RATE_LIMITS = {
     name: parse_limits(os.environ.get(f"RATE_LIMIT_{name}", default))
     for name, default in {
-        "ORDER_CREATE": "session=10/600,ip=30/600",
-        "CART_ADD": "session=60/600,ip=120/600",
-        "PAYMENT_ATTEMPT": "order=5/600,session=5/600,ip=15/600",
+        "ORDER_CREATE": "session=10/600,ip=30/600,deployment_ip=40/600",
+        "CART_ADD": "session=60/600,ip=120/600,deployment_ip=180/600",
+        "PAYMENT_ATTEMPT": "order=5/600,session=5/600,ip=15/600,deployment_ip=20/600",
         # "Resend my tickets": each send emails a buyer, so an address gets few an hour.
-        "TICKET_RESEND": "email=3/3600,ip=10/3600",
+        "TICKET_RESEND": "email=3/3600,ip=10/3600,deployment_ip=15/3600",
     }.items()
 }
+
+# --- The admin (infra/adminlogin.py, tenancy/adminhost.py) ---------------------------------
+# Hosts the admin answers on (as in ALLOWED_HOSTS, which must list them too); elsewhere its
+# pages are a 404. Unset: every host but merchants' own domains.
+ADMIN_HOSTS = env_list("ADMIN_HOSTS", "")
+# Failed sign-ins from one address, or for one username, before each try waits; the first
+# wait, in seconds, doubles with each further failure up to the longest.
+ADMIN_LOGIN_FAILURES = int(os.environ.get("ADMIN_LOGIN_FAILURES", "5"))
+ADMIN_LOGIN_DELAY = int(os.environ.get("ADMIN_LOGIN_DELAY", "60"))
+ADMIN_LOGIN_MAX_DELAY = int(os.environ.get("ADMIN_LOGIN_MAX_DELAY", "3600"))
+if not (ADMIN_LOGIN_FAILURES >= 1 and 1 <= ADMIN_LOGIN_DELAY <= ADMIN_LOGIN_MAX_DELAY <= 86400):
+    raise ImproperlyConfigured(
+        "ADMIN_LOGIN_FAILURES must be at least 1, and 1 <= ADMIN_LOGIN_DELAY <= "
+        "ADMIN_LOGIN_MAX_DELAY <= 86400."
+    )
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a try while its wait runs, before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "infra.adminlogin.GrowingDelayHandler"
+AXES_LOCKOUT_CALLABLE = "infra.adminlogin.locked_out"
+AXES_FAILURE_LIMIT = ADMIN_LOGIN_FAILURES
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# The address our own proxies vouch for, not a header anyone can send.
+AXES_CLIENT_IP_CALLABLE = "infra.adminlogin.client_address"
+# How long failures are remembered after the last one.
+AXES_COOLOFF_TIME = timedelta(days=1)
+AXES_RESET_ON_SUCCESS = True
+# A try refused during a wait is not counted: it was never checked.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 # --- Merchants' pages and the deployment's own -------------------------------------------
 # The URLs of a merchant's pages (on its domain, under /m/<slug>/, framed).
@@ -145,6 +179,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "django_htmx",
     "tenancy",
     "catalog",
@@ -154,14 +189,15 @@ INSTALLED_APPS = [
 
 # Outermost first. tenancy/checks.py checks the order the tenancy middleware needs.
 MIDDLEWARE = [
+    # Outside everything that may answer early (an unknown merchant, the page cache, a refused
+    # embed), so every response gets its policies; embed pages mark theirs inside them.
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Which merchant, framed or not (request.tenant and the script prefix): all that follows
     # serves it.
     "tenancy.middleware.TenantMiddleware",
-    # Outside everything that may answer early (the page cache, a refused embed), so every
-    # response gets its policies; embed pages mark theirs inside them.
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenancy.middleware.EmbedFramingMiddleware",
+    "tenancy.adminhost.AdminHostMiddleware",
     # Server-Timing counts the wait for a slot as the storefront's time.
     "infra.timing.UpstreamTimingMiddleware",
     "infra.admission.CpuSlotMiddleware",
@@ -178,6 +214,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "checkout.badge.CartCountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a refused admin sign-in into the page saying how long to wait.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
