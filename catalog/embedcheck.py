@@ -1,5 +1,8 @@
-"""What the embed script asks before framing (``/embed.v1/check``): whether this merchant, and
-this event, can be shown on the page at ``origin``; if not, which setting to change.
+"""What the embed script asks before framing: whether this merchant, and this event, can be
+shown on the page at ``origin``; if not, which setting to change. ``/embed.v1/check`` answers
+in JSON (CORS); the script loads ``/embed.v1/check.js``, which hands the same answer to its
+own ``<script>`` element as a ``storefront:check`` event: the host page's CSP then needs only
+the ``script-src`` it already has for ``embed.js``, not a ``connect-src``.
 
 Merchants come from the directory the middleware uses (no API call). An event comes from the
 catalog cache the frame reads next anyway, and a missing one is remembered as long as the
@@ -8,6 +11,7 @@ not one per visitor."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from django.conf import settings
@@ -43,11 +47,30 @@ def embed_check(request: HttpRequest, version: int = VERSION) -> HttpResponse:
     answer = check(
         request.GET.get("origin", ""), request.GET.get("merchant"), request.GET.get("event")
     )
-    response = JsonResponse(answer)
-    response["Access-Control-Allow-Origin"] = "*"  # public facts, asked without credentials
+    if request.path.endswith(".js"):
+        response = HttpResponse(_as_script(answer), content_type="text/javascript; charset=utf-8")
+    else:
+        response = JsonResponse(answer)
+        response["Access-Control-Allow-Origin"] = "*"  # public facts, asked without credentials
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     patch_cache_control(response, no_cache=True)  # a setting just fixed shows at once
     return response
+
+
+def _as_script(answer: Answer) -> str:
+    # Escaped as for <script> content, so no value can end the string or the script.
+    data = json.dumps(answer).translate(
+        {
+            ord("<"): "\\u003c",
+            ord(">"): "\\u003e",
+            ord("&"): "\\u0026",
+        }
+    )
+    return (
+        "(function(s){s&&s.dispatchEvent(new CustomEvent('storefront:check',{detail:"
+        + data
+        + "}))})(document.currentScript);\n"
+    )
 
 
 def refusal(setting: str, message: str) -> Answer:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("embed.js", tenancy_views.embed_script, name="embed-js"),
     path("embed.v<int:version>.js", tenancy_views.embed_script, name="embed-js-versioned"),
     path("embed.v<int:version>/check", embedcheck.embed_check, name="embed-check"),
+    path("embed.v<int:version>/check.js", embedcheck.embed_check, name="embed-check-js"),
     path("admin/", admin.site.urls),
     path("", include("config.shop_urls")),
 ]

@@ -82,3 +82,22 @@ def test_a_missing_event_costs_one_api_call_per_catalog_ttl(client, storefront_s
         assert gone["ok"] is False and gone["setting"] == "data-event"
         assert "has no event 987654321" in gone["message"]
     assert process_stats.snapshot()["total"] == before + 1
+
+
+@pytest.mark.usefixtures("merchants")
+def test_the_script_form_hands_the_answer_to_its_own_element(client):
+    ok = client.get(
+        "/embed.v1/check.js?" + urlencode({"origin": HARBOUR_ORIGIN, "merchant": "harbour"})
+    )
+    assert ok["Content-Type"] == "text/javascript; charset=utf-8"
+    assert "no-cache" in ok["Cache-Control"]
+    assert b"document.currentScript" in ok.content and b'{"ok": true}' in ok.content
+
+    hostile = "</script><script>alert(1)</script>&"
+    bad = client.get(
+        "/embed.v1/check.js?" + urlencode({"origin": HARBOUR_ORIGIN, "merchant": hostile})
+    )
+    data = bad.content.split(b"detail:", 1)[1]
+    assert b"<" not in data and b">" not in data and b"&" not in data
+    assert b"\\u003c/script\\u003e" in bad.content
+    assert client.get("/embed.v2/check.js").status_code == 404
