@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; break; fi; done)
 
-.PHONY: install demo serve test test-production test-clocks lint chromium clean
+.PHONY: install demo serve test test-production test-clocks lint chromium clean embed
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 is required (pyenv install 3.12)." >&2; exit 1; }
@@ -36,11 +36,18 @@ node_modules/.installed: package.json
 	npm install --no-audit --no-fund --silent
 	touch $@
 
-test: install chromium node_modules/.installed
+# What /embed.js serves, built from static/embed/embed.js (committed: deployments need no Node).
+# Writes embed.min.js and embed.min.js.br.
+static/embed/embed.min.js: static/embed/embed.js devtools/minify-embed.mjs node_modules/.installed
+	node devtools/minify-embed.mjs
+
+embed: static/embed/embed.min.js
+
+test: install chromium node_modules/.installed embed
 	$(BIN)/python -m pytest
 
 # The production configuration: PostgreSQL and Redis on this machine.
-test-production: install chromium node_modules/.installed
+test-production: install chromium node_modules/.installed embed
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
 	$(BIN)/python -m pytest

@@ -18,6 +18,7 @@ from guestmanager import errors
 from infra import swr
 from infra.budget import catalog_view
 from infra.pagecache import CSRF_PLACEHOLDER, fill_csrf_token, shared_page
+from tenancy import embed
 from tenancy.current import TenantRequest, current
 
 from . import cards, reads
@@ -162,7 +163,20 @@ def event_url(event: dict[str, Any]) -> str:
 @require_safe
 @catalog_view
 def event_detail(request: TenantRequest, event_id: int, slug: str = "") -> HttpResponse:
-    return render_event_page(request, event_id, slug=slug or "")
+    return render_event_page(request, event_id, slug=slug or "", chosen=_preselected(request))
+
+
+def _preselected(request: TenantRequest) -> dict[int, int] | None:
+    """In a frame, the quantities the host page chose (``data-items``, ``variant:qty,…``);
+    a type this event does not offer, or a quantity it cannot be bought in, shows as 0."""
+    if request.tenant.embed is None:
+        return None
+    items = embed.prefill(request).get("items", "")
+    chosen = {}
+    for item in filter(None, items.split(",")):
+        variant, _, quantity = item.partition(":")
+        chosen[int(variant)] = int(quantity)
+    return chosen
 
 
 def render_event_page(

@@ -19,6 +19,7 @@ from catalog import cards, reads
 from catalog.views import render_event_page
 from guestmanager import errors
 from infra import limits, swr, upstream
+from tenancy import embed
 from tenancy.current import TenantRequest, current
 
 from . import events, outcomes, session
@@ -196,8 +197,35 @@ def _create(request: TenantRequest, chosen: dict[int, int], names: dict[int, str
     except errors.GuestManagerError as exc:
         result.outcome = outcomes.for_error(exc)
     else:
-        session.remember(request, order, hand_off=True)
+        ref = session.remember(request, order, hand_off=True)
+        _apply_prefilled_coupon(request, ref)
     return result
+
+
+def _apply_prefilled_coupon(request: TenantRequest, ref: OrderRef) -> None:
+    """The promo code the embedding page passed (``data-coupon``), applied as the order is
+    made. One the API refuses is said on the cart, whose promo code field keeps it."""
+    code = embed.prefill(request).get("coupon")
+    if not code:
+        return
+    try:
+        order = upstream.client().apply_coupon_code(ref.id, ref.token, code)
+    except errors.ValidationError as exc:
+        reason = " ".join(e.sentence(code) for e in exc.errors.attributes) or exc.message
+        messages.warning(
+            request,
+            _("The promo code %(code)s wasn’t applied: %(reason)s")
+            % {"code": code, "reason": reason.rstrip(".") + "."},
+        )
+    except errors.GuestManagerError as exc:
+        messages.warning(
+            request,
+            _("The promo code %(code)s wasn’t applied (%(reason)s). Enter it again below.")
+            % {"code": code, "reason": outcomes.for_error(exc).message.rstrip(".")},
+        )
+    else:
+        session.remember_coupon(request, ref, code)
+        session.keep(request, ref, order, hand_off=True)  # the cart says it is applied
 
 
 def _add_lines(

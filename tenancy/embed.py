@@ -15,6 +15,7 @@ completes, so a reference handed to someone else opens nothing of theirs
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import json
@@ -33,6 +34,7 @@ from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.crypto import salted_hmac
+from django.utils.translation import get_supported_language_variant
 
 from . import keys
 from .current import Embed, Tenant, current_tenant, tenant_of
@@ -41,6 +43,9 @@ TOKEN_SALT = "storefront.embed-session"
 SESSION_KEY = "_embed"
 FRAME_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 COUPON_RE = re.compile(r"[A-Za-z0-9_-]{1,50}")
+ITEMS_RE = re.compile(r"[0-9]{1,18}:[0-9]{1,3}(,[0-9]{1,18}:[0-9]{1,3})*")
+MAX_ITEMS = 50
+LANG_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}")
 SEEN_EVERY = 60  # seconds between writes of "last seen"
 
 SessionStoreClass = type[SessionBase]
@@ -63,6 +68,13 @@ def prefill_from(params: Mapping[str, str]) -> dict[str, str]:
     coupon = (params.get("coupon") or "").strip()
     if COUPON_RE.fullmatch(coupon):
         prefill["coupon"] = coupon
+    items = params.get("items") or ""
+    if ITEMS_RE.fullmatch(items) and items.count(",") < MAX_ITEMS:
+        prefill["items"] = items
+    lang = params.get("lang") or ""
+    if LANG_RE.fullmatch(lang):
+        with contextlib.suppress(LookupError):  # one of settings.LANGUAGES, else none
+            prefill["lang"] = get_supported_language_variant(lang.lower())
     return prefill
 
 

@@ -17,8 +17,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.middleware.locale import LocaleMiddleware
 from django.urls import get_script_prefix
+from django.utils import translation
 
+from . import embed as embeds
 from . import shop as shops
 from .current import Embed, Tenant
 
@@ -103,6 +106,20 @@ class EmbedFramingMiddleware:
             response.xframe_options_exempt = True
             partition_cookies(response)
         return response
+
+
+class EmbedLocaleMiddleware(LocaleMiddleware):
+    """Django's, and in a frame the language the host page asked for (``data-lang``), kept
+    in the embed session: a frame has no language cookie, and the host page knows its own."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        tenant: Tenant | None = getattr(request, "tenant", None)
+        if tenant is not None and tenant.embed is not None:
+            lang = embeds.prefill(request).get("lang")
+            if lang:
+                translation.activate(lang)
+                request.LANGUAGE_CODE = translation.get_language()
 
 
 class PartitionedMorsel(Morsel[str]):

@@ -3,27 +3,50 @@ its session has ended."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import re
 from functools import cache
 from pathlib import Path
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from . import embed as embeds
 from .current import TenantRequest
 
 EMBED_VERSION = 1
-EMBED_SCRIPT = Path(settings.BASE_DIR) / "static" / "embed" / "embed.js"
+# Built from static/embed/embed.js by `make embed` (devtools/minify-embed.mjs), committed.
+EMBED_SCRIPT = Path(settings.BASE_DIR) / "static" / "embed" / "embed.min.js"
+EMBED_BROTLI = EMBED_SCRIPT.with_name(EMBED_SCRIPT.name + ".br")
 
 
 @cache
-def _script() -> tuple[bytes, str]:
-    body = EMBED_SCRIPT.read_bytes()
-    return body, hashlib.sha256(body).hexdigest()[:16]
+def _script() -> dict[str, tuple[bytes, str]]:
+    """The script in each encoding it is served in, with a strong ETag for each."""
+    plain = EMBED_SCRIPT.read_bytes()
+    version = hashlib.sha256(plain).hexdigest()[:16]
+    bodies = {"identity": plain, "gzip": gzip.compress(plain, compresslevel=9, mtime=0)}
+    if EMBED_BROTLI.exists():
+        bodies["br"] = EMBED_BROTLI.read_bytes()
+    return {coding: (body, f"{version}-{coding[:2]}") for coding, body in bodies.items()}
+
+
+def _accepted(request: HttpRequest, coding: str) -> bool:
+    found = re.search(
+        rf"(?:^|,)\s*{coding}\s*(?:;\s*q=([0-9.]+))?\s*(?:,|$)",
+        request.headers.get("Accept-Encoding", ""),
+        re.IGNORECASE,
+    )
+    if found is None:
+        return False
+    try:
+        return float(found[1] or 1) > 0
+    except ValueError:
+        return False
 
 
 def _cached_body(
@@ -45,9 +68,14 @@ def embed_script(request: HttpRequest, version: int = EMBED_VERSION) -> HttpResp
     merchants' pages; ``/embed.v1.js`` never changes shape and may be cached for a day."""
     if version != EMBED_VERSION:
         raise Http404("No such embed script version")
-    body, etag = _script()
+    encodings = _script()
+    coding = next((c for c in ("br", "gzip") if c in encodings and _accepted(request, c)), "")
+    body, etag = encodings[coding or "identity"]
     max_age = 300 if request.path.endswith("/embed.js") else 86400
     response = _cached_body(request, body, etag, "text/javascript; charset=utf-8", max_age)
+    patch_vary_headers(response, ["Accept-Encoding"])
+    if coding and response.status_code == 200:
+        response["Content-Encoding"] = coding
     response["Access-Control-Allow-Origin"] = "*"  # a public script; no credentials
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response

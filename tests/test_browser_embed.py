@@ -567,38 +567,57 @@ def test_a_site_not_on_the_merchants_list_cannot_frame_the_storefront(shop, cont
         lambda r: responses.setdefault(parse_qs(urlsplit(r.url).query).get("frame", [""])[0], r),
     )
     page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
     page.goto(foreign.url + "/")
-    # The page even lies: it names the merchant's own site as the embedding origin.
-    lie = f"{shop.storefront}/m/harbour/embed/?" + urlencode(
-        {"origin": shop.host.origin, "frame": "lying"}
+    # The embed script asks first: no frame, and the merchant reads which setting to change,
+    # beside the fallback link, in an event and on the console.
+    host = Host(page, foreign.url)
+    for embed in ("featured", "buy", "all-events"):
+        host.wait_event("storefront:error", embed, "d.setting === 'embed origins'")
+    told = f"{foreign.origin} is not among the embed origins of Harbour Lights"
+    expect(page.locator("#embed-event").get_by_role("alert")).to_contain_text(told)
+    assert (
+        page.locator("#embed-event a")
+        .get_attribute("href")
+        .endswith(f"/m/harbour/events/{shop.event_id}/")
+    )
+    assert page.locator("[data-storefront] iframe").count() == 0
+    assert [m for m in console if told in m]
+
+    # Framed by hand, told the truth or lying (naming the merchant's own site as the
+    # embedding origin).
+    truth, lie = (
+        f"{shop.storefront}/m/harbour/embed/?" + urlencode({"origin": origin, "frame": frame})
+        for origin, frame in ((foreign.origin, "truth"), (shop.host.origin, "lying"))
     )
     page.evaluate(
-        """src => {
-            const f = document.createElement('iframe');
-            f.id = 'lying'; f.src = src;
-            document.querySelector('main').appendChild(f);
+        """srcs => {
+            for (const [id, src] of Object.entries(srcs)) {
+                const f = document.createElement('iframe');
+                f.id = id; f.src = src;
+                document.querySelector('main').appendChild(f);
+            }
         }""",
-        lie,
+        {"truth": truth, "lying": lie},
     )
     frames = {
         selector: page.locator(selector).element_handle().content_frame()
-        for selector in (FEATURED, "#all-events iframe", "#lying")
+        for selector in ("#truth", "#lying")
     }
     for frame in frames.values():
         frame.wait_for_load_state()
     page.wait_for_timeout(500)
-    assert page.evaluate("window.storefrontEvents") == []  # no frame ever spoke to the host
+    assert host.events("storefront:ready") == []  # no frame ever spoke to the host
 
     # Told the truth, the server refuses: the frame shows its notice (or, were the notice
     # itself refused framing, the browser's error page), never the storefront.
-    for selector in (FEATURED, "#all-events iframe"):
-        frame_id = parse_qs(urlsplit(page.locator(selector).get_attribute("src")).query)
-        assert responses[frame_id["frame"][0]].status == 403
-        text = frames[selector].locator("html").inner_text()
-        assert "can’t be shown on this site" in text or frames[selector].url.startswith(
-            "chrome-error://"
-        ), text
-        assert EVENT not in text and "Add to order" not in text
+    assert responses["truth"].status == 403
+    text = frames["#truth"].locator("html").inner_text()
+    assert "can’t be shown on this site" in text or frames["#truth"].url.startswith(
+        "chrome-error://"
+    ), text
+    assert EVENT not in text and "Add to order" not in text
     # Lied to, the server answers, and the browser refuses to show it: frame-ancestors.
     lied = responses["lying"]
     assert lied.status == 200

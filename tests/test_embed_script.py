@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import re
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,8 @@ from devtools import embedhost
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
-EMBED_JS = ROOT / "static" / "embed" / "embed.js"
+EMBED_SOURCE = ROOT / "static" / "embed" / "embed.js"
+EMBED_JS = ROOT / "static" / "embed" / "embed.min.js"  # what /embed.js serves
 FRAME_JS = ROOT / "static" / "storefront" / "embed-frame.js"
 SHOTS = os.environ.get("EMBED_SHOTS_DIR")
 
@@ -73,12 +75,31 @@ OPENER_FOCUSED = "document.activeElement === document.querySelector('#embed-butt
 BLANK_PAGE = "<!doctype html><html lang=en><title>blank</title><body><p>Nothing here</p></body>"
 
 
+# What the fake storefront's /embed.v1/check answers, by merchant slug (else "ok").
+REFUSALS = {
+    "unknown": {"setting": "data-merchant", "message": 'Storefront embed not shown: no "unknown".'},
+    "unlisted": {"setting": "embed origins", "message": "Storefront embed not shown: add it."},
+}
+
+CHECK_SCRIPT = """(function (s) {
+  s && s.dispatchEvent(new CustomEvent("storefront:check", {detail: ANSWER}));
+})(document.currentScript);"""
+
+
 class FakeStorefront(BaseHTTPRequestHandler):
+    checks: list[dict[str, list[str]]] = []
+
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         if url.path == "/embed.js":
             self.reply("application/javascript", EMBED_JS.read_bytes())
+        elif url.path == "/embed.v1/check.js":
+            self.checks.append(query)
+            refusal = REFUSALS.get(query.get("merchant", [""])[0])
+            answer = json.dumps({"ok": False, **refusal} if refusal else {"ok": True})
+            script = CHECK_SCRIPT.replace("ANSWER", answer)
+            self.reply("text/javascript", script.encode())
         elif url.path == "/static/storefront/embed-frame.js":
             self.reply("application/javascript", FRAME_JS.read_bytes())
         elif url.path == "/frame.css":
@@ -246,9 +267,58 @@ def shot(page, name: str, **kwargs: Any) -> None:
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), **kwargs)
 
 
-def test_script_is_small():
-    size = len(gzip.compress(EMBED_JS.read_bytes(), compresslevel=9))
-    assert size <= 6 * 1024, size
+def test_the_committed_minified_script_is_built_from_the_source(tmp_path):
+    subprocess.run(
+        ["node", str(ROOT / "devtools" / "minify-embed.mjs"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    assert (tmp_path / "embed.min.js").read_bytes() == EMBED_JS.read_bytes(), "run make embed"
+    unbrotli = "process.stdout.write(require('zlib').brotliDecompressSync(require('fs')" + (
+        ".readFileSync(process.argv[1])))"
+    )
+    committed = EMBED_JS.with_name("embed.min.js.br")
+    unpacked = subprocess.run(
+        ["node", "-e", unbrotli, str(committed)], check=True, capture_output=True
+    ).stdout
+    assert unpacked == EMBED_JS.read_bytes(), "run make embed"
+    assert len(EMBED_JS.read_bytes()) < len(EMBED_SOURCE.read_bytes()) * 0.7
+
+
+@pytest.mark.django_db
+def test_the_script_is_served_minified_and_compressed_with_its_caching(client):
+    plain = EMBED_JS.read_bytes()
+    brotli = EMBED_JS.with_name("embed.min.js.br").read_bytes()
+    answers = {}
+    for accept, coding, body in [
+        ("gzip, deflate, br, zstd", "br", brotli),
+        ("gzip;q=1.0, br;q=0", "gzip", None),
+        ("deflate", None, plain),
+        ("", None, plain),
+    ]:
+        response = client.get("/embed.js", HTTP_ACCEPT_ENCODING=accept)
+        assert response.status_code == 200
+        assert response.get("Content-Encoding") == coding
+        assert "Accept-Encoding" in response["Vary"]
+        assert "max-age=300" in response["Cache-Control"]
+        content = response.content
+        assert (gzip.decompress(content) if coding == "gzip" else content) == (body or plain)
+        answers[accept] = response
+        again = client.get(
+            "/embed.js", HTTP_ACCEPT_ENCODING=accept, HTTP_IF_NONE_MATCH=response["ETag"]
+        )
+        assert again.status_code == 304 and again["ETag"] == response["ETag"]
+    # One strong ETag per encoding: a cache never answers one with another's bytes.
+    etags = {r["ETag"] for r in answers.values()}
+    assert len(etags) == 3
+    # Bytes on the wire: the minified script, then compressed.
+    assert len(answers["gzip, deflate, br, zstd"].content) < 4 * 1024
+    assert len(answers["gzip;q=1.0, br;q=0"].content) < 4.5 * 1024
+
+    pinned = client.get("/embed.v1.js", HTTP_ACCEPT_ENCODING="br")
+    assert pinned.content == brotli and "max-age=86400" in pinned["Cache-Control"]
+    assert pinned["Access-Control-Allow-Origin"] == "*"
+    assert client.get("/embed.v2.js").status_code == 404
 
 
 def test_inline_embeds_mount_once_with_src_title_and_allow(host, storefront):
@@ -285,7 +355,12 @@ def test_inline_embeds_mount_once_with_src_title_and_allow(host, storefront):
     # Loaded three times: one frame per placeholder, one namespace with two members.
     assert page.evaluate("GuestStorefront.mount(document.getElementById('embed-event'))") is False
     assert page.locator("#embed-event iframe").count() == 1
-    assert page.evaluate("Object.keys(GuestStorefront).sort()") == ["mount", "version"]
+    assert page.evaluate("Object.keys(GuestStorefront).sort()") == [
+        "mount",
+        "scan",
+        "unmount",
+        "version",
+    ]
     assert page.evaluate("GuestStorefront.version") == 1
 
     frame = host.frame("#embed-event iframe")
@@ -565,22 +640,33 @@ def test_bad_attributes_are_reported_and_not_mounted(host, storefront):
             {"merchant": "demo", "event": "12a"},
             {"merchant": "demo", "mode": "popup"},
             {"merchant": "demo", "mode": "event"},
+            {"merchant": "demo", "event": "4", "items": "12:2;13:1"},
+            {"merchant": "demo", "items": "12:1000"},
+            {"merchant": "demo", "theme": "sepia"},
+            {"merchant": "demo", "lang": "en_US<"},
         ],
     )
     for result in results:
         assert result["mounted"] is False and result["frames"] == 0
         assert "invalid data-" in result["detail"]["message"]
+        assert result["detail"]["setting"].startswith("data-")
+    assert [r["detail"]["setting"] for r in results[-4:]] == [
+        "data-items",
+        "data-items",
+        "data-theme",
+        "data-lang",
+    ]
 
     # No merchant: the storefront's own embed pages; prefills are URL-encoded.
     src = page.evaluate(
-        """() => {
+        """() => new Promise(resolve => {
             const div = document.createElement('div');
             div.dataset.email = 'ada+tickets@example.com';
             div.dataset.coupon = 'SAVE 10&more=1';
             document.body.appendChild(div);
+            div.addEventListener('storefront:ready', () => resolve(div.firstChild.src));
             GuestStorefront.mount(div);
-            return div.querySelector('iframe').src;
-        }"""
+        })"""
     )
     url = urlsplit(src)
     assert f"{url.scheme}://{url.netloc}{url.path}" == f"{storefront.url}/embed/"
@@ -588,6 +674,158 @@ def test_bad_attributes_are_reported_and_not_mounted(host, storefront):
     query = parse_qs(url.query)
     assert query["email"] == ["ada+tickets@example.com"]
     assert query["coupon"] == ["SAVE 10&more=1"]
+
+
+def test_attributes_reach_the_frame_and_the_button_can_be_styled(host, storefront):
+    page = host.page
+    src = page.evaluate(
+        """() => new Promise(resolve => {
+            const div = document.createElement('div');
+            Object.assign(div.dataset, {storefront: '', merchant: 'demo', event: '42',
+                items: '101:2, 102:1', coupon: 'EARLY', lang: 'fr', theme: 'dark'});
+            div.addEventListener('storefront:ready', () => resolve(div.firstChild.src));
+            document.body.appendChild(div);  // picked up by the script, no call
+        })"""
+    )
+    url = urlsplit(src)
+    assert url.path == "/m/demo/embed/events/42/"
+    query = parse_qs(url.query)
+    assert query["items"] == ["101:2,102:1"]
+    assert query["coupon"] == ["EARLY"] and query["lang"] == ["fr"] and query["theme"] == ["dark"]
+
+    # The button-mode trigger: a part and a class the host page's CSS can reach.
+    button = page.locator("#embed-button > button")
+    assert button.get_attribute("part") == "storefront-button"
+    assert "storefront-button" in button.get_attribute("class").split()
+    page.evaluate(
+        """() => {
+            const sheet = new CSSStyleSheet();
+            sheet.replaceSync('.storefront-button { outline: 5px solid rgb(1, 2, 3); }');
+            document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+        }"""
+    )
+    assert button.evaluate("b => getComputedStyle(b).outlineColor") == "rgb(1, 2, 3)"
+
+
+def test_a_refused_check_names_the_setting_and_keeps_the_link(host, storefront):
+    page = host.page
+    FakeStorefront.checks.clear()
+    page.evaluate(
+        """() => {
+            for (const id of ['refused-1', 'refused-2']) {
+                const div = document.createElement('div');
+                div.id = id;
+                div.dataset.storefront = '';
+                div.dataset.merchant = 'unlisted';
+                div.dataset.event = '5';
+                div.innerHTML = '<a href="https://shop.example/e/5/">Get tickets</a>';
+                document.body.appendChild(div);
+            }
+        }"""
+    )
+    host.wait_event("storefront:error", "", "d.setting === 'embed origins'")
+    page.wait_for_function(
+        "() => storefrontEvents.filter(e => e.detail.setting === 'embed origins').length === 2"
+    )
+    for placeholder in (page.locator("#refused-1"), page.locator("#refused-2")):
+        notice = placeholder.get_by_role("alert")
+        expect(notice).to_have_text("Storefront embed not shown: add it.")
+        assert placeholder.locator("a").get_attribute("href") == "https://shop.example/e/5/"
+        assert placeholder.locator("iframe").count() == 0
+    logged = [m for m in host.console if m.startswith("Storefront embed not shown: add it.")]
+    assert len(logged) == 2
+    # Asked once for both placeholders, with the page's origin, merchant and event.
+    assert FakeStorefront.checks == [
+        {"origin": [host.url], "merchant": ["unlisted"], "event": ["5"]}
+    ]
+    shot(page, "refused-check")
+
+    # An unknown merchant likewise; one the storefront accepts is framed.
+    page.evaluate(
+        """() => {
+            const div = document.createElement('div');
+            div.id = 'unknown';
+            div.dataset.storefront = '';
+            div.dataset.merchant = 'unknown';
+            document.body.appendChild(div);
+        }"""
+    )
+    host.wait_event("storefront:error", "", "d.setting === 'data-merchant'")
+    expect(page.locator("#unknown").get_by_role("alert")).to_contain_text('no "unknown"')
+    assert host.errors == []
+
+
+def test_single_page_sites_mount_unmount_and_rescan_with_one_listener(browser, merchant_site):
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    # Counts the message listeners the page's scripts add to the window.
+    context.add_init_script(
+        """(() => {
+            const add = EventTarget.prototype.addEventListener;
+            window.messageListeners = 0;
+            EventTarget.prototype.addEventListener = function (type, ...rest) {
+                if (this === window && type === 'message') window.messageListeners++;
+                return add.call(this, type, ...rest);
+            };
+        })()"""
+    )
+    try:
+        page = context.new_page()
+        page.goto(merchant_site.url + "/")
+        page.wait_for_function(
+            "() => document.querySelectorAll('[data-storefront] iframe').length === 2"
+        )
+        assert page.evaluate("messageListeners") == 1  # three copies of the script, two frames
+
+        # A view rendered later: its placeholder is picked up without a call.
+        page.evaluate(
+            """() => {
+                const view = document.createElement('section');
+                view.id = 'spa';
+                view.innerHTML = '<div id="later" data-storefront data-merchant="demo" ' +
+                    'data-event="9"><a href="https://shop.example/e/9/">Tickets</a></div>';
+                document.querySelector('main').appendChild(view);
+            }"""
+        )
+        page.wait_for_function(
+            "() => storefrontEvents.some(e => e.type === 'storefront:ready' && e.embed === 'spa')"
+        )
+        later = page.locator("#later")
+        assert later.locator("iframe").count() == 1 and later.locator("a").count() == 0
+        assert page.evaluate("GuestStorefront.mount(document.getElementById('later'))") is False
+        assert later.locator("iframe").count() == 1
+
+        # Unmounted: the frame goes, the fallback link is back; mounted again, once more.
+        for _ in range(3):
+            assert page.evaluate("GuestStorefront.unmount(document.getElementById('later'))")
+            assert later.locator("iframe").count() == 0
+            assert later.locator("a").get_attribute("href") == "https://shop.example/e/9/"
+            # Neither the observer nor a rescan brings it back: only mount() does.
+            page.evaluate("GuestStorefront.scan()")
+            assert later.locator("iframe").count() == 0
+            assert (
+                page.evaluate("GuestStorefront.unmount(document.getElementById('later'))") is False
+            )
+            assert page.evaluate("GuestStorefront.mount(document.getElementById('later'))")
+            later.locator("iframe").wait_for()
+
+        # The view goes away: its frame no longer reaches the page; a new one is picked up.
+        frame = later.locator("iframe").element_handle().content_frame()
+        frame.wait_for_load_state()
+        page.evaluate("document.getElementById('spa').remove()")
+        page.evaluate(
+            """() => {
+                const again = document.createElement('section');
+                again.id = 'spa-2';
+                again.innerHTML = '<div data-storefront data-merchant="demo" data-mode="button"' +
+                    ' data-event="9"><a href="https://shop.example/e/9/">Book now</a></div>';
+                document.querySelector('main').appendChild(again);
+            }"""
+        )
+        page.locator("#spa-2 button", has_text="Book now").wait_for()
+        assert page.evaluate("messageListeners") == 1
+    finally:
+        context.close()
 
 
 def test_one_global_and_a_placeholder_after_an_injected_script(browser, storefront, third):

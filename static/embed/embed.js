@@ -1,20 +1,45 @@
 /* Guest storefront embed for merchants' pages: one <script src=".../embed.js" async> shows the
    event list, one event, or a "Buy tickets" button that opens the checkout in a modal.
    Frames are served from the script's own base URL; messages go to and come from that exact
-   origin and that frame's window only. Global: window.GuestStorefront = {version, mount}. */
+   origin and that frame's window only. Before framing, the storefront is asked whether it
+   will show this merchant (and event) on this page, so a wrong setting is named instead of
+   a broken frame. Global: window.GuestStorefront = {version, mount, unmount, scan}. */
 (function () {
   "use strict";
 
   var script = document.currentScript;
   if (!script || !script.src) {
     // Only without currentScript (very old browsers): the last embed.js so far is this one.
-    var scripts = document.querySelectorAll('script[src*="embed.js"]');
+    var scripts = document.querySelectorAll('script[src*="embed"]');
     script = scripts[scripts.length - 1];
   }
   if (!script) return;
 
   var BASE = new URL(".", script.src).href.replace(/\/$/, "");
   var ORIGIN = new URL(BASE).origin;
+  var own = script.dataset;
+  var ownSnippet =
+    document.currentScript === script &&
+    (own.merchant != null || own.event != null || own.mode != null || own.storefront != null);
+
+  // The same script included several times: one instance per storefront, kept where no page
+  // script looks (a symbol, not a global name).
+  var INSTANCES = typeof Symbol === "function" ? Symbol.for("guest-storefront") : "__guestStorefront";
+  var instances = window[INSTANCES] || {};
+  if (!window[INSTANCES]) {
+    try {
+      Object.defineProperty(window, INSTANCES, { value: instances });
+    } catch (e) {
+      return;
+    }
+  }
+  var running = instances[BASE];
+  if (running) {
+    if (ownSnippet) running.mount(script);
+    running.scan();
+    return;
+  }
+
   var MOUNTED = "data-storefront-mounted";
   var PART = "data-storefront-part";
   var TYPES = {
@@ -26,6 +51,9 @@
     "checkout:complete": "checkout:complete",
   };
   var root = document.documentElement;
+  var embeds = {}; // frame id -> mounted embed
+  var checks = {}; // check URL -> promise of the storefront's answer
+  var listening = false;
 
   // Many host pages forbid inline <style> (CSP): a constructed sheet, or styles set through
   // element.style, are allowed where a style element or attribute is not.
@@ -48,6 +76,9 @@
   var OPEN = "display:flex;flex-direction:column";
   var PHONE_QUERY = "(max-width: 600px)";
   var PHONE = "width:100%;height:100%;max-height:none;margin:0;border-radius:0";
+  var NOTICE =
+    "padding:12px 16px;border:1px solid #c9c9d1;border-left:4px solid #b3261e;border-radius:8px;" +
+    "background:#fff;color:#1c1c21;font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif";
   var adopted = false;
   var canAdopt =
     "adoptedStyleSheets" in document &&
@@ -90,8 +121,81 @@
     el.dispatchEvent(new CustomEvent(type, { bubbles: true, detail: detail }));
   }
 
+  // What the placeholder asks for, or the attribute that is wrong.
+  function describe(data) {
+    var merchant = data.merchant;
+    var eventId = data.event;
+    var mode = data.mode || (eventId ? "event" : "list");
+    var items = data.items;
+    var problem =
+      merchant != null && !/^[a-z0-9-]{1,50}$/.test(merchant)
+        ? "data-merchant"
+        : eventId != null && !/^[0-9]{1,18}$/.test(eventId)
+          ? "data-event"
+          : !/^(list|event|button)$/.test(mode) || (mode === "event" && !eventId)
+            ? "data-mode"
+            : items != null && !/^\s*[0-9]{1,18}:[0-9]{1,3}(\s*,\s*[0-9]{1,18}:[0-9]{1,3})*\s*$/.test(items)
+              ? "data-items"
+              : data.theme != null && !/^(light|dark|auto)$/.test(data.theme)
+                ? "data-theme"
+                : data.lang != null && !/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(data.lang)
+                  ? "data-lang"
+                  : location.origin === "null"
+                    ? "page origin"
+                    : "";
+    if (problem) return { problem: problem };
+    return {
+      merchant: merchant,
+      eventId: eventId && mode !== "list" ? eventId : "",
+      mode: mode,
+      items: items ? items.replace(/\s+/g, "") : "",
+    };
+  }
+
+  function fail(el, message, setting) {
+    el.setAttribute(MOUNTED, "error");
+    if (window.console) console.error(message, el);
+    var notice = el.querySelector("[" + PART + "=notice]");
+    if (!notice) {
+      notice = make("p", "notice");
+      notice.setAttribute("role", "alert");
+      notice.style.cssText = NOTICE;
+      el.insertBefore(notice, el.firstChild);
+    }
+    notice.textContent = message;
+    emit(el, "storefront:error", { message: message, setting: setting });
+  }
+
+  // One question per merchant and event on a page: is this page allowed, and do they exist?
+  // Asked by a script element, which the host's CSP allows as it allows this script.
+  function check(spec) {
+    var query = new URLSearchParams({ origin: location.origin });
+    if (spec.merchant) query.set("merchant", spec.merchant);
+    if (spec.eventId) query.set("event", spec.eventId);
+    var url = BASE + "/embed.v1/check.js?" + query;
+    if (!checks[url]) {
+      checks[url] = new Promise(function (resolve) {
+        var asker = document.createElement("script");
+        var answer = { ok: true }; // unanswered: the frame itself will say what is wrong
+        asker.async = true;
+        asker.addEventListener("storefront:check", function (event) {
+          if (event.detail && typeof event.detail === "object") answer = event.detail;
+        });
+        asker.onload = asker.onerror = function () {
+          asker.parentNode.removeChild(asker);
+          resolve(answer);
+        };
+        asker.src = url;
+        (document.head || root).appendChild(asker);
+      });
+    }
+    return checks[url];
+  }
+
   function mount(el) {
-    if (!el || (el.hasAttribute(MOUNTED) && el.getAttribute(MOUNTED) !== "error")) return false;
+    // Mounted, or being checked: nothing to do. After an error or unmount(): again.
+    var state = el && el.nodeType === 1 ? el.getAttribute(MOUNTED) : "";
+    if (state !== null && state !== "error" && state !== "unmounted") return false;
     if (el.tagName === "SCRIPT") {
       // The script-only snippet: its data attributes describe a placeholder right after it.
       var div = document.createElement("div");
@@ -107,100 +211,156 @@
       el = div;
     }
 
-    var data = el.dataset;
-    var merchant = data.merchant;
-    var eventId = data.event;
-    var mode = data.mode || (eventId ? "event" : "list");
-    var problem =
-      merchant != null && !/^[a-z0-9-]{1,50}$/.test(merchant)
-        ? "data-merchant"
-        : eventId != null && !/^[0-9]{1,18}$/.test(eventId)
-          ? "data-event"
-          : !/^(list|event|button)$/.test(mode) || (mode === "event" && !eventId)
-            ? "data-mode"
-            : location.origin === "null"
-              ? "page origin"
-              : "";
-    if (problem) {
-      el.setAttribute(MOUNTED, "error");
-      var message = "Storefront embed not shown: invalid " + problem + ".";
-      if (window.console) console.warn(message, el);
-      emit(el, "storefront:error", { message: message });
+    var spec = describe(el.dataset);
+    if (spec.problem) {
+      fail(el, "Storefront embed not shown: invalid " + spec.problem + ".", spec.problem);
       return false;
     }
+    el.setAttribute(MOUNTED, "checking");
+    check(spec).then(function (answer) {
+      if (el.getAttribute(MOUNTED) !== "checking") return; // unmounted meanwhile
+      if (answer && answer.ok === false && typeof answer.message === "string") {
+        fail(el, answer.message, typeof answer.setting === "string" ? answer.setting : "");
+      } else {
+        frame(el, spec);
+      }
+    });
+    return true;
+  }
+
+  function frame(el, spec) {
+    var data = el.dataset;
+    var mode = spec.mode;
     el.setAttribute(MOUNTED, "");
+    var old = el.querySelector("[" + PART + "=notice]");
+    if (old) old.parentNode.removeChild(old);
 
     var id = "sf" + Math.random().toString(36).slice(2, 12);
     var query = new URLSearchParams({ origin: location.origin, frame: id });
     if (data.email) query.set("email", data.email);
     if (data.coupon) query.set("coupon", data.coupon);
-    var frame = make("iframe", mode === "button" && "frame");
-    frame.title = data.title || "Tickets";
-    frame.setAttribute("allow", "payment");
-    frame.style.cssText += ";border:0;width:100%;display:block;height:480px";
-    frame.src =
+    if (spec.items) query.set("items", spec.items);
+    if (data.lang) query.set("lang", data.lang);
+    if (data.theme) query.set("theme", data.theme);
+    var iframe = make("iframe", mode === "button" && "frame");
+    iframe.title = data.title || "Tickets";
+    iframe.setAttribute("allow", "payment");
+    iframe.style.cssText += ";border:0;width:100%;display:block;height:480px";
+    iframe.src =
       BASE +
-      (merchant ? "/m/" + merchant : "") +
+      (spec.merchant ? "/m/" + spec.merchant : "") +
       "/embed/" +
-      (eventId && mode !== "list" ? "events/" + eventId + "/" : "") +
+      (spec.eventId ? "events/" + spec.eventId + "/" : "") +
       "?" +
       query;
 
+    // The fallback link comes back on unmount.
     var link = el.querySelector("a[href]");
     var label = data.label || (link && link.textContent.trim()) || "Buy tickets";
+    var fallback = link ? { node: link, parent: link.parentNode, next: link.nextSibling } : null;
     if (link) link.parentNode.removeChild(link);
 
-    var ready = false;
-    var loads = 0;
-    var modal = mode === "button" ? modalFor(el, frame, id, label, focusFrame) : null;
-
-    function focusFrame() {
-      if (!ready || !frame.contentWindow) return false;
-      frame.focus();
-      frame.contentWindow.postMessage(
+    var embed = { el: el, frame: iframe, id: id, ready: false, loads: 0, modal: null, fallback: fallback };
+    embed.focus = function () {
+      if (!embed.ready || !iframe.contentWindow) return false;
+      iframe.focus();
+      iframe.contentWindow.postMessage(
         { source: "storefront-host", version: 1, frame: id, type: "focus", detail: {} },
         ORIGIN
       );
       return true;
-    }
-
-    window.addEventListener("message", function (event) {
-      var msg = event.data;
-      if (event.origin !== ORIGIN || !event.source || event.source !== frame.contentWindow) return;
-      if (!msg || typeof msg !== "object" || msg.source !== "storefront" || msg.version !== 1) {
-        return;
-      }
-      if (msg.frame !== id) return;
-      if (msg.type === "dismiss") {
-        if (modal) modal.dismiss(); // Escape pressed inside the frame
-        return;
-      }
-      if (!Object.prototype.hasOwnProperty.call(TYPES, msg.type)) return;
-      var detail = msg.detail && typeof msg.detail === "object" ? msg.detail : {};
-      var type = msg.type;
-      if (type === "resize") {
-        var height = detail.height;
-        if (typeof height !== "number" || !(height >= 0 && height < 1e6)) return;
-        frame.style.height = Math.ceil(height) + "px";
-      } else if (type === "ready") {
-        ready = true;
-        // A new page in a tall inline frame: show its top, not the middle of the old one.
-        if (loads++ && !modal && frame.getBoundingClientRect().top < 0) frame.scrollIntoView();
-      }
-      if (modal) modal.update(type, detail);
-      emit(el, TYPES[type], detail);
-    });
-
-    if (!modal) {
+    };
+    embeds[id] = embed;
+    listen();
+    if (mode === "button") {
+      embed.modal = modalFor(embed, label);
+    } else {
       // Inline, the frame is as tall as its page: a scrollbar shown while it is too short
       // would narrow the page, make it taller, and report a height that is soon wrong.
-      frame.setAttribute("scrolling", "no");
-      el.appendChild(frame);
+      iframe.setAttribute("scrolling", "no");
+      el.appendChild(iframe);
     }
+  }
+
+  function embedOf(el) {
+    for (var id in embeds) if (embeds[id].el === el) return embeds[id];
+    return null;
+  }
+
+  function unmount(el) {
+    var state = el && el.getAttribute ? el.getAttribute(MOUNTED) : null;
+    if (state === null || state === "unmounted") return false;
+    var embed = embedOf(el);
+    if (embed) {
+      delete embeds[embed.id];
+      if (embed.modal) embed.modal.remove();
+      if (embed.frame.parentNode) embed.frame.parentNode.removeChild(embed.frame);
+      var fallback = embed.fallback;
+      if (fallback) {
+        var parent = fallback.parent && el.contains(fallback.parent) ? fallback.parent : el;
+        parent.insertBefore(fallback.node, fallback.next && fallback.next.parentNode === parent ? fallback.next : null);
+      }
+    }
+    var notice = el.querySelector("[" + PART + "=notice]");
+    if (notice) notice.parentNode.removeChild(notice);
+    // Left alone by scan() and the observer until mount(el) is called again.
+    el.setAttribute(MOUNTED, "unmounted");
     return true;
   }
 
-  function modalFor(el, frame, id, label, focusFrame) {
+  function listen() {
+    if (listening) return;
+    listening = true;
+    window.addEventListener("message", onMessage);
+    // While a payment is processing: Escape is not even a close request (a second one in a
+    // row may otherwise close the dialog whatever the cancel handler says).
+    document.addEventListener(
+      "keydown",
+      function (event) {
+        if (event.key !== "Escape") return;
+        for (var id in embeds) {
+          var modal = embeds[id].modal;
+          if (modal && modal.holds()) event.preventDefault();
+        }
+      },
+      true
+    );
+  }
+
+  function onMessage(event) {
+    var msg = event.data;
+    if (event.origin !== ORIGIN || !event.source) return;
+    if (!msg || typeof msg !== "object" || msg.source !== "storefront" || msg.version !== 1) return;
+    var embed = typeof msg.frame === "string" && Object.prototype.hasOwnProperty.call(embeds, msg.frame)
+      ? embeds[msg.frame]
+      : null;
+    if (!embed || event.source !== embed.frame.contentWindow) return;
+    var modal = embed.modal;
+    if (msg.type === "dismiss") {
+      if (modal) modal.dismiss(); // Escape pressed inside the frame
+      return;
+    }
+    if (!Object.prototype.hasOwnProperty.call(TYPES, msg.type)) return;
+    var detail = msg.detail && typeof msg.detail === "object" ? msg.detail : {};
+    var type = msg.type;
+    var iframe = embed.frame;
+    if (type === "resize") {
+      var height = detail.height;
+      if (typeof height !== "number" || !(height >= 0 && height < 1e6)) return;
+      iframe.style.height = Math.ceil(height) + "px";
+    } else if (type === "ready") {
+      embed.ready = true;
+      // A new page in a tall inline frame: show its top, not the middle of the old one.
+      if (embed.loads++ && !modal && iframe.getBoundingClientRect().top < 0) iframe.scrollIntoView();
+    }
+    if (modal) modal.update(type, detail);
+    emit(embed.el, TYPES[type], detail);
+  }
+
+  function modalFor(embed, label) {
+    var el = embed.el;
+    var iframe = embed.frame;
+    var id = embed.id;
     if (canAdopt) adoptStyles();
     var busy = false;
     var wantsFocus = false;
@@ -208,6 +368,9 @@
     var button = document.createElement("button");
     button.type = "button";
     button.textContent = label;
+    button.className = "storefront-button";
+    button.setAttribute("part", "storefront-button");
+    button.setAttribute(PART, "button");
 
     var dialog = make("dialog", "dialog");
     var bar = make("div", "bar");
@@ -215,7 +378,7 @@
     var note = make("span", "note");
     var close = make("button", "close");
     title.id = id + "-title";
-    title.textContent = frame.title;
+    title.textContent = iframe.title;
     note.id = id + "-note";
     note.textContent = "Payment in progress, please wait";
     note.hidden = true;
@@ -254,12 +417,12 @@
 
     button.addEventListener("click", function () {
       if (dialog.open) return;
-      if (!frame.parentNode) dialog.appendChild(frame);
+      if (!iframe.parentNode) dialog.appendChild(iframe);
       savedOverflow = root.style.overflow;
       root.style.overflow = "hidden"; // the page behind must not scroll instead of the frame
       dialog.showModal();
       restyle();
-      wantsFocus = !focusFrame();
+      wantsFocus = !embed.focus();
     });
     function dismiss() {
       if (dialog.open && !busy) {
@@ -273,18 +436,9 @@
       savedOverflow = null;
       wantsFocus = false;
       restyle();
-      button.focus();
+      if (button.isConnected) button.focus();
     }
     close.addEventListener("click", dismiss);
-    // While a payment is processing: Escape is not even a close request (a second one in a
-    // row may otherwise close the dialog whatever the cancel handler says).
-    document.addEventListener(
-      "keydown",
-      function (event) {
-        if (busy && dialog.open && event.key === "Escape") event.preventDefault();
-      },
-      true
-    );
     dialog.addEventListener("cancel", function (event) {
       event.preventDefault();
       dismiss(); // unless busy
@@ -293,11 +447,24 @@
 
     return {
       dismiss: dismiss,
+      holds: function () {
+        return busy && dialog.open;
+      },
       update: function (type, detail) {
         if (type === "checkout:step") setBusy(detail.state === "processing");
         // A new page, a finished order or a failed request: never leave the buyer shut in.
         else if (type !== "resize" && type !== "cart:updated") setBusy(false);
-        if (type === "ready" && wantsFocus && dialog.open) wantsFocus = !focusFrame();
+        if (type === "ready" && wantsFocus && dialog.open) wantsFocus = !embed.focus();
+      },
+      remove: function () {
+        if (dialog.open) dialog.close();
+        closed();
+        if (phone) {
+          if (phone.removeEventListener) phone.removeEventListener("change", restyle);
+          else phone.removeListener(restyle);
+        }
+        el.removeChild(button);
+        el.removeChild(dialog);
       },
     };
   }
@@ -305,18 +472,33 @@
   function scan() {
     var found = document.querySelectorAll("[data-storefront]:not(script):not([" + MOUNTED + "])");
     for (var i = 0; i < found.length; i++) mount(found[i]);
+    // Placeholders the page took away: their frames go, and nothing of theirs stays listening.
+    for (var id in embeds) if (!embeds[id].el.isConnected) unmount(embeds[id].el);
   }
 
-  if (!window.GuestStorefront) {
-    window.GuestStorefront = Object.freeze({ version: 1, mount: mount });
-  }
-  var own = script.dataset;
-  if (
-    document.currentScript === script &&
-    (own.merchant != null || own.event != null || own.mode != null || own.storefront != null)
-  ) {
-    mount(script);
-  }
+  var api = { version: 1, mount: mount, unmount: unmount, scan: scan };
+  instances[BASE] = api;
+  if (!window.GuestStorefront) window.GuestStorefront = Object.freeze(api);
+
+  if (ownSnippet) mount(script);
   scan();
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", scan);
+  // Single-page sites: placeholders added (or removed) later are picked up without a call.
+  if (window.MutationObserver) {
+    var pending = false;
+    new MutationObserver(function (records) {
+      for (var i = 0; i < records.length; i++) {
+        if (records[i].addedNodes.length || records[i].removedNodes.length) {
+          if (!pending) {
+            pending = true;
+            Promise.resolve().then(function () {
+              pending = false;
+              scan();
+            });
+          }
+          return;
+        }
+      }
+    }).observe(document.documentElement, { childList: true, subtree: true });
+  }
 })();
