@@ -92,7 +92,10 @@ def cart(request: TenantRequest) -> HttpResponse:
     except Http404:
         return _render_cart(request, None, None)
     except errors.GuestManagerError as exc:
-        return _render_cart(request, None, None, outcome=outcomes.for_error(exc))
+        # The order as last seen, if any, with when to try again (the API's quota paused).
+        last = session.last_known(ref)
+        shown = ref if last is not None else None
+        return _render_cart(request, shown, last, outcome=outcomes.for_error(exc))
     if steps.state_of(order).final:
         return _render_cart(request, None, None)
     if get:

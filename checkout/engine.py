@@ -46,7 +46,7 @@ def order_page(request: TenantRequest, order_id: int) -> HttpResponse:
     try:
         order = session.take_hand_off(ref) or session.load_order(request, ref, fresh=True)
     except errors.GuestManagerError as exc:
-        return render(request, "unavailable.html", status=outcomes.for_error(exc).status)
+        return _unreadable(request, ref, exc)
     going_back = request.GET.get("edit", "")
     showing = going_back if steps.editable(order, going_back) else ""
     return render_step(request, ref, order, showing=showing)
@@ -56,7 +56,7 @@ def _post(request: TenantRequest, ref: OrderRef) -> HttpResponse:
     try:
         order = session.load_order(request, ref)
     except errors.GuestManagerError as exc:
-        return render(request, "unavailable.html", status=outcomes.for_error(exc).status)
+        return _unreadable(request, ref, exc, posted=True)
     if request.POST.get("action") == "start-over":
         return _start_over(request, ref, order)
     posted = request.POST.get("step", "")
@@ -74,6 +74,29 @@ def _post(request: TenantRequest, ref: OrderRef) -> HttpResponse:
             )
             return render_step(request, ref, order, outcome=moved, status=409)
     return _take(request, ref, order, step)
+
+
+def _unreadable(
+    request: TenantRequest, ref: OrderRef, exc: errors.GuestManagerError, *, posted: bool = False
+) -> HttpResponse:
+    """The order can't be read now (the API's quota paused, the API unreachable): the step
+    as last seen, with what the buyer posted and when to try again — the same page a refused
+    submission gives. Without a recent copy, only the notice and a way to try again."""
+    outcome = outcomes.for_error(exc)
+    order = session.last_known(ref)
+    if order is None:
+        context = {"notices": display.notices(request, outcome), "order_id": ref.id}
+        template = "checkout/unreadable.html" + ("#checkout" if request.htmx else "")
+        return outcomes.answer(render(request, template, context, status=outcome.status), outcome)
+    step = steps.taking(order, request.POST.get("step", "")) if posted else None
+    if step is None or step.form is None:
+        return render_step(request, ref, order, outcome=outcome)
+    showing = step.name if step.name != order.get("state") else ""
+    try:
+        form = step.form(_context(request, ref, order), request.POST)
+    except swr.Unavailable:
+        form = None
+    return render_step(request, ref, order, form=form, outcome=outcome, showing=showing)
 
 
 def _take(request: TenantRequest, ref: OrderRef, order: Order, step: Step) -> HttpResponse:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from guestmanager import errors
 from infra import limits
@@ -48,11 +49,18 @@ def unreachable() -> Outcome:
 
 
 def busy(retry_after: float | None = None) -> Outcome:
-    return Outcome(
-        503,
-        _("We’re very busy right now. Please wait a few seconds and try again."),
-        retry_after=math.ceil(retry_after) if retry_after else None,
-    )
+    """The API's quota is paused: say the real wait (the pause's ``Retry-After``) if known."""
+    if not retry_after:
+        return Outcome(
+            503, _("We’re very busy right now. Please wait a few seconds and try again.")
+        )
+    seconds = math.ceil(retry_after)
+    message = ngettext(
+        "We’re very busy right now. Please wait %(n)d second and try again.",
+        "We’re very busy right now. Please wait %(n)d seconds and try again.",
+        seconds,
+    ) % {"n": seconds}
+    return Outcome(503, message, retry_after=seconds)
 
 
 def payment_unconfirmed() -> Outcome:
