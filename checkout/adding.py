@@ -323,23 +323,24 @@ def _variant_names(request: TenantRequest, variant_ids: Any) -> dict[int, str]:
     return {v: found[v].option.name for v in variant_ids if v in found}
 
 
-def say_gone(request: TenantRequest, gone: list[str]) -> None:
-    if gone:
-        messages.warning(
-            request,
-            _(
-                "Your earlier hold ended and these tickets are no longer available: %(names)s. "
-                "Everything else is in your order."
-            )
-            % {"names": ", ".join(gone)},
+def say_gone(request: TenantRequest, gone: list[str], *, kept: bool = True) -> None:
+    """Name the tickets that could not be carried over; ``kept``: some others were."""
+    if not gone:
+        return
+    names = {"names": ", ".join(gone)}
+    if kept:
+        message = _(
+            "Your earlier hold ended and these tickets are no longer available: %(names)s. "
+            "Everything else is in your order."
         )
+    else:
+        message = _("Your earlier hold ended and these tickets are no longer available: %(names)s.")
+    messages.warning(request, message % names)
 
 
-def start_over(
-    request: TenantRequest, old: OrderRef, order: dict[str, Any]
-) -> tuple[OrderRef, list[str]]:
+def start_over(request: TenantRequest, old: OrderRef, order: dict[str, Any]) -> OrderRef:
     """A new open order with the buyer's details and whatever of ``order``'s tickets can
-    still be had; returns it and the names of those that could not."""
+    still be had; the buyer is told of those that could not."""
     new = upstream.client().create_order(
         currency=order.get("currency") or current().currency,
         **{k: order[k] for k in BUYER_FIELDS if order.get(k)},
@@ -347,4 +348,6 @@ def start_over(
     session.forget(request, old)
     ref = session.remember(request, new, hand_off=True)
     lines = {li["variant_id"]: li["quantity"] for li in order.get("line_items") or []}
-    return ref, carry(request, ref, lines)
+    gone = carry(request, ref, lines)
+    say_gone(request, gone, kept=len(gone) < len(lines))
+    return ref

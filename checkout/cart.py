@@ -106,9 +106,12 @@ def cart(request: TenantRequest) -> HttpResponse:
         if action:
             action(change)
     except errors.GuestManagerError as exc:
-        change.fail(outcomes.for_error(exc))
+        change.fail(outcomes.for_error(exc, change.order))
     if change.outcome and change.outcome.gone:
         session.forget(request, ref)
+        return _render_cart(request, None, None, outcome=change.outcome)
+    if change.outcome and change.outcome.nothing_left:
+        session.let_go(request, ref)
         return _render_cart(request, None, None, outcome=change.outcome)
     ref = change.ref  # a new order when the old one was replaced
     if change.outcome and change.outcome.reload:
@@ -240,9 +243,8 @@ def _start_over(change: CartChange) -> None:
     if blocked := limits.hit(change.request, limits.ORDER_CREATE):
         change.fail(outcomes.refused(blocked))
         return
-    change.ref, gone = adding.start_over(change.request, change.ref, change.order)
+    change.ref = adding.start_over(change.request, change.ref, change.order)
     change.order = session.load_order(change.request, change.ref)
-    adding.say_gone(change.request, gone)
 
 
 CART_ACTIONS: dict[str, Callable[[CartChange], None]] = {

@@ -150,10 +150,12 @@ def _failed(
 ) -> HttpResponse:
     """The API refused or could not be reached: say what happens next, keeping the form
     unless the order has moved on to another step."""
-    outcome = outcomes.for_error(exc)
+    outcome = outcomes.for_error(exc, order)
     if outcome.gone:
         session.forget(request, ref)
         raise Http404("No such order") from exc
+    if outcome.nothing_left:
+        session.let_go(request, ref)
     if outcome.reload:
         order = session.reload_or(request, ref, order)
         if order.get("state") != step.name:
@@ -165,10 +167,9 @@ def _start_over(request: TenantRequest, ref: OrderRef, order: Order) -> HttpResp
     if blocked := limits.hit(request, limits.ORDER_CREATE):
         return render_step(request, ref, order, outcome=outcomes.refused(blocked))
     try:
-        _new, gone = adding.start_over(request, ref, order)
+        adding.start_over(request, ref, order)
     except errors.GuestManagerError as exc:
-        return render_step(request, ref, order, outcome=outcomes.for_error(exc))
-    adding.say_gone(request, gone)
+        return render_step(request, ref, order, outcome=outcomes.for_error(exc, order))
     return redirect("checkout:cart")
 
 
@@ -200,6 +201,8 @@ def render_step(
     back to, or the step an order whose hold ran out will resume at."""
     here = steps.state_of(order)
     step = steps.STEPS.get(showing, here)
+    # Hold ended and let go as the cart (none of its tickets can be had): nothing to resume.
+    dead = here.offers_new_order and not session.is_open(request, ref)
     if form is None and step.form is not None:
         try:
             form = step.form(_context(request, ref, order), None)
@@ -211,8 +214,9 @@ def render_step(
         "form": form,
         "notices": display.notices(request, outcome),
         # The order may have lost tickets: a new order with what is left is offered.
-        "start_over": bool(outcome and outcome.start_over) or here.offers_new_order,
+        "start_over": not dead and (bool(outcome and outcome.start_over) or here.offers_new_order),
         "resume_failed": bool(outcome and outcome.start_over),
+        "dead": dead,
         "indicator": steps.indicator(order, showing),
         "going_back": here.title if showing and not here.offers_new_order else "",
         "poll_delay": POLL_DELAYS[min(poll_attempt, len(POLL_DELAYS) - 1)],

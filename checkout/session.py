@@ -78,6 +78,15 @@ def open_order(request: HttpRequest) -> OrderRef | None:
         return None
 
 
+def is_open(request: HttpRequest, ref: OrderRef) -> bool:
+    return bool(request.session.get(OPEN_KEY) == ref.id)
+
+
+def let_go(request: HttpRequest, ref: OrderRef) -> None:
+    """The order stays this session's to look at, but is no longer the cart."""
+    _close(request, ref.id)
+
+
 def forget(request: HttpRequest, ref: OrderRef) -> None:
     orders = dict(request.session.get(ORDERS_KEY) or {})
     orders.pop(str(ref.id), None)
