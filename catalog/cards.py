@@ -242,24 +242,27 @@ def quantity_choices(
     return list(range(order_min, upper + 1))
 
 
-def fee_per_ticket(unit_cents: int, tickets: int, flat_cents: int, percent: Decimal) -> int:
-    """Service fees are per ticket: the flat amount plus the percentage of a ticket's share
-    of the unit price, rounded half up to the cent (as orders charge it)."""
-    share = Decimal(unit_cents) / max(1, tickets) * percent / 100
-    return flat_cents + int(share.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+def fee_per_unit(unit_cents: int, tickets: int, flat_cents: int, percent: Decimal) -> int:
+    """A purchase unit's service fee as orders charge it: the flat amount per ticket, plus the
+    percentage of the unit price rounded once, half up, to the cent (not per ticket: a
+    "table of 4" at $145.00 with $1.00 + 3% is $8.35, not 4 × $2.09)."""
+    share = Decimal(unit_cents) * percent / 100
+    return flat_cents * max(1, tickets) + int(share.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
 def unit_fee(rt: dict[str, Any], price: Price | None) -> tuple[int, int]:
-    """(fee per ticket, fee per purchase unit) in cents; a unit holds ``quantity`` tickets."""
+    """(fee per ticket, fee per purchase unit) in cents; a unit holds ``quantity`` tickets.
+    The fee per ticket is 0 when the unit's fee does not split into whole cents."""
     if price is None or price.is_free:
         return 0, 0
     tickets = max(1, int(rt.get("quantity") or 1))
     flat = _decimal(rt.get("service_fee_amount")) * 100
     flat_cents = int(flat.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-    per_ticket = fee_per_ticket(
+    per_unit = fee_per_unit(
         price.cents, tickets, flat_cents, _decimal(rt.get("service_fee_percentage"))
     )
-    return per_ticket, per_ticket * tickets
+    per_ticket, rest = divmod(per_unit, tickets)
+    return (0 if rest else per_ticket), per_unit
 
 
 def _decimal(value: Any) -> Decimal:
