@@ -168,15 +168,18 @@ def from_price(rts: list[dict[str, Any]], currency: str) -> Price | None:
 
 def card(event: dict[str, Any], currency: str, dates: Sequence[dict[str, Any]] = ()) -> EventCard:
     """A list card. ``dates``: a recurring event's next generated dates, whose types give
-    its price and availability (the template itself has none)."""
+    its price and availability (the template itself has none), and the first of which is
+    when it is listed."""
     rts = registration_types(event, dates)
+    # A run of dates already under way is listed at its next date, not its first.
+    when = dates[0] if dates and event.get("type") == "recurring" else event
     return EventCard(
         id=event["id"],
         name=event["name"],
         slug=event.get("slug") or "event",
         type=event.get("type", "date"),
-        start=local_time(event.get("start")),
-        end=local_time(event.get("end")),
+        start=local_time(when.get("start")),
+        end=local_time(when.get("end")),
         tz=(event.get("start") or {}).get("tz", ""),
         venue=(event.get("venue") or {}).get("name", ""),
         image=_image(event),
@@ -221,6 +224,17 @@ class TypeOption:
     @property
     def state_label(self) -> str:
         return str(AVAILABILITY.get(self.state, ""))
+
+
+def add_label(options: list[TypeOption]) -> str:
+    """What the event page's button does with what can be chosen: join a waitlist or
+    reserve when that is all it offers."""
+    states = {o.state for o in options if not o.disabled}
+    if states == {"request"}:
+        return str(_("Join the waitlist"))
+    if states == {"reserve"}:
+        return str(_("Reserve"))
+    return str(_("Add to order"))
 
 
 def quantity_choices(

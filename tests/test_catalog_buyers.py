@@ -75,3 +75,81 @@ def test_a_tables_fee_on_the_event_page_is_what_the_order_charges(web, gm, sandb
     assert charged == 4 * 100 + 435
     assert round(Decimal(shown.group(1)) * 100) == charged
     assert "per ticket" not in row  # $2.0875 a ticket: no whole-cent share to show
+
+
+def recurring_event(gm, *, began_days_ago: int, price: float = 18) -> dict:
+    """A daily run of dates that began ``began_days_ago`` days ago and goes on for weeks."""
+    start = (timezone.now() - timedelta(days=began_days_ago)).replace(microsecond=0)
+    start = start.astimezone(UTC)
+    until = start + timedelta(days=began_days_ago + 30)
+    return new_event(
+        gm,
+        {"name": "Entry", "price": price},
+        type="recurring",
+        starts_at=start.isoformat(),
+        ends_at=(until + timedelta(hours=2)).isoformat(),
+        recurrences=[
+            {
+                "starts_at": start.isoformat(),
+                "ends": "after_occurrences",
+                "max_occurrences": began_days_ago + 20,
+                "repeat_unit": "day",
+                "repeat_value": 1,
+                "duration": 2,
+            }
+        ],
+    )
+
+
+def upcoming_dates(gm, event: dict) -> list[dict]:
+    return gm.list_events(
+        filters={"parent_event_id": event["id"], "status": "active"},
+        sort={"starts_at": "asc"},
+        include="registration_types.prices",
+    ).data
+
+
+@pytest.mark.django_db
+def test_a_recurring_event_under_way_is_listed_at_its_next_date(web, gm):
+    event = recurring_event(gm, began_days_ago=5)
+    following = upcoming_dates(gm, event)[0]["start"]["local"][:10]
+    page = web.get("/", {"q": event["name"]}).content.decode()
+    section = next(s for s in page.split('<section class="day">')[1:] if event["name"] in s)
+    card_time = re.search(r'<p class="meta"><time datetime="([^"]+)"', section).group(1)
+    assert card_time[:10] == following
+    assert event["start"]["local"][:10] != following  # it began on an earlier day
+
+
+def _button(page: str) -> str:
+    return visible_text(
+        re.search(r'<button type="submit" class="primary">(.*?)</button>', page).group(1)
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("event_name", "says"),
+    [
+        ("Waitlist Gala", "Join the waitlist"),
+        ("Presale Concert", "Reserve"),
+        ("Quick Ticket Night", "Add to order"),
+    ],
+)
+def test_the_event_pages_button_says_what_will_happen(web, gm, event_name, says):
+    from .helpers import event_named
+
+    event = event_named(gm, event_name)
+    page = web.get(f"/events/{event['id']}/{event['slug']}/").content.decode()
+    assert _button(page) == says
+
+
+@pytest.mark.django_db
+def test_a_recurring_events_dates_show_their_price_and_start_at_the_next(web, gm):
+    event = recurring_event(gm, began_days_ago=3, price=18)
+    page = web.get(f"/events/{event['id']}/{event['slug']}/").content.decode()
+    listed = re.search(r'<ul class="dates".*?</ul>', page, re.S).group(0)
+    items = listed.split("<li>")[1:]
+    assert items and all("from $18.00" in visible_text(li) for li in items)
+    when = visible_text(re.search(r'<p class="when">.*?</p>', page, re.S).group(0))
+    # The header names the next date (the first listed), not the first of the run.
+    assert visible_text(items[0]).split(" from $")[0] in when
