@@ -87,6 +87,20 @@ def _utc_offset(local: datetime) -> str:
     return f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
 
 
+def venue_address(venue: dict[str, Any]) -> str:
+    """The venue's street address on one line ("1 Main St, Seattle, WA 98101, United States")."""
+    address = venue.get("address") or {}
+    region = " ".join(p for p in (address.get("state_code"), address.get("zipcode")) if p)
+    parts = [
+        address.get("address1"),
+        address.get("address2"),
+        address.get("city"),
+        region,
+        address.get("country_name"),
+    ]
+    return ", ".join(str(p).strip() for p in parts if p and str(p).strip())
+
+
 def price_in(rt: dict[str, Any], currency: str) -> Price | None:
     for p in rt.get("prices") or []:
         if p.get("currency") == currency:
