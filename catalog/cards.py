@@ -102,9 +102,15 @@ def venue_address(venue: dict[str, Any]) -> str:
 
 
 def price_in(rt: dict[str, Any], currency: str) -> Price | None:
-    for p in rt.get("prices") or []:
-        if p.get("currency") == currency:
-            return Price(Decimal(str(p["decimal"])), currency, int(p["amount"]))
+    """The type's price in ``currency``; with no currency set (""), in the one the API marks
+    as its default (else its only price): the merchant sells in what its API prices in."""
+    prices = [p for p in rt.get("prices") or [] if p.get("currency")]
+    if not currency:
+        marked = [p for p in prices if p.get("default")]
+        prices = marked[:1] or (prices if len(prices) == 1 else [])
+    for p in prices:
+        if not currency or p["currency"] == currency:
+            return Price(Decimal(str(p["decimal"])), str(p["currency"]), int(p["amount"]))
     return None
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -237,13 +237,14 @@ def _event_context(request: TenantRequest, cached: swr.Cached, event_id: int) ->
             upcoming = []
     dates = [(cards.card(d, currency), event_url(d)) for d in upcoming]
     types = [cards.type_option(rt, currency) for rt in event.get("registration_types") or []]
+    session_types = [t for s in sessions for t in cast(list[cards.TypeOption], s["types"])]
     setting = (event.get("list") or {}).get("setting") or {}
     venue = event.get("venue") or {}
     context = {
         "event": event,
         "summary": cards.card(event, currency, dates=upcoming),
         "types": types,
-        "add_label": cards.add_label([*types, *(t for s in sessions for t in s["types"])]),
+        "add_label": cards.add_label([*types, *session_types]),
         "sessions": sessions,
         "dates": dates,
         "description": clean_html(setting.get("description") or ""),

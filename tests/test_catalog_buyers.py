@@ -42,7 +42,7 @@ def new_event(gm, *types: dict, **fields) -> dict:
         }
     )
     gm.wait_for_operation(event["id"], operation, first_delay=0.05, max_delay=0.2, timeout=30)
-    return gm.get_event(event["id"], include="registration_types")
+    return gm.get_event(event["id"], include="registration_types.prices")
 
 
 def type_row(page: str, name: str) -> str:
@@ -153,3 +153,56 @@ def test_a_recurring_events_dates_show_their_price_and_start_at_the_next(web, gm
     when = visible_text(re.search(r'<p class="when">.*?</p>', page, re.S).group(0))
     # The header names the next date (the first listed), not the first of the run.
     assert visible_text(items[0]).split(" from $")[0] in when
+
+
+def _venue_named(gm, name: str) -> int:
+    return next(v["id"] for v in gm.list_venues(page_size=100).data if v["name"] == name)
+
+
+@pytest.mark.django_db
+def test_by_default_the_catalog_sells_in_the_currency_the_api_prices_it_in(web, gm, sandbox):
+    from .web import Shopper
+
+    melbourne = _venue_named(gm, "South Melbourne Kitchen")
+    event = new_event(gm, {"name": "Entry", "price": 30}, venue_id=melbourne)
+    assert [p["currency"] for p in event["registration_types"][0]["prices"]] == ["AUD"]
+    page = web.get(f"/events/{event['id']}/{event['slug']}/").content.decode()
+    row = visible_text(type_row(page, "Entry"))
+    assert "Not available in this currency" not in row and "30.00" in row
+    shopper = Shopper(web, gm)
+    shopper.token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    variant = event["registration_types"][0]["variant_id"]
+    added = web.post(
+        "/order/add",
+        {"csrfmiddlewaretoken": shopper.token, "event": event["id"], f"qty-{variant}": "2"},
+    )
+    assert added.status_code == 302
+    order = shopper.api_order()
+    try:
+        assert order["currency"] == "AUD" and order["item_total"]["amount"] == 6000
+    finally:
+        sandbox.expire(order["id"])
+
+
+@pytest.mark.django_db
+def test_a_merchant_made_without_a_currency_sells_in_its_apis():
+    from tenancy import branding
+    from tenancy.admin import MerchantForm
+    from tenancy.shop import from_merchant
+
+    form = MerchantForm(
+        data={
+            "name": "Harbour Lights",
+            "slug": "harbour",
+            "active": "on",
+            "api_url": "https://api.example.com/api/public/v2",
+            "api_key": "k" * 20,
+            "currency": "",
+            "locale": "en",
+            "primary_colour": branding.DEFAULT_PRIMARY,
+            "accent_colour": branding.DEFAULT_ACCENT,
+        }
+    )
+    assert form.fields["currency"].initial == ""
+    assert form.is_valid(), form.errors
+    assert from_merchant(form.save()).currency == ""

@@ -24,6 +24,8 @@ NOT_BUYABLE = {"sold_out", "not_on_sale", "paused"}
 
 @pytest.fixture
 def web(client, storefront_settings):
+    # The seeded types are priced in their venue's currency and in USD: show USD throughout.
+    storefront_settings.STOREFRONT_CURRENCY = "USD"
     return client
 
 
