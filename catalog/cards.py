@@ -87,10 +87,30 @@ def _utc_offset(local: datetime) -> str:
     return f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
 
 
+def venue_address(venue: dict[str, Any]) -> str:
+    """The venue's street address on one line ("1 Main St, Seattle, WA 98101, United States")."""
+    address = venue.get("address") or {}
+    region = " ".join(p for p in (address.get("state_code"), address.get("zipcode")) if p)
+    parts = [
+        address.get("address1"),
+        address.get("address2"),
+        address.get("city"),
+        region,
+        address.get("country_name"),
+    ]
+    return ", ".join(str(p).strip() for p in parts if p and str(p).strip())
+
+
 def price_in(rt: dict[str, Any], currency: str) -> Price | None:
-    for p in rt.get("prices") or []:
-        if p.get("currency") == currency:
-            return Price(Decimal(str(p["decimal"])), currency, int(p["amount"]))
+    """The type's price in ``currency``; with no currency set (""), in the one the API marks
+    as its default (else its only price): the merchant sells in what its API prices in."""
+    prices = [p for p in rt.get("prices") or [] if p.get("currency")]
+    if not currency:
+        marked = [p for p in prices if p.get("default")]
+        prices = marked[:1] or (prices if len(prices) == 1 else [])
+    for p in prices:
+        if not currency or p["currency"] == currency:
+            return Price(Decimal(str(p["decimal"])), str(p["currency"]), int(p["amount"]))
     return None
 
 
@@ -168,15 +188,18 @@ def from_price(rts: list[dict[str, Any]], currency: str) -> Price | None:
 
 def card(event: dict[str, Any], currency: str, dates: Sequence[dict[str, Any]] = ()) -> EventCard:
     """A list card. ``dates``: a recurring event's next generated dates, whose types give
-    its price and availability (the template itself has none)."""
+    its price and availability (the template itself has none), and the first of which is
+    when it is listed."""
     rts = registration_types(event, dates)
+    # A run of dates already under way is listed at its next date, not its first.
+    when = dates[0] if dates and event.get("type") == "recurring" else event
     return EventCard(
         id=event["id"],
         name=event["name"],
         slug=event.get("slug") or "event",
         type=event.get("type", "date"),
-        start=local_time(event.get("start")),
-        end=local_time(event.get("end")),
+        start=local_time(when.get("start")),
+        end=local_time(when.get("end")),
         tz=(event.get("start") or {}).get("tz", ""),
         venue=(event.get("venue") or {}).get("name", ""),
         image=_image(event),
@@ -223,6 +246,17 @@ class TypeOption:
         return str(AVAILABILITY.get(self.state, ""))
 
 
+def add_label(options: list[TypeOption]) -> str:
+    """What the event page's button does with what can be chosen: join a waitlist or
+    reserve when that is all it offers."""
+    states = {o.state for o in options if not o.disabled}
+    if states == {"request"}:
+        return str(_("Join the waitlist"))
+    if states == {"reserve"}:
+        return str(_("Reserve"))
+    return str(_("Add to order"))
+
+
 def quantity_choices(
     rt: dict[str, Any], currency: str, max_per_order: int = 10, held: int = 0
 ) -> list[int]:
@@ -242,24 +276,27 @@ def quantity_choices(
     return list(range(order_min, upper + 1))
 
 
-def fee_per_ticket(unit_cents: int, tickets: int, flat_cents: int, percent: Decimal) -> int:
-    """Service fees are per ticket: the flat amount plus the percentage of a ticket's share
-    of the unit price, rounded half up to the cent (as orders charge it)."""
-    share = Decimal(unit_cents) / max(1, tickets) * percent / 100
-    return flat_cents + int(share.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+def fee_per_unit(unit_cents: int, tickets: int, flat_cents: int, percent: Decimal) -> int:
+    """A purchase unit's service fee as orders charge it: the flat amount per ticket, plus the
+    percentage of the unit price rounded once, half up, to the cent (not per ticket: a
+    "table of 4" at $145.00 with $1.00 + 3% is $8.35, not 4 × $2.09)."""
+    share = Decimal(unit_cents) * percent / 100
+    return flat_cents * max(1, tickets) + int(share.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
 def unit_fee(rt: dict[str, Any], price: Price | None) -> tuple[int, int]:
-    """(fee per ticket, fee per purchase unit) in cents; a unit holds ``quantity`` tickets."""
+    """(fee per ticket, fee per purchase unit) in cents; a unit holds ``quantity`` tickets.
+    The fee per ticket is 0 when the unit's fee does not split into whole cents."""
     if price is None or price.is_free:
         return 0, 0
     tickets = max(1, int(rt.get("quantity") or 1))
     flat = _decimal(rt.get("service_fee_amount")) * 100
     flat_cents = int(flat.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-    per_ticket = fee_per_ticket(
+    per_unit = fee_per_unit(
         price.cents, tickets, flat_cents, _decimal(rt.get("service_fee_percentage"))
     )
-    return per_ticket, per_ticket * tickets
+    per_ticket, rest = divmod(per_unit, tickets)
+    return (0 if rest else per_ticket), per_unit
 
 
 def _decimal(value: Any) -> Decimal:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from typing import Any
+from datetime import date
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -127,6 +128,9 @@ def _event_list_html(
     events = cached.value["events"] if cached else []
     next_cursor = cached.value["next_cursor"] if cached else None
     found = [_list_card(e) for e in events if cards.listable(e)]
+    # By day, then in the API's order: a recurring event is listed at its next date, which
+    # the API's order (by its first date) does not follow.
+    found.sort(key=lambda c: c.day or date.min)
     html = render_to_string(
         "catalog/events.html#page",
         {
@@ -239,21 +243,22 @@ def _event_context(request: TenantRequest, cached: swr.Cached, event_id: int) ->
         for s in event.get("sessions") or []
         if event.get("type") != "recurring"  # its dates are offered below as links instead
     ]
-    dates = []
+    upcoming: list[dict[str, Any]] = []
     if event.get("type") == "recurring":
         try:
-            dates = [
-                (cards.card(d, currency), event_url(d))
-                for d in reads.child_dates(event_id, limit=24).value
-            ]
+            upcoming = reads.child_dates(event_id, limit=24).value
         except swr.Unavailable:
-            dates = []
+            upcoming = []
+    dates = [(cards.card(d, currency), event_url(d)) for d in upcoming]
+    types = [cards.type_option(rt, currency) for rt in event.get("registration_types") or []]
+    session_types = [t for s in sessions for t in cast(list[cards.TypeOption], s["types"])]
     setting = (event.get("list") or {}).get("setting") or {}
     venue = event.get("venue") or {}
     context = {
         "event": event,
-        "summary": cards.card(event, currency),
-        "types": [cards.type_option(rt, currency) for rt in event.get("registration_types") or []],
+        "summary": cards.card(event, currency, dates=upcoming),
+        "types": types,
+        "add_label": cards.add_label([*types, *session_types]),
         "sessions": sessions,
         "dates": dates,
         "description": clean_html(setting.get("description") or ""),

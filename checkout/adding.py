@@ -128,7 +128,9 @@ def add_to_order(request: TenantRequest) -> HttpResponse:
     if blocked := limits.hit(request, limits.CART_ADD):
         return refused(blocked)
     session.remember_variant_events(request, {o.variant_id: e for e, o in options})
-    result = _add(request, chosen, {o.variant_id: o.name for _e, o in options})
+    currencies = [o.price.currency for _e, o in options if o.variant_id in chosen and o.price]
+    request_currency = currencies[0] if currencies else current().currency
+    result = _add(request, chosen, {o.variant_id: o.name for _e, o in options}, request_currency)
     if result.blocked:
         return refused(result.blocked)
     if result.stale:
@@ -165,7 +167,12 @@ class AddResult:
 
 
 def _add(
-    request: TenantRequest, chosen: dict[int, int], names: dict[int, str], *, again: bool = False
+    request: TenantRequest,
+    chosen: dict[int, int],
+    names: dict[int, str],
+    currency: str,
+    *,
+    again: bool = False,
 ) -> AddResult:
     """Add ``chosen`` to the open order, or to a new one. An open order that finished or was
     lost is let go; one whose hold ended with tickets gone is carried over to a new one.
@@ -174,19 +181,21 @@ def _add(
     if ref is None:
         with session.creating_order(request) as ref:
             if ref is None:
-                return _create(request, chosen, names)
-    return _add_lines(request, ref, chosen, names, again=again)
+                return _create(request, chosen, names, currency)
+    return _add_lines(request, ref, chosen, names, currency, again=again)
 
 
-def _create(request: TenantRequest, chosen: dict[int, int], names: dict[int, str]) -> AddResult:
-    """A new open order holding ``chosen``."""
+def _create(
+    request: TenantRequest, chosen: dict[int, int], names: dict[int, str], currency: str
+) -> AddResult:
+    """A new open order holding ``chosen``, in the currency its prices were shown in."""
     result = AddResult()
     if blocked := limits.hit(request, limits.ORDER_CREATE):
         result.blocked = blocked
         return result
     try:
         order = upstream.client().create_order(
-            currency=current().currency,
+            currency=currency,
             line_items=[{"variant_id": v, "quantity": q} for v, q in chosen.items()],
         )
     except errors.ValidationError as exc:
@@ -233,6 +242,7 @@ def _add_lines(
     ref: OrderRef,
     chosen: dict[int, int],
     names: dict[int, str],
+    currency: str,
     *,
     again: bool,
 ) -> AddResult:
@@ -253,10 +263,10 @@ def _add_lines(
         if again:
             result.outcome = outcomes.for_error(exc)
         elif isinstance(exc, errors.CheckoutNotAllowed):
-            return _carry_over_and_add(request, ref, chosen, names)
+            return _carry_over_and_add(request, ref, chosen, names, currency)
         else:
             session.forget(request, ref)  # that order finished or is gone: start a fresh one
-            return _add(request, chosen, names, again=True)
+            return _add(request, chosen, names, currency, again=True)
     except errors.GuestManagerError as exc:
         result.outcome = outcomes.for_error(exc)
     if order is not None:
@@ -307,13 +317,17 @@ def _int(value: Any) -> int | None:
 
 
 def _carry_over_and_add(
-    request: TenantRequest, old: OrderRef, chosen: dict[int, int], names: dict[int, str]
+    request: TenantRequest,
+    old: OrderRef,
+    chosen: dict[int, int],
+    names: dict[int, str],
+    currency: str,
 ) -> AddResult:
     """The open order's hold ended and some of its tickets are gone: a new order gets this
     choice plus what can still be had of the old one, and the buyer is told what could not."""
     previous = _previous_lines(request, old)
     session.forget(request, old)
-    result = _add(request, chosen, names, again=True)
+    result = _add(request, chosen, names, currency, again=True)
     ref = session.open_order(request)
     if ref is not None and not (result.failed or result.outcome or result.blocked):
         carried = {v: q for v, q in previous.items() if v not in chosen}
@@ -351,23 +365,24 @@ def _variant_names(request: TenantRequest, variant_ids: Any) -> dict[int, str]:
     return {v: found[v].option.name for v in variant_ids if v in found}
 
 
-def say_gone(request: TenantRequest, gone: list[str]) -> None:
-    if gone:
-        messages.warning(
-            request,
-            _(
-                "Your earlier hold ended and these tickets are no longer available: %(names)s. "
-                "Everything else is in your order."
-            )
-            % {"names": ", ".join(gone)},
+def say_gone(request: TenantRequest, gone: list[str], *, kept: bool = True) -> None:
+    """Name the tickets that could not be carried over; ``kept``: some others were."""
+    if not gone:
+        return
+    names = {"names": ", ".join(gone)}
+    if kept:
+        message = _(
+            "Your earlier hold ended and these tickets are no longer available: %(names)s. "
+            "Everything else is in your order."
         )
+    else:
+        message = _("Your earlier hold ended and these tickets are no longer available: %(names)s.")
+    messages.warning(request, message % names)
 
 
-def start_over(
-    request: TenantRequest, old: OrderRef, order: dict[str, Any]
-) -> tuple[OrderRef, list[str]]:
+def start_over(request: TenantRequest, old: OrderRef, order: dict[str, Any]) -> OrderRef:
     """A new open order with the buyer's details and whatever of ``order``'s tickets can
-    still be had; returns it and the names of those that could not."""
+    still be had; the buyer is told of those that could not."""
     new = upstream.client().create_order(
         currency=order.get("currency") or current().currency,
         **{k: order[k] for k in BUYER_FIELDS if order.get(k)},
@@ -375,4 +390,6 @@ def start_over(
     session.forget(request, old)
     ref = session.remember(request, new, hand_off=True)
     lines = {li["variant_id"]: li["quantity"] for li in order.get("line_items") or []}
-    return ref, carry(request, ref, lines)
+    gone = carry(request, ref, lines)
+    say_gone(request, gone, kept=len(gone) < len(lines))
+    return ref

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from catalog import cards
 from guestmanager import errors
 
 from . import events, outcomes, session
@@ -35,7 +36,8 @@ def calendar(request: HttpRequest, order_id: int) -> HttpResponse:
         start, end = (event.get("start") or {}).get("utc"), (event.get("end") or {}).get("utc")
         if not start:
             continue
-        venue = (event.get("venue") or {}).get("name", "")
+        venue = event.get("venue") or {}
+        where = ", ".join(p for p in (venue.get("name"), cards.venue_address(venue)) if p)
         lines += [
             "BEGIN:VEVENT",
             f"UID:order-{order['number']}-event-{event_id}@gm-storefront",
@@ -43,13 +45,14 @@ def calendar(request: HttpRequest, order_id: int) -> HttpResponse:
             f"DTSTART:{_ics_time(start)}",
             f"DTEND:{_ics_time(end or start)}",
             f"SUMMARY:{_ics_text(event['name'])}",
-            f"LOCATION:{_ics_text(venue)}",
+            f"LOCATION:{_ics_text(where)}",
             f"DESCRIPTION:{_ics_text(_('Order') + ' ' + order['number'])}",
             f"URL:{request.build_absolute_uri(reverse('event-short', args=[event_id]))}",
             "END:VEVENT",
         ]
     lines.append("END:VCALENDAR")
-    response = HttpResponse("\r\n".join(lines) + "\r\n", content_type="text/calendar")
+    body = "\r\n".join(_fold(line) for line in lines) + "\r\n"
+    response = HttpResponse(body, content_type="text/calendar")
     response["Content-Disposition"] = f'attachment; filename="order-{order["number"]}.ics"'
     return response
 
@@ -70,3 +73,19 @@ def _ics_text(value: str) -> str:
         .replace(",", "\\,")
         .replace("\n", "\\n")
     )
+
+
+def _fold(line: str, limit: int = 75) -> str:
+    """RFC 5545 lines are at most 75 octets: longer ones go on after a CRLF and a space,
+    never inside a UTF-8 character."""
+    parts: list[str] = []
+    current, size = "", 0
+    for char in line:
+        width = len(char.encode())
+        if size + width > (limit if not parts else limit - 1):
+            parts.append(current)
+            current, size = "", 0
+        current += char
+        size += width
+    parts.append(current)
+    return "\r\n ".join(parts)

@@ -92,7 +92,10 @@ def cart(request: TenantRequest) -> HttpResponse:
     except Http404:
         return _render_cart(request, None, None)
     except errors.GuestManagerError as exc:
-        return _render_cart(request, None, None, outcome=outcomes.for_error(exc))
+        # The order as last seen, if any, with when to try again (the API's quota paused).
+        last = session.last_known(ref)
+        shown = ref if last is not None else None
+        return _render_cart(request, shown, last, outcome=outcomes.for_error(exc))
     if steps.state_of(order).final:
         return _render_cart(request, None, None)
     if get:
@@ -103,9 +106,12 @@ def cart(request: TenantRequest) -> HttpResponse:
         if action:
             action(change)
     except errors.GuestManagerError as exc:
-        change.fail(outcomes.for_error(exc))
+        change.fail(outcomes.for_error(exc, change.order))
     if change.outcome and change.outcome.gone:
         session.forget(request, ref)
+        return _render_cart(request, None, None, outcome=change.outcome)
+    if change.outcome and change.outcome.nothing_left:
+        session.let_go(request, ref)
         return _render_cart(request, None, None, outcome=change.outcome)
     ref = change.ref  # a new order when the old one was replaced
     if change.outcome and change.outcome.reload:
@@ -237,9 +243,8 @@ def _start_over(change: CartChange) -> None:
     if blocked := limits.hit(change.request, limits.ORDER_CREATE):
         change.fail(outcomes.refused(blocked))
         return
-    change.ref, gone = adding.start_over(change.request, change.ref, change.order)
+    change.ref = adding.start_over(change.request, change.ref, change.order)
     change.order = session.load_order(change.request, change.ref)
-    adding.say_gone(change.request, gone)
 
 
 CART_ACTIONS: dict[str, Callable[[CartChange], None]] = {

@@ -46,7 +46,7 @@ def order_page(request: TenantRequest, order_id: int) -> HttpResponse:
     try:
         order = session.take_hand_off(ref) or session.load_order(request, ref, fresh=True)
     except errors.GuestManagerError as exc:
-        return render(request, "unavailable.html", status=outcomes.for_error(exc).status)
+        return _unreadable(request, ref, exc)
     going_back = request.GET.get("edit", "")
     showing = going_back if steps.editable(order, going_back) else ""
     return render_step(request, ref, order, showing=showing)
@@ -56,7 +56,7 @@ def _post(request: TenantRequest, ref: OrderRef) -> HttpResponse:
     try:
         order = session.load_order(request, ref)
     except errors.GuestManagerError as exc:
-        return render(request, "unavailable.html", status=outcomes.for_error(exc).status)
+        return _unreadable(request, ref, exc, posted=True)
     if request.POST.get("action") == "start-over":
         return _start_over(request, ref, order)
     posted = request.POST.get("step", "")
@@ -74,6 +74,29 @@ def _post(request: TenantRequest, ref: OrderRef) -> HttpResponse:
             )
             return render_step(request, ref, order, outcome=moved, status=409)
     return _take(request, ref, order, step)
+
+
+def _unreadable(
+    request: TenantRequest, ref: OrderRef, exc: errors.GuestManagerError, *, posted: bool = False
+) -> HttpResponse:
+    """The order can't be read now (the API's quota paused, the API unreachable): the step
+    as last seen, with what the buyer posted and when to try again — the same page a refused
+    submission gives. Without a recent copy, only the notice and a way to try again."""
+    outcome = outcomes.for_error(exc)
+    order = session.last_known(ref)
+    if order is None:
+        context = {"notices": display.notices(request, outcome), "order_id": ref.id}
+        template = "checkout/unreadable.html" + ("#checkout" if request.htmx else "")
+        return outcomes.answer(render(request, template, context, status=outcome.status), outcome)
+    step = steps.taking(order, request.POST.get("step", "")) if posted else None
+    if step is None or step.form is None:
+        return render_step(request, ref, order, outcome=outcome)
+    showing = step.name if step.name != order.get("state") else ""
+    try:
+        form = step.form(_context(request, ref, order), request.POST)
+    except swr.Unavailable:
+        form = None
+    return render_step(request, ref, order, form=form, outcome=outcome, showing=showing)
 
 
 def _take(request: TenantRequest, ref: OrderRef, order: Order, step: Step) -> HttpResponse:
@@ -127,10 +150,12 @@ def _failed(
 ) -> HttpResponse:
     """The API refused or could not be reached: say what happens next, keeping the form
     unless the order has moved on to another step."""
-    outcome = outcomes.for_error(exc)
+    outcome = outcomes.for_error(exc, order)
     if outcome.gone:
         session.forget(request, ref)
         raise Http404("No such order") from exc
+    if outcome.nothing_left:
+        session.let_go(request, ref)
     if outcome.reload:
         order = session.reload_or(request, ref, order)
         if order.get("state") != step.name:
@@ -142,10 +167,9 @@ def _start_over(request: TenantRequest, ref: OrderRef, order: Order) -> HttpResp
     if blocked := limits.hit(request, limits.ORDER_CREATE):
         return render_step(request, ref, order, outcome=outcomes.refused(blocked))
     try:
-        _new, gone = adding.start_over(request, ref, order)
+        adding.start_over(request, ref, order)
     except errors.GuestManagerError as exc:
-        return render_step(request, ref, order, outcome=outcomes.for_error(exc))
-    adding.say_gone(request, gone)
+        return render_step(request, ref, order, outcome=outcomes.for_error(exc, order))
     return redirect("checkout:cart")
 
 
@@ -177,6 +201,8 @@ def render_step(
     back to, or the step an order whose hold ran out will resume at."""
     here = steps.state_of(order)
     step = steps.STEPS.get(showing, here)
+    # Hold ended and let go as the cart (none of its tickets can be had): nothing to resume.
+    dead = here.offers_new_order and not session.is_open(request, ref)
     if form is None and step.form is not None:
         try:
             form = step.form(_context(request, ref, order), None)
@@ -188,8 +214,9 @@ def render_step(
         "form": form,
         "notices": display.notices(request, outcome),
         # The order may have lost tickets: a new order with what is left is offered.
-        "start_over": bool(outcome and outcome.start_over) or here.offers_new_order,
+        "start_over": not dead and (bool(outcome and outcome.start_over) or here.offers_new_order),
         "resume_failed": bool(outcome and outcome.start_over),
+        "dead": dead,
         "indicator": steps.indicator(order, showing),
         "going_back": here.title if showing and not here.offers_new_order else "",
         "poll_delay": POLL_DELAYS[min(poll_attempt, len(POLL_DELAYS) - 1)],

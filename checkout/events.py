@@ -39,6 +39,7 @@ class Event:
     start: datetime | None  # venue-local wall time
     zone: str  # a short name for the venue's time zone ("EST")
     venue: str
+    address: str = ""  # the venue's, on one line
 
     @property
     def label(self) -> str:
@@ -55,6 +56,7 @@ class Event:
             start=cards.local_time(event.get("start")),
             zone=cards.zone_label(event.get("start"), venue),
             venue=venue.get("name") or "",
+            address=cards.venue_address(venue),
         )
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from guestmanager import errors
 from infra import limits
@@ -27,6 +29,7 @@ class Outcome:
     reload: bool = False  # the order changed upstream: re-read it and show its real state
     gone: bool = False  # the order no longer exists for this buyer
     start_over: bool = False  # the order cannot go on: offer a new one with what is left
+    nothing_left: bool = False  # the order cannot go on and none of its tickets can be had
     retry_after: int | None = None  # seconds, for a Retry-After header
 
 
@@ -48,11 +51,18 @@ def unreachable() -> Outcome:
 
 
 def busy(retry_after: float | None = None) -> Outcome:
-    return Outcome(
-        503,
-        _("We’re very busy right now. Please wait a few seconds and try again."),
-        retry_after=math.ceil(retry_after) if retry_after else None,
-    )
+    """The API's quota is paused: say the real wait (the pause's ``Retry-After``) if known."""
+    if not retry_after:
+        return Outcome(
+            503, _("We’re very busy right now. Please wait a few seconds and try again.")
+        )
+    seconds = math.ceil(retry_after)
+    message = ngettext(
+        "We’re very busy right now. Please wait %(n)d second and try again.",
+        "We’re very busy right now. Please wait %(n)d seconds and try again.",
+        seconds,
+    ) % {"n": seconds}
+    return Outcome(503, message, retry_after=seconds)
 
 
 def payment_unconfirmed() -> Outcome:
@@ -75,24 +85,40 @@ def payment_in_progress() -> Outcome:
     )
 
 
-def stock_gone(exc: errors.CheckoutNotAllowed) -> Outcome:
+def stock_gone(exc: errors.CheckoutNotAllowed, order: dict[str, Any] | None = None) -> Outcome:
+    """The hold ended and stock is gone. The API's own sentence ("… missing inventory.") is
+    only read for which of the order's lines it names; the buyer is told in our words, and a
+    new order is offered only when something may be left."""
     if "empty_cart" in exc.codes:
         return Outcome(409, _("Your order is empty. Add tickets first."), reload=True)
-    reasons = " ".join(e.sentence() for e in exc.reasons.attributes if e.message)
-    return Outcome(
-        409,
-        _("Your hold ended and some tickets are no longer available. %(why)s")
-        % {"why": reasons or exc.message},
-        reload=True,
-        start_over=True,
-    )
+    said = " ".join([exc.message, *(e.message for e in exc.reasons.attributes if e.message)])
+    names = [
+        str(li.get("name") or "") for li in (order or {}).get("line_items") or [] if li.get("name")
+    ]
+    gone = [n for n in names if f"{n} missing inventory" in said]
+    if names and len(gone) == len(names):
+        return Outcome(
+            409,
+            _("Your time ran out and none of your tickets are still available: %(names)s.")
+            % {"names": ", ".join(gone)},
+            reload=True,
+            nothing_left=True,
+        )
+    if gone:
+        message = _("Your hold ended and these tickets are no longer available: %(names)s.") % {
+            "names": ", ".join(gone)
+        }
+    else:
+        message = _("Your hold ended and some tickets are no longer available.")
+    return Outcome(409, message, reload=True, start_over=True)
 
 
-def for_error(exc: errors.GuestManagerError) -> Outcome:
-    """What to do about ``exc`` (validation errors aside, which the form places)."""
+def for_error(exc: errors.GuestManagerError, order: dict[str, Any] | None = None) -> Outcome:
+    """What to do about ``exc`` (validation errors aside, which the form places), for
+    ``order`` when it is known."""
     match exc:
         case errors.CheckoutNotAllowed():
-            return stock_gone(exc)
+            return stock_gone(exc, order)
         case errors.InvalidState() | errors.CannotModify():
             return Outcome(
                 409,

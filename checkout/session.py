@@ -38,6 +38,9 @@ FORGOTTEN_KEY = "gm_forgotten"  # order ids this session has let go
 COUPONS_KEY = "gm_coupons"  # {order id: the code the buyer typed}
 VARIANT_EVENTS_KEY = "gm_variant_events"  # {variant id: event id it was chosen from}
 SNAPSHOT_SECONDS = 10
+# The last payload is also kept this long, only to show the step again while the API cannot
+# be read (its quota paused, unreachable): the buyer keeps the form they were filling in.
+LAST_KNOWN_SECONDS = 60 * 60
 CREATE_LOCK_SECONDS = 10
 MAX_REMEMBERED = 50
 
@@ -77,6 +80,15 @@ def open_order(request: HttpRequest) -> OrderRef | None:
         return None
 
 
+def is_open(request: HttpRequest, ref: OrderRef) -> bool:
+    return bool(request.session.get(OPEN_KEY) == ref.id)
+
+
+def let_go(request: HttpRequest, ref: OrderRef) -> None:
+    """The order stays this session's to look at, but is no longer the cart."""
+    _close(request, ref.id)
+
+
 def forget(request: HttpRequest, ref: OrderRef) -> None:
     orders = dict(request.session.get(ORDERS_KEY) or {})
     orders.pop(str(ref.id), None)
@@ -85,7 +97,7 @@ def forget(request: HttpRequest, ref: OrderRef) -> None:
     request.session[FORGOTTEN_KEY] = (forgotten + [ref.id])[-MAX_REMEMBERED:]
     _close(request, ref.id)
     _drop(request, COUPONS_KEY, ref.id)
-    cache.delete(_snapshot_key(ref))
+    cache.delete_many([_snapshot_key(ref), _snapshot_key(ref, "last")])
 
 
 def keep(
@@ -94,6 +106,7 @@ def keep(
     """Record what the API said the order is now. ``hand_off`` lets the next page view of
     this order use this payload instead of asking again (post/redirect/get)."""
     cache.set(_snapshot_key(ref), (order, hand_off), SNAPSHOT_SECONDS)
+    cache.set(_snapshot_key(ref, "last"), order, LAST_KNOWN_SECONDS)
     state = state_of(order)
     if state.final:
         _close(request, ref.id)
@@ -214,11 +227,18 @@ def reload_or(request: HttpRequest, ref: OrderRef, fallback: dict[str, Any]) -> 
         return fallback
 
 
-def _snapshot_key(ref: OrderRef) -> str:
+def _snapshot_key(ref: OrderRef, kind: str = "snapshot") -> str:
     # Keyed by the order and (a MAC of) its token, so only a holder of the token finds it and
     # no session needs saving first.
     mac = salted_hmac("checkout.snapshot", f"{ref.id}:{ref.token}", algorithm="sha256")
-    return keys.key("checkout", "snapshot", ref.id, mac.hexdigest()[:32])
+    return keys.key("checkout", kind, ref.id, mac.hexdigest()[:32])
+
+
+def last_known(ref: OrderRef) -> dict[str, Any] | None:
+    """The last payload the API gave for the order, however old: only to show the page
+    again while the API cannot be read."""
+    found: dict[str, Any] | None = cache.get(_snapshot_key(ref, "last"))
+    return found
 
 
 def snapshot(ref: OrderRef) -> dict[str, Any] | None:

@@ -28,8 +28,9 @@ def percent_of(cents: int, percent: Decimal) -> int:
     return int((Decimal(cents) * percent / 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
-def ticket_fee(unit_cents: int, tickets: int, flat_cents: int, percent: Decimal) -> int:
-    """One ticket's service fee: the flat amount plus the percentage of the ticket's share of
-    the unit price (a purchase unit holds ``tickets`` tickets), rounded half up to the cent."""
-    share = Decimal(unit_cents) / max(1, tickets) * Decimal(percent) / 100
-    return flat_cents + int(share.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+def unit_fee(unit_cents: int, tickets: int, flat_cents: int, percent: Decimal) -> int:
+    """A purchase unit's service fee: the flat amount for each of its ``tickets`` tickets plus
+    the percentage of the unit price, rounded once, half up, to the cent (a "table of 4" at
+    $145.00 with $1.00 + 3% pays $4.00 + $4.35, not four rounded $2.09)."""
+    share = Decimal(unit_cents) * Decimal(percent) / 100
+    return flat_cents * max(1, tickets) + int(share.quantize(Decimal("1"), rounding=ROUND_HALF_UP))

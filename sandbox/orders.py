@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from . import models as m
 from .api import ApiError, Invalid, attr_error, not_found, parameter_missing, unpermitted
-from .money import percent_of, ticket_fee
+from .money import percent_of, unit_fee
 
 CHECKOUT_STATES = ("order_form", "tickets", "address", "delivery", "form", "payment")
 LAST_STEPS = ("complete", "requested", "reserved")
@@ -59,8 +59,8 @@ class Pricing:
 
 def price_order(order: m.Order, lines: list[m.LineItem]) -> Pricing:
     """Fees are per ticket (the events page: "Per-ticket flat service fee", "Per-ticket
-    percentage fee"), on the discounted price: a unit of a "table of 4" pays four tickets'
-    fees, each on a quarter of the unit price."""
+    percentage fee"), on the discounted price: a unit of a "table of 4" pays four flat fees
+    and the percentage of the unit price, rounded once per unit."""
     p = Pricing()
     coupon = order.coupon
     pct = coupon.percent_off if coupon and coupon.percent_off else None
@@ -74,9 +74,8 @@ def price_order(order: m.Order, lines: list[m.LineItem]) -> Pricing:
             p.adjustments.append(_adjustment(li.id * 10 + 1, order, li, "Promotion", -discount))
             unit -= percent_of(unit, pct)
         if unit and (rt.service_fee_amount or rt.service_fee_percentage):
-            tickets = max(1, rt.quantity)
-            per_ticket = ticket_fee(unit, tickets, rt.service_fee_amount, rt.service_fee_percentage)
-            fee = per_ticket * tickets * li.quantity
+            per_unit = unit_fee(unit, rt.quantity, rt.service_fee_amount, rt.service_fee_percentage)
+            fee = per_unit * li.quantity
             p.fee_total += fee
             p.adjustments.append(_adjustment(li.id * 10 + 2, order, li, "Service Fee", fee))
     if coupon and coupon.amount_off and p.item_total:

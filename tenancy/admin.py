@@ -56,6 +56,13 @@ class MerchantForm(_MerchantModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Empty: the currency the merchant's API prices its tickets in (never a guess that
+        # would hide every type priced otherwise).
+        currency = self.fields["currency"]
+        currency.required = False
+        currency.help_text = "Leave empty to sell in the currency the API prices tickets in."
+        if not self.instance.pk:
+            currency.initial = ""
         field = self.fields["api_key"]
         if self.instance.api_key_encrypted:
             hint = self.instance.api_key_hint

@@ -24,6 +24,8 @@ NOT_BUYABLE = {"sold_out", "not_on_sale", "paused"}
 
 @pytest.fixture
 def web(client, storefront_settings):
+    # The seeded types are priced in their venue's currency and in USD: show USD throughout.
+    storefront_settings.STOREFRONT_CURRENCY = "USD"
     return client
 
 
@@ -145,19 +147,19 @@ def test_fee_is_per_ticket_and_the_page_shows_what_an_order_charges(web, gm, san
     ("unit", "tickets", "flat", "percent", "expected"),
     [
         (1000, 1, 99, "2.5", 124),  # 25 cents exactly
-        (999, 3, 99, "2.5", 107),  # 333 × 2.5% = 8.325: down
-        (1000, 4, 99, "3", 107),  # 250 × 3% = 7.5: half up
-        (3333, 7, 99, "3.5", 116),  # 476.14… × 3.5% = 16.66…: up
-        (12345, 10, 99, "7.25", 189),  # 1,234.5 × 7.25% = 89.50…: up
-        (2500, 4, 99, "0", 99),  # the flat amount alone
+        (999, 3, 99, "2.5", 322),  # 3 × 99 + 24.975: up, once for the unit
+        (1000, 4, 99, "3", 426),  # 4 × 99 + 30
+        (14500, 4, 100, "3", 835),  # 4 × 100 + 435 (per ticket, rounded: 4 × 209 = 836)
+        (12345, 10, 99, "7.25", 1885),  # 10 × 99 + 895.01…: down
+        (2500, 4, 99, "0", 396),  # the flat amounts alone
         (100, 1, 0, "0.5", 1),  # half a cent: half up, not to even
-        (300, 2, 0, "1", 2),  # 1.5 cents: half up
+        (300, 2, 0, "1", 3),
     ],
 )
-def test_a_ticket_fee_is_the_flat_amount_plus_its_share_rounded_half_up(
+def test_a_units_fee_is_the_flat_amount_per_ticket_plus_its_percentage_rounded_once(
     unit, tickets, flat, percent, expected
 ):
-    assert catalog.fee_per_ticket(unit, tickets, flat, Decimal(percent)) == expected
+    assert catalog.fee_per_unit(unit, tickets, flat, Decimal(percent)) == expected
 
 
 def test_event_page_names_the_zone_briefly_and_writes_dates_in_words(web, gm):

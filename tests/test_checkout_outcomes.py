@@ -83,10 +83,15 @@ def test_stock_gone_offers_a_new_order_and_names_what_is_gone():
             }
         },
     }
-    outcome = outcomes.for_error(errors.CheckoutNotAllowed("", status=400, body=body))
-    assert outcome.start_over and outcome.reload
-    assert "General Admission missing inventory." in outcome.message
-    assert "Base General" not in outcome.message
+    exc = errors.CheckoutNotAllowed("", status=400, body=body)
+    lines = [{"name": "General Admission"}, {"name": "VIP"}]
+    outcome = outcomes.for_error(exc, {"line_items": lines})
+    assert outcome.start_over and outcome.reload and not outcome.nothing_left
+    assert "no longer available: General Admission." in outcome.message
+    assert "missing inventory" not in outcome.message and "Base" not in outcome.message
+    alone = outcomes.for_error(exc, {"line_items": lines[:1]})
+    assert alone.nothing_left and not alone.start_over
+    assert "missing inventory" not in outcomes.for_error(exc).message
 
 
 @pytest.fixture

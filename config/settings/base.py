@@ -66,7 +66,8 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SANDBOX_MODE = False
 GM_CONNECT_TIMEOUT = float(os.environ.get("GM_CONNECT_TIMEOUT", "3"))
 GM_READ_TIMEOUT = float(os.environ.get("GM_READ_TIMEOUT", "10"))
-STOREFRONT_CURRENCY = os.environ.get("STOREFRONT_CURRENCY", "USD")
+# Empty: sell in the currency the API prices each type in (its default price).
+STOREFRONT_CURRENCY = os.environ.get("STOREFRONT_CURRENCY", "")
 STOREFRONT_NAME = os.environ.get("STOREFRONT_NAME", "Tickets")
 CATALOG_TTL = float(os.environ.get("CATALOG_TTL", "30"))
 CATALOG_STALE = float(os.environ.get("CATALOG_STALE", "600"))

@@ -63,6 +63,7 @@ class Command(BaseCommand):
                 slug=_free_slug(company),
                 company_id=company.id,
                 api_url=api_url,
+                currency="",  # the currency its API prices tickets in
             )
             merchant.set_api_key(key)
             merchant.save()
