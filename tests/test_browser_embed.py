@@ -868,3 +868,158 @@ def test_the_embeds_fit_phones_and_desktops(shop, contexts, width, height):
     assert full.evaluate("document.documentElement.scrollWidth") <= width
     shot(full, f"northwind-{width}")
     shot(full, f"northwind-{width}-full", full_page=True)
+
+
+# --- every link and form stays in the frame ----------------------------------------------------
+
+COLLECT = """() => {
+    const hx = (el, name) => el.getAttribute(name) && new URL(el.getAttribute(name), location.href).href;
+    const links = [...document.querySelectorAll('a[href]')]
+        .filter(a => a.target !== '_blank' && a.protocol.startsWith('http')
+                     && !(a.getAttribute('href').startsWith('#')))
+        .flatMap(a => [a.href, hx(a, 'hx-get')].filter(Boolean).map(url => ({
+            label: a.textContent.trim().replace(/\\s+/g, ' '), url})));
+    // As the browser submits it (an input named "action" hides the form's own property).
+    const own = name => Object.getOwnPropertyDescriptor(HTMLFormElement.prototype, name).get;
+    const forms = [...document.forms].map(f => {
+        const submitter = f.querySelector('button[type=submit], button:not([type])');
+        const data = new FormData(f, submitter || undefined);
+        return {
+            label: (submitter ? submitter.textContent : f.getAttribute('aria-label') || '')
+                .trim().replace(/\\s+/g, ' '),
+            method: own('method').call(f), action: own('action').call(f), hx: hx(f, 'hx-post'),
+            fields: [...data].filter(([, v]) => typeof v === 'string'),
+        };
+    });
+    return {links, forms};
+}"""
+
+# Forms the walk only aims (they would take the order away from the rest of the walk).
+ONLY_AIMED = {"remove", "start-over", "remove-coupon"}
+
+
+def test_every_link_and_form_in_the_embed_stays_inside_it(shop, host):
+    """Each link (and htmx request) of every page a framed buyer sees is followed, each form
+    submitted; each lands on an embed URL with 200. The walk: the list, filtered, paged, an
+    event, the order, each checkout step, the finished order, the "ended" page's restart."""
+    page = host.page
+    request = page.context.request
+    embed = f"{shop.storefront}/m/harbour/embed/"
+    reference = re.compile(r"/embed/s/([^/]+)/")
+    walked: list[str] = []
+    checked: set[str] = set()
+
+    def lands_inside(label: str, response, refusable: bool = False) -> None:
+        assert response.url.startswith(embed), (label, response.url)
+        # A form posted as it stands (most are empty) may be refused with its errors beside
+        # its fields: 422, still the framed page.
+        expected = (200, 422) if refusable else (200,)
+        assert response.status in expected, (label, response.url, response.status)
+        if response.headers["content-type"].startswith("text/html"):  # not the .ics file
+            text = response.text()
+            assert 'data-layout="embed"' in text, label
+            assert "can’t be shown on this site" not in text, label
+
+    def walk(frame, where: str) -> None:
+        assert frame.url.startswith(embed), (where, frame.url)
+        assert "can’t be shown on this site" not in frame.locator("body").inner_text(), where
+        here = reference.search(frame.url)
+        found = frame.evaluate(COLLECT)
+        for link in found["links"]:
+            if link["url"] in checked:
+                continue
+            checked.add(link["url"])
+            walked.append(f"{where}: {link['label']}")
+            lands_inside(f"{where}: link {link['label']}", request.get(link["url"]))
+        for form in found["forms"]:
+            label = f"{where}: form {form['label']}"
+            for target in filter(None, (form["action"], form["hx"])):
+                assert target.startswith(embed), (label, target)
+                # A form posts with the reference of the page it is on (a GET form: its URL's).
+                if here and form["method"] == "post":
+                    assert reference.search(target)[1] == here[1], (label, target)
+            fields = dict(form["fields"])
+            if fields.get("action") in ONLY_AIMED:
+                continue
+            walked.append(label)
+            if form["method"] == "get":
+                query = urlencode([tuple(pair) for pair in form["fields"]])
+                response = request.get(f"{urlsplit(form['action'])._replace(query=query).geturl()}")
+            else:
+                response = request.post(form["action"], form=fields)
+            lands_inside(label, response, refusable=form["method"] == "post")
+
+    # The list frame: its first page is the entry URL, which carries no reference yet.
+    listing = host.frame("#all-events iframe")
+    walk(listing, "list")
+    listing.get_by_label("Search").fill("Night")
+    click(listing.get_by_role("button", name="Search"))
+    listing.wait_for_url(re.compile(r"/embed/s/[^/]+/\?.*q=Night"))
+    walk(listing, "list, searched")
+    assert EVENT in listing.locator("main").inner_text()
+    category = listing.get_by_label("Category")
+    if category.locator("option").count() > 1:
+        category.select_option(index=1)
+    listing.get_by_label("From").fill("2020-01-01")
+    click(listing.get_by_role("button", name="Search"))
+    listing.wait_for_url(re.compile(r"date_from=2020-01-01"))
+    walk(listing, "list, filtered")
+    click(listing.get_by_role("link", name="Clear filters"))
+    listing.wait_for_url(re.compile(r"/embed/s/[^/]+/$"))
+    click(listing.get_by_role("link", name="Load more events"))  # an htmx swap
+    listing.locator("#event-list section.day").nth(1).wait_for()
+    walk(listing, "list, more")
+    click(listing.get_by_role("link", name=EVENT).first)
+    heading(listing, EVENT)
+    walk(listing, "event from the list")
+
+    # The featured event's frame, through a whole checkout.
+    frame = host.frame()
+    page.locator(FEATURED).scroll_into_view_if_needed()  # a frame out of view never settles
+    walk(frame, "event")
+    add_to_order(frame)
+    walk(frame, "cart")
+    frame.get_by_label("Promo code").fill("NOPE")
+    click(frame.get_by_role("button", name="Apply"))
+    frame.locator("#id_code_error").wait_for()
+    walk(frame, "cart with an error")
+    click(frame.get_by_role("link", name="Check out"))
+    heading(frame, "Your details")
+    walk(frame, "details")
+    frame.get_by_label("First name").fill("Ada")
+    frame.get_by_label("Last name").fill("Lovelace")
+    frame.get_by_label("Email").fill("ada@example.com")
+    click(frame.get_by_role("button", name="Continue"))
+    heading(frame, "Billing address")
+    walk(frame, "address")
+    address(frame)
+    card(frame)
+    walk(frame, "payment")
+    click(frame.get_by_role("link", name=re.compile("Your details")))
+    heading(frame, "Your details")
+    walk(frame, "details again")
+    click(frame.get_by_role("link", name=re.compile("^Back to .* without changes")))
+    heading(frame, "Payment")
+    card(frame)
+    paid_with = frame.url
+    pay(frame)
+    heading(frame, "You’re going!")
+    walk(frame, "complete")
+
+    # The reference that paid now opens the "ended" page, whose restart starts afresh here.
+    frame.goto(paid_with)
+    heading(frame, "This checkout session has ended")
+    walk(frame, "ended")
+    click(frame.get_by_role("link", name="Start again"))
+    heading(frame, "Upcoming events")
+    walk(frame, "restarted")
+    for label in (
+        "list: Load more events",
+        "list, searched: form Search",
+        "cart: form Apply",
+        "payment: form Pay",
+        "complete: Find more events",
+        "ended: Start again",
+    ):
+        assert any(w.startswith(label) for w in walked), (label, "\n".join(walked))
+    assert host.errors == []
