@@ -31,6 +31,7 @@ from devtools import embedhost
 from tenancy.shop import directory
 
 from .conftest import AXE, BROWSER_ARGS
+from .helpers import eventually
 from .test_merchants import make_merchant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -362,7 +363,7 @@ def assert_completed(host: Host, shop: Shop, frame, embed: str) -> dict[str, Any
     shown = frame.locator(".notice-ok strong").first.inner_text()
     assert detail["order_number"] == shown
     assert detail["currency"] == "USD"
-    assert round(float(detail["total"]) * 100) == payment["amount"] > 0
+    assert round(detail["total"] * 100) == payment["amount"] > 0
     return detail
 
 
@@ -873,7 +874,8 @@ def test_the_embeds_fit_phones_and_desktops(shop, contexts, width, height):
 # --- every link and form stays in the frame ----------------------------------------------------
 
 COLLECT = """() => {
-    const hx = (el, name) => el.getAttribute(name) && new URL(el.getAttribute(name), location.href).href;
+    const hx = (el, name) =>
+        el.getAttribute(name) && new URL(el.getAttribute(name), location.href).href;
     const links = [...document.querySelectorAll('a[href]')]
         .filter(a => a.target !== '_blank' && a.protocol.startsWith('http')
                      && !(a.getAttribute('href').startsWith('#')))
@@ -1023,3 +1025,123 @@ def test_every_link_and_form_in_the_embed_stays_inside_it(shop, host):
     ):
         assert any(w.startswith(label) for w in walked), (label, "\n".join(walked))
     assert host.errors == []
+
+
+# --- what the host page hears --------------------------------------------------------------------
+
+RECORD_MESSAGES = """
+if (window === window.top) {
+    window.rawMessages = [];
+    addEventListener('message', e => rawMessages.push(JSON.stringify(e.data)), true);
+}
+"""
+
+
+def test_the_host_page_never_hears_the_embed_session_reference(shop, contexts):
+    """Every message the host window receives through a paid checkout, raw, before any
+    script of its own: none holds a reference the frame's URLs carried (before or after
+    the completed order replaced it)."""
+    context = contexts(viewport={"width": 1280, "height": 900})
+    context.add_init_script(RECORD_MESSAGES)
+    references: set[str] = set()
+
+    def on_request(request) -> None:
+        if request.url.startswith(shop.storefront):
+            references.update(re.findall(r"/embed/s/([^/?#]+)", request.url))
+
+    context.on("request", on_request)
+    host = open_host(context, shop.host.url)
+    frame = host.frame()
+    checkout(frame)
+    assert_completed(host, shop, frame, "featured")
+    host.page.wait_for_function("rawMessages.some(m => m.includes('checkout:complete'))")
+    messages = host.page.evaluate("rawMessages")
+    references.update(re.findall(r"/embed/s/([^/?#]+)", frame.content()))
+    assert len(references) >= 2, references  # one before the order completed, one after
+    assert len(messages) > 10, messages
+    for reference in references:
+        leaked = [m for m in messages if reference in m]
+        assert leaked == [], leaked
+    assert not [m for m in messages if "/embed/" in m]
+    # Where the frame is, the host may still know: the page's path on the full site.
+    paths = [e["detail"]["path"] for e in host.events("storefront:ready", "featured")]
+    assert paths[0].startswith(f"/m/harbour/events/{shop.event_id}/"), paths
+    assert "/m/harbour/cart/" in paths, paths
+    # Nor does the host page's own document hold one (the frame's src is its entry URL).
+    html = host.page.content()
+    assert not [r for r in references if r in html]
+
+
+def test_the_checkout_events_carry_what_the_buyer_sees_with_json_types(shop, host):
+    frame = host.frame()
+    add_to_order(frame)
+    details(frame)
+    address(frame)
+    heading(frame, "Payment")
+    host.wait_event("checkout:step", "featured", "d.state === 'payment'")
+    shown = frame.get_by_role("heading", level=1).inner_text()
+    card(frame)
+    pay(frame)
+    heading(frame, "You’re going!")
+    detail = assert_completed(host, shop, frame, "featured")
+    assert isinstance(detail["total"], float | int) and not isinstance(detail["total"], bool)
+    assert isinstance(detail["order_number"], str) and detail["currency"] == "USD"
+    steps = host.events("checkout:step", "featured")
+    assert len(steps) >= 5
+    for step in steps:
+        d = step["detail"]
+        assert set(d) == {"state", "title", "order_id"}, d
+        assert isinstance(d["state"], str) and isinstance(d["order_id"], int)
+        assert isinstance(d["title"], str) and d["title"], d
+    titles = {s["detail"]["state"]: s["detail"]["title"] for s in steps}
+    assert titles["cart"] == "Your details"
+    assert titles["payment"] == shown == "Payment"
+    assert titles["complete"] == "You’re going!"
+    for e in host.events("cart:updated", "featured"):
+        assert isinstance(e["detail"]["count"], int)
+    assert all(isinstance(e["detail"]["height"], int) for e in host.events("storefront:resize"))
+
+
+def focused(frame, selector: str) -> None:
+    """Waits for focus on ``selector`` (polled from here: the frame's CSP refuses the
+    in-page polling of wait_for_function)."""
+    eventually(
+        lambda: frame.evaluate("s => document.activeElement.matches(s)", selector),
+        f"focus on {selector}",
+    )
+
+
+def test_a_framed_checkout_moves_focus_without_autofocus(shop, host):
+    """Browsers refuse autofocus in a frame from another site, each time with a console
+    line; the frame moves focus itself, and only while the buyer is in it."""
+    blocked: list[str] = []
+    host.page.on("console", lambda m: "autofocus" in m.text.lower() and blocked.append(m.text))
+    frame = host.frame()
+    assert frame.evaluate("document.hasFocus()") is False
+    add_to_order(frame)
+    click(frame.get_by_role("link", name="Check out"))
+    heading(frame, "Your details")
+    frame.get_by_label("First name").fill("Ada")
+    frame.get_by_label("Last name").fill("Lovelace")
+    frame.get_by_label("Email").fill("ada@example")
+    click(frame.get_by_role("button", name="Continue"))
+    frame.locator(".error-summary").wait_for()
+    focused(frame, ".error-summary")
+    frame.get_by_label("Email").fill("ada@example.com")
+    click(frame.get_by_role("button", name="Continue"))
+    heading(frame, "Billing address")
+    focused(frame, "#step-h")
+    address(frame)
+    card(frame)
+    pay(frame)
+    heading(frame, "You’re going!")
+    assert_completed(host, shop, frame, "featured")
+    assert blocked == []
+    assert frame.locator("[autofocus]").count() == 0
+    # A frame loading on the host page takes no focus from it.
+    page = host.page
+    page.locator("#embed-button > button").focus()
+    host.frame("#all-events iframe").evaluate("location.reload()")
+    host.wait_event("storefront:ready", "all-events", "true")
+    assert page.evaluate("document.activeElement.matches('#embed-button > button')")
+    assert blocked == []
