@@ -1145,3 +1145,116 @@ def test_a_framed_checkout_moves_focus_without_autofocus(shop, host):
     host.wait_event("storefront:ready", "all-events", "true")
     assert page.evaluate("document.activeElement.matches('#embed-button > button')")
     assert blocked == []
+
+
+# --- themes -------------------------------------------------------------------------------------
+
+PAGE_COLOURS = """() => {
+    const body = getComputedStyle(document.body);
+    return {theme: document.documentElement.dataset.theme || '',
+            background: body.backgroundColor, text: body.color};
+}"""
+DARK_HOST = """() => {
+    document.body.style.background = '#101114';
+    document.body.style.color = '#e8e8e8';
+    for (const el of document.querySelectorAll('[data-storefront]')) {
+        el.style.background = 'transparent';
+    }
+}"""
+
+
+def entry(shop: Shop, host: Host, selector: str = FEATURED, **query: str) -> str:
+    """The frame's entry URL as the embed script builds it, with more parameters."""
+    src = host.page.locator(selector).get_attribute("src")
+    parts = urlsplit(src)
+    return parts._replace(query=urlencode({**parse_qs(parts.query), **query}, doseq=True)).geturl()
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1280, 900)])
+def test_a_dark_merchant_embed_is_readable_on_a_dark_host_page(shop, contexts, width, height):
+    make_merchant(
+        "midnight",
+        "Midnight Hall",
+        shop.sandbox.api_url,
+        settings.SANDBOX["WRITE_KEY"],
+        primary_colour="#8ab4f8",
+        accent_colour="#8ab4f8",
+        theme="dark",
+        background_colour="#0d1b2a",
+        embed_origins=shop.host.origin,
+    )
+    directory.forget()
+    # The buyer's own preference is light: the merchant's dark theme holds regardless.
+    context = contexts(viewport={"width": width, "height": height}, color_scheme="light")
+    host = open_host(context, shop.host.url)
+    page = host.page
+    page.evaluate(DARK_HOST)
+    page.evaluate(
+        """id => {
+            const div = document.createElement('div');
+            div.id = 'midnight'; div.dataset.merchant = 'midnight'; div.dataset.event = id;
+            document.getElementById('featured').appendChild(div);
+            GuestStorefront.mount(div);
+        }""",
+        str(shop.event_id),
+    )
+    host.wait_event("storefront:ready", "featured", "d.path.startsWith('/m/midnight/')")
+    frame = host.frame("#midnight iframe")
+    colours = frame.evaluate(PAGE_COLOURS)
+    assert colours == {
+        "theme": "dark",
+        "background": "rgb(13, 27, 42)",  # the merchant's background, opaque
+        "text": "rgb(230, 230, 235)",
+    }
+    page.locator("#midnight").scroll_into_view_if_needed()
+    found = {"event": axe(frame)}
+    settle(page)
+    if SHOTS:
+        page.locator("#midnight").screenshot(path=f"{SHOTS}/dark-host-event-{width}.png")
+    add_to_order(frame)
+    assert frame.evaluate(PAGE_COLOURS)["theme"] == "dark"  # carried through navigation
+    frame.get_by_label("Promo code").fill("NOPE")
+    click(frame.get_by_role("button", name="Apply"))
+    frame.locator("#id_code_error").wait_for()
+    found["cart with an error"] = axe(frame)
+    click(frame.get_by_role("link", name="Check out"))
+    heading(frame, "Your details")
+    frame.get_by_label("First name").fill("Ada")
+    frame.get_by_label("Last name").fill("Lovelace")
+    frame.get_by_label("Email").fill("ada@example")  # the browser takes it, the server not
+    click(frame.get_by_role("button", name="Continue"))
+    frame.locator(".error-summary").wait_for()
+    found["details with errors"] = axe(frame)
+    settle(page)
+    if SHOTS:
+        page.locator("#midnight").screenshot(path=f"{SHOTS}/dark-host-details-{width}.png")
+    assert found == {k: [] for k in found}
+    assert overflow(frame)["across"] <= 0
+    assert host.errors == []
+
+
+def test_the_host_page_picks_the_theme_and_auto_follows_the_buyer(shop, contexts):
+    for scheme, expected in (("dark", "rgb(22, 23, 27)"), ("light", "rgb(255, 255, 255)")):
+        context = contexts(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+        host = open_host(context, shop.host.url)
+        frame = host.frame()
+        # Harbour's own theme is light, on an opaque white background.
+        assert frame.evaluate(PAGE_COLOURS)["background"] == "rgb(255, 255, 255)"
+        frame.goto(entry(shop, host, theme="auto"))
+        host.page.locator(FEATURED).scroll_into_view_if_needed()
+        assert frame.evaluate(PAGE_COLOURS)["theme"] == "auto"
+        assert frame.evaluate(PAGE_COLOURS)["background"] == expected, scheme
+        if scheme == "dark":
+            add_to_order(frame)  # the host page's choice lasts the frame's session
+            assert frame.evaluate(PAGE_COLOURS) == {
+                "theme": "auto",
+                "background": expected,
+                "text": "rgb(230, 230, 235)",
+            }
+            # Harbour's plum is too dark on the dark theme: shown lightened until it reads.
+            assert axe(frame) == []
+    # Anything but light, dark or auto is the merchant's own.
+    frame.goto(entry(shop, host, theme="</style>"))
+    assert frame.evaluate(PAGE_COLOURS)["theme"] == "light"
+    frame.goto(entry(shop, host, theme="dark"))
+    assert frame.evaluate(PAGE_COLOURS)["theme"] == "dark"
