@@ -52,7 +52,11 @@ def event_list(request: TenantRequest) -> HttpResponse:
             # accepts) is the buyer's bad input, so answer with the list from the start.
             query, bad_cursor = replace(query, cursor=""), True
             cached, degraded, unavailable, status = _first_page(query)
-    filters = {k: v for k, v in request.GET.items() if k != "cursor" and isinstance(v, str) and v}
+    # The form's own fields only: a frame's first URL also carries the embed's parameters
+    # (origin, frame, theme…), which would start a new embed session from every link.
+    filters = {
+        k: v for k, v in request.GET.items() if k in form.fields and isinstance(v, str) and v
+    }
     context = {
         "form": form,
         "degraded": degraded,
@@ -138,7 +142,7 @@ def _event_list_html(
             "days": [
                 (day, list(group)) for day, group in itertools.groupby(found, lambda c: c.day)
             ],
-            "next_url": f"?{urlencode({**filters, 'cursor': next_cursor})}"
+            "next_url": f"{reverse('home')}?{urlencode({**filters, 'cursor': next_cursor})}"
             if next_cursor
             else None,
         },

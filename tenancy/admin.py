@@ -44,12 +44,16 @@ class MerchantForm(_MerchantModelForm):
             "primary_colour",
             "accent_colour",
             "font_stack",
+            "theme",
+            "background_colour",
             "embed_origins",
             "domains",
         ]
         widgets = {
             "primary_colour": forms.TextInput(attrs={"type": "color"}),
             "accent_colour": forms.TextInput(attrs={"type": "color"}),
+            # Text, not a colour picker: empty (the theme's own background) must stay possible.
+            "background_colour": forms.TextInput(attrs={"placeholder": "#16171b", "size": 8}),
             "embed_origins": forms.Textarea(attrs={"rows": 3}),
             "domains": forms.Textarea(attrs={"rows": 2}),
         }
@@ -94,6 +98,18 @@ class MerchantAdmin(_MerchantModelAdmin):
             "Storefront",
             {"fields": ("currency", "locale", "support_email", "terms_url", "privacy_url")},
         ),
-        ("Branding", {"fields": ("logo_url", "primary_colour", "accent_colour", "font_stack")}),
+        (
+            "Branding",
+            {
+                "fields": (
+                    "logo_url",
+                    "primary_colour",
+                    "accent_colour",
+                    "font_stack",
+                    "theme",
+                    "background_colour",
+                )
+            },
+        ),
         ("Embedding and domains", {"fields": ("embed_origins", "domains")}),
     )

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.utils.safestring import SafeString, mark_safe
 
 # The light theme in static/storefront/site.css (--bg and --fg on :root).
 PAGE_BACKGROUND = "#ffffff"
 PAGE_TEXT = "#1b1b1f"
+PAGE_MUTED = "#56565f"
+# The dark theme there (:root[data-theme="dark"]), for embeds on dark host pages.
+NIGHT_BACKGROUND = "#16171b"
+NIGHT_TEXT = "#e6e6eb"
+NIGHT_MUTED = "#a8a8b3"
+
+# An embed's colour scheme: "auto" follows the buyer's prefers-color-scheme.
+THEMES = ("light", "dark", "auto")
 
 # What the site looks like without branding: keep in step with :root in site.css.
 DEFAULT_PRIMARY = "#0b57d0"
@@ -171,13 +179,38 @@ class Palette:
                     return shade
         return self.primary
 
+    def _towards_text(self, colour: str, minimum: float) -> str:
+        if contrast_ratio(colour, self.background) >= minimum:
+            return colour
+        for step in range(1, 51):
+            moved = _mix(colour, self.text, step / 50)
+            if contrast_ratio(moved, self.background) >= minimum:
+                return moved
+        return self.text
+
+    def readable(self) -> Palette:
+        """This palette with primary and accent moved towards the text colour until each
+        passes on this background: what a theme the merchant's colours were not checked
+        against shows (a host page may ask for either)."""
+        return replace(
+            self,
+            primary=self._towards_text(self.primary, UI_MINIMUM),
+            accent=self._towards_text(self.accent, TEXT_MINIMUM),
+        )
+
+    @property
+    def _page(self) -> str:
+        if self.background == PAGE_BACKGROUND:
+            return "the page background"
+        return f"the page background {self.background}"
+
     def field_problems(self) -> dict[str, list[str]]:
         """Every WCAG AA failure keyed by form field ("primary_colour", "accent_colour")."""
         found: dict[str, list[str]] = {"primary_colour": [], "accent_colour": []}
         ratio = contrast_ratio(self.primary, self.background)
         if ratio < UI_MINIMUM:
             found["primary_colour"].append(
-                f"Primary colour {self.primary} on the page background has a contrast of "
+                f"Primary colour {self.primary} on {self._page} has a contrast of "
                 f"{format_ratio(ratio)}; buttons and focus outlines need at least "
                 f"{_minimum(UI_MINIMUM)}."
             )
@@ -191,7 +224,7 @@ class Palette:
         ratio = contrast_ratio(self.accent, self.background)
         if ratio < TEXT_MINIMUM:
             found["accent_colour"].append(
-                f"Accent colour {self.accent} on the page background has a contrast of "
+                f"Accent colour {self.accent} on {self._page} has a contrast of "
                 f"{format_ratio(ratio)}; links need at least {_minimum(TEXT_MINIMUM)}."
             )
         ratio = contrast_ratio(self.on_accent, self.accent)
@@ -259,14 +292,84 @@ def parse_font_stack(value: str | None) -> str:
     return stack
 
 
-def css_variables(primary: str, accent: str, font_stack: str | None) -> SafeString:
-    """The --brand-* declarations for a <style> rule, e.g. `:root{...}`.
+@dataclass(frozen=True)
+class Theme:
+    """A page's own colours: background, body text, secondary text."""
 
-    Raises ValueError if a value does not parse. Contrast is not enforced here (the admin form
-    does that with Palette.problems()), but every value is parsed first, so the text can only
-    contain hex colours and a checked font list.
-    """
-    palette = Palette(primary=primary, accent=accent)
+    name: str  # "light" or "dark"
+    background: str
+    text: str
+    muted: str
+
+    @property
+    def line(self) -> str:
+        """Borders and rules: a faint step from the background towards the text."""
+        return _mix(self.background, self.text, 0.18)
+
+
+LIGHT = Theme("light", PAGE_BACKGROUND, PAGE_TEXT, PAGE_MUTED)
+NIGHT = Theme("dark", NIGHT_BACKGROUND, NIGHT_TEXT, NIGHT_MUTED)
+_DEFAULT_THEMES = {"light": LIGHT, "dark": NIGHT}
+
+
+def theme_for(background: str) -> Theme:
+    """The theme a merchant's background colour belongs to (the one whose text contrasts
+    more with it), on that background, with secondary text as faint as still reads."""
+    colour = parse_colour(background)
+    light_text = contrast_ratio(NIGHT_TEXT, colour) > contrast_ratio(PAGE_TEXT, colour)
+    base = NIGHT if light_text else LIGHT
+    if colour == base.background:
+        return base
+    muted = base.text
+    for step in range(1, 9):
+        candidate = _mix(base.text, colour, step / 20)
+        if contrast_ratio(candidate, colour) < TEXT_MINIMUM:
+            break
+        muted = candidate
+    return Theme(base.name, colour, base.text, muted)
+
+
+def themes_of(background: str = "") -> dict[str, Theme]:
+    """The light and dark themes of a merchant's embeds: its background colour replaces the
+    background of the one it suits."""
+    themes = dict(_DEFAULT_THEMES)
+    if background:
+        custom = theme_for(background)
+        themes[custom.name] = custom
+    return themes
+
+
+def checked_themes(setting: str, background: str = "") -> list[Theme]:
+    """The themes a merchant's colours must pass on: those its theme setting shows."""
+    themes = themes_of(background)
+    return list(themes.values()) if setting == "auto" else [themes.get(setting, LIGHT)]
+
+
+def background_problems(setting: str, background: str) -> list[str]:
+    """Why a merchant's background colour cannot be used with its theme setting."""
+    if not background:
+        return []
+    theme = theme_for(background)
+    found = []
+    ratio = contrast_ratio(theme.text, theme.background)
+    if ratio < TEXT_MINIMUM:
+        found.append(
+            f"Text colour {theme.text} on background colour {theme.background} has a contrast "
+            f"of {format_ratio(ratio)}; text needs at least {_minimum(TEXT_MINIMUM)}. "
+            "Choose a lighter or a darker background."
+        )
+    if setting not in ("auto", theme.name):
+        found.append(
+            f"Background colour {theme.background} is a {theme.name} background, for the "
+            f"{theme.name} or auto theme; this merchant's theme is {setting}."
+        )
+    return found
+
+
+def _declarations(
+    primary: str, accent: str, theme: Theme, font_stack: str | None = None
+) -> dict[str, str]:
+    palette = Palette(primary, accent, theme.background, theme.text).readable()
     declarations = {
         "--brand-primary": palette.primary,
         "--brand-primary-hover": palette.primary_hover,
@@ -274,9 +377,53 @@ def css_variables(primary: str, accent: str, font_stack: str | None) -> SafeStri
         "--brand-on-primary": palette.on_primary,
         "--brand-accent": palette.accent,
         "--brand-on-accent": palette.on_accent,
-        "--brand-font": parse_font_stack(font_stack),
     }
-    text = "".join(f"{name}:{value};" for name, value in declarations.items())
+    if font_stack is not None:
+        declarations["--brand-font"] = parse_font_stack(font_stack)
+    if theme != _DEFAULT_THEMES[theme.name]:
+        declarations |= {
+            "--bg": theme.background,
+            "--fg": theme.text,
+            "--muted": theme.muted,
+            "--line": theme.line,
+        }
+    return declarations
+
+
+def _text(declarations: dict[str, str]) -> str:
+    return "".join(f"{name}:{value};" for name, value in declarations.items())
+
+
+def css_variables(
+    primary: str, accent: str, font_stack: str | None, theme: Theme = LIGHT
+) -> SafeString:
+    """The --brand-* declarations for a <style> rule, e.g. `:root{...}`, on `theme`'s
+    background (with its --bg, --fg, --muted and --line when they are a merchant's own).
+
+    Raises ValueError if a value does not parse. Colours that fall short of WCAG AA on the
+    background are moved towards the text colour until they pass (the admin form refuses
+    them for the merchant's own theme, with Palette.problems()); every value is parsed
+    first, so the text can only contain hex colours and a checked font list.
+    """
+    text = _text(_declarations(primary, accent, theme, font_stack or ""))
     # Safe to mark: only hex colours and a font list of letters, digits, spaces, hyphens, commas
     # and double quotes, so no "<" to close the element; autoescaping the quotes would break CSS.
     return mark_safe(text)  # noqa: S308
+
+
+def dark_variables(primary: str, accent: str, background: str = "") -> SafeString:
+    """The dark theme's declarations (no font: it is the light rule's)."""
+    text = _text(_declarations(primary, accent, themes_of(background)["dark"]))
+    return mark_safe(text)  # noqa: S308  # hex colours only, as above
+
+
+def stylesheet(primary: str, accent: str, font_stack: str | None, background: str = "") -> str:
+    """A merchant's brand.css: the light theme on :root, the dark one where an embed asks
+    for it (data-theme="dark") or follows the buyer's dark preference (data-theme="auto")."""
+    light = css_variables(primary, accent, font_stack, themes_of(background)["light"])
+    dark = dark_variables(primary, accent, background)
+    return (
+        f":root{{{light}}}\n"
+        f':root[data-theme="dark"]{{{dark}}}\n'
+        f'@media (prefers-color-scheme: dark){{:root[data-theme="auto"]{{{dark}}}}}\n'
+    )

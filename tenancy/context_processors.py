@@ -1,6 +1,7 @@
 """What every page's template knows of the merchant: its ``shop`` (name, logo, links),
-``embed`` (framed pages: the host page and frame), its brand stylesheet, and whether the
-deployment sells through the sandbox (a badge says payments are test payments)."""
+``embed`` (framed pages: the host page and frame, their theme, the page's path as the host
+may see it), its brand stylesheet, and whether the deployment sells through the sandbox (a
+badge says payments are test payments)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,17 @@ def tenant(request: HttpRequest) -> dict[str, Any]:
     brand_css_url = ""
     if current is not None and shop is not None and shop.has_branding:
         brand_css_url = f"{current.prefix}brand.css?v={shop.brand_version}"
+    embed = current.embed if current is not None else None
     return {
         "sandbox_mode": settings.SANDBOX_MODE,
         "shop": shop,
-        "embed": current.embed if current is not None else None,
+        "embed": embed,
+        # Framed pages only: full pages are the storefront's own and stay light.
+        "embed_theme": (embed.theme or shop.theme) if embed is not None and shop else "",
+        # Where the page is, as the host page may be told it: the full page's path, never
+        # the frame's, whose URLs carry the embed session's reference.
+        "embed_path": f"{current.prefix}{request.path_info.lstrip('/')}"
+        if embed and current
+        else "",
         "brand_css_url": brand_css_url,
     }

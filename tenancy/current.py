@@ -38,14 +38,18 @@ class Embed:
     # The reference the request came with (None: the frame's first request, with none yet).
     token_in_url: str | None = None
     unstored: bool = False  # the session the reference names is not stored yet
+    theme: str = ""  # the host page's data-theme, carried in the reference ("": the merchant's)
 
     @property
     def prefix(self) -> str:
         return f"{self.base_prefix}s/{self.token}/" if self.token else self.base_prefix
 
     def entry_query(self) -> str:
-        """How a new session starts in this frame: ``?origin=…&frame=…``."""
-        return urlencode({"origin": self.parent_origin, "frame": self.frame})
+        """How a new session starts in this frame: ``?origin=…&frame=…[&theme=…]``."""
+        query = {"origin": self.parent_origin, "frame": self.frame}
+        if self.theme:
+            query["theme"] = self.theme
+        return urlencode(query)
 
 
 @dataclass

@@ -37,6 +37,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import get_supported_language_variant
 
 from . import keys
+from .branding import THEMES
 from .current import Embed, Tenant, current_tenant, tenant_of
 
 TOKEN_SALT = "storefront.embed-session"
@@ -53,6 +54,11 @@ SessionStoreClass = type[SessionBase]
 
 def frame_id(value: str) -> str | None:
     return value if FRAME_RE.fullmatch(value or "") else None
+
+
+def theme_of(value: object) -> str:
+    """The host page's ``data-theme`` when it is one (else "": the merchant's own)."""
+    return value if isinstance(value, str) and value in THEMES else ""
 
 
 def prefill_from(params: Mapping[str, str]) -> dict[str, str]:
@@ -97,8 +103,10 @@ def _derive(secret: str) -> bytes:
     return salted_hmac(TOKEN_SALT, "reference key", secret=secret, algorithm="sha256").digest()
 
 
-def mint(session_key: str, origin: str, frame: str, *, stored: bool) -> str:
+def mint(session_key: str, origin: str, frame: str, *, stored: bool, theme: str = "") -> str:
     payload: dict[str, Any] = {"k": session_key, "o": origin, "f": frame}
+    if theme:
+        payload["t"] = theme
     if not stored:
         payload["n"] = 1  # handed out before the session was stored (see open_session)
     data = json.dumps(payload, separators=(",", ":")).encode()
@@ -156,6 +164,7 @@ def open_session(request: HttpRequest, store: SessionStoreClass) -> HttpResponse
     if data is None or not tenant.shop.allows_origin(data["o"]):
         return _ended(request, tenant, embed, store, read_expired(token))
     embed.parent_origin, embed.frame = data["o"], data["f"]
+    embed.theme = theme_of(data.get("t"))
     stored = store(data["k"])
     if stored.exists(data["k"]):
         request.session = stored
@@ -195,6 +204,7 @@ def _enter(
     if not tenant.shop.allows_origin(origin) or frame is None:
         return render(request, "tenancy/embed_refused.html", status=403)
     embed.parent_origin, embed.frame = origin, frame
+    embed.theme = theme_of(request.GET.get("theme"))
     request.session = new_session(store)
     embed.unstored = True
     prefill = prefill_from(request.GET)
@@ -215,7 +225,10 @@ def _ended(
     request.session = store()
     query = ""
     if data and tenant.shop.allows_origin(data.get("o", "")) and frame_id(data.get("f", "")):
-        query = "?" + urlencode({"origin": data["o"], "frame": data["f"]})
+        theme = theme_of(data.get("t"))
+        query = "?" + urlencode(
+            {"origin": data["o"], "frame": data["f"], **({"theme": theme} if theme else {})}
+        )
     url = f"{embed.base_prefix}ended{query}"
     if request.headers.get("HX-Request"):
         response = HttpResponse(status=204)
@@ -335,5 +348,11 @@ def session_rotated(request: HttpRequest, old_key: str | None) -> None:
 def _carry(request: HttpRequest, tenant: Tenant, *, stored: bool) -> None:
     embed = tenant.embed
     assert embed is not None and request.session.session_key
-    reference = mint(request.session.session_key, embed.parent_origin, embed.frame, stored=stored)
+    reference = mint(
+        request.session.session_key,
+        embed.parent_origin,
+        embed.frame,
+        stored=stored,
+        theme=embed.theme,
+    )
     tenant.carry_embed_token(reference)

@@ -85,6 +85,19 @@ class Merchant(models.Model):
     primary_colour = models.CharField(max_length=7, default=branding.DEFAULT_PRIMARY)
     accent_colour = models.CharField(max_length=7, default=branding.DEFAULT_ACCENT)
     font_stack = models.CharField(max_length=200, blank=True)
+    theme = models.CharField(
+        "embed theme",
+        max_length=5,
+        choices=[("light", "Light"), ("dark", "Dark"), ("auto", "Auto (the buyer's preference)")],
+        default="light",
+        help_text="How embeds look; a page can ask for another with data-theme.",
+    )
+    background_colour = models.CharField(
+        max_length=7,
+        blank=True,
+        help_text="The embed's background; empty for the theme's own. A dark colour is the "
+        "dark theme's background, a light one the light theme's.",
+    )
     embed_origins = models.TextField(
         blank=True,
         help_text="Sites allowed to embed this storefront, one origin per line "
@@ -167,13 +180,31 @@ class Merchant(models.Model):
                 setattr(self, name, colours[name])
             except ValueError as exc:
                 problems[name] = [str(exc)]
+        background = ""
+        if self.background_colour.strip():
+            try:
+                background = self.background_colour = branding.parse_colour(self.background_colour)
+                found = branding.background_problems(self.theme, background)
+                if found:
+                    problems["background_colour"] = found
+            except ValueError as exc:
+                problems["background_colour"] = [str(exc)]
+        else:
+            self.background_colour = ""
         try:
             self.font_stack = branding.parse_font_stack(self.font_stack) if self.font_stack else ""
         except ValueError as exc:
             problems["font_stack"] = [str(exc)]
-        if len(colours) == 2:
-            palette = branding.Palette(colours["primary_colour"], colours["accent_colour"])
-            for name, found in palette.field_problems().items():
-                if found:
-                    problems.setdefault(name, []).extend(found)
+        if len(colours) == 2 and "background_colour" not in problems:
+            # On every background the merchant's theme shows (both, for auto).
+            for theme in branding.checked_themes(self.theme, background):
+                palette = branding.Palette(
+                    colours["primary_colour"],
+                    colours["accent_colour"],
+                    theme.background,
+                    theme.text,
+                )
+                for name, found in palette.field_problems().items():
+                    if found:
+                        problems.setdefault(name, []).extend(found)
         return problems

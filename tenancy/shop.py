@@ -36,6 +36,8 @@ class Shop:
     primary_colour: str = branding.DEFAULT_PRIMARY
     accent_colour: str = branding.DEFAULT_ACCENT
     font_stack: str = ""
+    theme: str = "light"  # the embeds' (branding.THEMES)
+    background_colour: str = ""
     embed_origins: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
     support_email: str = ""
@@ -60,7 +62,9 @@ class Shop:
 
     @property
     def brand_css(self) -> str:
-        return branding.css_variables(self.primary_colour, self.accent_colour, self.font_stack)
+        return branding.stylesheet(
+            self.primary_colour, self.accent_colour, self.font_stack, self.background_colour
+        )
 
     @property
     def brand_version(self) -> str:
@@ -71,6 +75,7 @@ class Shop:
         return bool(
             self.logo_url
             or self.font_stack
+            or self.background_colour
             or self.primary_colour != branding.DEFAULT_PRIMARY
             or self.accent_colour != branding.DEFAULT_ACCENT
         )
@@ -102,6 +107,8 @@ def from_merchant(merchant: Merchant) -> Shop:
         primary_colour=merchant.primary_colour,
         accent_colour=merchant.accent_colour,
         font_stack=merchant.font_stack,
+        theme=merchant.theme,
+        background_colour=merchant.background_colour,
         embed_origins=tuple(merchant.origin_list()),
         domains=tuple(merchant.domain_list()),
         support_email=merchant.support_email,

@@ -86,7 +86,7 @@ def brand_css(request: TenantRequest) -> HttpResponse:
     """The merchant's ``--brand-*`` properties: a stylesheet, not inline style, so pages keep
     a strict CSP and the browser caches it (the URL carries a version)."""
     shop = request.tenant.shop
-    body = f":root{{{shop.brand_css}}}\n".encode()
+    body = shop.brand_css.encode()
     return _cached_body(request, body, shop.brand_version, "text/css; charset=utf-8", 86400)
 
 
@@ -100,5 +100,6 @@ def embed_ended(request: TenantRequest) -> HttpResponse:
     restart = ""
     if request.tenant.shop.allows_origin(origin) and frame is not None:
         embed.parent_origin, embed.frame = origin, frame
+        embed.theme = embeds.theme_of(request.GET.get("theme"))
         restart = f"{embed.base_prefix}?{embed.entry_query()}"
     return render(request, "tenancy/embed_ended.html", {"restart_url": restart})

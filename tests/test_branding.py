@@ -4,22 +4,33 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils.safestring import SafeString
 
 from tenancy.branding import (
     DEFAULT_ACCENT,
     DEFAULT_FONT,
     DEFAULT_PRIMARY,
+    LIGHT,
+    NIGHT,
+    NIGHT_BACKGROUND,
+    NIGHT_MUTED,
+    NIGHT_TEXT,
     PAGE_BACKGROUND,
     PAGE_TEXT,
     Palette,
+    background_problems,
     contrast_ratio,
     css_variables,
+    dark_variables,
     format_ratio,
     parse_colour,
     parse_font_stack,
     relative_luminance,
+    stylesheet,
     text_on,
+    theme_for,
+    themes_of,
 )
 
 SITE_CSS = Path(__file__).resolve().parent.parent / "static" / "storefront" / "site.css"
@@ -348,10 +359,12 @@ BRAND_NAMES = [
 
 
 def test_css_variables_for_a_merchant():
+    # #ffcc00 is too light for buttons on white (1.51:1): moved towards the text until 3:1.
     text = css_variables(" #FC0 ", "#4F2A7A", "'Open Sans', sans-serif")
     assert isinstance(text, SafeString)
+    assert contrast_ratio("#b1900b", PAGE_BACKGROUND) >= 3
     assert text == (
-        "--brand-primary:#ffcc00;--brand-primary-hover:#d9ad00;--brand-primary-ink:#8d7410;"
+        "--brand-primary:#b1900b;--brand-primary-hover:#967a09;--brand-primary-ink:#8d7410;"
         "--brand-on-primary:#111111;--brand-accent:#4f2a7a;--brand-on-accent:#ffffff;"
         '--brand-font:"Open Sans", sans-serif;'
     )
@@ -375,8 +388,11 @@ def test_css_variables_hold_only_parsed_values(primary, accent, font):
             assert value == parse_font_stack(font)
         else:
             assert value == parse_colour(value)
-    assert values["--brand-primary"] == parse_colour(primary)
-    assert values["--brand-accent"] == parse_colour(accent)
+    shown = Palette(primary, accent).readable()
+    assert values["--brand-primary"] == shown.primary
+    assert values["--brand-accent"] == shown.accent
+    assert contrast_ratio(shown.primary, PAGE_BACKGROUND) >= 3
+    assert contrast_ratio(shown.accent, PAGE_BACKGROUND) >= 4.5
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -404,3 +420,127 @@ def test_stylesheet_uses_only_brand_variables_it_declares():
     used = set(re.findall(r"var\((--brand-[a-z-]+)\)", css))
     assert used == set(BRAND_NAMES)
     assert "var(--accent)" not in css and "var(--accent-fg)" not in css
+
+
+# --- Themes ------------------------------------------------------------------------------
+
+
+def dark_block() -> str:
+    match = re.search(r':root\[data-theme="dark"\]\s*\{(.*?)\}', SITE_CSS.read_text(), re.S)
+    assert match
+    return match.group(1)
+
+
+def test_the_stylesheets_dark_theme_is_the_computed_one():
+    dark = declarations(dark_block())
+    assert parse_colour(dark["--bg"]) == NIGHT_BACKGROUND
+    assert parse_colour(dark["--fg"]) == NIGHT_TEXT
+    assert parse_colour(dark["--muted"]) == NIGHT_MUTED
+    computed = declarations(dark_variables(DEFAULT_PRIMARY, DEFAULT_ACCENT))
+    for name, value in computed.items():
+        assert parse_colour(dark[name]) == value, name
+    # "auto" with a dark preference is the same block, word for word.
+    css = SITE_CSS.read_text()
+    auto = re.search(r':root\[data-theme="auto"\]\s*\{(.*?)\}', css, re.S)
+    assert auto and declarations(auto.group(1)) == dark
+
+
+@pytest.mark.parametrize("theme", [LIGHT, NIGHT], ids=["light", "dark"])
+def test_the_pages_own_colours_pass(theme):
+    assert contrast_ratio(theme.text, theme.background) >= 7
+    assert contrast_ratio(theme.muted, theme.background) >= 4.5
+
+
+def every_colour():
+    for r in range(0, 16, 3):
+        for g in range(0, 16, 3):
+            for b in range(0, 16, 3):
+                yield f"#{r:x}{g:x}{b:x}"
+
+
+@pytest.mark.parametrize("background", ["", "#0d1b2a", "#f6f3ee", "#2b2b2b", "#fffbe6"])
+def test_any_brand_colours_pass_on_both_themes(background):
+    """A host page may ask for the theme the merchant did not choose: the colours shown there
+    are moved until they pass on its real background."""
+    for theme in themes_of(background).values():
+        for colour in every_colour():
+            shown = Palette(colour, colour, theme.background, theme.text).readable()
+            assert contrast_ratio(shown.primary, theme.background) >= 3, (theme, colour)
+            assert contrast_ratio(shown.accent, theme.background) >= 4.5, (theme, colour)
+            assert contrast_ratio(shown.primary_ink, theme.background) >= 4.5, (theme, colour)
+
+
+def test_a_background_colour_serves_the_theme_it_suits():
+    assert theme_for("#0d1b2a").name == "dark" and theme_for("#0d1b2a").background == "#0d1b2a"
+    assert theme_for("#F6F3EE").name == "light" and theme_for("#f6f3ee").text == PAGE_TEXT
+    assert theme_for("#ffffff") == LIGHT and theme_for(NIGHT_BACKGROUND) == NIGHT
+    for colour in ("#0d1b2a", "#f6f3ee", "#3a3a3a", "#d0d0d0"):
+        theme = theme_for(colour)
+        assert contrast_ratio(theme.muted, theme.background) >= 4.5, colour
+    themes = themes_of("#0d1b2a")
+    assert themes["dark"].background == "#0d1b2a" and themes["light"] == LIGHT
+
+
+def test_the_brand_stylesheet_has_a_rule_per_theme():
+    css = stylesheet("#7a1f5c", "#7a1f5c", "", "#0d1b2a")
+    rules = re.findall(r'(:root(?:\[data-theme="(?:dark|auto)"\])?)\{([^{}]*)\}', css)
+    assert [selector for selector, _ in rules] == [
+        ":root",
+        ':root[data-theme="dark"]',
+        ':root[data-theme="auto"]',
+    ]
+    assert '@media (prefers-color-scheme: dark){:root[data-theme="auto"]' in css
+    light, dark, auto = (declarations(body) for _, body in rules)
+    assert light["--brand-primary"] == "#7a1f5c" and "--bg" not in light
+    assert dark == auto and dark["--bg"] == "#0d1b2a"
+    assert contrast_ratio(dark["--brand-accent"], "#0d1b2a") >= 4.5
+    assert contrast_ratio(dark["--brand-primary"], "#0d1b2a") >= 3
+
+
+@pytest.mark.parametrize(
+    ("setting", "background", "expected"),
+    [
+        ("light", "", []),
+        ("dark", "#0d1b2a", []),
+        ("auto", "#f6f3ee", []),
+        ("light", "#0d1b2a", ["is a dark background, for the dark or auto theme"]),
+        ("dark", "#f6f3ee", ["is a light background, for the light or auto theme"]),
+        ("auto", "#777777", ["has a contrast of 3.83:1; text needs at least 4.5:1"]),
+    ],
+)
+def test_background_problems(setting, background, expected):
+    found = background_problems(setting, background)
+    assert len(found) == len(expected), found
+    for message, part in zip(found, expected, strict=True):
+        assert part in message
+
+
+def test_a_merchants_colours_are_checked_on_the_backgrounds_its_theme_shows(db):
+    from tenancy.models import Merchant
+
+    def problems(**fields):
+        merchant = Merchant(name="A", slug="a", api_url="https://api.example/v2", **fields)
+        merchant.set_api_key("k" * 20)
+        try:
+            merchant.full_clean()
+        except ValidationError as exc:
+            return exc.message_dict
+        return {}
+
+    # The default blue is fine on white, too dark for buttons and links on the dark theme.
+    assert problems(theme="light") == {}
+    dark = problems(theme="dark")
+    assert "on the page background #16171b has a contrast of 2.80:1" in dark["primary_colour"][0]
+    assert "links need at least 4.5:1" in dark["accent_colour"][0]
+    assert problems(theme="auto").keys() == {"primary_colour", "accent_colour"}
+    assert problems(theme="dark", primary_colour="#8ab4f8", accent_colour="#8ab4f8") == {}
+    # Light brand colours on the merchant's own dark background; not on white as well.
+    on_navy = {"primary_colour": "#8ab4f8", "accent_colour": "#8ab4f8"}
+    assert problems(theme="dark", background_colour="#0D1B2A", **on_navy) == {}
+    assert "primary_colour" in problems(theme="auto", background_colour="#0d1b2a", **on_navy)
+    assert problems(theme="light", background_colour="#0d1b2a")["background_colour"] == [
+        "Background colour #0d1b2a is a dark background, for the dark or auto theme; "
+        "this merchant's theme is light."
+    ]
+    assert "is not a colour" in problems(background_colour="navy")["background_colour"][0]
+    assert problems(theme="sepia")["theme"]

@@ -31,6 +31,7 @@ from devtools import embedhost
 from tenancy.shop import directory
 
 from .conftest import AXE, BROWSER_ARGS
+from .helpers import eventually
 from .test_merchants import make_merchant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -362,7 +363,7 @@ def assert_completed(host: Host, shop: Shop, frame, embed: str) -> dict[str, Any
     shown = frame.locator(".notice-ok strong").first.inner_text()
     assert detail["order_number"] == shown
     assert detail["currency"] == "USD"
-    assert round(float(detail["total"]) * 100) == payment["amount"] > 0
+    assert round(detail["total"] * 100) == payment["amount"] > 0
     return detail
 
 
@@ -887,3 +888,392 @@ def test_the_embeds_fit_phones_and_desktops(shop, contexts, width, height):
     assert full.evaluate("document.documentElement.scrollWidth") <= width
     shot(full, f"northwind-{width}")
     shot(full, f"northwind-{width}-full", full_page=True)
+
+
+# --- every link and form stays in the frame ----------------------------------------------------
+
+COLLECT = """() => {
+    const hx = (el, name) =>
+        el.getAttribute(name) && new URL(el.getAttribute(name), location.href).href;
+    const links = [...document.querySelectorAll('a[href]')]
+        .filter(a => a.target !== '_blank' && a.protocol.startsWith('http')
+                     && !(a.getAttribute('href').startsWith('#')))
+        .flatMap(a => [a.href, hx(a, 'hx-get')].filter(Boolean).map(url => ({
+            label: a.textContent.trim().replace(/\\s+/g, ' '), url})));
+    // As the browser submits it (an input named "action" hides the form's own property).
+    const own = name => Object.getOwnPropertyDescriptor(HTMLFormElement.prototype, name).get;
+    const forms = [...document.forms].map(f => {
+        const submitter = f.querySelector('button[type=submit], button:not([type])');
+        const data = new FormData(f, submitter || undefined);
+        return {
+            label: (submitter ? submitter.textContent : f.getAttribute('aria-label') || '')
+                .trim().replace(/\\s+/g, ' '),
+            method: own('method').call(f), action: own('action').call(f), hx: hx(f, 'hx-post'),
+            fields: [...data].filter(([, v]) => typeof v === 'string'),
+        };
+    });
+    return {links, forms};
+}"""
+
+# Forms the walk only aims (they would take the order away from the rest of the walk).
+ONLY_AIMED = {"remove", "start-over", "remove-coupon"}
+
+
+def test_every_link_and_form_in_the_embed_stays_inside_it(shop, host):
+    """Each link (and htmx request) of every page a framed buyer sees is followed, each form
+    submitted; each lands on an embed URL with 200. The walk: the list, filtered, paged, an
+    event, the order, each checkout step, the finished order, the "ended" page's restart."""
+    page = host.page
+    request = page.context.request
+    embed = f"{shop.storefront}/m/harbour/embed/"
+    reference = re.compile(r"/embed/s/([^/]+)/")
+    walked: list[str] = []
+    checked: set[str] = set()
+
+    def lands_inside(label: str, response, refusable: bool = False) -> None:
+        assert response.url.startswith(embed), (label, response.url)
+        # A form posted as it stands (most are empty) may be refused with its errors beside
+        # its fields: 422, still the framed page.
+        expected = (200, 422) if refusable else (200,)
+        assert response.status in expected, (label, response.url, response.status)
+        if response.headers["content-type"].startswith("text/html"):  # not the .ics file
+            text = response.text()
+            assert 'data-layout="embed"' in text, label
+            assert "can’t be shown on this site" not in text, label
+
+    def walk(frame, where: str) -> None:
+        assert frame.url.startswith(embed), (where, frame.url)
+        assert "can’t be shown on this site" not in frame.locator("body").inner_text(), where
+        here = reference.search(frame.url)
+        found = frame.evaluate(COLLECT)
+        for link in found["links"]:
+            if link["url"] in checked:
+                continue
+            checked.add(link["url"])
+            walked.append(f"{where}: {link['label']}")
+            lands_inside(f"{where}: link {link['label']}", request.get(link["url"]))
+        for form in found["forms"]:
+            label = f"{where}: form {form['label']}"
+            for target in filter(None, (form["action"], form["hx"])):
+                assert target.startswith(embed), (label, target)
+                # A form posts with the reference of the page it is on (a GET form: its URL's).
+                if here and form["method"] == "post":
+                    assert reference.search(target)[1] == here[1], (label, target)
+            fields = dict(form["fields"])
+            if fields.get("action") in ONLY_AIMED:
+                continue
+            walked.append(label)
+            if form["method"] == "get":
+                query = urlencode([tuple(pair) for pair in form["fields"]])
+                response = request.get(f"{urlsplit(form['action'])._replace(query=query).geturl()}")
+            else:
+                response = request.post(form["action"], form=fields)
+            lands_inside(label, response, refusable=form["method"] == "post")
+
+    # The list frame: its first page is the entry URL, which carries no reference yet.
+    listing = host.frame("#all-events iframe")
+    walk(listing, "list")
+    listing.get_by_label("Search").fill("Night")
+    click(listing.get_by_role("button", name="Search"))
+    listing.wait_for_url(re.compile(r"/embed/s/[^/]+/\?.*q=Night"))
+    walk(listing, "list, searched")
+    assert EVENT in listing.locator("main").inner_text()
+    category = listing.get_by_label("Category")
+    if category.locator("option").count() > 1:
+        category.select_option(index=1)
+    listing.get_by_label("From").fill("2020-01-01")
+    click(listing.get_by_role("button", name="Search"))
+    listing.wait_for_url(re.compile(r"date_from=2020-01-01"))
+    walk(listing, "list, filtered")
+    click(listing.get_by_role("link", name="Clear filters"))
+    listing.wait_for_url(re.compile(r"/embed/s/[^/]+/$"))
+    click(listing.get_by_role("link", name="Load more events"))  # an htmx swap
+    listing.locator("#event-list section.day").nth(1).wait_for()
+    walk(listing, "list, more")
+    click(listing.get_by_role("link", name=EVENT).first)
+    heading(listing, EVENT)
+    walk(listing, "event from the list")
+
+    # The featured event's frame, through a whole checkout.
+    frame = host.frame()
+    page.locator(FEATURED).scroll_into_view_if_needed()  # a frame out of view never settles
+    walk(frame, "event")
+    add_to_order(frame)
+    walk(frame, "cart")
+    frame.get_by_label("Promo code").fill("NOPE")
+    click(frame.get_by_role("button", name="Apply"))
+    frame.locator("#id_code_error").wait_for()
+    walk(frame, "cart with an error")
+    click(frame.get_by_role("link", name="Check out"))
+    heading(frame, "Your details")
+    walk(frame, "details")
+    frame.get_by_label("First name").fill("Ada")
+    frame.get_by_label("Last name").fill("Lovelace")
+    frame.get_by_label("Email").fill("ada@example.com")
+    click(frame.get_by_role("button", name="Continue"))
+    heading(frame, "Billing address")
+    walk(frame, "address")
+    address(frame)
+    card(frame)
+    walk(frame, "payment")
+    click(frame.get_by_role("link", name=re.compile("Your details")))
+    heading(frame, "Your details")
+    walk(frame, "details again")
+    click(frame.get_by_role("link", name=re.compile("^Back to .* without changes")))
+    heading(frame, "Payment")
+    card(frame)
+    paid_with = frame.url
+    pay(frame)
+    heading(frame, "You’re going!")
+    walk(frame, "complete")
+
+    # The reference that paid now opens the "ended" page, whose restart starts afresh here.
+    frame.goto(paid_with)
+    heading(frame, "This checkout session has ended")
+    walk(frame, "ended")
+    click(frame.get_by_role("link", name="Start again"))
+    heading(frame, "Upcoming events")
+    walk(frame, "restarted")
+    for label in (
+        "list: Load more events",
+        "list, searched: form Search",
+        "cart: form Apply",
+        "payment: form Pay",
+        "complete: Find more events",
+        "ended: Start again",
+    ):
+        assert any(w.startswith(label) for w in walked), (label, "\n".join(walked))
+    assert host.errors == []
+
+
+# --- what the host page hears --------------------------------------------------------------------
+
+RECORD_MESSAGES = """
+if (window === window.top) {
+    window.rawMessages = [];
+    addEventListener('message', e => rawMessages.push(JSON.stringify(e.data)), true);
+}
+"""
+
+
+def test_the_host_page_never_hears_the_embed_session_reference(shop, contexts):
+    """Every message the host window receives through a paid checkout, raw, before any
+    script of its own: none holds a reference the frame's URLs carried (before or after
+    the completed order replaced it)."""
+    context = contexts(viewport={"width": 1280, "height": 900})
+    context.add_init_script(RECORD_MESSAGES)
+    references: set[str] = set()
+
+    def on_request(request) -> None:
+        if request.url.startswith(shop.storefront):
+            references.update(re.findall(r"/embed/s/([^/?#]+)", request.url))
+
+    context.on("request", on_request)
+    host = open_host(context, shop.host.url)
+    frame = host.frame()
+    checkout(frame)
+    assert_completed(host, shop, frame, "featured")
+    host.page.wait_for_function("rawMessages.some(m => m.includes('checkout:complete'))")
+    messages = host.page.evaluate("rawMessages")
+    references.update(re.findall(r"/embed/s/([^/?#]+)", frame.content()))
+    assert len(references) >= 2, references  # one before the order completed, one after
+    assert len(messages) > 10, messages
+    for reference in references:
+        leaked = [m for m in messages if reference in m]
+        assert leaked == [], leaked
+    assert not [m for m in messages if "/embed/" in m]
+    # Where the frame is, the host may still know: the page's path on the full site.
+    paths = [e["detail"]["path"] for e in host.events("storefront:ready", "featured")]
+    assert paths[0].startswith(f"/m/harbour/events/{shop.event_id}/"), paths
+    assert "/m/harbour/cart/" in paths, paths
+    # Nor does the host page's own document hold one (the frame's src is its entry URL).
+    html = host.page.content()
+    assert not [r for r in references if r in html]
+
+
+def test_the_checkout_events_carry_what_the_buyer_sees_with_json_types(shop, host):
+    frame = host.frame()
+    add_to_order(frame)
+    details(frame)
+    address(frame)
+    heading(frame, "Payment")
+    host.wait_event("checkout:step", "featured", "d.state === 'payment'")
+    shown = frame.get_by_role("heading", level=1).inner_text()
+    card(frame)
+    pay(frame)
+    heading(frame, "You’re going!")
+    detail = assert_completed(host, shop, frame, "featured")
+    assert isinstance(detail["total"], float | int) and not isinstance(detail["total"], bool)
+    assert isinstance(detail["order_number"], str) and detail["currency"] == "USD"
+    steps = host.events("checkout:step", "featured")
+    assert len(steps) >= 5
+    for step in steps:
+        d = step["detail"]
+        assert set(d) == {"state", "title", "order_id"}, d
+        assert isinstance(d["state"], str) and isinstance(d["order_id"], int)
+        assert isinstance(d["title"], str) and d["title"], d
+    titles = {s["detail"]["state"]: s["detail"]["title"] for s in steps}
+    assert titles["cart"] == "Your details"
+    assert titles["payment"] == shown == "Payment"
+    assert titles["complete"] == "You’re going!"
+    for e in host.events("cart:updated", "featured"):
+        assert isinstance(e["detail"]["count"], int)
+    assert all(isinstance(e["detail"]["height"], int) for e in host.events("storefront:resize"))
+
+
+def focused(frame, selector: str) -> None:
+    """Waits for focus on ``selector`` (polled from here: the frame's CSP refuses the
+    in-page polling of wait_for_function)."""
+    eventually(
+        lambda: frame.evaluate("s => document.activeElement.matches(s)", selector),
+        f"focus on {selector}",
+    )
+
+
+def test_a_framed_checkout_moves_focus_without_autofocus(shop, host):
+    """Browsers refuse autofocus in a frame from another site, each time with a console
+    line; the frame moves focus itself, and only while the buyer is in it."""
+    blocked: list[str] = []
+    host.page.on("console", lambda m: "autofocus" in m.text.lower() and blocked.append(m.text))
+    frame = host.frame()
+    assert frame.evaluate("document.hasFocus()") is False
+    add_to_order(frame)
+    click(frame.get_by_role("link", name="Check out"))
+    heading(frame, "Your details")
+    frame.get_by_label("First name").fill("Ada")
+    frame.get_by_label("Last name").fill("Lovelace")
+    frame.get_by_label("Email").fill("ada@example")
+    click(frame.get_by_role("button", name="Continue"))
+    frame.locator(".error-summary").wait_for()
+    focused(frame, ".error-summary")
+    frame.get_by_label("Email").fill("ada@example.com")
+    click(frame.get_by_role("button", name="Continue"))
+    heading(frame, "Billing address")
+    focused(frame, "#step-h")
+    address(frame)
+    card(frame)
+    pay(frame)
+    heading(frame, "You’re going!")
+    assert_completed(host, shop, frame, "featured")
+    assert blocked == []
+    assert frame.locator("[autofocus]").count() == 0
+    # A frame loading on the host page takes no focus from it.
+    page = host.page
+    page.locator("#embed-button > button").focus()
+    host.frame("#all-events iframe").evaluate("location.reload()")
+    host.wait_event("storefront:ready", "all-events", "true")
+    assert page.evaluate("document.activeElement.matches('#embed-button > button')")
+    assert blocked == []
+
+
+# --- themes -------------------------------------------------------------------------------------
+
+PAGE_COLOURS = """() => {
+    const body = getComputedStyle(document.body);
+    return {theme: document.documentElement.dataset.theme || '',
+            background: body.backgroundColor, text: body.color};
+}"""
+DARK_HOST = """() => {
+    document.body.style.background = '#101114';
+    document.body.style.color = '#e8e8e8';
+    for (const el of document.querySelectorAll('[data-storefront]')) {
+        el.style.background = 'transparent';
+    }
+}"""
+
+
+def entry(shop: Shop, host: Host, selector: str = FEATURED, **query: str) -> str:
+    """The frame's entry URL as the embed script builds it, with more parameters."""
+    src = host.page.locator(selector).get_attribute("src")
+    parts = urlsplit(src)
+    return parts._replace(query=urlencode({**parse_qs(parts.query), **query}, doseq=True)).geturl()
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1280, 900)])
+def test_a_dark_merchant_embed_is_readable_on_a_dark_host_page(shop, contexts, width, height):
+    make_merchant(
+        "midnight",
+        "Midnight Hall",
+        shop.sandbox.api_url,
+        settings.SANDBOX["WRITE_KEY"],
+        primary_colour="#8ab4f8",
+        accent_colour="#8ab4f8",
+        theme="dark",
+        background_colour="#0d1b2a",
+        embed_origins=shop.host.origin,
+    )
+    directory.forget()
+    # The buyer's own preference is light: the merchant's dark theme holds regardless.
+    context = contexts(viewport={"width": width, "height": height}, color_scheme="light")
+    host = open_host(context, shop.host.url)
+    page = host.page
+    page.evaluate(DARK_HOST)
+    page.evaluate(
+        """id => {
+            const div = document.createElement('div');
+            div.id = 'midnight'; div.dataset.merchant = 'midnight'; div.dataset.event = id;
+            document.getElementById('featured').appendChild(div);
+            GuestStorefront.mount(div);
+        }""",
+        str(shop.event_id),
+    )
+    host.wait_event("storefront:ready", "featured", "d.path.startsWith('/m/midnight/')")
+    frame = host.frame("#midnight iframe")
+    colours = frame.evaluate(PAGE_COLOURS)
+    assert colours == {
+        "theme": "dark",
+        "background": "rgb(13, 27, 42)",  # the merchant's background, opaque
+        "text": "rgb(230, 230, 235)",
+    }
+    page.locator("#midnight").scroll_into_view_if_needed()
+    found = {"event": axe(frame)}
+    settle(page)
+    if SHOTS:
+        page.locator("#midnight").screenshot(path=f"{SHOTS}/dark-host-event-{width}.png")
+    add_to_order(frame)
+    assert frame.evaluate(PAGE_COLOURS)["theme"] == "dark"  # carried through navigation
+    frame.get_by_label("Promo code").fill("NOPE")
+    click(frame.get_by_role("button", name="Apply"))
+    frame.locator("#id_code_error").wait_for()
+    found["cart with an error"] = axe(frame)
+    click(frame.get_by_role("link", name="Check out"))
+    heading(frame, "Your details")
+    frame.get_by_label("First name").fill("Ada")
+    frame.get_by_label("Last name").fill("Lovelace")
+    frame.get_by_label("Email").fill("ada@example")  # the browser takes it, the server not
+    click(frame.get_by_role("button", name="Continue"))
+    frame.locator(".error-summary").wait_for()
+    found["details with errors"] = axe(frame)
+    settle(page)
+    if SHOTS:
+        page.locator("#midnight").screenshot(path=f"{SHOTS}/dark-host-details-{width}.png")
+    assert found == {k: [] for k in found}
+    assert overflow(frame)["across"] <= 0
+    assert host.errors == []
+
+
+def test_the_host_page_picks_the_theme_and_auto_follows_the_buyer(shop, contexts):
+    for scheme, expected in (("dark", "rgb(22, 23, 27)"), ("light", "rgb(255, 255, 255)")):
+        context = contexts(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+        host = open_host(context, shop.host.url)
+        frame = host.frame()
+        # Harbour's own theme is light, on an opaque white background.
+        assert frame.evaluate(PAGE_COLOURS)["background"] == "rgb(255, 255, 255)"
+        frame.goto(entry(shop, host, theme="auto"))
+        host.page.locator(FEATURED).scroll_into_view_if_needed()
+        assert frame.evaluate(PAGE_COLOURS)["theme"] == "auto"
+        assert frame.evaluate(PAGE_COLOURS)["background"] == expected, scheme
+        if scheme == "dark":
+            add_to_order(frame)  # the host page's choice lasts the frame's session
+            assert frame.evaluate(PAGE_COLOURS) == {
+                "theme": "auto",
+                "background": expected,
+                "text": "rgb(230, 230, 235)",
+            }
+            # Harbour's plum is too dark on the dark theme: shown lightened until it reads.
+            assert axe(frame) == []
+    # Anything but light, dark or auto is the merchant's own.
+    frame.goto(entry(shop, host, theme="</style>"))
+    assert frame.evaluate(PAGE_COLOURS)["theme"] == "light"
+    frame.goto(entry(shop, host, theme="dark"))
+    assert frame.evaluate(PAGE_COLOURS)["theme"] == "dark"

@@ -48,7 +48,7 @@ window.received = [];
 addEventListener("message", function (e) {{ received.push({{origin: e.origin, data: e.data}}); }});
 </script>
 <script src="/static/storefront/embed-frame.js" defer></script></head>
-<body data-embed-parent="{parent}" data-embed-frame="{frame}">
+<body data-embed-parent="{parent}" data-embed-frame="{frame}" data-embed-path="{site_path}">
 <main id="main" tabindex="-1">
 <h1>Fake storefront {path}</h1>
 <div id="box"></div>
@@ -113,6 +113,7 @@ class FakeStorefront(BaseHTTPRequestHandler):
                 parent=escape_attr(query.get("origin", [""])[0]),
                 frame=escape_attr(query.get("frame", [""])[0]),
                 path=escape_attr(url.path),
+                site_path=escape_attr(url.path.replace("/embed/", "/", 1)),
             )
             self.reply("text/html", page.encode())
         else:
@@ -414,8 +415,8 @@ def test_iframe_height_follows_the_content(host):
 def test_frame_events_reach_the_host_as_custom_events(host):
     page = host.page
     ready = host.events("storefront:ready", "featured")
-    assert [e["detail"] for e in ready] == [{"path": "/m/demo/embed/events/42/"}]
-    assert host.events("storefront:ready", "all-events")[0]["detail"] == {"path": "/m/demo/embed/"}
+    assert [e["detail"] for e in ready] == [{"path": "/m/demo/events/42/"}]
+    assert host.events("storefront:ready", "all-events")[0]["detail"] == {"path": "/m/demo/"}
     resize = host.events("storefront:resize", "featured")[0]["detail"]
     assert isinstance(resize["height"], int) and resize["height"] > 0
     steps = host.events("checkout:step", "featured")

@@ -74,9 +74,23 @@
     }
   });
 
-  post("ready", { path: location.pathname });
+  // Browsers refuse autofocus in a frame from another site (a console line each time), so
+  // the server marks the element instead. It takes focus only when the buyer is already in
+  // the frame: a frame loading on the host page never takes focus from it.
+  function focusMarked() {
+    var el = document.querySelector("[data-autofocus]");
+    if (!el) return;
+    el.removeAttribute("data-autofocus");
+    if (document.hasFocus()) el.focus();
+  }
+
+  // The page's path as on the full site: the frame's own URLs carry the embed session's
+  // reference, which must never reach the host page (its analytics would record a link
+  // into a live checkout).
+  post("ready", { path: body.dataset.embedPath || "" });
   sendMarkers();
   sendHeight();
+  focusMarked();
 
   if (window.ResizeObserver) {
     var observer = new ResizeObserver(scheduleHeight);
@@ -95,7 +109,10 @@
     }
   });
 
-  document.addEventListener("htmx:afterSettle", sendMarkers);
+  document.addEventListener("htmx:afterSettle", function () {
+    sendMarkers();
+    focusMarked();
+  });
   new MutationObserver(sendMarkers).observe(body, { childList: true, subtree: true });
 
   function failed(message) {
