@@ -316,7 +316,7 @@ def moved(request: HttpRequest) -> HttpResponse:
     """The answer to a request whose session moved: the frame's "session ended" page."""
     tenant = tenant_of(request)
     assert tenant.embed is not None
-    data = {"o": tenant.embed.parent_origin, "f": tenant.embed.frame}
+    data = {"o": tenant.embed.parent_origin, "f": tenant.embed.frame, "t": tenant.embed.theme}
     return _ended(request, tenant, tenant.embed, type(request.session), data)
 
 
