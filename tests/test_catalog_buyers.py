@@ -201,6 +201,7 @@ def test_a_merchant_made_without_a_currency_sells_in_its_apis():
             "locale": "en",
             "primary_colour": branding.DEFAULT_PRIMARY,
             "accent_colour": branding.DEFAULT_ACCENT,
+            "theme": "light",
         }
     )
     assert form.fields["currency"].initial == ""
