@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import get_script_prefix
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from guestmanager import errors
 from infra import swr
@@ -39,7 +39,7 @@ NOT_SHOWN = "Storefront embed not shown: "
 Answer = dict[str, object]
 
 
-@require_GET
+@require_safe
 @catalog_view
 def embed_check(request: HttpRequest, version: int = VERSION) -> HttpResponse:
     if version != VERSION:

@@ -273,7 +273,7 @@ def _event_context(request: TenantRequest, cached: swr.Cached, event_id: int) ->
         "map_url": _map_url(venue),
         "degraded": cached.degraded,
         "currency": currency,
-        "canonical": request.build_absolute_uri(event_url(event)),
+        "canonical": request.build_absolute_uri(request.tenant.site_path(event_url(event))),
         "errors": {},
         "chosen": {},
         "form_error": None,

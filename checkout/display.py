@@ -34,8 +34,26 @@ def order_context(request: HttpRequest, order: dict[str, Any]) -> dict[str, Any]
         "event_links": _event_links(lines),
         "tickets": summary.tickets(order, found) if state.final else [],
         "opens_at": summary.local_time(order.get("can_checkout_at"), found),
-        "ending": (order.get("checkout_steps") or [complete.STEP.name])[-1],
+        "ending": (ending := (order.get("checkout_steps") or [complete.STEP.name])[-1]),
+        "not_bought_now": on_sale_lines(order, found) if ending in WAITING_ENDINGS else [],
     }
+
+
+# Where an order ends when any of its lines is sold out (a waitlist request) or not on sale
+# yet (a reservation): the whole order then ends there, its tickets on sale included.
+WAITING_ENDINGS = ("requested", "reserved")
+ON_SALE = ("on_sale", "few_left")
+
+
+def on_sale_lines(order: dict[str, Any], found: dict[int, events.Variant]) -> list[str]:
+    """The names of the order's lines that are on sale, which a waitlist request or a
+    reservation would leave unbought."""
+    names = []
+    for li in order.get("line_items") or []:
+        variant = found.get(li.get("variant_id"))
+        if variant is not None and variant.option.state in ON_SALE:
+            names.append(f"{variant.option.name} ({variant.event.name})")
+    return names
 
 
 def notices(request: HttpRequest, outcome: Outcome | None) -> list[tuple[str, str]]:

@@ -28,7 +28,7 @@ def tenant(request: HttpRequest) -> dict[str, Any]:
         "embed_theme": (embed.theme or shop.theme) if embed is not None and shop else "",
         # Where the page is, as the host page may be told it: the full page's path, never
         # the frame's, whose URLs carry the embed session's reference.
-        "embed_path": f"{current.prefix}{request.path_info.lstrip('/')}"
+        "embed_path": current.site_path(current.script_prefix + request.path_info.lstrip("/"))
         if embed and current
         else "",
         "brand_css_url": brand_css_url,

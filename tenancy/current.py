@@ -63,6 +63,11 @@ class Tenant:
     def script_prefix(self) -> str:
         return self.embed.prefix if self.embed is not None else self.prefix
 
+    def site_path(self, url_path: str) -> str:
+        """A path of these pages (as ``reverse()`` gives it) on the merchant's full site: a
+        framed page's own URLs carry its session's reference, and never leave the frame."""
+        return self.prefix + url_path.removeprefix(self.script_prefix)
+
     def enter(self, previous_prefix: str) -> Token[Tenant | None]:
         """Serve a request: its URLs carry this tenant's prefix, and ``current()`` is it."""
         self._previous_prefix = previous_prefix

@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanen
 from django.middleware.locale import LocaleMiddleware
 from django.urls import get_script_prefix
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from . import embed as embeds
 from . import shop as shops
@@ -105,6 +106,10 @@ class EmbedFramingMiddleware:
             response._csp_config = {**settings.SECURE_CSP, "frame-ancestors": ancestors}  # type: ignore[attr-defined]
             response.xframe_options_exempt = True
             partition_cookies(response)
+            # Its URL carries a session: no cache keeps it, no search engine lists it.
+            add_never_cache_headers(response)
+            patch_cache_control(response, private=True)
+            response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from . import embed as embeds
 from .current import TenantRequest
@@ -62,7 +62,7 @@ def _cached_body(
     return response
 
 
-@require_GET
+@require_safe
 def embed_script(request: HttpRequest, version: int = EMBED_VERSION) -> HttpResponse:
     """``/embed.js`` is the current version, revalidated every few minutes so fixes reach
     merchants' pages; ``/embed.v1.js`` never changes shape and may be cached for a day."""
@@ -81,7 +81,7 @@ def embed_script(request: HttpRequest, version: int = EMBED_VERSION) -> HttpResp
     return response
 
 
-@require_GET
+@require_safe
 def brand_css(request: TenantRequest) -> HttpResponse:
     """The merchant's ``--brand-*`` properties: a stylesheet, not inline style, so pages keep
     a strict CSP and the browser caches it (the URL carries a version)."""
@@ -90,7 +90,7 @@ def brand_css(request: TenantRequest) -> HttpResponse:
     return _cached_body(request, body, shop.brand_version, "text/css; charset=utf-8", 86400)
 
 
-@require_GET
+@require_safe
 def embed_ended(request: TenantRequest) -> HttpResponse:
     embed = request.tenant.embed
     if embed is None:

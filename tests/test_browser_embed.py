@@ -1208,6 +1208,7 @@ def test_a_dark_merchant_embed_is_readable_on_a_dark_host_page(shop, contexts, w
         theme="dark",
         background_colour="#0d1b2a",
         embed_origins=shop.host.origin,
+        logo_url=f"{shop.storefront}/static/demo/harbour-lights.svg",  # drawn for a light page
     )
     directory.forget()
     # The buyer's own preference is light: the merchant's dark theme holds regardless.
@@ -1232,6 +1233,8 @@ def test_a_dark_merchant_embed_is_readable_on_a_dark_host_page(shop, contexts, w
         "background": "rgb(13, 27, 42)",  # the merchant's background, opaque
         "text": "rgb(230, 230, 235)",
     }
+    logo = frame.locator(".embed-logo")
+    assert logo.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(255, 255, 255)"
     page.locator("#midnight").scroll_into_view_if_needed()
     found = {"event": axe(frame)}
     settle(page)

@@ -256,3 +256,41 @@ def test_an_expired_cart_whose_tickets_are_gone_offers_a_new_order_not_a_loop(sh
         assert "Reserve them again" not in refused
     finally:
         sandbox.set_stock(last, 2)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "event,type_name,ending",
+    [
+        ("Waitlist Gala", "Waitlist", "on the waitlist"),
+        ("Presale Concert", "Reserve a seat", "reserves"),
+    ],
+)
+def test_tickets_on_sale_beside_a_waitlist_or_reservation_are_said_to_stay_unbought(
+    shopper, event, type_name, ending
+):
+    """The API ends a whole order as a waitlist request (or a reservation) when any of its
+    lines is one: the cart says so before checking out, naming what would stay unbought."""
+    shopper.add("Quick Ticket Night", {"Standard": 1})
+    assert "none of it is bought now" not in shopper.web.get("/cart/").content.decode()
+    shopper.add(event, {type_name: 1})
+    cart = " ".join(_visible_text(shopper.web.get("/cart/").content.decode()).split())
+    assert "Your order also holds tickets on sale: Standard (Quick Ticket Night)." in cart
+    assert ending in cart and "none of it is bought now" in cart
+    assert "remove the others and check out" in cart
+
+
+@pytest.mark.django_db
+def test_the_attendees_step_says_one_thing_per_mistake_and_mine_means_mine(shopper):
+    url = shopper.checkout_to_address("Sandbox Showcase", "General admission")
+    ticket = _ticket(shopper, url)
+    long = shopper.post(url, {"step": "tickets", f"t{ticket}-name": "x" * 250})
+    text = " ".join(_visible_text(long.content.decode()).split())
+    assert "at most 200 characters" in text
+    assert "Enter the attendee’s name, or tick" not in text  # a name was entered
+    # "This ticket is mine" ticked beside a typed name: the ticket is the buyer's.
+    shopper.post(
+        url, {"step": "tickets", f"t{ticket}-name": "Someone Else", f"t{ticket}-keep": "on"}
+    )
+    named = next(t for t in shopper.api_order()["tickets"] if str(t["id"]) == ticket)
+    assert named["name"] != "Someone Else"

@@ -657,6 +657,9 @@ def test_bad_attributes_are_reported_and_not_mounted(host, storefront):
         "data-theme",
         "data-lang",
     ]
+    # Each says what the attribute takes.
+    assert results[-2]["detail"]["message"].endswith("invalid data-theme (light, dark or auto).")
+    assert 'e.g. "12:2,15:1"' in results[-4]["detail"]["message"]
 
     # No merchant: the storefront's own embed pages; prefills are URL-encoded.
     src = page.evaluate(

@@ -246,6 +246,9 @@ def test_embed_script_is_served_cacheable_and_versioned(client):
     pinned = client.get("/embed.v1.js")
     assert pinned.content == script.content and "max-age=86400" in pinned["Cache-Control"]
     assert client.get("/embed.v2.js").status_code == 404
+    # Monitors and CDNs ask with HEAD.
+    for url in ("/embed.js", "/embed.v1.js", "/embed.v1/check.js?origin=https://a.example"):
+        assert client.head(url).status_code == 200, url
 
 
 def test_a_frame_that_is_only_looked_at_stores_no_session(merchants, gm, settings, later):  # noqa: F811
@@ -416,3 +419,25 @@ def test_the_refused_frame_links_to_the_shops_own_pages(merchants):  # noqa: F81
     refused = Client().get(f"/m/harbour/embed/?{query}")
     assert refused.status_code == 403
     assert re.search(rb'<a class="button primary" href="/m/harbour/"', refused.content)
+
+
+def test_a_merchants_stylesheet_answers_head(merchants):  # noqa: F811
+    assert Client().head("/m/harbour/brand.css").status_code == 200
+
+
+def test_a_framed_pages_url_is_kept_out_of_caches_indexes_and_its_own_links(merchants, gm):  # noqa: F811
+    frame = Frame()
+    frame.get(frame.entry)
+    event = next(e for e in gm.list_events(filters={"name": "Sandbox Showcase"}))
+    page = frame.get(f"{frame.prefix}events/{event['id']}/{event['slug']}/")
+    assert "no-store" in page["Cache-Control"] and "private" in page["Cache-Control"]
+    assert page["X-Robots-Tag"] == "noindex, nofollow"
+    full = f"http://testserver/m/harbour/events/{event['id']}/{event['slug']}/"
+    assert f'<link rel="canonical" href="{full}">'.encode() in page.content
+    assert f'<meta property="og:url" content="{full}">'.encode() in page.content
+    head = page.content.split(b"</head>")[0]
+    assert b"/embed/" not in head.replace(b"/embed-frame.js", b"")
+    assert (
+        b"/embed/s/"
+        not in re.search(rb"application/ld\+json[^>]*>(.*?)</script>", page.content, re.S)[1]
+    )

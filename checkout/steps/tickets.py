@@ -130,7 +130,8 @@ class TicketsForm(StepForm):
             p = row.prefix
             if data.get(f"{p}-keep"):
                 continue
-            if row.require_name and not (data.get(f"{p}-name") or "").strip():
+            name_refused = f"{p}-name" in self.errors  # too long: said already
+            if row.require_name and not name_refused and not (data.get(f"{p}-name") or "").strip():
                 self.add_error(
                     f"{p}-name", _("Enter the attendee’s name, or tick “This ticket is mine”.")
                 )
@@ -146,7 +147,9 @@ class TicketsForm(StepForm):
             p = row.prefix
             item: dict[str, Any] = {"id": row.ticket["id"]}
             if self.cleaned_data.get(f"{p}-keep"):
-                item["keep"] = True
+                item["keep"] = True  # the buyer's own: their name, whatever else was typed
+                items.append(item)
+                continue
             for key in ("name", "email"):
                 if f"{p}-{key}" in self.fields:
                     item[key] = (self.cleaned_data.get(f"{p}-{key}") or "").strip() or None

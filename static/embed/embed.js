@@ -121,6 +121,17 @@
     el.dispatchEvent(new CustomEvent(type, { bubbles: true, detail: detail }));
   }
 
+  // What each attribute takes, said when it is wrong.
+  var EXPECTED = {
+    "data-merchant": "the merchant's slug: lower-case letters, digits and hyphens",
+    "data-event": "an event id: digits",
+    "data-mode": "list, event (with data-event) or button",
+    "data-items": 'ticket type id:quantity pairs separated by commas, e.g. "12:2,15:1"',
+    "data-theme": "light, dark or auto",
+    "data-lang": 'a language code, e.g. "en" or "de"',
+    "page origin": "open the page over http or https",
+  };
+
   // What the placeholder asks for, or the attribute that is wrong.
   function describe(data) {
     var merchant = data.merchant;
@@ -213,7 +224,12 @@
 
     var spec = describe(el.dataset);
     if (spec.problem) {
-      fail(el, "Storefront embed not shown: invalid " + spec.problem + ".", spec.problem);
+      var hint = EXPECTED[spec.problem];
+      fail(
+        el,
+        "Storefront embed not shown: invalid " + spec.problem + (hint ? " (" + hint + ")." : "."),
+        spec.problem
+      );
       return false;
     }
     el.setAttribute(MOUNTED, "checking");
