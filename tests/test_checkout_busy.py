@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.cache import cache
 
 from checkout import session
 from infra import budget
@@ -21,12 +22,19 @@ def shopper(client, storefront_settings, gm, monkeypatch):
     gm_module._clients.clear()
     storefront_settings.UPSTREAM_BUDGET_PER_MINUTE = 600
     storefront_settings.UPSTREAM_BUDGET_BURST = 20
-    budget.local.reset()
+    _unpaused(storefront_settings)
     # As if the buyer took longer than a recent payload is kept: every step reads the order.
     monkeypatch.setattr(session, "SNAPSHOT_SECONDS", 0)
     yield Shopper(client, gm)
-    budget.local.reset()
+    _unpaused(storefront_settings)
     gm_module._clients.clear()
+
+
+def _unpaused(settings) -> None:
+    """The budget as new, in whichever store it is kept (this process, or Redis)."""
+    budget.local.reset()
+    key = budget.for_api(settings.GM_API_URL, settings.GM_API_KEY).key
+    cache.delete_many([f"{key}:tat", f"{key}:paused"])
 
 
 def _paused(settings) -> None:
@@ -61,7 +69,7 @@ def test_a_step_during_a_pause_keeps_the_form_and_says_the_real_wait(
     if htmx:  # the step's area only: no second header or footer
         assert 'id="checkout"' in html and "site-header" not in html and "site-footer" not in html
     # Once the pause is over, the same form goes through.
-    budget.local.reset()
+    _unpaused(storefront_settings)
     assert shopper.post(url, BUYER_STEP).status_code == 302
 
 

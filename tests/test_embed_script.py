@@ -501,6 +501,7 @@ def test_messages_from_other_origins_windows_or_shapes_are_ignored(host, storefr
 
 def test_modal_traps_focus_and_cannot_close_while_payment_processes(host):
     page = host.page
+    host.frame("#embed-event iframe")  # the page's other embed in place first: a settled page
     open_modal(page)
     dialog = page.locator("#embed-button dialog")
     expect(dialog).to_be_visible()
@@ -524,9 +525,14 @@ def test_modal_traps_focus_and_cannot_close_while_payment_processes(host):
         return d.contains(el) ? el.tagName : el === document.body ? 'out' : el.outerHTML;
     }"""
     close.focus()
+    page.wait_for_function("document.activeElement.matches('dialog button')")
     steps = []
     for key in ["Tab", "Tab", "Tab", "Shift+Tab", "Shift+Tab"]:
         page.keyboard.press(key)
+        # Focus crosses into another process's frame: read it once both sides have settled.
+        page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
         steps.append((dialog.evaluate(where), frame.evaluate("document.activeElement.id")))
     assert steps[:2] == [("IFRAME", "first"), ("IFRAME", "second")], steps
     assert steps[2][0] in ("out", "BUTTON"), steps
