@@ -31,6 +31,7 @@ REASONS = {
     "sold_out": _("Sold out"),
     "not_on_sale": _("Not on sale yet"),
     "paused": _("Sales are paused"),
+    "misprice": _("Not available"),  # priced below zero upstream: never sold as it stands
 }
 
 
@@ -266,7 +267,8 @@ def quantity_choices(
     sold out to this order can still be lowered)."""
     state = stock_state(rt)
     sellable = state in ("on_sale", "few_left", "request", "reserve")
-    if not (sellable or (held and state == "sold_out")) or price_in(rt, currency) is None:
+    price = price_in(rt, currency)
+    if not (sellable or (held and state == "sold_out")) or price is None or price.cents < 0:
         return []
     order_min = max(1, int(rt.get("order_min") or 1))
     upper = int(rt.get("order_max") or max_per_order)
@@ -308,6 +310,9 @@ def _decimal(value: Any) -> Decimal:
 
 def type_option(rt: dict[str, Any], currency: str, max_per_order: int = 10) -> TypeOption:
     price = price_in(rt, currency)
+    state = stock_state(rt)
+    if price is not None and price.cents < 0:
+        price, state = None, "misprice"
     per_ticket, per_unit = unit_fee(rt, price)
     return TypeOption(
         id=rt["id"],
@@ -317,7 +322,7 @@ def type_option(rt: dict[str, Any], currency: str, max_per_order: int = 10) -> T
         price=price,
         fee_cents=per_unit,
         ticket_fee_cents=per_ticket,
-        state=stock_state(rt),
+        state=state,
         quantity_per_purchase=max(1, int(rt.get("quantity") or 1)),
         order_min=max(1, int(rt.get("order_min") or 1)),
         choices=quantity_choices(rt, currency, max_per_order),

@@ -272,6 +272,14 @@ def _rule(row: Row, problems: list[Problem]) -> RuleSpec:
         problems.append(
             Problem(row.line("repeat_count"), "Give repeat_until or repeat_count, not both.")
         )
+    elif not (rule.until or rule.count or row.get("repeat_until") or row.get("repeat_count")):
+        problems.append(
+            Problem(
+                row.first_line,
+                "A recurring event needs repeat_until or repeat_count: without either it "
+                "would repeat for a year.",
+            )
+        )
     return rule
 
 
@@ -301,17 +309,24 @@ def _type_row(spec: EventSpec, line: int, row: dict[str, str]) -> None:
     if any(t.name == type_name for t in target):
         problems.append(Problem(line, f"Registration type {type_name!r} is listed twice."))
         return
-    target.append(
-        TypeSpec(
-            line=line,
-            name=type_name,
-            ticket_type_id=_int(row, "ticket_type_id", line, problems),
-            price=_decimal(row, "price", line, problems),
-            inventory=_int(row, "inventory", line, problems),
-            order_min=_int(row, "order_min", line, problems),
-            order_max=_int(row, "order_max", line, problems),
-        )
+    found = TypeSpec(
+        line=line,
+        name=type_name,
+        ticket_type_id=_int(row, "ticket_type_id", line, problems),
+        price=_decimal(row, "price", line, problems),
+        inventory=_int(row, "inventory", line, problems),
+        order_min=_int(row, "order_min", line, problems),
+        order_max=_int(row, "order_max", line, problems),
     )
+    if found.order_min and found.order_max and found.order_min > found.order_max:
+        problems.append(
+            Problem(
+                line,
+                f"order_min ({found.order_min}) is more than order_max ({found.order_max}): "
+                "nobody could buy this type.",
+            )
+        )
+    target.append(found)
 
 
 def _session(spec: EventSpec, name: str, line: int, row: dict[str, str]) -> SessionSpec:
@@ -336,14 +351,33 @@ def _session(spec: EventSpec, name: str, line: int, row: dict[str, str]) -> Sess
 # --- values -------------------------------------------------------------------------------
 
 
+# The least each whole-number column may hold: nothing is sent that the storefront would then
+# show as a negative stock, an impossible limit or a free ticket by mistake.
+MINIMUM = {
+    "venue_id": 1,
+    "ticket_type_id": 1,
+    "capacity": 1,
+    "inventory": 0,
+    "order_min": 1,
+    "order_max": 1,
+    "repeat_every": 1,
+    "repeat_count": 1,
+}
+
+
 def _int(row: dict[str, str], column: str, line: int, problems: list[Problem]) -> int | None:
     value = row.get(column, "")
     if not value:
         return None
-    if value.lstrip("-").isdigit():
-        return int(value)
-    problems.append(Problem(line, f"{column} must be a whole number, not {value!r}."))
-    return None
+    if not value.lstrip("-").isdigit():
+        problems.append(Problem(line, f"{column} must be a whole number, not {value!r}."))
+        return None
+    number = int(value)
+    least = MINIMUM.get(column)
+    if least is not None and number < least:
+        problems.append(Problem(line, f"{column} must be at least {least}, not {value}."))
+        return None
+    return number
 
 
 def _decimal(
@@ -356,10 +390,18 @@ def _decimal(
         number = Decimal(value)
     except InvalidOperation:
         number = Decimal("NaN")
-    if number.is_finite():
-        return number
-    problems.append(Problem(line, f"{column} must be a number like 25 or 12.50, not {value!r}."))
-    return None
+    if not number.is_finite():
+        problems.append(
+            Problem(line, f"{column} must be a number like 25 or 12.50, not {value!r}.")
+        )
+        return None
+    if number < 0:
+        problems.append(Problem(line, f"{column} must not be below zero, not {value}."))
+        return None
+    if number != number.quantize(Decimal("0.01")):
+        problems.append(Problem(line, f"{column} has at most two decimals (cents), not {value}."))
+        return None
+    return number
 
 
 def _when(row: dict[str, str], column: str, line: int, problems: list[Problem]) -> datetime | None:

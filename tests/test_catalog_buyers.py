@@ -207,3 +207,23 @@ def test_a_merchant_made_without_a_currency_sells_in_its_apis():
     assert form.fields["currency"].initial == ""
     assert form.is_valid(), form.errors
     assert from_merchant(form.save()).currency == ""
+
+
+@pytest.mark.django_db
+def test_a_type_priced_below_zero_upstream_is_never_sold(web, gm, sandbox):
+    event = new_event(gm, {"name": "Broken GA", "price": -5}, {"name": "Fine GA", "price": 10})
+    broken = next(rt for rt in event["registration_types"] if rt["name"] == "Broken GA")
+    page = web.get(f"/events/{event['id']}/{event['slug']}/").content.decode()
+    row = visible_text(type_row(page, "Broken GA"))
+    assert "Not available" in row and "−" not in row and "-$" not in row, row
+    assert f'name="qty-{broken["variant_id"]}"' not in type_row(page, "Broken GA")
+    assert "from $10.00" in visible_text(web.get("/", {"q": event["name"]}).content.decode())
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    before = sandbox.control("GET", "stats")["by_route"].get("POST sandbox/api/public/v2/orders", 0)
+    refused = web.post(
+        "/order/add",
+        {"csrfmiddlewaretoken": token, "event": event["id"], f"qty-{broken['variant_id']}": "1"},
+    )
+    assert refused.status_code != 302
+    after = sandbox.control("GET", "stats")["by_route"].get("POST sandbox/api/public/v2/orders", 0)
+    assert after == before  # nothing reached the API

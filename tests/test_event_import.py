@@ -364,3 +364,41 @@ def test_rows_of_one_event_must_agree():
         (4, "session is for type parent only."),
     ]
     assert orphan.problems[0].line == 5 and "external_id" in orphan.problems[0].message
+
+
+FULL_HEADER = (
+    "external_id,type,name,venue_id,starts_at,ends_at,capacity,repeat_unit,repeat_days,"
+    "repeat_count,registration_type,ticket_type_id,price,inventory,order_min,order_max"
+)
+
+
+def test_values_nobody_could_sell_are_refused_by_line_before_any_call(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    start, end = at(620), at(620, 22)
+    rows = [
+        f"neg-{tag},date,Negative {tag},{VENUE},{start},{end},,,,,GA,{GA},-5.00,10,,",  # 2
+        f"cap-{tag},date,Capacity {tag},{VENUE},{start},{end},-10,,,,GA,{GA},5,10,,",  # 3
+        f"inv-{tag},date,Inventory {tag},{VENUE},{start},{end},,,,,GA,{GA},5,-3,,",  # 4
+        f"lim-{tag},date,Limits {tag},{VENUE},{start},{end},,,,,GA,{GA},5,10,5,2",  # 5
+        f"cent-{tag},date,Cents {tag},{VENUE},{start},{end},,,,,GA,{GA},5.005,10,,",  # 6
+        f"rec-{tag},recurring,Forever {tag},{VENUE},{start},{end},,week,mon,,GA,{GA},5,10,,",
+        f"ok-{tag},date,Fine {tag},{VENUE},{start},{end},100,,,,GA,{GA},0,10,1,4",  # 8
+    ]
+    before = importing.control("GET", "stats")["by_route"].get(
+        "POST sandbox/api/public/v2/events", 0
+    )
+    out, error = run(csv_file(tmp_path, rows, FULL_HEADER))
+    assert error is not None
+    assert "line 2: price must not be below zero, not -5.00." in out
+    assert "line 3: capacity must be at least 1, not -10." in out
+    assert "line 4: inventory must be at least 0, not -3." in out
+    assert "line 5: order_min (5) is more than order_max (2): nobody could buy this type." in out
+    assert "line 6: price has at most two decimals (cents), not 5.005." in out
+    assert "line 7: A recurring event needs repeat_until or repeat_count" in out
+    after = importing.control("GET", "stats")["by_route"].get(
+        "POST sandbox/api/public/v2/events", 0
+    )
+    assert after == before + 1  # only the fine one was sent
+    assert len(top_level(gm, f"Fine {tag}")) == 1
+    for name in ("Negative", "Capacity", "Inventory", "Limits", "Cents", "Forever"):
+        assert not top_level(gm, f"{name} {tag}"), name

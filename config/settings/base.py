@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,20 @@ from django.utils.csp import CSP
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def private_file(path: Path, make: Callable[[], str]) -> str:
+    """A secret kept on disk for the embedded default: made once, readable by its owner
+    only (0600, an older looser file included)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(make())
+    return path.read_text()
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -54,10 +69,7 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-    SECRET_KEY = key_file.read_text().strip()
+    SECRET_KEY = private_file(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50)).strip()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if not DEBUG else "*")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -104,12 +116,11 @@ MERCHANT_ENCRYPTION_KEYS = env_list("MERCHANT_ENCRYPTION_KEYS", "")
 if not MERCHANT_ENCRYPTION_KEYS:
     if not DEBUG:
         raise ImproperlyConfigured("MERCHANT_ENCRYPTION_KEYS is required when DEBUG is off.")
-    _keys_file = VAR_DIR / "merchant_keys"
-    if not _keys_file.exists():
-        from cryptography.fernet import Fernet
+    from cryptography.fernet import Fernet
 
-        _keys_file.write_text(Fernet.generate_key().decode())
-    MERCHANT_ENCRYPTION_KEYS = _keys_file.read_text().split()
+    MERCHANT_ENCRYPTION_KEYS = private_file(
+        VAR_DIR / "merchant_keys", lambda: Fernet.generate_key().decode()
+    ).split()
 # How long a process reuses what it read of the merchants table.
 MERCHANT_CACHE_SECONDS = float(os.environ.get("MERCHANT_CACHE_SECONDS", "30"))
 # The default merchant's embedding sites (merchants in the admin list their own).
