@@ -12,11 +12,13 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from guestmanager import errors
+from tenancy import shop as shops
 
 from . import admission, budget, upstream
 
@@ -76,4 +78,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """200 even when the API is down: pages serve cached data then, so the process itself is
     healthy."""
     mode = "sandbox" if settings.SANDBOX_MODE else "live"
+    # A merchant whose API key this server cannot open has no working pages: not healthy.
+    # Named by slug only; nothing of any key is said.
+    try:
+        unopenable = shops.directory.unopenable()
+    except DatabaseError:
+        return JsonResponse(
+            {"status": "failing", "mode": mode, "database": "unreachable"}, status=503
+        )
+    if unopenable:
+        return JsonResponse(
+            {"status": "failing", "mode": mode, "merchants_with_unopenable_keys": unopenable},
+            status=503,
+        )
     return JsonResponse({"status": "ok", "mode": mode, "api": api_status()})

@@ -1,8 +1,10 @@
 """Merchants' API keys are stored encrypted, with keys kept apart from ``SECRET_KEY``.
 
 ``MERCHANT_ENCRYPTION_KEYS`` lists Fernet keys, newest first: the first encrypts, any of them
-decrypts. To rotate, put a new key in front, run ``manage.py rotate_merchant_keys`` (which
-re-encrypts every stored key with it), then drop the old one.
+decrypts. To rotate, put a new key in front on every server and restart them, then run
+``manage.py rotate_merchant_keys`` (which re-encrypts every stored key with it), then drop the
+old one. A server missing the key a merchant's key was encrypted with shows that merchant as
+unavailable and fails ``/healthz`` (``tenancy.shop.from_merchant``).
 """
 
 from __future__ import annotations

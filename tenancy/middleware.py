@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.middleware.locale import LocaleMiddleware
+from django.shortcuts import render
 from django.urls import get_script_prefix
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_cache_control
@@ -49,6 +50,8 @@ class TenantMiddleware:
         request.tenant = tenant  # type: ignore[attr-defined]
         token = tenant.enter(base)
         try:
+            if tenant.shop.key_unopenable:
+                return render(request, "unavailable.html", status=503)
             return self.get_response(request)
         finally:
             tenant.leave(token)

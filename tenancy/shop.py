@@ -9,6 +9,7 @@ cache, which would hold decrypted keys) for ``MERCHANT_CACHE_SECONDS``.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,12 +17,13 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from . import branding
+from . import branding, crypto
 
 if TYPE_CHECKING:
     from .models import Merchant
 
 DEFAULT_SLUG = ""
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class Shop:
     support_email: str = ""
     terms_url: str = ""
     privacy_url: str = ""
+    # Its stored API key opens with none of this process's MERCHANT_ENCRYPTION_KEYS (a rotation
+    # run before this server was given the new key): its pages say they are unavailable.
+    key_unopenable: bool = False
 
     @property
     def is_default(self) -> bool:
@@ -96,11 +101,22 @@ def default_shop() -> Shop:
 
 
 def from_merchant(merchant: Merchant) -> Shop:
+    try:
+        api_key, unopenable = merchant.api_key, False
+    except crypto.InvalidToken:
+        # One merchant's key must not take every other merchant's pages down with it.
+        api_key, unopenable = "", True
+        logger.error(
+            "merchant %s: its API key opens with none of MERCHANT_ENCRYPTION_KEYS "
+            "(give this server the key list the keys were re-encrypted with)",
+            merchant.slug,
+        )
     return Shop(
         slug=merchant.slug,
         name=merchant.name,
         api_url=merchant.api_url.rstrip("/"),
-        api_key=merchant.api_key,
+        api_key=api_key,
+        key_unopenable=unopenable,
         currency=merchant.currency,
         locale=merchant.locale,
         logo_url=merchant.logo_url,
@@ -145,6 +161,11 @@ class _Directory:
     def by_slug(self, slug: str) -> Shop | None:
         self._fresh()
         return self._by_slug.get(slug)
+
+    def unopenable(self) -> list[str]:
+        """The active merchants whose API key this process cannot open."""
+        self._fresh()
+        return sorted(s.slug for s in self._by_slug.values() if s.key_unopenable)
 
     def by_domain(self, host: str) -> Shop | None:
         self._fresh()

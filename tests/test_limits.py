@@ -359,6 +359,7 @@ def probe_calls() -> int:
     return process_stats.snapshot()["by_endpoint"].get("GET /", 0)
 
 
+@pytest.mark.django_db  # /healthz reads the merchants
 def test_healthz_probes_the_api_once_per_interval(client, storefront_settings):
     storefront_settings.HEALTH_CACHE_SECONDS = 60
     health.forget()
@@ -390,6 +391,7 @@ def test_concurrent_healthz_hits_share_one_probe(live_server, storefront_setting
     assert probe_calls() - before == 1
 
 
+@pytest.mark.django_db  # /healthz reads the merchants
 def test_healthz_reuses_a_failed_probe_too(client, settings):
     settings.GM_API_URL = "http://127.0.0.1:9/api"
     settings.GM_CONNECT_TIMEOUT = 0.2

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db import connection
 
 
+@pytest.mark.django_db  # /healthz reads the merchants
 def test_healthz_reports_mode_and_api(client, storefront_settings):
     response = client.get("/healthz")
     assert response.status_code == 200
@@ -18,6 +19,7 @@ def test_healthz_reports_mode_and_api(client, storefront_settings):
     assert body["api"]["ok"] is True
 
 
+@pytest.mark.django_db  # /healthz reads the merchants
 def test_healthz_when_api_is_down(client, settings):
     settings.GM_API_URL = "http://127.0.0.1:9/api"
     settings.GM_CONNECT_TIMEOUT = 0.3

@@ -1,4 +1,7 @@
-"""Re-encrypt every merchant's stored API key with the newest MERCHANT_ENCRYPTION_KEYS key."""
+"""Re-encrypt every merchant's stored API key with the newest MERCHANT_ENCRYPTION_KEYS key.
+
+Safe order with servers running: give every server the new list (new key first, old kept),
+restart them, then run this; drop the old key afterwards."""
 
 from typing import Any
 
@@ -32,4 +35,10 @@ class Command(BaseCommand):
                     ) from exc
                 merchant.save(update_fields=["api_key_encrypted"])
                 done += 1
-        self.stdout.write(f"Re-encrypted {done} merchant API key(s) with the newest key.")
+        self.stdout.write(
+            f"Re-encrypted {done} merchant API key(s) with the newest key.\n"
+            "Every running server must already list that key in MERCHANT_ENCRYPTION_KEYS (give "
+            "them the new list and restart them before running this): a server without it "
+            "shows these merchants as unavailable and /healthz fails, naming them. Drop the old "
+            "key from the list only once every server has the new one."
+        )
