@@ -174,6 +174,22 @@ def _rows(
             yield reader.line_num, values
 
 
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    """Where a file stops being UTF-8, and what it probably is: spreadsheets often save
+    Windows-1252."""
+    raw = exc.object if isinstance(exc.object, bytes) else bytes(exc.object)
+    line = raw[: exc.start].count(b"\n") + 1
+    try:
+        raw.decode("cp1252")
+        likely = 'Windows-1252 (Excel\'s "CSV" on Windows)'
+    except UnicodeDecodeError:
+        likely = "not UTF-8"
+    return (
+        f"line {line}: the file is not UTF-8 (it looks like {likely}). Save it as "
+        '"CSV UTF-8" and run the import again.'
+    )
+
+
 def read_events(text: str) -> list[EventSpec]:
     """Events in the order of their first rows. Each keeps the problems found in its rows;
     an event with problems is not sent."""

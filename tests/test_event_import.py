@@ -402,3 +402,16 @@ def test_values_nobody_could_sell_are_refused_by_line_before_any_call(importing,
     assert len(top_level(gm, f"Fine {tag}")) == 1
     for name in ("Negative", "Capacity", "Inventory", "Limits", "Cents", "Forever"):
         assert not top_level(gm, f"{name} {tag}"), name
+
+
+def test_a_file_that_is_not_utf8_names_its_line_and_likely_encoding(importing, tmp_path):
+    path = tmp_path / "latin.csv"
+    rows = [HEADER, f"a,date,Fine,{VENUE},{at(5)},{at(5, 22)},,,,,,,,GA,{GA},1,1"]
+    rows.append(f"b,date,Caf\u00e9 Night,{VENUE},{at(5)},{at(5, 22)},,,,,,,,GA,{GA},1,1")
+    path.write_bytes("\n".join(rows).encode("cp1252"))
+    _, error = run(path)
+    assert error is not None
+    message = str(error)
+    assert message.startswith("latin.csv, line 3: the file is not UTF-8")
+    assert "Windows-1252" in message and "CSV UTF-8" in message
+    assert "codec" not in message

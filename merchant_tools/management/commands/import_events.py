@@ -73,15 +73,11 @@ class Command(BaseCommand):
         self, file: Path, comps_file: Path | None
     ) -> tuple[list[eventimport.EventSpec], list[eventimport.CompSpec] | None]:
         try:
-            specs = eventimport.read_events(file.read_text(encoding="utf-8-sig"))
-            comps = (
-                eventimport.read_comps(comps_file.read_text(encoding="utf-8-sig"))
-                if comps_file
-                else None
-            )
+            specs = eventimport.read_events(_text(file))
+            comps = eventimport.read_comps(_text(comps_file)) if comps_file else None
         except OSError as exc:
             raise CommandError(f"Can't read {exc.filename}: {exc.strerror}") from exc
-        except (eventimport.FileProblem, UnicodeDecodeError) as exc:
+        except eventimport.FileProblem as exc:
             raise CommandError(str(exc)) from exc
         return specs, comps
 
@@ -114,3 +110,10 @@ class Command(BaseCommand):
                 f"Comps: {report.comps_issued} issued, {report.comps_kept} already issued, "
                 f"{report.comps_failed} not issued."
             )
+
+
+def _text(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"{file.name}, {eventimport.not_utf8(exc)}") from exc
