@@ -86,9 +86,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
         return JsonResponse(
             {"status": "failing", "mode": mode, "database": "unreachable"}, status=503
         )
-    if unopenable:
+    refused = sorted(
+        s.slug or "(default)"
+        for s in [shops.default_shop(), *shops.directory.active()]
+        if s.api_key and upstream.refused(s.api_url, s.api_key)
+    )
+    if unopenable or refused:
+        problems = {
+            "merchants_with_unopenable_keys": unopenable,
+            "merchants_refused_by_api": refused,
+        }
         return JsonResponse(
-            {"status": "failing", "mode": mode, "merchants_with_unopenable_keys": unopenable},
+            {"status": "failing", "mode": mode, **{k: v for k, v in problems.items() if v}},
             status=503,
         )
     return JsonResponse({"status": "ok", "mode": mode, "api": api_status()})

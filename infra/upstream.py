@@ -4,10 +4,12 @@ while the API answers (``infra.admission``). ``client()`` is the current merchan
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import httpx
 from django.conf import settings
+from django.core.cache import cache
 
 from guestmanager import GuestManagerClient
 from guestmanager.client import CONNECTION_LIMITS
@@ -17,6 +19,36 @@ from . import admission, budget
 
 _clients: dict[tuple[str, str], GuestManagerClient] = {}
 _lock = threading.Lock()
+# How long a 401 from the API marks a key as refused (for /healthz): real traffic tells,
+# so the health check itself costs no call per merchant.
+REFUSED_SECONDS = 300
+
+
+def _refused_key(base_url: str, api_key: str) -> str:
+    identity = hashlib.sha256(f"{base_url}|{api_key}".encode()).hexdigest()[:24]
+    return f"api-refused:{identity}"
+
+
+def refused(base_url: str, api_key: str) -> bool:
+    """Whether the API answered 401 to this key in the last ``REFUSED_SECONDS``."""
+    return bool(cache.get(_refused_key(base_url, api_key)))
+
+
+class RefusalTransport(httpx.BaseTransport):
+    """Notes a 401 (the API refused the key) where /healthz can see it."""
+
+    def __init__(self, inner: httpx.BaseTransport, base_url: str, api_key: str) -> None:
+        self._inner = inner
+        self._key = _refused_key(base_url, api_key)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        if response.status_code == 401:
+            cache.set(self._key, 1, REFUSED_SECONDS)
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 def client_for(base_url: str, api_key: str) -> GuestManagerClient:
@@ -29,9 +61,15 @@ def client_for(base_url: str, api_key: str) -> GuestManagerClient:
                 api_key,
                 connect_timeout=settings.GM_CONNECT_TIMEOUT,
                 read_timeout=settings.GM_READ_TIMEOUT,
-                transport=budget.BudgetTransport(
-                    admission.SlotReleasingTransport(httpx.HTTPTransport(limits=CONNECTION_LIMITS)),
-                    budget.for_api(base_url, api_key),
+                transport=RefusalTransport(
+                    budget.BudgetTransport(
+                        admission.SlotReleasingTransport(
+                            httpx.HTTPTransport(limits=CONNECTION_LIMITS)
+                        ),
+                        budget.for_api(base_url, api_key),
+                    ),
+                    base_url,
+                    api_key,
                 ),
                 sleep=admission.sleep,
             )

@@ -162,6 +162,10 @@ class _Directory:
         self._fresh()
         return self._by_slug.get(slug)
 
+    def active(self) -> list[Shop]:
+        self._fresh()
+        return list(self._by_slug.values())
+
     def unopenable(self) -> list[str]:
         """The active merchants whose API key this process cannot open."""
         self._fresh()

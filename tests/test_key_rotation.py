@@ -11,7 +11,7 @@ from django.core.management import call_command
 from tenancy import crypto
 from tenancy.shop import directory
 
-from .test_merchants import merchants  # noqa: F401
+from .test_merchants import make_merchant, merchants  # noqa: F401
 
 
 @pytest.mark.django_db
@@ -48,3 +48,22 @@ def test_a_rotation_ahead_of_a_server_fails_its_health_not_its_other_pages(
         assert client.get("/healthz").json()["status"] == "ok"
     finally:
         directory.forget()
+
+
+@pytest.mark.django_db
+def test_a_key_the_api_refuses_fails_health_by_merchant_at_no_extra_call(
+    merchants,  # noqa: F811
+    sandbox,
+    client,
+):
+    make_merchant("lapsed", "Lapsed Hall", sandbox.api_url, "revoked-key-0000000000")
+    directory.forget()
+    assert client.get("/healthz").status_code == 200
+    page = client.get("/m/lapsed/")  # a buyer's visit: the API answers 401
+    assert page.status_code in (200, 503) and "Traceback" not in page.content.decode()
+    calls = sandbox.control("GET", "stats")["total"]
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.json()["merchants_refused_by_api"] == ["lapsed"]
+    assert "revoked-key" not in health.content.decode()
+    assert sandbox.control("GET", "stats")["total"] <= calls + 1  # at most the usual probe
