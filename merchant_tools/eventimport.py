@@ -123,6 +123,7 @@ class EventSpec:
     types: list[TypeSpec] = field(default_factory=list)
     sessions: list[SessionSpec] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # said, but the event is still sent
 
     @property
     def first_line(self) -> int:
@@ -223,8 +224,30 @@ def read_comps(text: str) -> list[CompSpec]:
     return comps
 
 
+# Text a spreadsheet would run as a formula when the file, or an export of what it published,
+# is opened in one.
+FORMULA_START = ("=", "+", "-", "@")
+TEXT_COLUMNS = ("name", "session", "registration_type")
+
+
+def _formula_warnings(spec: EventSpec, rows: list[tuple[int, dict[str, str]]]) -> None:
+    for line, row in rows:
+        for column in TEXT_COLUMNS:
+            value = row.get(column, "")
+            if value.startswith(FORMULA_START):
+                spec.warnings.append(
+                    Problem(
+                        line,
+                        f"{column} starts with {value[0]!r}: a spreadsheet opening this file "
+                        "(or an export of the event) would run it as a formula. Published as "
+                        "written.",
+                    )
+                )
+
+
 def _event(key: str, rows: list[tuple[int, dict[str, str]]]) -> EventSpec:
     spec = EventSpec(key=key, lines=[line for line, _ in rows])
+    _formula_warnings(spec, rows)
     merged: dict[str, str] = {}
     origin: dict[str, int] = {}  # the line each event column was read from
     for line, row in rows:

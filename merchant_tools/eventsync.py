@@ -171,6 +171,8 @@ class Importer:
         for spec in specs:
             outcome = Outcome(spec)
             self.report.events.append(outcome)
+            for warning in spec.warnings:
+                self.say(f"line {warning.line}: warning: {warning.message}")
             if spec.problems:
                 self._refuse(outcome, spec.problems)
                 continue

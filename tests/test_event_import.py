@@ -415,3 +415,13 @@ def test_a_file_that_is_not_utf8_names_its_line_and_likely_encoding(importing, t
     assert message.startswith("latin.csv, line 3: the file is not UTF-8")
     assert "Windows-1252" in message and "CSV UTF-8" in message
     assert "codec" not in message
+
+
+def test_cells_a_spreadsheet_would_run_are_warned_about_by_line(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    rows = [f"f-{tag},date,=HYPERLINK(1) {tag},{VENUE},{at(630)},{at(630, 22)},,,,,,,,@GA,{GA},1,1"]
+    out, error = run(csv_file(tmp_path, rows))
+    assert error is None, out
+    assert "line 2: warning: name starts with '='" in out
+    assert "line 2: warning: registration_type starts with '@'" in out
+    assert len(top_level(gm, f"=HYPERLINK(1) {tag}")) == 1  # still published, as written
