@@ -86,10 +86,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
         return JsonResponse(
             {"status": "failing", "mode": mode, "database": "unreachable"}, status=503
         )
-    refused = sorted(
-        s.slug or "(default)"
-        for s in [shops.default_shop(), *shops.directory.active()]
-        if s.api_key and upstream.refused(s.api_url, s.api_key)
+    refused = upstream.refused(
+        {
+            s.slug or "(default)": (s.api_url, s.api_key)
+            for s in [shops.default_shop(), *shops.directory.active()]
+            if s.api_key
+        }
     )
     if unopenable or refused:
         problems = {

@@ -29,9 +29,12 @@ def _refused_key(base_url: str, api_key: str) -> str:
     return f"api-refused:{identity}"
 
 
-def refused(base_url: str, api_key: str) -> bool:
-    """Whether the API answered 401 to this key in the last ``REFUSED_SECONDS``."""
-    return bool(cache.get(_refused_key(base_url, api_key)))
+def refused(credentials: dict[str, tuple[str, str]]) -> list[str]:
+    """Of ``{name: (base URL, key)}``, the names whose key the API answered 401 to in the last
+    ``REFUSED_SECONDS``: one cache round trip however many merchants there are."""
+    keys = {name: _refused_key(url, key) for name, (url, key) in credentials.items()}
+    found = cache.get_many(list(keys.values()))
+    return sorted(name for name, key in keys.items() if found.get(key))
 
 
 class RefusalTransport(httpx.BaseTransport):
