@@ -12,8 +12,10 @@ up to ``UPSTREAM_CHECKOUT_WAIT`` seconds for their turn. Catalog calls — catal
 (``@catalog_view``), every background cache refresh (``infra.swr``) and the health
 probe — may only use ``UPSTREAM_CATALOG_SHARE`` of the burst, so checkouts always find room,
 and wait at most ``UPSTREAM_CATALOG_WAIT``: past that they raise ``Exhausted`` and the cache
-serves what it has. A 429 from the API pauses the bucket for its ``Retry-After`` for
-everyone.
+serves what it has. Batch calls (the event import, ``batch_priority``) go only when the
+bucket holds no booking ahead of now — whatever checkout and catalog calls leave — and wait
+as long as that takes, telling their caller. A 429 from the API pauses the bucket for its
+``Retry-After`` for everyone.
 
 Without Redis (local memory cache) the bucket is per process, with the same rules: set the
 rate to one process's share then.
@@ -48,10 +50,18 @@ logger = logging.getLogger("storefront")
 
 CHECKOUT = "checkout"
 CATALOG = "catalog"
+BATCH = "batch"
+# A batch call is granted only when it could go this soon; past that it sleeps (at most
+# BATCH_STEP_SECONDS at a time) and asks again, so it never books a slot ahead of others.
+BATCH_WAIT_SECONDS = 0.05
+BATCH_STEP_SECONDS = 1.0
 # A 429 without a usable Retry-After still stops everyone for a moment.
 DEFAULT_PAUSE_SECONDS = 2.0
 
 _priority: ContextVar[str] = ContextVar("upstream_priority", default=CHECKOUT)
+_on_batch_wait: ContextVar[Callable[[float], None] | None] = ContextVar(
+    "upstream_batch_wait", default=None
+)
 
 
 @contextmanager
@@ -62,6 +72,18 @@ def catalog_priority() -> Iterator[None]:
         yield
     finally:
         _priority.reset(token)
+
+
+@contextmanager
+def batch_priority(on_wait: Callable[[float], None] | None = None) -> Iterator[None]:
+    """API calls made inside are a batch job's: they take what checkouts and catalog reads
+    leave, however long that takes. ``on_wait(seconds)`` hears each wait for room."""
+    token, listener = _priority.set(BATCH), _on_batch_wait.set(on_wait)
+    try:
+        yield
+    finally:
+        _priority.reset(token)
+        _on_batch_wait.reset(listener)
 
 
 def priority() -> str:
@@ -114,10 +136,14 @@ class Policy:
 
     def tolerance_ms(self, priority: str) -> float:
         """How far ahead of now the bucket may be booked for this caller to go."""
+        if priority == BATCH:
+            return 0.0
         burst = self.catalog_burst if priority == CATALOG else self.burst
         return (burst - 1) * self.interval_ms
 
     def max_wait(self, priority: str) -> float:
+        if priority == BATCH:
+            return BATCH_WAIT_SECONDS
         return self.catalog_wait if priority == CATALOG else self.checkout_wait
 
 
@@ -289,12 +315,22 @@ class Budget:
             return
         who = priority()
         granted, wait_ms = self._take(policy, who)
+        while not granted and who == BATCH:
+            self._wait_for_room(wait_ms / 1000)
+            granted, wait_ms = self._take(policy, who)
         if not granted:
             stats.add(f"{who}_refused")
             raise Exhausted(retry_after=max(0.001, wait_ms / 1000), priority=who)
         stats.add(f"{who}_granted", waited=wait_ms / 1000)
         if wait_ms > 0:
             self._sleep(wait_ms / 1000)
+
+    def _wait_for_room(self, seconds: float) -> None:
+        stats.add("batch_waited", waited=min(seconds, BATCH_STEP_SECONDS))
+        listener = _on_batch_wait.get()
+        if listener is not None:
+            listener(seconds)
+        self._sleep(min(seconds, BATCH_STEP_SECONDS))
 
     def _take(self, policy: Policy, who: str) -> tuple[bool, float]:
         args = (self.key, policy.interval_ms, policy.tolerance_ms(who))
@@ -318,8 +354,11 @@ class Budget:
             local.pause(self.key, seconds * 1000)
 
     def longest_wait(self) -> float:
+        """How long the current caller would wait for its turn (a batch job: any time)."""
         policy = Policy.current()
-        return policy.max_wait(priority()) if policy else 0.0
+        if policy is None:
+            return 0.0
+        return math.inf if priority() == BATCH else policy.max_wait(priority())
 
 
 def _warn_store_down(exc: Exception) -> None:

@@ -191,9 +191,10 @@ def not_utf8(exc: UnicodeDecodeError) -> str:
     )
 
 
-def read_events(text: str) -> list[EventSpec]:
+def read_events(text: str, now: datetime | None = None) -> list[EventSpec]:
     """Events in the order of their first rows. Each keeps the problems found in its rows;
-    an event with problems is not sent."""
+    an event with problems is not sent. Given ``now``, an event or session that has ended
+    by then is a problem too."""
     grouped: dict[str, list[tuple[int, dict[str, str]]]] = {}
     orphans: list[EventSpec] = []
     for line, row in _rows(text, EVENT_COLUMNS, REQUIRED_EVENT_COLUMNS):
@@ -204,7 +205,11 @@ def read_events(text: str) -> list[EventSpec]:
             orphans.append(spec)
             continue
         grouped.setdefault(key, []).append((line, row))
-    return [_event(key, rows) for key, rows in grouped.items()] + orphans
+    specs = [_event(key, rows) for key, rows in grouped.items()]
+    if now is not None:
+        for spec in specs:
+            _past(spec, now)
+    return specs + orphans
 
 
 def read_comps(text: str) -> list[CompSpec]:
@@ -278,6 +283,40 @@ class Row:
 
     def line(self, column: str) -> int:
         return self.origin.get(column, self.first_line)
+
+
+def _past(spec: EventSpec, now: datetime) -> None:
+    """Nothing that has ended goes on sale: a past date is almost always a typo in the year.
+    An event under way (or a recurring one whose first dates have gone) is only warned of."""
+    when = f"{now.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    line = spec.first_line
+    rule = spec.rule
+    if rule is not None and rule.until is not None and rule.until < now.date():
+        spec.problems.append(
+            Problem(line, f"repeat_until {rule.until} is in the past (now: {when}).")
+        )
+    elif rule is None and spec.ends_at is not None and spec.ends_at <= now:
+        spec.problems.append(
+            Problem(
+                line,
+                f"ends_at {spec.ends_at.isoformat()} is in the past (now: {when}): an event "
+                "that has ended can't be sold. Check the year.",
+            )
+        )
+    elif spec.starts_at is not None and spec.starts_at <= now:
+        what = "its first dates are" if rule else "it is"
+        spec.warnings.append(
+            Problem(line, f"starts_at {spec.starts_at.isoformat()} has passed: {what} under way.")
+        )
+    for session in spec.sessions:
+        if session.ends_at is not None and session.ends_at <= now:
+            spec.problems.append(
+                Problem(
+                    session.line,
+                    f"Session {session.name!r} ended at {session.ends_at.isoformat()}, in the "
+                    f"past (now: {when}).",
+                )
+            )
 
 
 def _event_fields(spec: EventSpec, row: Row) -> None:

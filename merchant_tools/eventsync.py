@@ -14,6 +14,11 @@ sessions, registration types, passes and recurrences — but it can list events 
 name (``filter[name]``) and by start (``filter[starts_at]``). So a top-level event with the
 row's name and start *is* that row's event; the ``external_id`` column groups a file's rows
 and names events in reports and in the comps file.
+
+Knowing what an earlier run left: the API cannot list an event's operations, so each
+operation the import starts or follows is noted in a ``Journal`` (the command's is the
+database). A re-run that finds the event again looks up its last operation: one still
+running is followed, one that failed is reported with its phase and the event sent again.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from guestmanager import GuestManagerClient, Operation, backoff_schedule, errors
 
@@ -75,6 +80,10 @@ def _where(op: Operation) -> str:
     return f"{phase.get('name')} {phase.get('status')}" if phase else op.status
 
 
+def _rest(op: Operation) -> str:
+    return ", ".join(str(p.get("name")) for p in op.phases if p.get("status") != "completed")
+
+
 def _phase_text(phase: dict[str, Any]) -> str:
     name, status = phase.get("name", "?"), phase.get("status", "?")
     progress = phase.get("progress")
@@ -109,18 +118,64 @@ class ProgressLine:
         self.last = ""
 
 
+# --- what earlier runs left ---------------------------------------------------------------
+
+RUNNING, TICKETS_READY, INTERRUPTED = "running", "tickets_ready", "interrupted"
+FAILED, COMPLETED = "failed", "completed"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An event's last operation as the import last saw it."""
+
+    operation_id: int
+    state: str  # one of RUNNING, TICKETS_READY, INTERRUPTED, FAILED, COMPLETED
+    phase: str = ""
+    code: str = ""
+
+
+class Journal(Protocol):
+    def last(self, event_id: int) -> Entry | None: ...
+
+    def note(self, event_id: int, external_id: str, entry: Entry) -> None: ...
+
+
+class MemoryJournal:
+    """A journal that lasts as long as the importer: nothing is known of earlier runs."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, Entry] = {}
+
+    def last(self, event_id: int) -> Entry | None:
+        return self.entries.get(event_id)
+
+    def note(self, event_id: int, external_id: str, entry: Entry) -> None:
+        self.entries[event_id] = entry
+
+
+def entry_for(op: Operation) -> Entry:
+    if op.status == "failed":
+        phase, code, _ = op.failure
+        return Entry(op.id, FAILED, phase, code)
+    if op.status == "completed":
+        return Entry(op.id, COMPLETED)
+    return Entry(op.id, TICKETS_READY if op.phase_completed(TICKETS_PHASE) else RUNNING)
+
+
 # --- results ------------------------------------------------------------------------------
 
 
 @dataclass
 class Outcome:
     spec: EventSpec
-    action: str = ""  # created, updated, unchanged, failed
+    action: str = ""  # created, updated, retried, unchanged, failed
     event_id: int | None = None
     event_type: str = ""
     tickets_ready: bool = False
     failure: str = ""
     payload: Payload | None = None  # what was sent, to place the API's errors on lines
+    retrying: bool = False  # the event's last operation failed: it is sent again
+    running: int | None = None  # the operation left running when this run stopped following
 
 
 @dataclass
@@ -129,6 +184,17 @@ class Report:
     comps_issued: int = 0
     comps_kept: int = 0
     comps_failed: int = 0
+    interrupted: bool = False
+    not_sent: list[EventSpec] = field(default_factory=list)
+    comps_not_sent: list[CompSpec] = field(default_factory=list)
+
+    @property
+    def sent(self) -> list[Outcome]:
+        return [o for o in self.events if o.action in ("created", "updated", "retried")]
+
+    @property
+    def still_running(self) -> list[Outcome]:
+        return [o for o in self.events if o.running is not None]
 
     @property
     def failed(self) -> list[Outcome]:
@@ -153,8 +219,10 @@ class Importer:
         delays: Callable[[], Iterator[float]] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        journal: Journal | None = None,
     ) -> None:
         self.client = client
+        self.journal = journal or MemoryJournal()
         self.write = write
         self.tty = tty
         self.wait_all = wait_all
@@ -168,21 +236,38 @@ class Importer:
         self.write(text + "\n")
 
     def import_events(self, specs: list[EventSpec]) -> Report:
-        for spec in specs:
+        """Each event in turn. Ctrl-C stops the run between two calls: the report says what
+        was sent, what is still running and which rows were not sent."""
+        for index, spec in enumerate(specs):
             outcome = Outcome(spec)
             self.report.events.append(outcome)
-            for warning in spec.warnings:
-                self.say(f"line {warning.line}: warning: {warning.message}")
-            if spec.problems:
-                self._refuse(outcome, spec.problems)
-                continue
             try:
-                self._save(outcome)
-            except errors.ValidationError as exc:
-                self._refuse(outcome, _api_problems(exc, outcome.payload))
-            except (errors.GuestManagerError, TimeoutError) as exc:
-                self._fail(outcome, f"{spec.line_span}: {_describe(exc)}")
+                self._import(outcome)
+            except KeyboardInterrupt:
+                self._interrupted(outcome, specs[index + 1 :])
+                break
         return self.report
+
+    def _interrupted(self, outcome: Outcome, rest: list[EventSpec]) -> None:
+        self.report.interrupted = True
+        if not outcome.action:  # stopped before the API answered: maybe not sent
+            self.report.events.remove(outcome)
+            self.report.not_sent.append(outcome.spec)
+        self.report.not_sent.extend(rest)
+
+    def _import(self, outcome: Outcome) -> None:
+        spec = outcome.spec
+        for warning in spec.warnings:
+            self.say(f"line {warning.line}: warning: {warning.message}")
+        if spec.problems:
+            self._refuse(outcome, spec.problems)
+            return
+        try:
+            self._save(outcome)
+        except errors.ValidationError as exc:
+            self._refuse(outcome, _api_problems(exc, outcome.payload))
+        except (errors.GuestManagerError, TimeoutError) as exc:
+            self._fail(outcome, f"{spec.line_span}: {_describe(exc)}")
 
     def _refuse(self, outcome: Outcome, problems: list[Problem]) -> None:
         spec = outcome.spec
@@ -199,6 +284,8 @@ class Importer:
     def _save(self, outcome: Outcome) -> None:
         spec = outcome.spec
         found = self._find(spec)
+        if found is not None:
+            outcome.retrying = self._settle_earlier(outcome, found["id"])
         sent = self._create(outcome) if found is None else self._change(outcome, found)
         if sent is None:
             return
@@ -230,6 +317,12 @@ class Importer:
             self._refuse(outcome, [problem])
             return None
         outcome.payload = self._changes(spec, found)
+        if not outcome.payload.event and outcome.retrying:
+            # Any update starts the event's save operation again (001); the name as it is
+            # changes nothing else.
+            outcome.payload.event = {"name": spec.name}
+            outcome.action = "retried"
+            return self._update(found["id"], outcome.payload)
         if not outcome.payload.event:
             outcome.action, outcome.event_id = "unchanged", found["id"]
             outcome.event_type, outcome.tickets_ready = spec.type, True
@@ -238,6 +331,41 @@ class Importer:
         sent = self._update(found["id"], outcome.payload)
         outcome.action = "updated"
         return sent
+
+    def _settle_earlier(self, outcome: Outcome, event_id: int) -> bool:
+        """Reports the last operation an earlier run started on this event, following it
+        while it still runs. True when it failed, so the event must be sent again."""
+        entry = self.journal.last(event_id)
+        if entry is None or entry.state == COMPLETED:
+            return False
+        try:
+            op = self.client.get_operation(event_id, entry.operation_id)
+        except errors.NotFound:
+            return False
+        spec = outcome.spec
+        run = "an interrupted run" if entry.state == INTERRUPTED else "an earlier run"
+        head = f"{spec.line_span}  {spec.key}: event {event_id}'s operation {op.id} (from {run})"
+        if not op.is_terminal and not self._enough(op):
+            self.say(f"{head} is still running ({_where(op)}); following it")
+            op = self._wait(outcome, event_id, op.id)
+        else:
+            self.journal.note(event_id, spec.key, entry_for(op))
+        if op.status == "failed":
+            phase, code, _ = op.failure
+            self.say(
+                f"{head} FAILED in phase {phase or '?'}: {code or 'no error code'}; "
+                "sending the event again"
+            )
+            return True
+        if op.status == "completed" and entry.state != TICKETS_READY:
+            self.say(f"{head} has completed")
+        elif op.status != "completed":
+            self.say(f"{head} is still running: {_rest(op)}")
+        return False
+
+    def _enough(self, op: Operation) -> bool:
+        """Whether this run would stop waiting for the operation now."""
+        return not self.wait_all and op.phase_completed(TICKETS_PHASE)
 
     def _find(self, spec: EventSpec) -> dict[str, Any] | None:
         """The top-level event with the row's exact name and start, if there is one."""
@@ -291,21 +419,40 @@ class Importer:
         if op_id is None:
             outcome.tickets_ready = True
             return
+        op = self._wait(outcome, event_id, op_id)
+        outcome.tickets_ready = op.phase_completed(TICKETS_PHASE)
+        self._conclude(outcome, op)
+
+    def _wait(self, outcome: Outcome, event_id: int, op_id: int) -> Operation:
+        """Poll until the operation ends (or, by default, its tickets phase does; a retry is
+        followed to the end, to know whether it mended what failed), noting in the journal
+        where it stands: a run that stops here leaves it findable."""
+        key = outcome.spec.key
+        whole = self.wait_all or outcome.retrying
+        self.journal.note(event_id, key, Entry(op_id, RUNNING))
         progress = ProgressLine(self.write, self.tty)
         try:
             op = self.client.wait_for_operation(
                 event_id,
                 op_id,
-                until_phase=None if self.wait_all else TICKETS_PHASE,
+                until_phase=None if whole else TICKETS_PHASE,
                 timeout=self.timeout,
                 delays=self.delays(),
                 sleep=self.sleep,
                 on_poll=progress.show,
             )
+        except KeyboardInterrupt:
+            self.journal.note(event_id, key, Entry(op_id, INTERRUPTED))
+            outcome.running = op_id
+            raise
+        except TimeoutError:
+            outcome.running = op_id
+            raise
         finally:
             progress.close()
-        outcome.tickets_ready = op.phase_completed(TICKETS_PHASE)
-        self._conclude(outcome, op)
+        self.journal.note(event_id, key, entry_for(op))
+        outcome.running = None if op.is_terminal else op.id
+        return op
 
     def _conclude(self, outcome: Outcome, op: Operation) -> None:
         event_id = outcome.event_id
@@ -321,11 +468,10 @@ class Importer:
         elif op.status == "completed":
             self.say(f"  done: every phase of event {event_id} completed")
         else:
-            rest = [str(p.get("name")) for p in op.phases if p.get("status") != "completed"]
             self.say(
                 f"  tickets ready: event {event_id} can take tickets now; still running: "
-                f"{', '.join(rest)}. Not waiting for those (--wait-all waits for the whole "
-                "operation)."
+                f"{_rest(op)}. Not waiting for those (--wait-all waits for the whole "
+                "operation; the next run reports how it ended)."
             )
 
     # --- comps ----------------------------------------------------------------------------
@@ -333,13 +479,17 @@ class Importer:
     def issue_comps(self, comps: list[CompSpec]) -> Report:
         outcomes = {o.spec.key: o for o in self.report.events if o.spec.key}
         children: Children = {}
-        for comp in comps:
+        for index, comp in enumerate(comps):
             try:
                 self._comp(comp, outcomes, children)
             except errors.ValidationError as exc:
                 self._comp_problem(comp, _validation_text(exc))
             except errors.GuestManagerError as exc:
                 self._comp_problem(comp, _describe(exc))
+            except KeyboardInterrupt:
+                self.report.interrupted = True
+                self.report.comps_not_sent = comps[index:]
+                break
         return self.report
 
     def _comp_problem(self, comp: CompSpec, message: str) -> None:

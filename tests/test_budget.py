@@ -272,3 +272,46 @@ def test_a_refresh_the_budget_refuses_serves_the_old_value_quietly(bucket, monke
     assert not swr.is_degraded(key)  # nothing failed: it was only put off
     assert swr.fetch(key, lambda: "newer", ttl=0, stale=60).value == "old"
     assert len(refreshes) == 1
+
+
+def test_batch_calls_wait_until_nothing_is_booked_ahead_and_say_so(bucket, clock):
+    for _ in range(3):
+        bucket.take()  # checkouts book 3 intervals: the bucket is booked 200 ms ahead
+    heard: list[float] = []
+    with budget.batch_priority(on_wait=heard.append):
+        bucket.take()
+    assert heard == [0.3]  # told how long, once: that wait was enough
+    assert clock.slept == [0.3]
+    with budget.batch_priority(on_wait=heard.append):
+        bucket.take()
+    assert heard == [0.3, 0.1]  # one call at a time, never ahead of the rate
+    assert budget.stats.snapshot()["batch_waited"] == 2
+
+
+def test_checkouts_go_first_while_a_batch_job_waits(bucket, clock):
+    with budget.batch_priority():
+        bucket.take()
+        bucket.take()  # a batch job alone gets the whole rate...
+    assert clock.slept == [0.1]
+    bucket.take()
+    bucket.take()
+    bucket.take()  # ...but booked nothing ahead: checkouts still find their burst
+    assert clock.slept == [0.1]
+
+
+def test_a_long_wait_is_slept_in_steps_and_retold(bucket, clock):
+    bucket.pause(2.5)  # a 429 stops everyone for 2.5 s
+    heard: list[float] = []
+    with budget.batch_priority(on_wait=heard.append):
+        bucket.take()
+    assert heard == [2.5, 1.5, 0.5]
+    assert clock.slept == [1.0, 1.0, 0.5]
+
+
+def test_a_429_during_a_batch_call_is_waited_out_and_sent_again(bucket, clock):
+    answers = [too_many("4"), httpx.Response(200, json={"data": []})]
+    client = _client(bucket, clock, answers)
+    with budget.batch_priority():
+        client.list_categories()
+    first, second = client.seen
+    assert second - first == 4.0

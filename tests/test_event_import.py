@@ -13,12 +13,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from merchant_tools import eventimport, eventsync
 
+from .helpers import eventually
 from .test_merchants import make_merchant
 
 pytestmark = pytest.mark.django_db
@@ -70,15 +72,21 @@ def children(gm, event_id: int) -> list[dict]:
 @pytest.fixture
 def importing(storefront_settings, sandbox):
     """The default merchant (settings) on the sandbox; operation plans forgotten after."""
+    storefront_settings.IMPORT_MIN_POLL_SECONDS = 0.05
     yield sandbox
     sandbox.control("POST", "operations", {"reset": True})
 
 
+# The example files hold dates in 2027: they are imported as of a day before them.
+BEFORE_THE_EXAMPLES = datetime(2027, 1, 15, 12, tzinfo=UTC)
+
+
 def test_example_files_import_then_rerun_changes_nothing(importing, gm):
     events, comps = ROOT / "examples" / "events.csv", ROOT / "examples" / "comps.csv"
-    out, error = run(events, "--comps", comps)
+    with time_machine.travel(BEFORE_THE_EXAMPLES):
+        out, error = run(events, "--comps", comps)
     assert error is None, out
-    assert "3 events: 3 created, 0 updated, 0 unchanged, 0 failed." in out
+    assert "3 events: 3 created, 0 updated, 0 retried, 0 unchanged, 0 failed." in out
     assert "Comps: 3 issued, 0 already issued, 0 not issued." in out
     gala = top_level(gm, "Spring Gala")
     assert len(gala) == 1
@@ -88,11 +96,12 @@ def test_example_files_import_then_rerun_changes_nothing(importing, gm):
     dates = children(gm, weekly["id"])
     assert {d["start"]["local"][:10] for d in dates} >= {"2027-05-03", "2027-05-05"}
 
-    again, error = run(events, "--comps", comps)
+    with time_machine.travel(BEFORE_THE_EXAMPLES):
+        again, error = run(events, "--comps", comps)
     assert error is None, again
-    assert "3 events: 0 created, 0 updated, 3 unchanged, 0 failed." in again
+    assert "3 events: 0 created, 0 updated, 0 retried, 3 unchanged, 0 failed." in again
     assert "Comps: 0 issued, 3 already issued, 0 not issued." in again
-    assert "operation" not in again  # nothing changed, so no work was started
+    assert ", operation " not in again  # nothing changed, so no work was started
     assert len(top_level(gm, "Spring Gala")) == 1
     assert len(children(gm, weekly["id"])) == len(dates)
     comp_tickets = gm.list_tickets(filters={"event_ids": [gala[0]["id"]]}).data
@@ -120,7 +129,7 @@ def test_rerun_updates_what_changed_and_duplicates_nothing(importing, gm, tmp_pa
     ]
     second, error = run(csv_file(tmp_path, changed))
     assert error is None, second
-    assert "2 events: 0 created, 2 updated, 0 unchanged, 0 failed." in second
+    assert "2 events: 0 created, 2 updated, 0 retried, 0 unchanged, 0 failed." in second
     gala = top_level(gm, f"Gala {tag}")
     assert len(gala) == 1
     types = gm.get_event(gala[0]["id"], include="registration_types")["registration_types"]
@@ -155,7 +164,10 @@ def test_bad_rows_name_their_line_and_the_apis_message(importing, gm, tmp_path):
     assert "line 6: Ends at must be after starts_at" in out
     assert re.search(r"line 7: price must be a number .*'ten'", out)
     assert "line 9: Ticket type is invalid" in out
-    assert "9 events" not in out and "7 events: 2 created, 0 updated, 0 unchanged, 5 failed." in out
+    assert (
+        "9 events" not in out
+        and "7 events: 2 created, 0 updated, 0 retried, 0 unchanged, 5 failed." in out
+    )
     assert len(top_level(gm, f"Fine {tag}")) == len(top_level(gm, f"Later {tag}")) == 1
     assert not top_level(gm, f"Types {tag}") and not top_level(gm, f"Tour {tag}")
 
@@ -242,8 +254,10 @@ def test_a_failing_phase_is_reported_with_its_code(importing, gm, tmp_path):
     assert error is not None
     assert "FAILED in phase inventory: INVENTORY_RECONCILE_RAISED" in out
     assert "(its tickets phase had completed)" in out
-    assert "2 events: 2 created, 0 updated, 0 unchanged, 1 failed." not in out  # counted once
-    assert "2 events: 1 created, 0 updated, 0 unchanged, 1 failed." in out
+    assert (
+        "2 events: 2 created, 0 updated, 0 retried, 0 unchanged, 1 failed." not in out
+    )  # counted once
+    assert "2 events: 1 created, 0 updated, 0 retried, 0 unchanged, 1 failed." in out
 
 
 def test_comps_are_skipped_for_an_event_whose_tickets_phase_failed(importing, tmp_path):
@@ -425,3 +439,191 @@ def test_cells_a_spreadsheet_would_run_are_warned_about_by_line(importing, gm, t
     assert "line 2: warning: name starts with '='" in out
     assert "line 2: warning: registration_type starts with '@'" in out
     assert len(top_level(gm, f"=HYPERLINK(1) {tag}")) == 1  # still published, as written
+
+
+# --- re-runs know what earlier runs left ------------------------------------------------
+
+
+def _row(key: str, name: str, days: int, price: int = 10) -> str:
+    return f"{key},date,{name},{VENUE},{at(days)},{at(days, 22)},,,,,,,,GA,{GA},{price},10"
+
+
+def _settled(sandbox, gm, name: str, status: str) -> None:
+    """Wait (polling the sandbox) until the event's latest operation has that status."""
+    eventually(
+        lambda: _latest_operation(sandbox, gm, name)[1]["status"] == status,
+        f"{name}'s operation {status}",
+    )
+
+
+def test_a_rerun_reports_a_failed_tickets_phase_and_retries_it(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    name = f"Retry {tag}"
+    plan = {"event_name": name, "fail": "tickets", "code": "TICKETS_BUILD_RAISED"}
+    importing.control("POST", "operations", plan)
+    file = csv_file(tmp_path, [_row(f"retry-{tag}", name, 680)])
+    out, error = run(file)
+    assert error is not None and error.returncode == 1
+    assert "FAILED in phase tickets: TICKETS_BUILD_RAISED" in out
+
+    again, error = run(file)  # the fault is still there: reported, retried, failed again
+    assert error is not None and error.returncode == 1, again
+    assert re.search(
+        r"line 2  retry-\w+: event \d+'s operation \d+ \(from an earlier run\) FAILED in "
+        r"phase tickets: TICKETS_BUILD_RAISED; sending the event again",
+        again,
+    )
+    assert "up to date" not in again and "1 failed." in again
+
+    importing.control("POST", "operations", {"reset": True})
+    mended, error = run(file)
+    assert error is None, mended
+    assert re.search(r"retried event \d+ 'Retry \w+', operation \d+", mended)
+    assert "done: every phase of event" in mended  # a retry is followed to the end
+    assert "0 updated, 1 retried, 0 unchanged, 0 failed." in mended
+
+    quiet, error = run(file)
+    assert error is None and "is up to date" in quiet and "operation" not in quiet
+
+
+def test_an_inventory_failure_after_the_run_is_reported_by_the_next(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    name = f"Stock {tag}"
+    plan = {"event_name": name, "fail": "inventory", "code": "INVENTORY_RECONCILE_RAISED"}
+    importing.control("POST", "operations", plan)
+    file = csv_file(tmp_path, [_row(f"stock-{tag}", name, 681)])
+    out, error = run(file)
+    assert error is None, out  # tickets were ready when the run ended
+    assert re.search(r"Still running: operation \d+ of event \d+ \(stock-\w+\)", out)
+    _settled(importing, gm, name, "failed")
+
+    again, error = run(file)
+    assert error is not None and error.returncode == 1, again
+    assert "FAILED in phase inventory: INVENTORY_RECONCILE_RAISED; sending the event again" in again
+    assert re.search(
+        r"  FAILED in phase inventory: INVENTORY_RECONCILE_RAISED .*\(its tickets", again
+    )
+
+    importing.control("POST", "operations", {"reset": True})
+    mended, error = run(file)
+    assert error is None, mended
+    assert "1 retried" in mended and "done: every phase of event" in mended
+
+
+def test_a_rerun_follows_an_operation_that_is_still_running(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    name = f"Held {tag}"
+    importing.control("POST", "operations", {"event_name": name, "hold": "tickets"})
+    file = csv_file(tmp_path, [_row(f"held-{tag}", name, 682)])
+    out, error = run(file, "--timeout", "0.3")
+    assert error is not None and "gave up waiting" in out
+
+    again, error = run(file, "--timeout", "0.3")
+    assert error is not None and error.returncode == 1, again  # not "up to date"
+    assert re.search(
+        r"event \d+'s operation \d+ \(from an earlier run\) is still running \(tickets "
+        r"running\); following it",
+        again,
+    )
+    assert "gave up waiting" in again
+
+    _release(importing, _latest_operation(importing, gm, name)[0])
+    done, error = run(file)
+    assert error is None, done
+    assert "following it" in done or "has completed" in done
+    assert "0 failed." in done
+
+
+def test_ctrl_c_says_what_was_sent_what_runs_and_what_was_not(importing, gm, tmp_path, monkeypatch):
+    tag = uuid.uuid4().hex[:6]
+    first, second, third = f"One {tag}", f"Two {tag}", f"Three {tag}"
+    importing.control("POST", "operations", {"event_name": second, "hold": "tickets"})
+    file = csv_file(
+        tmp_path,
+        [
+            _row(f"one-{tag}", first, 683),  # line 2
+            _row(f"two-{tag}", second, 684),  # line 3
+            _row(f"three-{tag}", third, 685),  # line 4
+        ],
+    )
+    comps = csv_file(tmp_path, [f"one-{tag},,{GA},Ida,ida@example.com,no"], COMP_HEADER)
+
+    def press_ctrl_c_while_the_second_is_followed() -> None:
+        if top_level(gm, second):
+            raise KeyboardInterrupt
+
+    _act_while_waiting(monkeypatch, press_ctrl_c_while_the_second_is_followed)
+    out, error = run(file, "--comps", comps)
+    assert error is not None and error.returncode == 130, out
+    assert "Traceback" not in out
+    two = top_level(gm, second)[0]["id"]
+    assert "Interrupted. Sent before the stop:" in out
+    assert re.search(rf"created: event \d+ \(one-{tag}, line 2\)", out)
+    assert f"created: event {two} (two-{tag}, line 3)" in out
+    assert re.search(rf"Still running: operation \d+ of event {two} \(two-{tag}\)", out)
+    assert f"not sent: line 4 (three-{tag})" in out
+    assert "comps not issued: line(s) 2" in out
+    assert not top_level(gm, third)
+
+    monkeypatch.undo()
+    importing.control("POST", "operations", {"reset": True})
+    _release(importing, two)
+    again, error = run(file, "--comps", comps)
+    assert error is None, again
+    assert re.search(rf"event {two}'s operation \d+ \(from an interrupted run\)", again)
+    assert "1 created" in again and "Comps: 1 issued" in again
+
+
+def test_a_poll_schedule_under_the_floor_is_refused(importing, tmp_path, settings):
+    settings.IMPORT_MIN_POLL_SECONDS = 1.0
+    file = csv_file(tmp_path, [_row("x", "Never sent", 686)])
+    for schedule in ("0", "1,0", "0.5", "nan", "-1"):
+        out = io.StringIO()
+        with pytest.raises(CommandError, match="seconds of at least 1"):
+            call_command("import_events", str(file), "--poll-schedule", schedule, stdout=out)
+
+
+def test_the_import_waits_for_the_shared_budget_and_says_so(importing, gm, tmp_path, settings):
+    from infra import budget, upstream
+
+    settings.UPSTREAM_BUDGET_PER_MINUTE = 600  # 100 ms a call
+    settings.UPSTREAM_BUDGET_BURST = 40
+    shop = upstream.budget.for_api(settings.GM_API_URL, settings.GM_API_KEY)
+    for _ in range(25):
+        shop.take()  # checkouts have booked the next 2.5 s
+    tag = uuid.uuid4().hex[:6]
+    out, error = run(csv_file(tmp_path, [_row(f"late-{tag}", f"Late {tag}", 687)]))
+    assert error is None, out
+    assert re.search(r"waiting about [23] s for the shared API budget", out)
+    assert out.index("waiting about") < out.index("created event")
+    assert budget.stats.snapshot()["batch_waited"] >= 1
+
+
+PAST_HEADER = (
+    "external_id,type,name,venue_id,starts_at,ends_at,session,session_starts_at,"
+    "session_ends_at,repeat_unit,repeat_days,repeat_until,registration_type,ticket_type_id,"
+    "price,inventory"
+)
+
+
+def test_what_has_ended_is_refused_by_line_and_what_has_begun_is_warned(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    rows = [
+        f"old-{tag},date,Old {tag},{VENUE},{at(-3)},{at(-3, 22)},,,,,,,GA,{GA},5,10",  # 2
+        f"on-{tag},date,Under way {tag},{VENUE},{at(-1)},{at(2)},,,,,,,GA,{GA},5,10",  # 3
+        f"tour-{tag},parent,Tour {tag},{VENUE},{at(-2)},{at(9)},Early,{at(-2)},"
+        f"{at(-2, 21)},,,,GA,{GA},5,10",  # 4
+        f"tour-{tag},,,,,,Late,{at(9)},{at(9, 21)},,,,GA,{GA},5,10",  # 5
+        f"weekly-{tag},recurring,Weekly {tag},{VENUE},{at(-30)},{at(-30, 21)},,,,week,mon,"
+        f"{at(-2)[:10]},GA,{GA},5,10",  # 6
+    ]
+    out, error = run(csv_file(tmp_path, rows, PAST_HEADER))
+    assert error is not None and error.returncode == 1
+    assert re.search(r"line 2: ends_at \S+ is in the past \(now: [^)]+\): an event that", out)
+    assert re.search(r"line 3: warning: starts_at \S+ has passed: it is under way", out)
+    assert re.search(r"line 4: Session 'Early' ended at \S+, in the past", out)
+    assert re.search(r"line 6: repeat_until \S+ is in the past", out)
+    assert "4 events: 1 created" in out
+    assert len(top_level(gm, f"Under way {tag}")) == 1
+    for name in ("Old", "Tour", "Weekly"):
+        assert not top_level(gm, f"{name} {tag}"), name

@@ -105,6 +105,9 @@ if UPSTREAM_BUDGET_SCOPE not in ("api", "credential"):
     raise ImproperlyConfigured("UPSTREAM_BUDGET_SCOPE must be 'api' or 'credential'.")
 if not 0 < UPSTREAM_CATALOG_SHARE <= 1:
     raise ImproperlyConfigured("UPSTREAM_CATALOG_SHARE must be above 0 and at most 1.")
+# The event import's shortest wait between polls of an operation: the API's polling guidance
+# starts at 1 s (a sandbox's operations last a second or two, so its tests poll faster).
+IMPORT_MIN_POLL_SECONDS = float(os.environ.get("IMPORT_MIN_POLL_SECONDS", "1"))
 # How long /healthz reuses its API probe, so polling it costs the API almost nothing.
 HEALTH_CACHE_SECONDS = float(os.environ.get("HEALTH_CACHE_SECONDS", "5"))
 # Unset: /metrics answers loopback only. Set: it wants "Authorization: Bearer <token>".

@@ -1,27 +1,39 @@
 """Create or update events from a CSV file, follow the operations they start, then issue
-comp tickets from a second file. The formats are in README.md ("Importing events") and
+comp tickets from a second file. The formats are in docs/importing.md and
 examples/events.csv, examples/comps.csv."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
-from guestmanager import GuestManagerClient
+from infra import budget, upstream
 from merchant_tools import eventimport, eventsync
+from merchant_tools.journal import DatabaseJournal
 from tenancy.models import Merchant
+
+# Exit statuses: 1 something was not imported (or is still not done); 130 stopped by Ctrl-C
+# (128 + SIGINT, what shells report for a process ended by it).
+FAILED_STATUS = 1
+INTERRUPTED_STATUS = 130
+# While the import waits for room in the shared API budget, say so at most this often.
+BUDGET_NOTICE_SECONDS = 10.0
 
 
 def _schedule(text: str) -> list[float]:
+    floor = settings.IMPORT_MIN_POLL_SECONDS
+    usage = f"--poll-schedule takes seconds of at least {floor:g}, like 1,2,4,8,15"
     try:
         delays = [float(part) for part in text.split(",") if part.strip()]
     except ValueError as exc:
-        raise CommandError("--poll-schedule takes seconds like 1,2,4,8,15") from exc
-    if not delays or any(d < 0 for d in delays):
-        raise CommandError("--poll-schedule takes seconds like 1,2,4,8,15")
+        raise CommandError(usage) from exc
+    if not delays or any(not d >= floor for d in delays):  # NaN too
+        raise CommandError(usage)
     return delays
 
 
@@ -51,29 +63,36 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        specs, comps = self._read(options["file"], options["comps"])
         delays = _schedule(options["poll_schedule"])
-        with self._client(options["merchant"]) as client:
-            importer = eventsync.Importer(
-                client,
-                self._write,
-                tty=self.stdout.isatty(),
-                wait_all=options["wait_all"],
-                timeout=options["timeout"],
-                delays=eventsync.schedule(delays),
-            )
+        try:
+            specs, comps = self._read(options["file"], options["comps"])
+        except KeyboardInterrupt:
+            raise CommandError(
+                "Interrupted before anything was sent.", INTERRUPTED_STATUS
+            ) from None
+        url, key, slug = self._api(options["merchant"])
+        importer = eventsync.Importer(
+            upstream.client_for(url, key),
+            self._write,
+            tty=self.stdout.isatty(),
+            wait_all=options["wait_all"],
+            timeout=options["timeout"],
+            delays=eventsync.schedule(delays),
+            journal=DatabaseJournal(url, slug),
+        )
+        with budget.batch_priority(on_wait=self._budget_notice()):
             report = importer.import_events(specs)
-            if comps is not None:
+            if comps is not None and report.interrupted:
+                report.comps_not_sent = comps
+            elif comps is not None:
                 report = importer.issue_comps(comps)
-        self._summary(report, comps is not None)
-        if report.failed or report.comps_failed:
-            raise CommandError("Some rows were not imported; see above.")
+        self._conclude(report, comps is not None)
 
     def _read(
         self, file: Path, comps_file: Path | None
     ) -> tuple[list[eventimport.EventSpec], list[eventimport.CompSpec] | None]:
         try:
-            specs = eventimport.read_events(_text(file))
+            specs = eventimport.read_events(_text(file), now=timezone.now())
             comps = eventimport.read_comps(_text(comps_file)) if comps_file else None
         except OSError as exc:
             raise CommandError(f"Can't read {exc.filename}: {exc.strerror}") from exc
@@ -81,35 +100,72 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         return specs, comps
 
-    def _client(self, slug: str | None) -> GuestManagerClient:
-        url, key = settings.GM_API_URL, settings.GM_API_KEY
-        if slug:
-            merchant = Merchant.objects.filter(slug=slug).first()
-            if merchant is None:
-                raise CommandError(f"No merchant {slug!r}.")
-            url, key = merchant.api_url, merchant.api_key
-        return GuestManagerClient(
-            url,
-            key,
-            connect_timeout=settings.GM_CONNECT_TIMEOUT,
-            read_timeout=settings.GM_READ_TIMEOUT,
-        )
+    def _api(self, slug: str | None) -> tuple[str, str, str]:
+        """The API URL and key to import with, and the merchant's slug ("" for settings')."""
+        if not slug:
+            return settings.GM_API_URL, settings.GM_API_KEY, ""
+        merchant = Merchant.objects.filter(slug=slug).first()
+        if merchant is None:
+            raise CommandError(f"No merchant {slug!r}.")
+        return merchant.api_url, merchant.api_key, slug
 
     def _write(self, text: str) -> None:
         self.stdout.write(text, ending="")
         self.stdout.flush()
 
+    def _budget_notice(self) -> Any:
+        last = [-BUDGET_NOTICE_SECONDS]
+
+        def notice(seconds: float) -> None:
+            now = time.monotonic()
+            if now - last[0] >= BUDGET_NOTICE_SECONDS:
+                last[0] = now
+                self._write(
+                    f"  waiting about {max(1, round(seconds))} s for the shared API budget "
+                    "(the storefront's checkouts go first)\n"
+                )
+
+        return notice
+
+    def _conclude(self, report: eventsync.Report, with_comps: bool) -> None:
+        self._summary(report, with_comps)
+        if report.interrupted:
+            self._interrupted(report)
+            raise CommandError("Interrupted; see above.", returncode=INTERRUPTED_STATUS)
+        if report.failed or report.comps_failed:
+            raise CommandError("Some rows were not imported; see above.", returncode=FAILED_STATUS)
+
     def _summary(self, report: eventsync.Report, with_comps: bool) -> None:
         counts = ", ".join(
             f"{report.count(action)} {action}"
-            for action in ("created", "updated", "unchanged", "failed")
+            for action in ("created", "updated", "retried", "unchanged", "failed")
         )
         self.stdout.write(f"{len(report.events)} events: {counts}.")
-        if with_comps:
+        if with_comps and not report.interrupted:
             self.stdout.write(
                 f"Comps: {report.comps_issued} issued, {report.comps_kept} already issued, "
                 f"{report.comps_failed} not issued."
             )
+        for outcome in report.still_running:
+            self.stdout.write(
+                f"Still running: operation {outcome.running} of event {outcome.event_id} "
+                f"({outcome.spec.key}). The API carries on with it; the next run reports how "
+                "it ended."
+            )
+
+    def _interrupted(self, report: eventsync.Report) -> None:
+        self.stdout.write("Interrupted. Sent before the stop:" if report.sent else "Interrupted.")
+        for outcome in report.sent:
+            self.stdout.write(
+                f"  {outcome.action}: event {outcome.event_id} ({outcome.spec.key}, "
+                f"{outcome.spec.line_span})"
+            )
+        for spec in report.not_sent:
+            self.stdout.write(f"  not sent: {spec.line_span} ({spec.key or 'no external_id'})")
+        if report.comps_not_sent:
+            lines = ", ".join(str(c.line) for c in report.comps_not_sent)
+            self.stdout.write(f"  comps not issued: line(s) {lines}")
+        self.stdout.write("Run the same files again to finish: nothing is sent twice.")
 
 
 def _text(file: Path) -> str:
