@@ -1,14 +1,23 @@
-"""Attempt counters for the rate limiter, on Redis or on Django's cache.
+"""Attempt logs for the rate limiter, on Redis or on Django's cache.
 
-An attempt is counted only when every counter it touches is under its limit, so a client
-that keeps trying while refused neither prolongs its wait nor uses up its other allowances
-(a buyer refused on a shared address keeps their session's).
+Each scope keeps a sliding log: the times of the attempts it admitted in the last window.
+An attempt is admitted when fewer than ``limit`` of them are younger than the window, so
+no interval of the window's length ever holds more than ``limit`` attempts, and the wait is
+exact: until the oldest attempt counted leaves the window. A log holds at most
+``limit`` times, so memory is bounded. (Two fixed buckets weighted by their overlap would
+be smaller, but only estimate the count, and can let more than the limit through.)
+
+An attempt is counted only when every log it touches is under its limit, so a client that
+keeps trying while refused neither prolongs its wait nor uses up its other allowances (a
+buyer refused on a shared address keeps their session's).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Sequence
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,35 +25,53 @@ from django.core.cache.backends.base import BaseCache
 
 from .rediscache import SharedClientRedisCache, run_script
 
+Clock = Callable[[], float]  # seconds
+
 
 @dataclass(frozen=True)
 class Window:
     key: str  # a cache key, before the cache's prefix
-    limit: int
-    ttl: int  # seconds the counter must outlive its window by at least
+    limit: int  # attempts admitted in any interval of ``seconds``
+    seconds: int
 
 
 class Counter(Protocol):
-    def take(self, windows: Sequence[Window], *, count: bool) -> list[int]:
-        """Indexes of the windows already at their limit. When there are none and ``count``
-        is true, one attempt is added to each."""
+    def take(self, windows: Sequence[Window], *, count: bool) -> dict[int, float]:
+        """The windows already at their limit, by index, each with the seconds until it
+        would admit one more attempt. When there are none and ``count`` is true, one attempt
+        is added to each."""
         ...
 
 
-# Atomic on the server, one round trip. ARGV[1]: "1" to count; then each window's limit
-# and TTL in turn.
+# Atomic on the server, one round trip, on Redis's clock (instances with skewed clocks
+# agree) unless a time is given. Each key is a sorted set of attempts scored by their time
+# in ms. ARGV: "1" to count, a suffix that makes this attempt's member unique, each
+# window's limit and length (ms) in turn, then optionally the time now (ms). Returns the
+# full windows' 0-based indexes, each followed by its wait (ms, rounded up).
 TAKE_SCRIPT = """
+local function now_ms(i)
+  if ARGV[i] then return tonumber(ARGV[i]) end
+  local t = redis.call("TIME")
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local now = now_ms(2 * #KEYS + 3)
 local full = {}
 for i, key in ipairs(KEYS) do
-  if tonumber(redis.call("GET", key) or "0") >= tonumber(ARGV[2 * i]) then
+  local limit, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
+  redis.call("ZREMRANGEBYSCORE", key, "-inf", now - window)
+  local held = redis.call("ZCARD", key)
+  if held >= limit then
+    -- One more fits once this attempt, and every one before it, has left the window.
+    local last = redis.call("ZRANGE", key, held - limit, held - limit, "WITHSCORES")
     full[#full + 1] = i - 1
+    full[#full + 1] = math.ceil(tonumber(last[2]) + window - now)
   end
 end
 if #full == 0 and ARGV[1] == "1" then
+  local member = now .. ":" .. ARGV[2]
   for i, key in ipairs(KEYS) do
-    if redis.call("INCR", key) == 1 then
-      redis.call("EXPIRE", key, ARGV[2 * i + 1])
-    end
+    redis.call("ZADD", key, now, member)
+    redis.call("PEXPIRE", key, math.ceil(tonumber(ARGV[2 * i + 2])))
   end
 end
 return full
@@ -52,52 +79,58 @@ return full
 
 
 class RedisCounter:
-    def __init__(self, cache: SharedClientRedisCache):
-        self._cache = cache
+    """The logs in Redis, on Redis's clock unless ``now`` (seconds) is given."""
 
-    def take(self, windows: Sequence[Window], *, count: bool) -> list[int]:
+    def __init__(self, cache: SharedClientRedisCache, now: Clock | None = None):
+        self._cache = cache
+        self._now = now
+
+    def take(self, windows: Sequence[Window], *, count: bool) -> dict[int, float]:
         keys = [self._cache.make_key(w.key) for w in windows]
-        args: list[int] = [int(count)]
+        args: list[object] = [int(count), secrets.token_hex(8)]
         for w in windows:
-            args += [w.limit, w.ttl]
+            args += [w.limit, w.seconds * 1000]
+        if self._now is not None:
+            args.append(self._now() * 1000)
         full = run_script(self._cache.redis_client(), TAKE_SCRIPT, keys, args)
-        return [int(i) for i in full]
+        return {int(full[i]): int(full[i + 1]) / 1000 for i in range(0, len(full), 2)}
+
+
+# The cache API cannot update a log atomically; a lock can, for a cache of this process
+# (local memory: the only other cache the settings configure).
+_cache_lock = threading.Lock()
 
 
 class CacheCounter:
-    """Any Django cache (local memory in the embedded default). Each increment is atomic; a
-    request that overtakes a concurrent one past a limit takes its increments back."""
+    """The logs in a Django cache of this process (local memory), on ``now`` (seconds)."""
 
-    def __init__(self, cache: BaseCache):
+    def __init__(self, cache: BaseCache, now: Clock = time.time):
         self._cache = cache
+        self._now = now
 
-    def take(self, windows: Sequence[Window], *, count: bool) -> list[int]:
-        counts = self._cache.get_many([w.key for w in windows])
-        full = [i for i, w in enumerate(windows) if counts.get(w.key, 0) >= w.limit]
-        if full or not count:
+    def take(self, windows: Sequence[Window], *, count: bool) -> dict[int, float]:
+        with _cache_lock:
+            now = self._now()
+            stored = self._cache.get_many([w.key for w in windows])
+            logs = [_recent(stored.get(w.key, []), w, now) for w in windows]
+            full = {
+                i: log[len(log) - w.limit] + w.seconds - now
+                for i, (w, log) in enumerate(zip(windows, logs, strict=True))
+                if len(log) >= w.limit
+            }
+            if count and not full:
+                for w, log in zip(windows, logs, strict=True):
+                    self._cache.set(w.key, [*log, now], w.seconds)
             return full
-        for i, window in enumerate(windows):
-            if self._increment(window) > window.limit:
-                self._undo(windows[: i + 1])
-                return [i]
-        return []
-
-    def _increment(self, window: Window) -> int:
-        if self._cache.add(window.key, 1, window.ttl):
-            return 1
-        try:
-            return self._cache.incr(window.key)
-        except ValueError:  # expired between the two calls
-            self._cache.add(window.key, 1, window.ttl)
-            return 1
-
-    def _undo(self, windows: Sequence[Window]) -> None:
-        for window in windows:
-            with contextlib.suppress(ValueError):  # already expired: nothing to take back
-                self._cache.decr(window.key)
 
 
-def counter_for(cache: BaseCache) -> Counter:
+def _recent(log: list[float], window: Window, now: float) -> list[float]:
+    """The attempts still in the window, oldest first."""
+    return sorted(t for t in log if t > now - window.seconds)
+
+
+def counter_for(cache: BaseCache, now: Clock | None = None) -> Counter:
+    """The counter for ``cache``, on ``now`` if given, else the store's own clock."""
     if isinstance(cache, SharedClientRedisCache):
-        return RedisCounter(cache)
-    return CacheCounter(cache)
+        return RedisCounter(cache, now)
+    return CacheCounter(cache, now or time.time)

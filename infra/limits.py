@@ -2,10 +2,11 @@
 for its tickets again.
 
 Each policy counts attempts per *scope* — the client's address, its session and, for
-payments, the order, for resends the email given — in fixed windows
-(``settings.RATE_LIMITS``). A window starts on a multiple of its length, so the wait is
-known without asking the store, and a client can fit at most twice a limit into a window's
-length by straddling two windows. Every scope counts on the merchant being served, but
+payments, the order, for resends the email given — in sliding windows
+(``settings.RATE_LIMITS``): in no interval of a window's length does a scope admit more
+than its limit, wherever the interval starts (``infra/counters.py`` says how). A refused
+client is told the true wait: until its oldest counted attempt leaves the window. Every
+scope counts on the merchant being served, but
 ``deployment_ip``, which counts the address on all merchants together: one address cannot
 take a merchant's allowance on each merchant in turn.
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
-import time
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -38,9 +38,12 @@ from redis import RedisError
 from tenancy import keys
 
 from .clientip import client_ip
-from .counters import Window, counter_for
+from .counters import Clock, Window, counter_for
 
 logger = logging.getLogger("storefront")
+
+# The limits' clock: None for the store's own (Redis's, else this machine's); tests set one.
+clock: Clock | None = None
 
 
 class Policy(StrEnum):
@@ -61,7 +64,7 @@ TICKET_RESEND = Policy.TICKET_RESEND
 
 @dataclass(frozen=True)
 class Blocked:
-    retry_after: int  # seconds until every scope that refused has a new window
+    retry_after: int  # seconds until every scope that refused would admit one more attempt
     policy: Policy
     scopes: tuple[str, ...]  # which scopes were at their limit
 
@@ -110,26 +113,24 @@ class _Subject:
 class _Scoped:
     scope: str
     window: Window
-    ends_at: float
 
 
 def _take(
     request: HttpRequest, policy: Policy, subject: _Subject, *, count: bool
 ) -> Blocked | None:
-    now = time.time()
-    scoped = _windows(request, policy, subject, now)
+    scoped = _windows(request, policy, subject)
     if not scoped:
         return None
+    counter = counter_for(caches["default"], clock)
     try:
-        full = counter_for(caches["default"]).take([s.window for s in scoped], count=count)
+        full = counter.take([s.window for s in scoped], count=count)
     except RedisError as exc:
         logger.warning("rate limit %s not checked: %s", policy, exc.__class__.__name__)
         return None
     if not full:
         return None
-    over = [scoped[i] for i in full]
-    wait = max(1, math.ceil(max(s.ends_at for s in over) - now))
-    blocked = Blocked(wait, policy, tuple(s.scope for s in over))
+    wait = max(1, math.ceil(max(full.values())))
+    blocked = Blocked(wait, policy, tuple(scoped[i].scope for i in sorted(full)))
     if count:
         _log_refusal(request, blocked)
     return blocked
@@ -152,21 +153,19 @@ def _log_refusal(request: HttpRequest, blocked: Blocked) -> None:
         logger.info("rate limit %s refused (%s)", blocked.policy, scopes)
 
 
-def _windows(request: HttpRequest, policy: Policy, subject: _Subject, now: float) -> list[_Scoped]:
+def _windows(request: HttpRequest, policy: Policy, subject: _Subject) -> list[_Scoped]:
     scoped: list[_Scoped] = []
     for scope, (limit, seconds) in settings.RATE_LIMITS.get(policy, {}).items():
         value = _scope_value(request, policy, scope, subject)
         if value is None:
             continue
-        start = now // seconds * seconds
-        parts = (policy, scope, seconds, int(start), _digest(value))
+        parts = (policy, scope, seconds, _digest(value))
         key = (
             ":".join(["rl-all", *map(str, parts)])
             if scope == DEPLOYMENT_IP
             else keys.key("rl", *parts)
         )
-        ttl = math.ceil(start + seconds - now) + 1
-        scoped.append(_Scoped(scope, Window(key, limit, ttl), start + seconds))
+        scoped.append(_Scoped(scope, Window(key, limit, seconds)))
     return scoped
 
 

@@ -14,18 +14,20 @@ import httpx
 import pytest
 import redis
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
 from config.settings.base import parse_limits
 from guestmanager import process_stats
-from infra import health, limits
+from infra import counters, health, limits
 from infra.clientip import client_ip
+from infra.rediscache import SharedClientRedisCache
 from tenancy.current import Tenant
 from tenancy.sessionstore import SessionStore
 from tenancy.shop import Shop
 
-from .helpers import eventually
+from .helpers import FakeClock, eventually
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 SESSION_A, SESSION_B = "a" * 32, "b" * 32
@@ -159,28 +161,118 @@ def test_a_policy_without_limits_allows_everything(store, settings):
     assert attempts(buyer(), limits.CART_ADD, 50) == [None] * 50
 
 
-def test_window_boundaries(store, settings, monkeypatch):
-    class Clock:
-        now = 1_000_000.0
+HOUR = 3600.0
+PAST_THE_HOUR_59 = 1_000 * HOUR + 59 * 60  # 59:00 past an hour, on the fake clock
 
-        def time(self) -> float:
-            return self.now
 
-    clock = Clock()
-    monkeypatch.setattr(limits, "time", clock)
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    """The limits' clock, at 59:00 past an hour (Redis is given its time)."""
+    fake = FakeClock(PAST_THE_HOUR_59)
+    monkeypatch.setattr(limits, "clock", fake)
+    return fake
+
+
+def test_a_window_slides_to_the_millisecond(store, settings, clock):
     limit(settings, limits.ORDER_CREATE, session=(1, 10))
     assert limits.hit(buyer(), limits.ORDER_CREATE) is None
     assert limits.hit(buyer(), limits.ORDER_CREATE).retry_after == 10
-    clock.now += 9.5
-    assert limits.hit(buyer(), limits.ORDER_CREATE).retry_after == 1
-    clock.now += 0.5  # a new window
+    clock.advance(9.5)
+    assert limits.hit(buyer(), limits.ORDER_CREATE).retry_after == 1  # 0.5 s, rounded up
+    clock.advance(0.499)
+    assert limits.hit(buyer(), limits.ORDER_CREATE) is not None
+    clock.advance(0.001)  # the attempt has left the window
     assert limits.hit(buyer(), limits.ORDER_CREATE) is None
+
+
+def at_seconds_past(clock: FakeClock, times: list[float], hit) -> list[limits.Blocked | None]:
+    """``hit()`` at each of ``times`` (seconds after 59:00), in order."""
+    results = []
+    for t in times:
+        clock.advance(PAST_THE_HOUR_59 + t - clock())
+        results.append(hit())
+    return results
+
+
+@pytest.mark.parametrize(
+    ("policy", "scope", "kwargs"),
+    [
+        (limits.TICKET_RESEND, "email", {"email": "ada@example.com"}),
+        (limits.ORDER_CREATE, "session", {}),
+        (limits.PAYMENT_ATTEMPT, "order", {"order_id": 7}),
+    ],
+)
+def test_a_burst_straddling_the_hour_gets_only_the_limit(
+    store, settings, clock, policy, scope, kwargs
+):
+    """5 an hour: 5 at 59:00-59:40 leave none for 00:30 past the next hour — a fixed window
+    would have started afresh at 00:00. The 6th fits when the first leaves, at 59:00."""
+    limit(settings, policy, **{scope: (5, 3600)})
+
+    def hit():
+        return limits.hit(buyer(), policy, **kwargs)
+
+    assert at_seconds_past(clock, [0, 10, 20, 30, 40], hit) == [None] * 5
+    refused = at_seconds_past(clock, [90, 90, 3599], hit)  # 00:30, again, 58:59
+    assert [(r.scopes, r.retry_after) for r in refused] == [
+        ((scope,), 3510),
+        ((scope,), 3510),  # asking again while refused changes nothing
+        ((scope,), 1),
+    ]
+    assert at_seconds_past(clock, [3600], hit) == [None]  # 59:00: the first has left
+    assert at_seconds_past(clock, [3600], hit)[0].retry_after == 10  # the second leaves next
+    assert at_seconds_past(clock, [3610, 3620], hit) == [None, None]
+
+
+def test_the_wait_is_until_every_refusing_scope_admits_one(store, settings, clock):
+    limit(settings, limits.TICKET_RESEND, email=(2, 3600), ip=(3, 600))
+    resend = limits.TICKET_RESEND
+    assert at_seconds_past(
+        clock, [0, 100], lambda: limits.hit(buyer(), resend, email="ada@example.com")
+    ) == [None, None]
+    assert at_seconds_past(
+        clock, [200], lambda: limits.hit(buyer(), resend, email="bob@example.com")
+    ) == [None]
+    blocked = limits.hit(buyer(), resend, email="ada@example.com")
+    assert blocked.scopes == ("email", "ip") and blocked.retry_after == 3400
+    other = limits.hit(buyer(), resend, email="cy@example.com")
+    assert other.scopes == ("ip",) and other.retry_after == 400  # the first leaves at 600 s
+
+
+@pytest.fixture(params=["cache", "redis"])
+def counter(request) -> Iterator[tuple[counters.Counter, FakeClock]]:
+    """Each counter on its own store, on a fake clock (Redis is given its time)."""
+    clock = FakeClock(PAST_THE_HOUR_59)
+    prefix = f"test-limits-{uuid.uuid4().hex}"
+    if request.param == "cache":
+        yield counters.CacheCounter(LocMemCache(prefix, {}), now=clock), clock
+        return
+    cache = SharedClientRedisCache(redis_url(), {"KEY_PREFIX": prefix})
+    yield counters.RedisCounter(cache, now=clock), clock
+    client = cache.redis_client()
+    for key in client.scan_iter(match=f"{prefix}:*"):
+        client.delete(key)
+
+
+def test_each_counter_admits_the_limit_in_any_interval(counter):
+    """5 an hour straddling the hour, as above, on the counters themselves."""
+    store, clock = counter
+    hourly = [counters.Window("straddle", 5, 3600)]
+
+    def take() -> dict[int, float]:
+        return store.take(hourly, count=True)
+
+    assert at_seconds_past(clock, [0, 10, 20, 30, 40], take) == [{}] * 5
+    assert at_seconds_past(clock, [90] * 20, take)[-1] == {0: 3510.0}
+    assert store.take(hourly, count=False) == {0: 3510.0}
+    assert at_seconds_past(clock, [3599.999], take) == [{0: pytest.approx(0.001)}]
+    assert at_seconds_past(clock, [3600, 3600], take) == [{}, {0: 10.0}]
 
 
 def test_a_window_expires_in_real_time(store, settings):
     """On the real clock (the fake one is above): a full window opens again by itself."""
     limit(settings, limits.ORDER_CREATE, session=(1, 1))
-    for _ in range(5):  # the first two may straddle a window's end
+    for _ in range(5):  # a machine slower than a second between two hits lets both through
         blocked = limits.hit(buyer(), limits.ORDER_CREATE)
         if blocked:
             break
@@ -205,7 +297,9 @@ def test_concurrent_attempts_never_exceed_the_limit(store, settings):
     assert results.count(None) == 5
 
 
-def test_redis_keys_expire_and_hold_no_address_or_session(settings):
+def test_redis_logs_expire_stay_bounded_and_hold_no_address_or_session(settings):
+    """A log holds at most its limit, however often a refused client asks, and goes once its
+    newest attempt has left the window."""
     prefix = f"test-limits-{uuid.uuid4().hex}"
     settings.CACHES = {
         "default": {
@@ -214,15 +308,20 @@ def test_redis_keys_expire_and_hold_no_address_or_session(settings):
             "KEY_PREFIX": prefix,
         }
     }
-    limit(settings, limits.PAYMENT_ATTEMPT, order=(5, 600), session=(5, 300), ip=(5, 60))
-    limits.hit(buyer(), limits.PAYMENT_ATTEMPT, order_id=31337)
+    limit(settings, limits.PAYMENT_ATTEMPT, order=(5, 600), session=(6, 300), ip=(7, 60))
+    windows = {"order": 600, "session": 300, "ip": 60}
+    attempts(buyer(), limits.PAYMENT_ATTEMPT, 20, order_id=31337)
     client = caches["default"].redis_client()
     keys = [k.decode() for k in client.scan_iter(match=f"{prefix}:*")]
     try:
         assert len(keys) == 3
         for key in keys:
             assert ADDRESS_A not in key and SESSION_A not in key and "31337" not in key
-            assert 0 < client.ttl(key) <= 601
+            window = next(s for scope, s in windows.items() if f":{scope}:{s}:" in key)
+            assert 0 < client.ttl(key) <= window
+            members = [m.decode() for m in client.zrange(key, 0, -1)]
+            assert len(members) == 5
+            assert not any(ADDRESS_A in m or SESSION_A in m or "31337" in m for m in members)
     finally:
         client.delete(*keys)
 

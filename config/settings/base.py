@@ -135,9 +135,10 @@ EMBED_SESSION_MAX_AGE = int(os.environ.get("EMBED_SESSION_MAX_AGE", str(4 * 3600
 # --- Abuse limits (infra/limits.py) ---------------------------------------------------------
 # Proxies in front of us that append to X-Forwarded-For; 0 = use the socket's address.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
-# Per policy, attempts per window for each scope. An address is shared by everyone behind
-# one NAT, so its allowance is larger than a session's; across all merchants it is only a
-# little larger than on one, so trying one merchant after another gains little.
+# Per policy, for each scope: attempts allowed in any interval of that many seconds. An
+# address is shared by everyone behind one NAT, so its allowance is larger than a session's;
+# across all merchants it is only a little larger than on one, so trying one merchant after
+# another gains little.
 RATE_LIMITS = {
     name: parse_limits(os.environ.get(f"RATE_LIMIT_{name}", default))
     for name, default in {
