@@ -335,6 +335,7 @@ class Importer:
     def _settle_earlier(self, outcome: Outcome, event_id: int) -> bool:
         """Reports the last operation an earlier run started on this event, following it
         while it still runs. True when it failed, so the event must be sent again."""
+        outcome.event_id = event_id
         entry = self.journal.last(event_id)
         if entry is None or entry.state == COMPLETED:
             return False

@@ -526,6 +526,7 @@ def test_a_rerun_follows_an_operation_that_is_still_running(importing, gm, tmp_p
         again,
     )
     assert "gave up waiting" in again
+    assert re.search(r"Still running: operation \d+ of event \d+ \(held-", again)
 
     _release(importing, _latest_operation(importing, gm, name)[0])
     done, error = run(file)

@@ -21,7 +21,8 @@ from tenancy.models import Merchant
 # (128 + SIGINT, what shells report for a process ended by it).
 FAILED_STATUS = 1
 INTERRUPTED_STATUS = 130
-# While the import waits for room in the shared API budget, say so at most this often.
+# A wait of a second or more for room in the shared API budget is told, at most this often
+# (shorter ones are the budget's spacing of calls).
 BUDGET_NOTICE_SECONDS = 10.0
 
 
@@ -118,7 +119,7 @@ class Command(BaseCommand):
 
         def notice(seconds: float) -> None:
             now = time.monotonic()
-            if now - last[0] >= BUDGET_NOTICE_SECONDS:
+            if seconds >= 1 and now - last[0] >= BUDGET_NOTICE_SECONDS:
                 last[0] = now
                 self._write(
                     f"  waiting about {max(1, round(seconds))} s for the shared API budget "
