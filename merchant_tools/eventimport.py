@@ -13,15 +13,17 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeGuard
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EVENT_COLUMNS = (
     "external_id",
     "type",
     "name",
     "venue_id",
+    "time_zone",
     "starts_at",
     "ends_at",
     "capacity",
@@ -47,6 +49,7 @@ EVENT_LEVEL = (
     "type",
     "name",
     "venue_id",
+    "time_zone",
     "starts_at",
     "ends_at",
     "capacity",
@@ -92,9 +95,13 @@ class TypeSpec:
 class SessionSpec:
     line: int
     name: str
-    starts_at: datetime | None = None
+    starts_at: datetime | None = None  # naive until localize(): written without an offset
     ends_at: datetime | None = None
     types: list[TypeSpec] = field(default_factory=list)
+    origin: dict[str, int] = field(default_factory=dict)  # the line each time was read from
+
+    def line_of(self, column: str) -> int:
+        return self.origin.get(column, self.line)
 
 
 @dataclass
@@ -115,7 +122,9 @@ class EventSpec:
     type: str = "date"
     name: str = ""
     venue_id: int | None = None
-    starts_at: datetime | None = None
+    time_zone: ZoneInfo | None = None  # the file's time_zone column
+    zone: tzinfo | None = None  # the zone local times were read in, once localize() has run
+    starts_at: datetime | None = None  # naive until localize(): written without an offset
     ends_at: datetime | None = None
     capacity: int | None = None
     published: bool | None = None
@@ -124,10 +133,14 @@ class EventSpec:
     sessions: list[SessionSpec] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)  # said, but the event is still sent
+    origin: dict[str, int] = field(default_factory=dict)  # the line each event column came from
 
     @property
     def first_line(self) -> int:
         return self.lines[0]
+
+    def line_of(self, column: str) -> int:
+        return self.origin.get(column, self.first_line)
 
     @property
     def line_span(self) -> str:
@@ -191,10 +204,9 @@ def not_utf8(exc: UnicodeDecodeError) -> str:
     )
 
 
-def read_events(text: str, now: datetime | None = None) -> list[EventSpec]:
+def read_events(text: str) -> list[EventSpec]:
     """Events in the order of their first rows. Each keeps the problems found in its rows;
-    an event with problems is not sent. Given ``now``, an event or session that has ended
-    by then is a problem too."""
+    an event with problems is not sent."""
     grouped: dict[str, list[tuple[int, dict[str, str]]]] = {}
     orphans: list[EventSpec] = []
     for line, row in _rows(text, EVENT_COLUMNS, REQUIRED_EVENT_COLUMNS):
@@ -205,11 +217,7 @@ def read_events(text: str, now: datetime | None = None) -> list[EventSpec]:
             orphans.append(spec)
             continue
         grouped.setdefault(key, []).append((line, row))
-    specs = [_event(key, rows) for key, rows in grouped.items()]
-    if now is not None:
-        for spec in specs:
-            _past(spec, now)
-    return specs + orphans
+    return [_event(key, rows) for key, rows in grouped.items()] + orphans
 
 
 def read_comps(text: str) -> list[CompSpec]:
@@ -264,6 +272,7 @@ def _event(key: str, rows: list[tuple[int, dict[str, str]]]) -> EventSpec:
                 )
             elif value and column not in merged:
                 merged[column], origin[column] = value, line
+    spec.origin = origin
     _event_fields(spec, Row(merged, origin, spec.first_line))
     for line, row in rows:
         _type_row(spec, line, row)
@@ -285,9 +294,10 @@ class Row:
         return self.origin.get(column, self.first_line)
 
 
-def _past(spec: EventSpec, now: datetime) -> None:
+def past(spec: EventSpec, now: datetime) -> None:
     """Nothing that has ended goes on sale: a past date is almost always a typo in the year.
-    An event under way (or a recurring one whose first dates have gone) is only warned of."""
+    An event under way (or a recurring one whose first dates have gone) is only warned of.
+    Times still without a zone (one that could not be found) are left to that problem."""
     when = f"{now.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     line = spec.first_line
     rule = spec.rule
@@ -295,7 +305,7 @@ def _past(spec: EventSpec, now: datetime) -> None:
         spec.problems.append(
             Problem(line, f"repeat_until {rule.until} is in the past (now: {when}).")
         )
-    elif rule is None and spec.ends_at is not None and spec.ends_at <= now:
+    elif rule is None and _aware(spec.ends_at) and spec.ends_at <= now:
         spec.problems.append(
             Problem(
                 line,
@@ -303,13 +313,13 @@ def _past(spec: EventSpec, now: datetime) -> None:
                 "that has ended can't be sold. Check the year.",
             )
         )
-    elif spec.starts_at is not None and spec.starts_at <= now:
+    elif _aware(spec.starts_at) and spec.starts_at <= now:
         what = "its first dates are" if rule else "it is"
         spec.warnings.append(
             Problem(line, f"starts_at {spec.starts_at.isoformat()} has passed: {what} under way.")
         )
     for session in spec.sessions:
-        if session.ends_at is not None and session.ends_at <= now:
+        if _aware(session.ends_at) and session.ends_at <= now:
             spec.problems.append(
                 Problem(
                     session.line,
@@ -319,12 +329,17 @@ def _past(spec: EventSpec, now: datetime) -> None:
             )
 
 
+def _aware(when: datetime | None) -> TypeGuard[datetime]:
+    return when is not None and when.tzinfo is not None
+
+
 def _event_fields(spec: EventSpec, row: Row) -> None:
     problems = spec.problems
     values = row.values
     spec.type = (row.get("type") or "date").lower()
     spec.name = row.get("name")
     spec.venue_id = _int(values, "venue_id", row.line("venue_id"), problems)
+    spec.time_zone = _zone(values, "time_zone", row.line("time_zone"), problems)
     spec.starts_at = _when(values, "starts_at", row.line("starts_at"), problems)
     spec.ends_at = _when(values, "ends_at", row.line("ends_at"), problems)
     spec.capacity = _int(values, "capacity", row.line("capacity"), problems)
@@ -412,9 +427,8 @@ def _session(spec: EventSpec, name: str, line: int, row: dict[str, str]) -> Sess
     starts = _when(row, "session_starts_at", line, spec.problems)
     ends = _when(row, "session_ends_at", line, spec.problems)
     if session is None:
-        session = SessionSpec(line=line, name=name, starts_at=starts, ends_at=ends)
+        session = SessionSpec(line=line, name=name)
         spec.sessions.append(session)
-        return session
     for attribute, value in (("starts_at", starts), ("ends_at", ends)):
         known = getattr(session, attribute)
         if value and known and value != known:
@@ -423,6 +437,7 @@ def _session(spec: EventSpec, name: str, line: int, row: dict[str, str]) -> Sess
             )
         elif value:
             setattr(session, attribute, value)
+            session.origin[f"session_{attribute}"] = line
     return session
 
 
@@ -483,18 +498,35 @@ def _decimal(
 
 
 def _when(row: dict[str, str], column: str, line: int, problems: list[Problem]) -> datetime | None:
-    """An ISO 8601 date and time; without an offset it is UTC."""
+    """An ISO 8601 date and time. Without an offset it is a local time, kept naive until
+    ``localize`` reads it in the event's time zone."""
     value = row.get(column, "")
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         problems.append(
             Problem(line, f"{column} must be a date and time like 2027-03-14T19:30:00-05:00.")
         )
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _zone(row: dict[str, str], column: str, line: int, problems: list[Problem]) -> ZoneInfo | None:
+    value = row.get(column, "")
+    if not value:
+        return None
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            Problem(
+                line,
+                f"{column} must be a time zone name like America/New_York or Europe/London, "
+                f"not {value!r}.",
+            )
+        )
+        return None
 
 
 def _day(row: dict[str, str], column: str, line: int, problems: list[Problem]) -> date | None:
@@ -519,7 +551,75 @@ def _yes_no(row: dict[str, str], column: str, line: int, problems: list[Problem]
 
 
 def utc(when: datetime) -> str:
+    if when.tzinfo is None:  # astimezone would read it in this machine's zone
+        raise ValueError(f"{when.isoformat()} has no time zone: localize() the event first")
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- local times --------------------------------------------------------------------------
+
+
+def needs_zone(spec: EventSpec) -> bool:
+    """Whether the event's time zone is needed: for times written without an offset, and
+    for the day ``repeat_until`` ends on."""
+    times = [spec.starts_at, spec.ends_at]
+    times += [when for s in spec.sessions for when in (s.starts_at, s.ends_at)]
+    naive = any(when is not None and when.tzinfo is None for when in times)
+    return naive or bool(spec.rule and spec.rule.until)
+
+
+def localize(spec: EventSpec, zone: tzinfo) -> None:
+    """Read the event's times written without an offset as wall-clock times in ``zone`` (the
+    time_zone column's, else the venue's). One the clocks skip, or pass twice, is a problem
+    on its line: either reading would be a guess at an hour printed on every ticket, and an
+    offset settles it."""
+    spec.zone = zone
+    spec.starts_at = _in_zone(spec.starts_at, "starts_at", spec.line_of("starts_at"), spec)
+    spec.ends_at = _in_zone(spec.ends_at, "ends_at", spec.line_of("ends_at"), spec)
+    for session in spec.sessions:
+        for attribute in ("starts_at", "ends_at"):
+            column = f"session_{attribute}"
+            when = _in_zone(getattr(session, attribute), column, session.line_of(column), spec)
+            setattr(session, attribute, when)
+
+
+def _in_zone(when: datetime | None, column: str, line: int, spec: EventSpec) -> datetime | None:
+    zone = spec.zone
+    if when is None or when.tzinfo is not None or zone is None:
+        return when
+    earlier, later = when.replace(tzinfo=zone), when.replace(tzinfo=zone, fold=1)
+    if earlier.utcoffset() == later.utcoffset():
+        return earlier
+    name = getattr(zone, "key", str(zone))
+    written = when.isoformat()
+    if earlier.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != when:
+        spec.problems.append(
+            Problem(
+                line,
+                f"{column} {written} does not exist in {name}: the clocks go forward that "
+                f"night (from {earlier:%:z} to {later:%:z}). Give a time that exists.",
+            )
+        )
+    else:
+        spec.problems.append(
+            Problem(
+                line,
+                f"{column} {written} happens twice in {name} (the clocks go back that night): "
+                f"write the one meant with its offset, {earlier.isoformat()} or "
+                f"{later.isoformat()}.",
+            )
+        )
+    return earlier
+
+
+def venue_zone(venue: dict[str, Any]) -> ZoneInfo | None:
+    """A venue's time zone: the API names it (``time_zone``, e.g. "Eastern Time (US &
+    Canada)") and gives its IANA identifier in ``tzinfo``."""
+    identifier = (venue.get("tzinfo") or {}).get("identifier")
+    try:
+        return ZoneInfo(str(identifier)) if identifier else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 # --- payloads -----------------------------------------------------------------------------
@@ -533,10 +633,90 @@ class Payload:
     event: dict[str, Any]
     places: dict[str, int]
     fallback_line: int
+    changes: list[str] = field(default_factory=list)  # an update's, as the file names them
+    notes: list[Problem] = field(default_factory=list)  # what the file asks that is not sent
 
     def line_for(self, attribute: str) -> int:
         matches = [p for p in self.places if attribute == p or attribute.startswith(p + ".")]
         return self.places[max(matches, key=len)] if matches else self.fallback_line
+
+    def sent(self, attribute: str) -> Any:
+        """The value sent for ``recurrences[0].repeat_unit`` and the like, or None."""
+        node: Any = self.event
+        for part in attribute.split("."):
+            name, _, index = part.partition("[")
+            node = node.get(name) if isinstance(node, dict) else None
+            if index:
+                i = int(index.rstrip("]")) if index.rstrip("]").isdigit() else -1
+                node = node[i] if isinstance(node, list) and 0 <= i < len(node) else None
+        return node
+
+
+# The API's attributes, by the part of the event they belong to, as this file's columns.
+API_COLUMNS: dict[str, dict[str, str]] = {
+    "": {
+        "type": "type",
+        "name": "name",
+        "venue_id": "venue_id",
+        "starts_at": "starts_at",
+        "ends_at": "ends_at",
+        "capacity": "capacity",
+        "published_at": "published",
+    },
+    "sessions": {
+        "base": "session",
+        "name": "session",
+        "starts_at": "session_starts_at",
+        "ends_at": "session_ends_at",
+    },
+    "registration_types": {
+        "base": "registration_type",
+        "name": "registration_type",
+        "ticket_type_id": "ticket_type_id",
+        "price": "price",
+        "inventory": "inventory",
+        "order_min": "order_min",
+        "order_max": "order_max",
+    },
+    "recurrences": {
+        "starts_at": "starts_at",
+        "repeat_unit": "repeat_unit",
+        "repeat_value": "repeat_every",
+        "days": "repeat_days",
+        "ends_at": "repeat_until",
+        "max_occurrences": "repeat_count",
+        "ends": "repeat_until or repeat_count",
+        "duration": "ends_at",
+        "operating_hours": "starts_at and ends_at",
+    },
+}
+# Columns whose value is sent as written (times go in UTC; published, as a time).
+VERBATIM_COLUMNS = {
+    "type",
+    "name",
+    "venue_id",
+    "capacity",
+    "session",
+    "registration_type",
+    "ticket_type_id",
+    "price",
+    "inventory",
+    "order_min",
+    "order_max",
+    "repeat_unit",
+    "repeat_every",
+    "repeat_days",
+    "repeat_count",
+}
+
+
+def column_for(attribute: str) -> str | None:
+    """The column an API error's attribute is about (``recurrences[0].repeat_unit`` →
+    repeat_unit, ``sessions[1].registration_types[0].ticket_type_id`` → ticket_type_id),
+    if the file has one."""
+    parts = [part.partition("[")[0] for part in attribute.split(".")]
+    within = parts[-2] if len(parts) > 1 else ""
+    return API_COLUMNS.get(within, {}).get(parts[-1])
 
 
 def create_payload(spec: EventSpec, now: datetime) -> Payload:
@@ -599,19 +779,20 @@ def rule_params(spec: EventSpec) -> dict[str, Any]:
     wall-clock times the file gives."""
     rule = spec.rule
     assert rule is not None and spec.starts_at is not None and spec.ends_at is not None
+    start = utc(spec.starts_at)  # refuses a time not yet localized
+    zone = spec.zone or spec.starts_at.tzinfo  # the venue's, when it was looked up
+    opens, closes = spec.starts_at.astimezone(zone), spec.ends_at.astimezone(zone)
     params: dict[str, Any] = {
-        "starts_at": utc(spec.starts_at),
+        "starts_at": start,
         "repeat_unit": rule.unit,
         "repeat_value": rule.every,
         "duration": round((spec.ends_at - spec.starts_at).total_seconds() / 3600, 2),
-        "operating_hours": [
-            {"open": spec.starts_at.strftime("%H:%M"), "close": spec.ends_at.strftime("%H:%M")}
-        ],
+        "operating_hours": [{"open": opens.strftime("%H:%M"), "close": closes.strftime("%H:%M")}],
     }
     if rule.days:
         params["days"] = rule.days
-    if rule.until:
-        last = datetime.combine(rule.until, time(23, 59), tzinfo=spec.starts_at.tzinfo)
+    if rule.until:  # to the end of that day where the event is
+        last = datetime.combine(rule.until, time(23, 59), tzinfo=zone)
         params.update(ends="on_date", ends_at=utc(last))
     elif rule.count:
         params.update(ends="after_occurrences", max_occurrences=rule.count)
@@ -627,6 +808,7 @@ def update_payload(
     spec: EventSpec, current: dict[str, Any], sessions: list[dict[str, Any]], now: datetime
 ) -> Payload:
     """What to PATCH so the event matches the file; an empty ``event`` when it already does.
+    ``changes`` names what differs; ``notes`` what differs but is not sent.
 
     Registration types and sessions are matched by name. Types and sessions the file does
     not list are left alone, and an existing type's ``inventory`` is never sent: once tickets
@@ -642,6 +824,7 @@ def update_payload(
     published = current.get("published_at") is not None
     if spec.type != "parent" and spec.published is not None and spec.published != published:
         event["published_at"] = utc(now) if spec.published else None
+    payload.changes += ["published" if key == "published_at" else key for key in event]
     types = _changed_types(spec.types, current.get("registration_types") or [], "", payload)
     if types:
         event["registration_types"] = types
@@ -652,6 +835,7 @@ def update_payload(
         rule = _changed_rule(spec, current.get("recurrences") or [])
         if rule:
             event["recurrences"] = [rule]
+            payload.changes.append("repeat rule")
     payload.event = event
     return payload
 
@@ -663,33 +847,71 @@ def _instant(moment: Any) -> datetime | None:
 
 
 def _changed_types(
-    types: list[TypeSpec], current: list[dict[str, Any]], path: str, payload: Payload
+    types: list[TypeSpec],
+    current: list[dict[str, Any]],
+    path: str,
+    payload: Payload,
+    owner: str = "",
 ) -> list[dict[str, Any]]:
+    """New and changed registration types; ``owner`` ("session A ") begins their names in
+    ``payload.changes``."""
     by_name = {rt.get("name"): rt for rt in current}
     entries: list[dict[str, Any]] = []
     for t in types:
         rt = by_name.get(t.name)
-        entry = _type_params(t) if rt is None else _type_changes(t, rt)
+        if rt is None:
+            entry, changed = _type_params(t), ["added"]
+        else:
+            _note_inventory(t, rt, payload)
+            changes = _type_changes(t, rt)
+            entry = _type_entry(t, rt, changes) if changes else {}
+            changed = list(changes)
         if entry:
             payload.places[f"{path}registration_types[{len(entries)}]"] = t.line
+            payload.changes += [f"{owner}{t.name} {key}" for key in changed]
             entries.append(entry)
     return entries
 
 
 def _type_changes(t: TypeSpec, rt: dict[str, Any]) -> dict[str, Any]:
-    current_type = (rt.get("ticket_type") or {}).get("id")
     changes: dict[str, Any] = {}
-    if t.ticket_type_id is not None and t.ticket_type_id != current_type:
+    if t.ticket_type_id is not None and t.ticket_type_id != _ticket_type(rt):
         changes["ticket_type_id"] = t.ticket_type_id
     if t.price is not None and t.price != Decimal(str(rt.get("price") or "0")):
         changes["price"] = str(t.price)
     for key in ("order_min", "order_max"):
         if getattr(t, key) is not None and getattr(t, key) != rt.get(key):
             changes[key] = getattr(t, key)
-    if not changes:
-        return {}
+    return changes
+
+
+def _type_entry(t: TypeSpec, rt: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     # The API wants ticket_type_id on every entry it keeps, updates included.
-    return {"id": rt["id"], "ticket_type_id": t.ticket_type_id or current_type, **changes}
+    return {"id": rt["id"], "ticket_type_id": t.ticket_type_id or _ticket_type(rt), **changes}
+
+
+def _ticket_type(rt: dict[str, Any]) -> Any:
+    return (rt.get("ticket_type") or {}).get("id")
+
+
+def _note_inventory(t: TypeSpec, rt: dict[str, Any], payload: Payload) -> None:
+    """An existing type's stock is the API's (``stock_item``): the file's ``inventory`` is
+    not sent, and when it differs the operator is told so."""
+    stock = rt.get("stock_item")
+    if t.inventory is None or not isinstance(stock, dict) or stock.get("available") is None:
+        return
+    available, status = stock["available"], stock.get("status")
+    if t.inventory == available:
+        return
+    state = f" ({str(status).replace('_', ' ')})" if status not in (None, "selling") else ""
+    payload.notes.append(
+        Problem(
+            t.line,
+            f"inventory {t.inventory} for {t.name!r} not applied: the type exists with "
+            f"{available} in stock{state} and tickets may have sold; change stock in Guest "
+            "Manager.",
+        )
+    )
 
 
 def _changed_sessions(
@@ -702,14 +924,17 @@ def _changed_sessions(
         current = by_name.get(session.name)
         if current is None:
             entries.append(_new_session(session, path, payload))
+            payload.changes.append(f"session {session.name} added")
             continue
         entry: dict[str, Any] = {}
+        owner = f"session {session.name} "
         for key, when in (("starts_at", session.starts_at), ("ends_at", session.ends_at)):
             moment = current.get("start" if key == "starts_at" else "end")
             if when and when != _instant(moment):
                 entry[key] = utc(when)
+                payload.changes.append(f"{owner}{key}")
         rts = current.get("registration_types") or []
-        types = _changed_types(session.types, rts, f"{path}.", payload)
+        types = _changed_types(session.types, rts, f"{path}.", payload, owner)
         if types:
             entry["registration_types"] = types
         if entry:

@@ -29,20 +29,30 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from guestmanager import GuestManagerClient, Operation, backoff_schedule, errors
 
 from .eventimport import (
+    VERBATIM_COLUMNS,
     CompSpec,
     EventSpec,
     Payload,
     Problem,
+    column_for,
     create_payload,
+    localize,
+    needs_zone,
+    past,
     to_utc_range,
     update_payload,
+    venue_zone,
 )
 
 BAR_WIDTH = 20
+# Without a terminal, a wait says it is still alive at least this often (seconds): a log or a
+# CI job would otherwise show nothing while an operation sits in one phase.
+HEARTBEAT = 10.0
 TICKETS_PHASE = "tickets"
 Children = dict[int, list[dict[str, Any]]]  # an event's sessions or dates, by its id
 
@@ -96,21 +106,50 @@ def _phase_text(phase: dict[str, Any]) -> str:
 
 
 class ProgressLine:
-    """Redraws one line on a terminal; elsewhere writes a line each time it changes."""
+    """Redraws one line on a terminal; elsewhere writes a line each time it changes, and the
+    same line with the seconds waited when HEARTBEAT seconds pass without one."""
 
-    def __init__(self, write: Callable[[str], None], tty: bool) -> None:
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        tty: bool,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.write, self.tty = write, tty
+        self.clock, self._sleep = clock, sleep
         self.last = ""
+        self.started = self.spoke = clock()
 
     def show(self, op: Operation) -> None:
         text = render(op)
         if text == self.last:
+            self._heartbeat()
             return
         if self.tty:
             self.write("\r" + text.ljust(len(self.last)))
         else:
             self.write(text + "\n")
-        self.last = text
+        self.last, self.spoke = text, self.clock()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, waking when a heartbeat is due: polls may be further apart than that."""
+        if self.tty:
+            self._sleep(seconds)
+            return
+        end = self.clock() + seconds
+        while (left := end - self.clock()) > 0:
+            self._sleep(max(0.0, min(left, self.spoke + HEARTBEAT - self.clock())))
+            self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        now = self.clock()
+        if self.tty or now - self.spoke < HEARTBEAT:
+            return
+        text = self.last or "  waiting for the operation"
+        self.write(f"{text}  (still waiting, {now - self.started:.0f} s)\n")
+        self.spoke = now
 
     def close(self) -> None:
         if self.tty and self.last:
@@ -219,6 +258,7 @@ class Importer:
         delays: Callable[[], Iterator[float]] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
         journal: Journal | None = None,
     ) -> None:
         self.client = client
@@ -230,7 +270,9 @@ class Importer:
         self.delays = delays or schedule()
         self.sleep = sleep
         self.now = now
+        self.monotonic = monotonic
         self.report = Report()
+        self.zones: dict[int, ZoneInfo | str] = {}  # by venue id: its zone, or why there is none
 
     def say(self, text: str) -> None:
         self.write(text + "\n")
@@ -242,6 +284,8 @@ class Importer:
             outcome = Outcome(spec)
             self.report.events.append(outcome)
             try:
+                self._localize(spec)
+                past(spec, self.now())
                 self._import(outcome)
             except KeyboardInterrupt:
                 self._interrupted(outcome, specs[index + 1 :])
@@ -269,6 +313,48 @@ class Importer:
         except (errors.GuestManagerError, TimeoutError) as exc:
             self._fail(outcome, f"{spec.line_span}: {_describe(exc)}")
 
+    def _localize(self, spec: EventSpec) -> None:
+        """Read the times the file gives without an offset in the event's time zone: its
+        time_zone column's, else its venue's, asked of the API once per venue and run, and
+        only when needed."""
+        zone = spec.time_zone or (self._venue_zone(spec) if needs_zone(spec) else None)
+        if zone is not None:
+            localize(spec, zone)
+
+    def _venue_zone(self, spec: EventSpec) -> ZoneInfo | None:
+        if spec.problems:
+            return None  # not sent anyway: spend no call
+        line = spec.line_of("venue_id")
+        if spec.venue_id is None:
+            why = "venue_id is empty: its time zone reads the times given without an offset."
+            spec.problems.append(Problem(line, why))
+            return None
+        if spec.venue_id not in self.zones:
+            try:
+                self.zones[spec.venue_id] = self._zone_of(spec.venue_id)
+            except errors.GuestManagerError as exc:  # not kept: the next event asks again
+                why = f"the time zone of venue {spec.venue_id} could not be read: {_describe(exc)}"
+                spec.problems.append(Problem(line, why))
+                return None
+        found = self.zones[spec.venue_id]
+        if isinstance(found, str):
+            spec.problems.append(Problem(line, found))
+            return None
+        return found
+
+    def _zone_of(self, venue_id: int) -> ZoneInfo | str:
+        try:
+            venue = self.client.get_venue(venue_id)
+        except errors.NotFound:
+            return (
+                f"venue_id {venue_id} is not a venue of this account (its time zone would "
+                "read the times given without an offset)."
+            )
+        return venue_zone(venue) or (
+            f"venue {venue_id}'s time zone {venue.get('time_zone')!r} is unknown here: give "
+            "the times with an offset, or a time_zone column."
+        )
+
     def _refuse(self, outcome: Outcome, problems: list[Problem]) -> None:
         spec = outcome.spec
         name = f"{spec.key} ({spec.name})" if spec.name else spec.key or "(no external_id)"
@@ -293,7 +379,7 @@ class Importer:
         outcome.event_id, outcome.event_type = event["id"], event.get("type", spec.type)
         self.say(
             f"{spec.line_span}  {spec.key}: {outcome.action} event {event['id']} "
-            f"{event.get('name')!r}" + (f", operation {op_id}" if op_id else "")
+            f"{event.get('name')!r}{_changed(outcome)}" + (f", operation {op_id}" if op_id else "")
         )
         self._follow(outcome, event["id"], op_id)
 
@@ -317,6 +403,8 @@ class Importer:
             self._refuse(outcome, [problem])
             return None
         outcome.payload = self._changes(spec, found)
+        for note in outcome.payload.notes:
+            self.say(f"line {note.line}: {note.message}")
         if not outcome.payload.event and outcome.retrying:
             # Any update starts the event's save operation again (001); the name as it is
             # changes nothing else.
@@ -326,7 +414,8 @@ class Importer:
         if not outcome.payload.event:
             outcome.action, outcome.event_id = "unchanged", found["id"]
             outcome.event_type, outcome.tickets_ready = spec.type, True
-            self.say(f"{spec.line_span}  {spec.key}: event {found['id']} is up to date")
+            but = " but for the inventory noted above" if outcome.payload.notes else ""
+            self.say(f"{spec.line_span}  {spec.key}: event {found['id']} is up to date{but}")
             return None
         sent = self._update(found["id"], outcome.payload)
         outcome.action = "updated"
@@ -385,12 +474,11 @@ class Importer:
         return None
 
     def _changes(self, spec: EventSpec, found: dict[str, Any]) -> Payload:
-        current = self.client.get_event(
-            found["id"], include="registration_types.ticket_type,recurrences"
-        )
+        types = "registration_types.ticket_type,registration_types.stock_item"
+        current = self.client.get_event(found["id"], include=f"{types},recurrences")
         sessions: list[dict[str, Any]] = []
         if spec.type == "parent":
-            sessions = self._children(found["id"], "registration_types.ticket_type")
+            sessions = self._children(found["id"], types)
         return update_payload(spec, current, sessions, self.now())
 
     def _children(self, event_id: int, include: str | None = None) -> list[dict[str, Any]]:
@@ -431,7 +519,7 @@ class Importer:
         key = outcome.spec.key
         whole = self.wait_all or outcome.retrying
         self.journal.note(event_id, key, Entry(op_id, RUNNING))
-        progress = ProgressLine(self.write, self.tty)
+        progress = ProgressLine(self.write, self.tty, clock=self.monotonic, sleep=self.sleep)
         try:
             op = self.client.wait_for_operation(
                 event_id,
@@ -439,7 +527,7 @@ class Importer:
                 until_phase=None if whole else TICKETS_PHASE,
                 timeout=self.timeout,
                 delays=self.delays(),
-                sleep=self.sleep,
+                sleep=progress.sleep,
                 on_poll=progress.show,
             )
         except KeyboardInterrupt:
@@ -568,15 +656,39 @@ class Importer:
         )
 
 
+def _changed(outcome: Outcome) -> str:
+    """What an update changed, as the file names it: " (capacity, VIP price)"."""
+    changes = outcome.payload.changes if outcome.payload else []
+    return f" ({', '.join(changes)})" if outcome.action == "updated" and changes else ""
+
+
 def _api_problems(exc: errors.ValidationError, payload: Payload | None) -> list[Problem]:
     """The API's own messages, each on the CSV line of the part of the event it is about."""
     fallback = payload.fallback_line if payload else 0
     found = [
-        Problem(payload.line_for(e.attribute) if payload else fallback, e.sentence())
+        Problem(payload.line_for(e.attribute) if payload else fallback, _in_columns(e, payload))
         for e in exc.errors.attributes
         if e.message
     ]
     return found or [Problem(fallback, exc.message or "The API refused the event.")]
+
+
+def _in_columns(error: errors.FieldError, payload: Payload | None) -> str:
+    """The API's message about the column the file gave it in: "repeat_unit 'fortnight' is
+    not included in the list", not "Recurrences[0].repeat unit is not included in the
+    list". Only values sent as the file wrote them are quoted (not times, sent in UTC)."""
+    column = column_for(error.attribute)
+    if column is None or error.name:  # error.name: the API named a record; keep its words
+        return error.sentence()
+    message = error.message
+    if error.label and message.lower().startswith(error.label.lower() + " "):
+        message = message[len(error.label) + 1 :]
+    value = payload.sent(error.attribute) if payload else None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = " ".join(value)  # repeat_days
+    quoted = isinstance(value, str | int) and not isinstance(value, bool)
+    shown = f" {value!r}" if quoted and column in VERBATIM_COLUMNS else ""
+    return f"{column}{shown} {message}"
 
 
 def _validation_text(exc: errors.ValidationError) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,11 +49,11 @@ def csv_file(tmp_path: Path, rows: list[str], header: str = HEADER) -> Path:
     return path
 
 
-def run(*args) -> tuple[str, CommandError | None]:
+def run(*args, schedule: str = "0.05") -> tuple[str, CommandError | None]:
     """Run the command with fast polling: its output, and its error if it failed."""
     out = io.StringIO()
     try:
-        call_command("import_events", *map(str, args), "--poll-schedule", "0.05", stdout=out)
+        call_command("import_events", *map(str, args), "--poll-schedule", schedule, stdout=out)
     except CommandError as exc:
         return out.getvalue(), exc
     return out.getvalue(), None
@@ -159,11 +161,11 @@ def test_bad_rows_name_their_line_and_the_apis_message(importing, gm, tmp_path):
     ]
     out, error = run(csv_file(tmp_path, rows))
     assert error is not None
-    assert "line 3: Venue is invalid" in out
-    assert "line 5: Ticket type is invalid" in out
-    assert "line 6: Ends at must be after starts_at" in out
+    assert "line 3: venue_id 999999 is invalid" in out
+    assert "line 5: ticket_type_id 424242 is invalid" in out
+    assert "line 6: ends_at must be after starts_at" in out
     assert re.search(r"line 7: price must be a number .*'ten'", out)
-    assert "line 9: Ticket type is invalid" in out
+    assert "line 9: ticket_type_id 424242 is invalid" in out
     assert (
         "9 events" not in out
         and "7 events: 2 created, 0 updated, 0 retried, 0 unchanged, 5 failed." in out
@@ -306,7 +308,7 @@ def test_a_409_while_an_operation_runs_is_waited_out(importing, gm, tmp_path, mo
     out, error = run(csv_file(tmp_path, [row.replace(",10,10", ",12,10")]))
     assert error is None, out
     assert "busy with another operation; waiting for it" in out
-    assert re.search(r"updated event \d+ 'Busy \w+', operation \d+", out)
+    assert re.search(r"updated event \d+ 'Busy \w+' \(GA price\), operation \d+", out)
     assert "FAILED" not in out and "1 updated" in out
     event = top_level(gm, f"Busy {tag}")[0]
     types = gm.get_event(event["id"], include="registration_types")["registration_types"]
@@ -607,6 +609,19 @@ PAST_HEADER = (
 )
 
 
+def calls(sandbox, method: str, route: str) -> int:
+    """Requests the sandbox has answered on an API route, e.g. ("GET", "venues/<str:venue_id>")."""
+    by_route = sandbox.control("GET", "stats")["by_route"]
+    return by_route.get(f"{method} sandbox/api/public/v2/{route}", 0)
+
+
+LOCAL_HEADER = (
+    "external_id,type,name,venue_id,time_zone,starts_at,ends_at,session,session_starts_at,"
+    "session_ends_at,repeat_unit,repeat_days,repeat_until,registration_type,ticket_type_id,"
+    "price,inventory"
+)
+
+
 def test_what_has_ended_is_refused_by_line_and_what_has_begun_is_warned(importing, gm, tmp_path):
     tag = uuid.uuid4().hex[:6]
     rows = [
@@ -628,3 +643,232 @@ def test_what_has_ended_is_refused_by_line_and_what_has_begun_is_warned(importin
     assert len(top_level(gm, f"Under way {tag}")) == 1
     for name in ("Old", "Tour", "Weekly"):
         assert not top_level(gm, f"{name} {tag}"), name
+
+
+def test_times_without_an_offset_are_the_venues_local_time(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    rows = [  # Harbor Hall is in New York: EDT (-04:00) in July, EST (-05:00) in January
+        f"summer-{tag},date,Summer {tag},{VENUE},,2031-07-15T19:00:00,2031-07-15T22:00:00"
+        f",,,,,,,GA,{GA},10,10",
+        f"winter-{tag},date,Winter {tag},{VENUE},,2031-01-15T19:00:00,2031-01-15T22:00:00"
+        f",,,,,,,GA,{GA},10,10",
+        f"london-{tag},date,London {tag},{VENUE},Europe/London,2031-07-15T19:00:00,"
+        f"2031-07-15T22:00:00,,,,,,,GA,{GA},10,10",
+        f"offset-{tag},date,Offset {tag},{VENUE},,2031-07-15T19:00:00+02:00,"
+        f"2031-07-15T22:00:00+02:00,,,,,,,GA,{GA},10,10",
+        f"tour-{tag},parent,Tour {tag},{VENUE},,2031-07-16T17:00:00,2031-07-16T22:00:00,A,"
+        f"2031-07-16T17:00:00,2031-07-16T19:00:00,,,,GA,{GA},10,10",
+        f"weekly-{tag},recurring,Weekly {tag},{VENUE},,2031-07-07T18:00:00,2031-07-07T20:00:00"
+        f",,,,week,mon,2031-07-21,Seat,{GA},10,10",
+        # Mondays 21:00 in New York, given in UTC: repeat_until still ends in New York.
+        f"late-{tag},recurring,Late {tag},{VENUE},,2031-07-08T01:00:00Z,2031-07-08T03:00:00Z"
+        f",,,,week,mon,2031-07-21,Seat,{GA},10,10",
+    ]
+    path = csv_file(tmp_path, rows, LOCAL_HEADER)
+    lookups = calls(importing, "GET", "venues/<str:venue_id>")
+    out, error = run(path)
+    assert error is None, out
+    assert calls(importing, "GET", "venues/<str:venue_id>") == lookups + 1  # once per venue
+
+    def start(name: str) -> str:
+        return top_level(gm, f"{name} {tag}")[0]["start"]["utc"]
+
+    assert start("Summer") == "2031-07-15T23:00:00Z"
+    assert start("Winter") == "2031-01-16T00:00:00Z"
+    assert start("London") == "2031-07-15T18:00:00Z"  # its time_zone column: BST, +01:00
+    assert start("Offset") == "2031-07-15T17:00:00Z"  # an offset is kept as written
+    session = children(gm, top_level(gm, f"Tour {tag}")[0]["id"])[0]
+    assert session["start"]["utc"] == "2031-07-16T21:00:00Z"
+    for name, hour in (("Weekly", 18), ("Late", 21)):
+        dates = children(gm, top_level(gm, f"{name} {tag}")[0]["id"])
+        # Mondays in New York up to and with the repeat_until day there.
+        assert sorted(d["start"]["local"] for d in dates) == [
+            f"2031-07-{day}T{hour}:00:00-04:00" for day in ("07", "14", "21")
+        ]
+
+    again, error = run(path)
+    assert error is None, again
+    assert "7 events: 0 created, 0 updated, 0 retried, 7 unchanged, 0 failed." in again
+
+
+def test_local_times_the_clocks_skip_or_repeat_are_refused_by_line(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    rows = [  # New York: clocks go forward at 02:00 on 2031-03-09, back at 02:00 on 2031-11-02
+        f"gap-{tag},date,Gap {tag},{VENUE},,2031-03-09T02:30:00,2031-03-09T05:00:00"
+        f",,,,,,,GA,{GA},10,10",  # line 2
+        f"fold-{tag},date,Fold {tag},{VENUE},,2031-11-02T00:00:00,2031-11-02T01:30:00"
+        f",,,,,,,GA,{GA},10,10",  # line 3
+        f"tz-{tag},date,Zone {tag},{VENUE},Mars/Olympus,2031-07-15T19:00:00,"
+        f"2031-07-15T22:00:00,,,,,,,GA,{GA},10,10",  # line 4
+        f"tour-{tag},parent,Tour {tag},{VENUE},America/New_York,2031-11-01T20:00:00,"
+        f"2031-11-02T03:00:00,A,2031-11-01T20:00:00,2031-11-01T22:00:00,,,,GA,{GA},10,10",
+        f"tour-{tag},,,,,,,B,2031-11-02T01:00:00,2031-11-02T03:00:00,,,,GA,{GA},10,10",  # 6
+        f"ok-{tag},date,Fine {tag},{VENUE},,2031-11-02T02:00:00,2031-11-02T04:00:00"
+        f",,,,,,,GA,{GA},10,10",  # line 7: 02:00 comes once, after the fold
+    ]
+    created = calls(importing, "POST", "events")
+    out, error = run(csv_file(tmp_path, rows, LOCAL_HEADER))
+    assert error is not None
+    assert (
+        "line 2: starts_at 2031-03-09T02:30:00 does not exist in America/New_York: the clocks "
+        "go forward that night (from -05:00 to -04:00). Give a time that exists."
+    ) in out
+    assert (
+        "line 3: ends_at 2031-11-02T01:30:00 happens twice in America/New_York (the clocks go "
+        "back that night): write the one meant with its offset, 2031-11-02T01:30:00-04:00 or "
+        "2031-11-02T01:30:00-05:00."
+    ) in out
+    assert "line 4: time_zone must be a time zone name like America/New_York" in out
+    assert "line 6: session_starts_at 2031-11-02T01:00:00 happens twice" in out
+    assert calls(importing, "POST", "events") == created + 1  # only the fine one
+    assert top_level(gm, f"Fine {tag}")[0]["start"]["utc"] == "2031-11-02T07:00:00Z"
+    for name in ("Gap", "Fold", "Zone", "Tour"):
+        assert not top_level(gm, f"{name} {tag}"), name
+
+
+def test_an_unknown_venue_for_local_times_is_refused_by_line(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    rows = [
+        f"a-{tag},date,Nowhere {tag},999999,,2031-07-15T19:00:00,2031-07-15T22:00:00"
+        f",,,,,,,GA,{GA},10,10",
+        f"b-{tag},date,Nowhere again {tag},999999,,2031-07-16T19:00:00,2031-07-16T22:00:00"
+        f",,,,,,,GA,{GA},10,10",
+    ]
+    lookups = calls(importing, "GET", "venues/<str:venue_id>")
+    out, error = run(csv_file(tmp_path, rows, LOCAL_HEADER))
+    assert error is not None
+    assert "line 2: venue_id 999999 is not a venue of this account" in out
+    assert "line 3: venue_id 999999 is not a venue of this account" in out
+    assert calls(importing, "GET", "venues/<str:venue_id>") == lookups + 1
+
+
+def test_an_inventory_edit_on_an_existing_type_is_said_not_applied(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    start, end = at(680), at(680, 22)
+    gala = f"gala-{tag},date,Gala {tag},{VENUE},{start},{end},,,,,,,,"
+    first, error = run(csv_file(tmp_path, [gala + f"GA,{GA},40,100", gala + f"VIP,{NAMED},90,50"]))
+    assert error is None, first
+
+    fewer = [gala + f"GA,{GA},40,100", gala + f"VIP,{NAMED},90,40"]
+    out, error = run(csv_file(tmp_path, fewer))
+    assert error is None, out
+    assert (
+        "line 3: inventory 40 for 'VIP' not applied: the type exists with 50 in stock and "
+        "tickets may have sold; change stock in Guest Manager."
+    ) in out
+    assert re.search(r"event \d+ is up to date but for the inventory noted above", out)
+    assert "1 unchanged" in out
+
+    dearer = [gala + f"GA,{GA},40,100", gala + f"VIP,{NAMED},95,40"]
+    out, error = run(csv_file(tmp_path, dearer))
+    assert error is None, out
+    assert "line 3: inventory 40 for 'VIP' not applied" in out
+    assert re.search(rf"updated event \d+ 'Gala {tag}' \(VIP price\), operation", out)
+    event = top_level(gm, f"Gala {tag}")[0]
+    types = gm.get_event(event["id"], include="registration_types.stock_item")
+    stock = {t["name"]: t["stock_item"]["available"] for t in types["registration_types"]}
+    assert stock == {"GA": 100, "VIP": 50}
+
+
+def test_an_update_names_what_it_changed(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    start, end, middle = at(690), at(690, 23), at(690, 21)
+    header = (
+        "external_id,type,name,venue_id,starts_at,ends_at,capacity,session,session_starts_at,"
+        "session_ends_at,registration_type,ticket_type_id,price,inventory,order_max"
+    )
+    gala = f"gala-{tag},date,Gala {tag},{VENUE},{start},{end}"
+    tour = f"tour-{tag},parent,Tour {tag},{VENUE},{start},{end},"
+    rows = [
+        f"{gala},100,,,,GA,{GA},40,100,",
+        f"{tour},A,{start},{middle},GA,{GA},50,50,",
+    ]
+    first, error = run(csv_file(tmp_path, rows, header))
+    assert error is None, first
+    changed = [
+        f"{gala},120,,,,GA,{GA},45,100,4",
+        f"gala-{tag},,,,,,,,,,VIP,{NAMED},90,10,",
+        f"{tour},A,{at(690, 20)},{middle},GA,{GA},55,50,",
+        f"tour-{tag},,,,,,,B,{middle},{end},GA,{GA},50,50,",
+    ]
+    out, error = run(csv_file(tmp_path, changed, header))
+    assert error is None, out
+    assert re.search(
+        rf"updated event \d+ 'Gala {tag}' \(capacity, GA price, GA order_max, VIP added\)", out
+    )
+    assert re.search(
+        rf"updated event \d+ 'Tour {tag}' "
+        r"\(session A starts_at, session A GA price, session B added\)",
+        out,
+    )
+
+
+def test_the_apis_wording_is_put_in_the_files_columns(importing, gm, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    start, end, later = at(710, 18), at(710, 20), at(710, 22)
+    header = LOCAL_HEADER.replace("repeat_until", "repeat_count")
+    rows = [
+        f"rec-{tag},recurring,Fortnightly {tag},{VENUE},,{start},{end},,,,fortnight,,3,"
+        f"Seat,{GA},15,20",  # line 2
+        f"tour-{tag},parent,Tour {tag},{VENUE},,{start},{later},A,{start},{end},,,,"
+        f"GA,{GA},5,5",  # line 3
+        f"tour-{tag},,,,,,,B,,,,,,GA,{GA},5,5",  # line 4: session B has no times
+        f"days-{tag},recurring,Days {tag},{VENUE},,{start},{end},,,,week,mon funday,3,"
+        f"Seat,{GA},15,20",  # line 5
+        f"ok-{tag},date,Fine {tag},{VENUE},,{start},{end},,,,,,,GA,{GA},5,5",  # line 6
+        f"ok-{tag},,,,,,,,,,,,,VIP,424242,5,5",  # line 7
+    ]
+    out, error = run(csv_file(tmp_path, rows, header))
+    assert error is not None
+    # The API says "Recurrences[0].repeat unit is not included in the list", "Sessions[1].starts
+    # at can't be blank", "Recurrences[0].days ..." and "Ticket type is invalid".
+    assert "line 2: repeat_unit 'fortnight' is not included in the list" in out
+    assert "line 4: session_starts_at can't be blank" in out
+    assert "line 4: session_ends_at can't be blank" in out
+    assert "line 5: repeat_days 'monday funday' is not included in the list" in out
+    assert "line 7: ticket_type_id 424242 is invalid" in out
+    assert "Recurrences[" not in out and "Sessions[" not in out
+
+
+def test_without_a_terminal_a_long_wait_says_so_every_ten_seconds(
+    importing, gm, tmp_path, monkeypatch
+):
+    tag = uuid.uuid4().hex[:6]
+    name = f"Long {tag}"
+    importing.control("POST", "operations", {"event_name": name, "hold": "tickets"})
+    clock = [0.0]  # the importer's seconds: its waits pass them without waiting
+    written: list[tuple[float, str]] = []
+    seen: list[tuple[float, list]] = []  # (since when, the operation's phases)
+    released: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+        time.sleep(0.01)  # the sandbox's phases advance in real time, in its own process
+        if released or not top_level(gm, name):
+            return
+        event_id, operation = _latest_operation(importing, gm, name)
+        if not seen or seen[-1][1] != operation["phases"]:
+            seen.append((clock[0], operation["phases"]))
+        elif clock[0] - seen[-1][0] >= 60:  # a minute stuck where it is held: let it go
+            _release(importing, event_id)
+            released.append(clock[0])
+
+    real = eventsync.Importer
+
+    def importer(client, write, **options) -> eventsync.Importer:
+        def timed(text: str) -> None:
+            written.append((clock[0], text))
+            write(text)
+
+        return real(client, timed, sleep=sleep, monotonic=lambda: clock[0], **options)
+
+    monkeypatch.setattr(eventsync, "Importer", importer)
+    row = f"long-{tag},date,{name},{VENUE},{at(720)},{at(720, 22)},,,,,,,,GA,{GA},10,10"
+    out, error = run(csv_file(tmp_path, [row]), schedule="15")
+    assert error is None, out
+    assert "tickets ready" in out
+    waiting = [when for when, text in written if text.startswith("  ")]
+    assert released and waiting[-1] > released[0]  # it waited on, polling every 15 s
+    assert all(b - a <= 10 for a, b in itertools.pairwise([0.0, *waiting]))
+    repeated = Counter(t.split("  (still waiting")[0] for t in out.splitlines() if "(still" in t)
+    assert max(repeated.values()) >= 5  # the minute it was held: the same line, with seconds

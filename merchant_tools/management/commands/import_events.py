@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from infra import budget, upstream
 from merchant_tools import eventimport, eventsync
@@ -93,7 +92,7 @@ class Command(BaseCommand):
         self, file: Path, comps_file: Path | None
     ) -> tuple[list[eventimport.EventSpec], list[eventimport.CompSpec] | None]:
         try:
-            specs = eventimport.read_events(_text(file), now=timezone.now())
+            specs = eventimport.read_events(_text(file))
             comps = eventimport.read_comps(_text(comps_file)) if comps_file else None
         except OSError as exc:
             raise CommandError(f"Can't read {exc.filename}: {exc.strerror}") from exc
