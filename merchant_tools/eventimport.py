@@ -691,22 +691,15 @@ API_COLUMNS: dict[str, dict[str, str]] = {
     },
 }
 # Columns whose value is sent as written (times go in UTC; published, as a time).
-VERBATIM_COLUMNS = {
-    "type",
-    "name",
-    "venue_id",
-    "capacity",
-    "session",
-    "registration_type",
-    "ticket_type_id",
-    "price",
-    "inventory",
-    "order_min",
-    "order_max",
-    "repeat_unit",
-    "repeat_every",
-    "repeat_days",
-    "repeat_count",
+VERBATIM_COLUMNS = set(EVENT_COLUMNS) - {
+    "external_id",
+    "time_zone",
+    "starts_at",
+    "ends_at",
+    "published",
+    "session_starts_at",
+    "session_ends_at",
+    "repeat_until",
 }
 
 
