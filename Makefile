@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; break; fi; done)
 
-.PHONY: install demo serve test test-production test-clocks lint chromium clean embed
+.PHONY: install demo serve test test-production test-clocks lint debian-packages clean embed
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 is required (pyenv install 3.12)." >&2; exit 1; }
@@ -16,13 +16,21 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+# What the tests need from Debian: Chromium (browser tests, required) and nginx (the reference
+# proxy cache, deploy/nginx.conf; its tests skip without it). Installed when missing, as root.
+debian-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  elif ! command -v chromium >/dev/null 2>&1; then \
+	    echo "Browser tests need Debian's chromium at /usr/bin/chromium: sudo apt-get install$$missing" >&2; exit 1; \
 	  else \
-	    echo "Browser tests need Debian's chromium at /usr/bin/chromium: sudo apt-get install chromium" >&2; exit 1; \
-	  fi; }
+	    echo "The nginx tests will skip: sudo apt-get install nginx-light" >&2; \
+	  fi; \
+	fi
 
 demo: install
 	$(BIN)/python manage.py demo
@@ -43,11 +51,11 @@ static/embed/embed.min.js: static/embed/embed.js devtools/minify-embed.mjs node_
 
 embed: static/embed/embed.min.js
 
-test: install chromium node_modules/.installed embed
+test: install debian-packages node_modules/.installed embed
 	$(BIN)/python -m pytest
 
 # The production configuration: PostgreSQL and Redis on this machine.
-test-production: install chromium node_modules/.installed embed
+test-production: install debian-packages node_modules/.installed embed
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
 	$(BIN)/python -m pytest
@@ -58,7 +66,7 @@ test-production: install chromium node_modules/.installed embed
 CLOCKS ?= 2026-12-31T23:30:00Z 2027-02-28T23:30:00Z 2027-03-14T06:30:00Z \
 	2027-03-28T00:30:00Z 2027-04-03T15:30:00Z
 
-test-clocks: install chromium node_modules/.installed
+test-clocks: install debian-packages node_modules/.installed
 	@failed=""; for clock in $(CLOCKS); do \
 	  echo "=== clock pinned to $$clock"; \
 	  $(BIN)/python -m pytest -m dates --clock=$$clock || failed="$$failed $$clock"; \

@@ -85,7 +85,8 @@ class Buyer:
 
     def post(self, path: str, data: dict[str, str], kept: str = "") -> httpx.Response | None:
         """The answer, or None after an honest refusal (checked to keep ``kept``)."""
-        response = self._send("POST", path, data={"csrfmiddlewaretoken": self.csrf, **data})
+        token = self.csrf or self._cookie_token()
+        response = self._send("POST", path, data={"csrfmiddlewaretoken": token, **data})
         if response.status_code in HONEST:
             self.outcome.refusals += 1
             if kept and kept not in response.text:
@@ -95,6 +96,13 @@ class Buyer:
         if response.status_code in (301, 302, 303):
             return self.get(response.headers["Location"])
         return response
+
+    def _cookie_token(self) -> str:
+        """Event pages are shared between buyers and carry no token: as the site's script
+        does, get the CSRF cookie (one base's cookie serves them all: one host) and post it."""
+        if "csrftoken" not in self.web.cookies:
+            self._send("GET", "/csrf")
+        return self.web.cookies.get("csrftoken") or ""
 
     def _wait(self, response: httpx.Response) -> None:
         told = response.headers.get("Retry-After", "")

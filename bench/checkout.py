@@ -49,8 +49,12 @@ class Recorder:
         return int(calls), app_ms
 
 
-def csrf(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+def cookie_token(web: httpx.Client) -> str:
+    """An event page is shared between buyers and carries no token: as the site's script
+    does, get the CSRF cookie and post its value."""
+    if "csrftoken" not in web.cookies:
+        web.get("/csrf")
+    return web.cookies["csrftoken"]
 
 
 def one_checkout(base: str, stripe: str, event_path: str, rec: Recorder, buyer: int) -> None:
@@ -59,7 +63,7 @@ def one_checkout(base: str, stripe: str, event_path: str, rec: Recorder, buyer: 
     with httpx.Client(base_url=base, timeout=60, headers=buyer_headers(buyer)) as web:
         page = web.get(event_path)
         calls += rec.step("event page", page)[0]
-        token = csrf(page.text)
+        token = cookie_token(web)
         variant = re.search(r'name="qty-(\d+)"', page.text).group(1)
         add = web.post(
             "/order/add",

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_safe
 from guestmanager import errors
 from infra import swr
 from infra.budget import catalog_view
-from infra.pagecache import CSRF_PLACEHOLDER, fill_csrf_token, shared_page
+from infra.pagecache import shared_page
 from tenancy import embed
 from tenancy.current import TenantRequest, current
 
@@ -36,7 +36,7 @@ def _categories() -> list[dict[str, Any]]:
 
 
 @require_safe
-@shared_page
+@shared_page(vary=["HX-Request"])  # a "Load more" page is a fragment for htmx
 @catalog_view
 def event_list(request: TenantRequest) -> HttpResponse:
     form = EventFilterForm(request.GET or None, categories=_categories())
@@ -169,6 +169,7 @@ def event_url(event: dict[str, Any]) -> str:
 
 
 @require_safe
+@shared_page
 @catalog_view
 def event_detail(request: TenantRequest, event_id: int, slug: str = "") -> HttpResponse:
     return render_event_page(request, event_id, slug=slug or "", chosen=_preselected(request))
@@ -200,9 +201,8 @@ def render_event_page(
     """The event page; the add-to-order view re-renders it with errors beside the
     registration types and the buyer's chosen quantities kept.
 
-    Without those it is the same page for everyone but its CSRF token, so it is rendered once
-    per refresh of the event's data with a placeholder token, and each view fills in the
-    buyer's own token."""
+    Without those it is the same page for everyone (its form takes the CSRF token from the
+    cookie as it is sent), so it is rendered once per refresh of the event's data."""
     try:
         cached = reads.event_detail(event_id)
     except swr.Unavailable as exc:
@@ -230,10 +230,10 @@ def render_event_page(
     html = cache.get(key)
     if html is None:
         context = _event_context(request, cached, event_id)
-        context["csrf_token"] = CSRF_PLACEHOLDER
+        context["token_from_cookie"] = True
         html = render_to_string("catalog/event.html", context, request)
         cache.set(key, html, timeout=int(settings.CATALOG_TTL + settings.CATALOG_STALE))
-    return fill_csrf_token(request, html, status)
+    return HttpResponse(html, status=status)
 
 
 def _event_context(request: TenantRequest, cached: swr.Cached, event_id: int) -> dict[str, Any]:

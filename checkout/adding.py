@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
+from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.http import require_http_methods
 
 from catalog import cards, reads
@@ -88,20 +89,58 @@ def _event_options(event: dict[str, Any]) -> list[tuple[int, cards.TypeOption]]:
     ]
 
 
-@require_http_methods(["GET", "HEAD", "POST"])
-def add_to_order(request: TenantRequest) -> HttpResponse:
-    if request.method != "POST":  # a refused add's page, reloaded from the address bar
-        return redirect("home")
+def _posted_event(request: TenantRequest) -> tuple[int, dict[str, Any]] | HttpResponse:
+    """(id, event) of the event the form was posted from, or the page saying it can't be read."""
     posted_event = request.POST.get("event", "")
     if not (posted_event.isascii() and posted_event.isdigit()) or len(posted_event) > 12:
         raise Http404("No such event")
     event_id = int(posted_event)
     try:
-        event = reads.event_detail(event_id).value
+        return event_id, reads.event_detail(event_id).value
     except swr.Unavailable as exc:
         if isinstance(exc.cause, errors.NotFound):
             raise Http404("No such event") from exc
         return render(request, "unavailable.html", status=503)
+
+
+def csrf_failure(request: TenantRequest, reason: str = "") -> HttpResponse:
+    """A form refused for its CSRF token. Event pages come from shared caches without a token
+    (the site's script adds it), so without JavaScript the first add arrives without one: the
+    event page is shown again with the quantities chosen and a token of the buyer's own, to
+    confirm with one more click. Nothing is added before that. Every other form gets the
+    product's "page expired" page."""
+    match = getattr(request, "resolver_match", None)
+    tenant = getattr(request, "tenant", None)
+    if (
+        match is None
+        or match.view_name != "checkout:add"
+        or tenant is None
+        or tenant.embed is not None
+        or request.method != "POST"
+    ):
+        return django_csrf_failure(request, reason)
+    found = _posted_event(request)
+    if isinstance(found, HttpResponse):
+        return found
+    event_id, event = found
+    form = AddToOrderForm(request.POST, options=[o for _e, o in _event_options(event)])
+    return render_event_page(
+        request,
+        event_id,
+        chosen=form.posted(),
+        form_error=_("Your tickets aren’t in your order yet. Check your choice and add them."),
+        status=403,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def add_to_order(request: TenantRequest) -> HttpResponse:
+    if request.method != "POST":  # a refused add's page, reloaded from the address bar
+        return redirect("home")
+    found = _posted_event(request)
+    if isinstance(found, HttpResponse):
+        return found
+    event_id, event = found
     options = _event_options(event)
     form = AddToOrderForm(request.POST, options=[o for _e, o in options])
     form.is_valid()

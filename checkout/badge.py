@@ -1,12 +1,12 @@
 """The header's cart link shows how many tickets the buyer's open order holds.
 
-Pages are shared between buyers (whole-page cache, render-once event pages), so templates
-write a placeholder and the count is filled in per response (``CartBadgeMiddleware``, outside
-the page cache), from what the checkout last learnt (``response.cart_count``, set by
-``CartCountMiddleware`` after any view that used the session) or else the buyer's cart
-cookie. The cookie is only a display hint: the cart itself always reads the server-side
-session. Framed pages have no cookie; they tell the host page the count instead
-(``context_processors``).
+The count travels in a cookie (count only), set whenever the session's open order changes
+(``CartCountMiddleware``). Pages shared between buyers (``infra.pagecache``) leave the badge
+empty and the site's script fills it from that cookie; on the buyer's own pages it is filled
+in per response (``CartBadgeMiddleware``) from what the checkout last learnt
+(``response.cart_count``) or else the cookie, so those show it without JavaScript too. The
+cookie is only a display hint: the cart itself always reads the server-side session. Framed
+pages have no cookie; they tell the host page the count instead (``context_processors``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from infra.pagecache import is_public
 from tenancy.current import current, tenant_of
 
 from . import session
@@ -43,6 +44,8 @@ def fill(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Put the count where the page asks for it (nothing when the cart is empty)."""
     if response.streaming or not response.get("Content-Type", "").startswith("text/html"):
         return response
+    if is_public(response) or response.has_header("Content-Encoding"):
+        return response  # the same bytes for everyone: the script fills it in
     if PLACEHOLDER not in response.content:
         return response
     count = count_from(request, response)
@@ -53,8 +56,6 @@ def fill(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 
 
 class CartBadgeMiddleware:
-    """Outside the page cache, so cached pages get the count too."""
-
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("events/<int:event_id>/<slug:slug>/", catalog_views.event_detail, name="event"),
     path("tickets/resend/", resend.ticket_resend, name="ticket-resend"),
     path("brand.css", tenancy_views.brand_css, name="brand-css"),
+    path("csrf", tenancy_views.csrf_cookie, name="csrf-cookie"),
     path("ended", tenancy_views.embed_ended, name="embed-ended"),
     path("", include("checkout.urls")),
 ]

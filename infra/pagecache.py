@@ -1,13 +1,24 @@
-"""Whole-page caching for pages that are the same for everyone.
+"""Pages a shared cache can serve, and this process's own copy of them.
 
-The events list is the busiest page and the same for everyone: a view marks its response with
-``@shared_page``. An event page is the same for everyone but its CSRF token: its view renders
-it with ``CSRF_PLACEHOLDER`` and hands that text over with ``fill_csrf_token``. The middleware
-(near the top of the stack) keeps the finished response — body and headers, never cookies — for a
-few seconds, per scheme (an HTTPS answer carries HSTS; plain HTTP may be due a redirect), and
-answers repeats before any other middleware runs; for an event page it fills in the buyer's
-own token (and sets the CSRF cookie) with Django's CSRF middleware. Each
-process keeps its own copy, so nothing is shared between buyers but the page itself."""
+The events list and event pages are the same for every buyer: their views are marked
+``@shared_page``. They hold no per-buyer bytes: a form takes its CSRF token from the cookie
+as it is sent (``static/storefront/site.js``) and the header's order count comes from the
+cart cookie (``checkout.badge``). A framed page never is one: its links carry the buyer's
+session reference.
+
+``SharedPageMiddleware`` (outside everything that sets a cookie or reads the session) checks
+on the way out that a marked page really is the same for everyone — no cookie set, nothing
+read from the session — and then tells caches so (``Cache-Control: public, max-age=0,
+s-maxage, stale-while-revalidate``, ``Vary`` only on what changes the body) and gzips it. It
+holds no secret, so compression reveals nothing (BREACH); every other page, which may hold a
+CSRF token or the buyer's data, stays uncompressed. A response that sets a cookie is never
+public.
+
+``PageCacheMiddleware`` (near the top of the stack) keeps those finished pages — body and
+headers, never cookies — for a few seconds, per scheme (an HTTPS answer carries HSTS; plain
+HTTP may be due a redirect) and per encoding, and answers repeats before any other middleware
+runs. Each process keeps its own copy; a reverse proxy (``deploy/nginx.conf``) or a CDN in
+front shares them between processes and machines."""
 
 from __future__ import annotations
 
@@ -15,44 +26,117 @@ import functools
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import CsrfViewMiddleware, get_token
+from django.middleware.gzip import GZipMiddleware, re_accepts_gzip
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import get_language_from_request
 
-CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
-SKIP_HEADERS = {"set-cookie", "server-timing", "vary", "content-length"}
+SKIP_HEADERS = {"set-cookie", "server-timing", "content-length"}
 MAX_PAGES = 500
 
+type View = Callable[..., HttpResponse]
 
-def shared_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        response.shared_page = True  # type: ignore[attr-defined]
+
+@overload
+def shared_page(view: View) -> View: ...
+@overload
+def shared_page(*, vary: Iterable[str]) -> Callable[[View], View]: ...
+def shared_page(view: View | None = None, *, vary: Iterable[str] = ()) -> Any:
+    """Mark a view's pages as the same for every buyer; ``vary``: request headers that change
+    the body (``HX-Request`` where htmx gets a fragment)."""
+    extra = tuple(vary)
+
+    def mark(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            response = view(request, *args, **kwargs)
+            response.shared_page = extra  # type: ignore[attr-defined]
+            return response
+
+        return wrapper
+
+    return mark(view) if view is not None else mark
+
+
+class SharedGZip(GZipMiddleware):
+    # No random padding (Django's Heal-the-BREACH): a shared page holds no secret to guard,
+    # and the same page compresses to the same bytes for every cache.
+    max_random_bytes = 0
+
+
+def _tokens(value: str) -> list[str]:
+    return [token.strip() for token in value.split(",") if token.strip()]
+
+
+def is_public(response: HttpResponse) -> bool:
+    return "public" in _tokens(response.get("Cache-Control", "").lower())
+
+
+def _vary(response: HttpResponse) -> list[str]:
+    return _tokens(response.get("Vary", ""))
+
+
+def _shareable(request: HttpRequest, response: HttpResponse) -> bool:
+    tenant = getattr(request, "tenant", None)
+    return (
+        getattr(response, "shared_page", None) is not None
+        and request.method in ("GET", "HEAD")
+        and (tenant is None or tenant.embed is None)
+        and not response.streaming
+        and not response.cookies
+        and "cookie" not in {v.lower() for v in _vary(response)}
+    )
+
+
+class SharedPageMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self._gzip = SharedGZip(get_response)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if _shareable(request, response):
+            return self._share(request, response)
+        if response.cookies and "private" not in response.get("Cache-Control", ""):
+            patch_cache_control(response, private=True)  # drops any "public"
         return response
 
-    return wrapper
+    def _share(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        vary = _vary(response)
+        if len(settings.LANGUAGES) == 1:  # LocaleMiddleware's, but there is one language
+            vary = [v for v in vary if v.lower() != "accept-language"]
+        if vary:
+            response["Vary"] = ", ".join(vary)
+        elif response.has_header("Vary"):
+            del response["Vary"]
+        patch_vary_headers(response, response.shared_page)  # type: ignore[attr-defined]
+        if response.status_code == 200:
+            patch_cache_control(
+                response,
+                public=True,
+                max_age=0,  # browsers ask again; the shared cache answers
+                s_maxage=settings.SHARED_CACHE_SECONDS,
+                stale_while_revalidate=settings.SHARED_CACHE_STALE_SECONDS,
+            )
+        self._gzip.process_response(request, response)  # in place
+        response.shared_public = is_public(response)  # type: ignore[attr-defined]
+        return response
 
 
-def fill_csrf_token(request: HttpRequest, html: str, status: int = 200) -> HttpResponse:
-    """A page rendered with ``CSRF_PLACEHOLDER`` for the token, answered with this buyer's
-    token and kept so repeats are filled in the same way without rendering."""
-    response = HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)), status=status)
-    response.page_template = html  # type: ignore[attr-defined]
-    return response
+def accepts_gzip(request: HttpRequest) -> bool:
+    return bool(re_accepts_gzip.search(request.headers.get("Accept-Encoding", "")))
 
 
 @dataclass(frozen=True)
 class Page:
     expires: float
-    body: str | bytes
+    body: bytes
     headers: list[tuple[str, str]]
-    needs_csrf_token: bool
 
 
 class PageCacheMiddleware:
@@ -60,7 +144,6 @@ class PageCacheMiddleware:
         self.get_response = get_response
         self._pages: dict[str, Page] = {}
         self._lock = threading.Lock()
-        self._csrf = CsrfViewMiddleware(get_response)
         _middlewares.add(self)
 
     def forget(self) -> None:
@@ -76,6 +159,7 @@ class PageCacheMiddleware:
                 request.get_host(),
                 get_language_from_request(request),
                 "htmx" if request.headers.get("HX-Request") else "page",
+                "gzip" if accepts_gzip(request) else "plain",
                 request.get_full_path()[:1000],
             ]
         )
@@ -87,39 +171,27 @@ class PageCacheMiddleware:
         key = self._key(request)
         page = self._pages.get(key)
         if page and page.expires > time.monotonic():
-            return self._replay(request, page)
+            return self._replay(page)
         response = self.get_response(request)
-        if response.status_code == 200:
-            template: str | None = getattr(response, "page_template", None)
-            if template is not None:
-                self._store(key, response, template, needs_csrf_token=True)
-            elif getattr(response, "shared_page", False) and not response.cookies:
-                self._store(key, response, response.content, needs_csrf_token=False)
+        if response.status_code == 200 and getattr(response, "shared_public", False):
+            self._store(key, response)
         return response
 
-    def _replay(self, request: HttpRequest, page: Page) -> HttpResponse:
-        if not page.needs_csrf_token:
-            response = HttpResponse(page.body)
-        else:
-            assert isinstance(page.body, str)  # a page template (fill_csrf_token)
-            self._csrf.process_request(request)  # the buyer's CSRF cookie, if any
-            response = HttpResponse(page.body.replace(CSRF_PLACEHOLDER, get_token(request)))
+    def _replay(self, page: Page) -> HttpResponse:
+        response = HttpResponse(page.body)
         for name, value in page.headers:
             response[name] = value
-        response["Content-Length"] = str(len(response.content))
-        if page.needs_csrf_token:
-            self._csrf.process_response(request, response)  # sets a new cookie; Vary: Cookie
+        response["Content-Length"] = str(len(page.body))
+        response.shared_public = True  # type: ignore[attr-defined]
         return response
 
-    def _store(
-        self, key: str, response: HttpResponse, body: str | bytes, *, needs_csrf_token: bool
-    ) -> None:
+    def _store(self, key: str, response: HttpResponse) -> None:
         # Never outlive the freshness of the data on the page.
         seconds = min(settings.PAGE_CACHE_SECONDS, settings.CATALOG_TTL)
-        if seconds <= 0 or set(response.cookies) - {settings.CSRF_COOKIE_NAME}:
+        if seconds <= 0 or response.cookies:
             return
         headers = [(k, v) for k, v in response.items() if k.lower() not in SKIP_HEADERS]
-        page = Page(time.monotonic() + seconds, body, headers, needs_csrf_token)
+        page = Page(time.monotonic() + seconds, response.content, headers)
         with self._lock:
             if len(self._pages) >= MAX_PAGES:
                 now = time.monotonic()

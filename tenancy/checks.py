@@ -1,4 +1,5 @@
-"""System checks for the order the tenancy middleware needs among Django's own."""
+"""System checks for the order the tenancy middleware needs among Django's own, and that
+pages shared between buyers are judged after every cookie and session read is known."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ DJANGO_SESSIONS = "django.contrib.sessions.middleware.SessionMiddleware"
 CSRF = "django.middleware.csrf.CsrfViewMiddleware"
 CSP = "django.middleware.csp.ContentSecurityPolicyMiddleware"
 CLICKJACKING = "django.middleware.clickjacking.XFrameOptionsMiddleware"
+SHARED_PAGES = "infra.pagecache.SharedPageMiddleware"
+CART_COUNT = "checkout.badge.CartCountMiddleware"
 
 
 def _before(middleware: list[str], first: str, then: str) -> bool:
@@ -54,6 +57,15 @@ def tenancy_middleware_order(app_configs: Any, **kwargs: Any) -> list[CheckMessa
                 f"{CSP} and {CLICKJACKING} must come before {TENANT}: its own answers (an "
                 "unknown merchant) need a framing policy too.",
                 id="tenancy.E004",
+            )
+        )
+    if not all(_before(middleware, SHARED_PAGES, inner) for inner in (SESSIONS, CSRF, CART_COUNT)):
+        found.append(
+            Error(
+                f"{SHARED_PAGES} must come before {SESSIONS}, {CSRF} and {CART_COUNT}: it "
+                "makes a page public only when nothing of a buyer's (a cookie set, the "
+                "session read) went into it.",
+                id="tenancy.E005",
             )
         )
     return found

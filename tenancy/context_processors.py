@@ -32,4 +32,5 @@ def tenant(request: HttpRequest) -> dict[str, Any]:
         if embed and current
         else "",
         "brand_css_url": brand_css_url,
+        "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
     }

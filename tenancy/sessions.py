@@ -52,8 +52,12 @@ class TenantSessionMiddleware(SessionMiddleware):
                 request.COOKIES[settings.CSRF_COOKIE_NAME] = secret
             return refused
         session = self.SessionStore(request.COOKIES.get(cookie_name(tenant)))
-        if session.session_key and session.get(SCOPE_KEY, scope(tenant)) != scope(tenant):
-            session = self.SessionStore()  # begun for another merchant or mode: start afresh
+        if session.session_key:
+            if session.get(SCOPE_KEY, scope(tenant)) != scope(tenant):
+                session = self.SessionStore()  # begun for another merchant or mode: start afresh
+            # Whose session it is says nothing about the page: only a view that reads it makes
+            # the answer the buyer's own (Vary: Cookie, never shared).
+            session.accessed = False
         request.session = session
         return None
 

@@ -1,5 +1,5 @@
-"""The embed script, each merchant's brand stylesheet, and the page a frame lands on when
-its session has ended."""
+"""The embed script, each merchant's brand stylesheet, the page a frame lands on when its
+session has ended, and the CSRF cookie for pages served from a shared cache."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from . import embed as embeds
@@ -103,3 +105,15 @@ def embed_ended(request: TenantRequest) -> HttpResponse:
         embed.theme = embeds.theme_of(request.GET.get("theme"))
         restart = f"{embed.base_prefix}?{embed.entry_query()}"
     return render(request, "tenancy/embed_ended.html", {"restart_url": restart})
+
+
+@never_cache
+@require_safe
+def csrf_cookie(request: TenantRequest) -> HttpResponse:
+    """Sets the CSRF cookie, which a page from a shared cache does not: the site's script
+    asks for it before sending a form when the browser has none. Framed pages keep their
+    secret in the embed session and never need it."""
+    if request.tenant.embed is not None:
+        raise Http404("Not on a framed page")
+    get_token(request)
+    return HttpResponse(status=204)

@@ -27,7 +27,11 @@ def add(web, gm, event_name: str, quantities: dict[str, int]):
     for type_name, qty in quantities.items():
         page.get_by_label(type_name, exact=True).select_option(str(qty))
     page.get_by_role("button", name="Add to order").click()
-    page.wait_for_url(re.compile(r"/cart/$"))
+    page.wait_for_url(re.compile(r"/cart/$|/order/add$"))
+    if page.url.endswith("/order/add"):  # without JavaScript the first add asks to confirm
+        page.get_by_role("alert").filter(has_text="aren’t in your order yet").wait_for()
+        page.get_by_role("button", name="Add to order").click()
+        page.wait_for_url(re.compile(r"/cart/$"))
 
 
 def heading(page, name: str):

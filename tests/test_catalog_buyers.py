@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from infra import upstream as gm_module
 
+from .web import csrf
+
 VENUE, GA = 2, 1  # Harbor Hall, General admission (seeded)
 
 
@@ -170,7 +172,7 @@ def test_by_default_the_catalog_sells_in_the_currency_the_api_prices_it_in(web, 
     row = visible_text(type_row(page, "Entry"))
     assert "Not available in this currency" not in row and "30.00" in row
     shopper = Shopper(web, gm)
-    shopper.token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    shopper.token = csrf(web.get(f"/events/{event['id']}/{event['slug']}/"))
     variant = event["registration_types"][0]["variant_id"]
     added = web.post(
         "/order/add",
@@ -218,7 +220,7 @@ def test_a_type_priced_below_zero_upstream_is_never_sold(web, gm, sandbox):
     assert "Not available" in row and "−" not in row and "-$" not in row, row
     assert f'name="qty-{broken["variant_id"]}"' not in type_row(page, "Broken GA")
     assert "from $10.00" in visible_text(web.get("/", {"q": event["name"]}).content.decode())
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    token = csrf(web.get(f"/events/{event['id']}/{event['slug']}/"))
     before = sandbox.control("GET", "stats")["by_route"].get("POST sandbox/api/public/v2/orders", 0)
     refused = web.post(
         "/order/add",

@@ -29,7 +29,7 @@ def last_seats(gm, sandbox):
 
 
 def _badge(html: str) -> str:
-    found = re.search(r'id="cart-count">([^<]*)<', html)
+    found = re.search(r'id="cart-count" data-cookie="gm_cart">([^<]*)<', html)
     assert found, "the page has the cart badge"
     return found.group(1)
 

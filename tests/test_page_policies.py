@@ -54,3 +54,11 @@ def test_checks_keep_the_framing_policies_outside_the_tenant_middleware(settings
     tenant = order.pop(order.index("tenancy.middleware.TenantMiddleware"))
     settings.MIDDLEWARE = [tenant, *order]
     assert [e.id for e in tenancy_middleware_order(None)] == ["tenancy.E004"]
+
+
+def test_checks_keep_shared_pages_judged_outside_sessions_and_csrf(settings):
+    order = list(settings.MIDDLEWARE)
+    shared = order.pop(order.index("infra.pagecache.SharedPageMiddleware"))
+    order.insert(order.index("django.middleware.csrf.CsrfViewMiddleware") + 1, shared)
+    settings.MIDDLEWARE = order
+    assert [e.id for e in tenancy_middleware_order(None)] == ["tenancy.E005"]

@@ -17,9 +17,18 @@ BUYER_STEP = {
 
 
 def csrf(response) -> str:
+    """The token a form on this page posts: its own, or, on a page shared between buyers
+    (which carries none), the CSRF cookie's, fetched as the site's script does."""
     match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', response.content)
-    assert match, "page has a CSRF token"
-    return match.group(1).decode()
+    if match:
+        return match.group(1).decode()
+    meta = rb'name="csrf-cookie" content="([^"]+)" data-url="([^"]+)"'
+    shared = re.search(meta, response.content)
+    assert shared, "page has a CSRF token, or says where to get one"
+    name, url = shared.group(1).decode(), shared.group(2).decode()
+    if name not in response.client.cookies:
+        assert response.client.get(url).status_code == 204
+    return response.client.cookies[name].value
 
 
 def address_form(body: str, token: str, prefix: str = "bill") -> dict[str, str]:

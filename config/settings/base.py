@@ -83,8 +83,12 @@ STOREFRONT_CURRENCY = os.environ.get("STOREFRONT_CURRENCY", "")
 STOREFRONT_NAME = os.environ.get("STOREFRONT_NAME", "Tickets")
 CATALOG_TTL = float(os.environ.get("CATALOG_TTL", "30"))
 CATALOG_STALE = float(os.environ.get("CATALOG_STALE", "600"))
-# Whole pages that are the same for everyone (the events list) are reused this long.
+# Whole pages that are the same for everyone (the events list, event pages) are reused this
+# long by each process, and by shared caches in front (s-maxage), which may then serve one
+# stale for up to SHARED_CACHE_STALE_SECONDS more while they fetch it again.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "5"))
+SHARED_CACHE_SECONDS = int(os.environ.get("SHARED_CACHE_SECONDS", "10"))
+SHARED_CACHE_STALE_SECONDS = int(os.environ.get("SHARED_CACHE_STALE_SECONDS", "30"))
 # Request threads of a process that may run at once; the rest wait, as do threads waiting on
 # the API (see infra/admission.py). 0 = no limit.
 CPU_SLOTS = int(os.environ.get("CPU_SLOTS", "2"))
@@ -217,9 +221,12 @@ MIDDLEWARE = [
     # Server-Timing counts the wait for a slot as the storefront's time.
     "infra.timing.UpstreamTimingMiddleware",
     "infra.admission.CpuSlotMiddleware",
-    # The header's cart count, filled in outside the page cache: cached pages are shared.
+    # The header's cart count on the buyer's own pages (shared pages: site.js, from a cookie).
     "checkout.badge.CartBadgeMiddleware",
     "infra.pagecache.PageCacheMiddleware",
+    # Outside everything that sets a cookie or reads the session: it checks a shared page is
+    # the same for everyone before telling caches so, and gzips only those.
+    "infra.pagecache.SharedPageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenancy.sessions.TenantSessionMiddleware",
@@ -303,6 +310,11 @@ SESSION_COOKIE_HTTPONLY = True
 # serve LOCAL=1`) sets SECURE_COOKIES=0, which also turns off the redirect to HTTPS below.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Pages a shared cache serves carry no token: the site's script reads it from this cookie as
+# a form is sent. Without JavaScript, adding tickets asks once to confirm (checkout.adding).
+CSRF_COOKIE_HTTPONLY = False
+CSRF_USE_SESSIONS = False
+CSRF_FAILURE_VIEW = "checkout.adding.csrf_failure"
 
 # --- HTTPS (production: README "Production") -------------------------------------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and SESSION_COOKIE_SECURE)
