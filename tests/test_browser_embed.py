@@ -31,7 +31,7 @@ from devtools import embedhost
 from tenancy.shop import directory
 
 from .conftest import AXE, BROWSER_ARGS
-from .helpers import eventually
+from .helpers import PATIENCE, eventually
 from .test_merchants import make_merchant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -41,6 +41,9 @@ EVENT = "Quick Ticket Night"  # details, address, payment: the shortest paid che
 FEATURED = "#embed-event iframe"
 MODAL = "#embed-button dialog"
 HEIGHT_SLACK = 2  # px: the frame script rounds the height up
+# A first page on a cold storefront (cache cleared, every read upstream, one request at a
+# time) takes over 12 s on a loaded 2-core machine: waits are bounded by PATIENCE instead.
+WAIT_MS = PATIENCE * 1000
 
 
 # --- servers -----------------------------------------------------------------------------------
@@ -179,7 +182,7 @@ class Host:
             if (type_ is None or e["type"] == type_) and (embed is None or e["embed"] == embed)
         ]
 
-    def wait_event(self, type_: str, embed: str, where: str = "true", timeout=15_000) -> None:
+    def wait_event(self, type_: str, embed: str, where: str = "true", timeout=WAIT_MS) -> None:
         self.page.wait_for_function(
             f"""([type, embed]) => window.storefrontEvents.some(
                 e => e.type === type && e.embed === embed && (d => {where})(e.detail))""",
@@ -201,7 +204,7 @@ class Host:
 
 
 def open_host(context, url: str, ready: tuple[str, ...] = ("featured", "all-events")) -> Host:
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     host = Host(page, url)
     page.on("pageerror", lambda exc: host.errors.append(str(exc)))
@@ -296,7 +299,7 @@ def click(locator) -> None:
     locator.click()
 
 
-def heading(frame, name: str, timeout: float = 15_000) -> None:
+def heading(frame, name: str, timeout: float = WAIT_MS) -> None:
     frame.get_by_role("heading", name=name).wait_for(timeout=timeout)
 
 

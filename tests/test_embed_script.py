@@ -501,7 +501,7 @@ def test_messages_from_other_origins_windows_or_shapes_are_ignored(host, storefr
 
 def test_modal_traps_focus_and_cannot_close_while_payment_processes(host):
     page = host.page
-    host.frame("#embed-event iframe")  # the page's other embed in place first: a settled page
+    featured = host.frame("#embed-event iframe")  # the page's other embed in place first
     open_modal(page)
     dialog = page.locator("#embed-button dialog")
     expect(dialog).to_be_visible()
@@ -524,6 +524,9 @@ def test_modal_traps_focus_and_cannot_close_while_payment_processes(host):
         const el = document.activeElement;
         return d.contains(el) ? el.tagName : el === document.body ? 'out' : el.outerHTML;
     }"""
+    # A frame from another site is not made inert by the host's dialog: it is told, and its
+    # own page is, or Tab coming back from the browser's controls may land in it.
+    featured.wait_for_function("document.documentElement.inert")
     close.focus()
     page.wait_for_function("document.activeElement.matches('dialog button')")
     steps = []
@@ -544,6 +547,7 @@ def test_modal_traps_focus_and_cannot_close_while_payment_processes(host):
     focus = "s => { const e = document.querySelector(s); e.focus(); return e.matches(':focus'); }"
     for behind in ["nav a", "#embed-event iframe", "#embed-button > button"]:
         assert page.evaluate(focus, behind) is False, behind
+    assert featured.evaluate(focus, "#first") is False
 
     add_marker(frame, "checkout:step", {"state": "processing"})
     expect(close).to_be_disabled()
@@ -585,6 +589,8 @@ def test_modal_traps_focus_and_cannot_close_while_payment_processes(host):
     close.click()
     expect(dialog).to_be_hidden()
     assert page.evaluate(OPENER_FOCUSED)
+    featured.wait_for_function("!document.documentElement.inert")
+    assert featured.evaluate(focus, "#first") is True
     assert host.errors == []
     assert not [m for m in host.console if "Content Security Policy" in m]
 

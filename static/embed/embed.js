@@ -277,14 +277,18 @@
     if (link) link.parentNode.removeChild(link);
 
     var embed = { el: el, frame: iframe, id: id, ready: false, loads: 0, modal: null, fallback: fallback };
-    embed.focus = function () {
+    embed.send = function (type, detail) {
       if (!embed.ready || !iframe.contentWindow) return false;
-      iframe.focus();
       iframe.contentWindow.postMessage(
-        { source: "storefront-host", version: 1, frame: id, type: "focus", detail: {} },
+        { source: "storefront-host", version: 1, frame: id, type: type, detail: detail },
         ORIGIN
       );
       return true;
+    };
+    embed.focus = function () {
+      if (!embed.ready || !iframe.contentWindow) return false;
+      iframe.focus();
+      return embed.send("focus", {});
     };
     embeds[id] = embed;
     listen();
@@ -343,6 +347,20 @@
     );
   }
 
+  // The open dialog makes the host page inert, but not what another site's frame holds in
+  // its own process: Tab coming back from the browser's toolbar could land there. Each frame
+  // behind the dialog is told, and makes its own page inert until the dialog closes.
+  function behindDialog(embed) {
+    for (var id in embeds) {
+      if (embeds[id] !== embed && embeds[id].modal && embeds[id].modal.isOpen()) return true;
+    }
+    return false;
+  }
+
+  function shutBehind(opened, inert) {
+    for (var id in embeds) if (embeds[id] !== opened) embeds[id].send("inert", { inert: inert });
+  }
+
   function onMessage(event) {
     var msg = event.data;
     if (event.origin !== ORIGIN || !event.source) return;
@@ -366,6 +384,7 @@
       iframe.style.height = Math.ceil(height) + "px";
     } else if (type === "ready") {
       embed.ready = true;
+      if (behindDialog(embed)) embed.send("inert", { inert: true }); // a new page behind it
       // A new page in a tall inline frame: show its top, not the middle of the old one.
       if (embed.loads++ && !modal && iframe.getBoundingClientRect().top < 0) iframe.scrollIntoView();
     }
@@ -437,6 +456,7 @@
       savedOverflow = root.style.overflow;
       root.style.overflow = "hidden"; // the page behind must not scroll instead of the frame
       dialog.showModal();
+      shutBehind(embed, true);
       restyle();
       wantsFocus = !embed.focus();
     });
@@ -451,6 +471,7 @@
       root.style.overflow = savedOverflow;
       savedOverflow = null;
       wantsFocus = false;
+      shutBehind(embed, false);
       restyle();
       if (button.isConnected) button.focus();
     }
@@ -465,6 +486,9 @@
       dismiss: dismiss,
       holds: function () {
         return busy && dialog.open;
+      },
+      isOpen: function () {
+        return dialog.open;
       },
       update: function (type, detail) {
         if (type === "checkout:step") setBusy(detail.state === "processing");

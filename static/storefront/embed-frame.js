@@ -71,6 +71,9 @@
     if (msg.type === "focus") {
       var main = document.getElementById("main");
       if (main) main.focus();
+    } else if (msg.type === "inert") {
+      // Behind the host page's dialog: out of reach of Tab, as the rest of that page is.
+      document.documentElement.inert = !!(msg.detail && msg.detail.inert === true);
     }
   });
 
