@@ -86,6 +86,9 @@ class Sandbox:
             body["status"] = status
         self.control("POST", f"variants/{variant_id}/stock", body)
 
+    def catalog_version(self) -> str:
+        return str(self.control("GET", "catalog_version")["version"])
+
     def faults(self, **settings: Any) -> dict[str, Any]:
         return self.control("POST", "faults", settings)
 
@@ -171,9 +174,79 @@ def fresh_process_state() -> None:
     directory.forget()
 
 
+@dataclass
+class ReplicaSnapshot:
+    """A merchant's replica rows as one real sync left them, at a sandbox catalog version."""
+
+    version: str
+    rows: dict[str, list[dict[str, Any]]]
+
+
+_replica_snapshots: dict[str, ReplicaSnapshot] = {}
+
+
+def _replica_models():
+    from replica import models
+
+    return {
+        "state": models.SyncState,
+        "events": models.CatalogEvent,
+        "categories": models.CatalogCategory,
+        "links": models.EventCategory,
+    }
+
+
+def _replica_rows(namespace: str) -> dict[str, list[dict[str, Any]]]:
+    models = _replica_models()
+    return {
+        name: list(
+            model.objects.filter(
+                **{"event__merchant" if name == "links" else "merchant": namespace}
+            ).values()
+        )
+        for name, model in models.items()
+    }
+
+
+def _restore_replica(namespace: str, rows: dict[str, list[dict[str, Any]]]) -> None:
+    models = _replica_models()
+    models["events"].objects.filter(merchant=namespace).delete()
+    models["categories"].objects.filter(merchant=namespace).delete()
+    models["state"].objects.filter(merchant=namespace).delete()
+    for name in ("state", "events", "categories", "links"):
+        models[name].objects.bulk_create([models[name](**row) for row in rows[name]])
+
+
+def load_replica(sandbox: Sandbox, shop) -> None:
+    """Give ``shop`` its replica: the rows of the last real sync while the sandbox's catalog
+    has not changed since (fast), else a real full pass (whose rows are kept for the next)."""
+    from replica import sync
+
+    version = sandbox.catalog_version()
+    snapshot = _replica_snapshots.get(shop.namespace)
+    if snapshot is not None and snapshot.version == version:
+        _restore_replica(shop.namespace, snapshot.rows)
+        return
+    result = sync.full_pass(shop)
+    assert result.complete, result.error
+    _replica_snapshots[shop.namespace] = ReplicaSnapshot(version, _replica_rows(shop.namespace))
+
+
+def _with_database(request) -> bool:
+    """Whether this test may use the database (and has it ready by now)."""
+    if request.node.get_closest_marker("django_db"):
+        return True
+    for name in ("transactional_db", "db"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
+            return True
+    return False
+
+
 @pytest.fixture
-def storefront_settings(settings, sandbox):
-    """Point the storefront under test at the sandbox process (and its Stripe mock)."""
+def storefront_settings(settings, sandbox, request):
+    """Point the storefront under test at the sandbox process (and its Stripe mock), with
+    the sandbox's catalog in the replica."""
     from django.core.cache import cache
 
     from infra import health, swr
@@ -191,6 +264,10 @@ def storefront_settings(settings, sandbox):
     cache.clear()
     swr.clear_local()
     health.forget()
+    if _with_database(request):
+        from tenancy.shop import default_shop
+
+        load_replica(sandbox, default_shop())
     return settings
 
 

@@ -145,3 +145,15 @@ def poll_until_settled(gm: GuestManagerClient, order: dict[str, Any]) -> dict[st
         return None
 
     return eventually(settled, "the order left processing")
+
+
+def sync_replica(*shops: Any) -> None:
+    """A real full pass of the catalog replica now, for the settings' shop or ``shops``:
+    after a test changed the sandbox's catalog (an event made, stock set), before it looks
+    at pages, which read the replica."""
+    from replica import sync
+    from tenancy.shop import default_shop
+
+    for shop in shops or (default_shop(),):
+        result = sync.full_pass(shop)
+        assert result.complete, result.error
