@@ -174,7 +174,8 @@ def events_page(query: ListQuery) -> swr.Cached:
             break
     # Scanned as far as a page may: the next page goes on from there.
     next_cursor = _sign_cursor(after) if more and after else None
-    return swr.Cached({"events": events, "next_cursor": next_cursor}, synced.fetched_at)
+    page = {"events": events, "next_cursor": next_cursor}
+    return swr.Cached(page, synced.fetched_at, synced.degraded)
 
 
 def event_key(event_id: int) -> str:
