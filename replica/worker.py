@@ -32,6 +32,7 @@ logger = logging.getLogger("storefront")
 LOCK_KEY = "replica:sync-worker"
 LOCK_MS = 30_000
 ROUND_SECONDS = 1.0
+FIRST_RETRY = timedelta(seconds=2)
 
 
 def merchants() -> list[Shop]:
@@ -69,8 +70,9 @@ def due(shops: list[Shop], now: datetime) -> list[Due]:
             full_at = state.last_full_at + full_every
         soon_at = (state.last_soon_at if state and state.last_soon_at else never) + soon_every
         if state and state.last_error and state.last_attempt_at:
-            # A failed pass waits before it is tried again.
-            retry_at = state.last_attempt_at + soon_every
+            # A failed pass waits before it is tried again (a catalog never copied, less).
+            wait = soon_every if state.last_full_at else min(soon_every, FIRST_RETRY)
+            retry_at = state.last_attempt_at + wait
             full_at, soon_at = max(full_at, retry_at), max(soon_at, retry_at)
         if full_at <= now:
             work.append(Due(shop, FULL, (now - full_at).total_seconds()))
@@ -140,29 +142,31 @@ class Lock:
 
 
 def run_forever(
-    report: Callable[[str], None],
+    report: Callable[[str, PassResult | None], None],
     *,
     lock: Lock | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rounds: int | None = None,
 ) -> None:
-    """Sync while this worker holds the lock, saying what each pass did; ``rounds`` ends it
-    after that many rounds (tests)."""
+    """Sync while this worker holds the lock, saying what each pass did (with the pass; lines
+    about the lock come without one); ``rounds`` ends it after that many rounds (tests)."""
     lock = lock or Lock()
-    waiting = False
+    waiting: bool | None = None  # not yet known
     done = 0
     try:
         while rounds is None or done < rounds:
             done += 1
             if not lock.acquire():
                 if not waiting:
-                    report("another worker syncs the catalog; waiting to take over")
+                    report("another worker syncs the catalog; waiting to take over", None)
                 waiting = True
                 sleep(ROUND_SECONDS)
                 continue
+            if waiting is not False:
+                report("syncing the catalog (this worker holds the lock)", None)
             waiting = False
             for result in run_round():
-                report(describe(result))
+                report(describe(result), result)
             sleep(ROUND_SECONDS)
     finally:
         lock.release()

@@ -205,7 +205,9 @@ def test_of_two_workers_one_syncs(storefront_settings):
     assert first.acquire() and not second.acquire()
     assert first.acquire()  # renewed
     said: list[str] = []
-    worker.run_forever(said.append, lock=second, sleep=lambda s: None, rounds=2)
+    worker.run_forever(
+        lambda line, result: said.append(line), lock=second, sleep=lambda s: None, rounds=2
+    )
     assert said == ["another worker syncs the catalog; waiting to take over"]
     first.release()
     assert second.acquire() and not first.acquire()

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from replica import worker
+from replica.sync import PassResult
 
 
 class Command(BaseCommand):
@@ -17,6 +18,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--once", action="store_true", help="one full pass of each merchant, then stop"
+        )
+        parser.add_argument(
+            "--quiet",
+            action="store_true",
+            help="say only the passes that changed something or failed",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -28,9 +34,14 @@ class Command(BaseCommand):
                 self.stdout.write("no merchant has an API to sync from")
             return
         self.stdout.write("syncing the catalog (Ctrl-C stops)")
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends it quietly
-            worker.run_forever(self._say)
-
-    def _say(self, line: str) -> None:
-        self.stdout.write(line)
         self.stdout.flush()
+        quiet = options["quiet"]
+
+        def say(line: str, result: PassResult | None) -> None:
+            if quiet and result is not None and not (result.changed or result.error):
+                return
+            self.stdout.write(line)
+            self.stdout.flush()
+
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends it quietly
+            worker.run_forever(say)
