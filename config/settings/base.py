@@ -87,7 +87,7 @@ CATALOG_STALE = float(os.environ.get("CATALOG_STALE", "600"))
 # over the events on sale now or starting within REPLICA_SOON_DAYS this often, and pages say
 # their listings are saved ones when the last full pass is older than REPLICA_STALE_SECONDS.
 REPLICA_FULL_SECONDS = float(os.environ.get("REPLICA_FULL_SECONDS", "45"))
-REPLICA_SOON_SECONDS = float(os.environ.get("REPLICA_SOON_SECONDS", "10"))
+REPLICA_SOON_SECONDS = float(os.environ.get("REPLICA_SOON_SECONDS", "5"))
 REPLICA_SOON_DAYS = int(os.environ.get("REPLICA_SOON_DAYS", "14"))
 REPLICA_STALE_SECONDS = float(os.environ.get("REPLICA_STALE_SECONDS", "600"))
 # Whole pages that are the same for everyone (the events list) are reused this long.
