@@ -166,7 +166,9 @@ def _record(shop: Shop, result: PassResult) -> None:
         if result.kind == FULL:
             state.last_full_at = now
             state.events = CatalogEvent.objects.filter(merchant=shop.namespace).count()
-    state.save()
+    # Not ``version``: a page's refresh may bump it meanwhile (``bump``).
+    fields = ["label", "last_attempt_at", "calls", "last_error", "last_soon_at"]
+    state.save(update_fields=[*fields, "last_full_at", "events"])
     if result.changed:
         bump(shop.namespace)
 
