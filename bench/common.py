@@ -64,7 +64,8 @@ def stack(
 ) -> Iterator[Stack]:
     """localstripe + a separate sandbox (with added latency) + ``instances`` storefronts under
     gunicorn with production settings (DEBUG off; PostgreSQL and Redis when DATABASE_URL and
-    REDIS_URL are set, else one SQLite file they share), as behind a load balancer.
+    REDIS_URL are set, else one SQLite file they share), as behind a load balancer, and the
+    catalog's sync worker (its first pass done before the storefronts start).
     ``web_env`` adds to (or overrides) the storefronts' environment."""
     workdir = Path(tempfile.mkdtemp(prefix="gm-bench-"))
     procs: list[subprocess.Popen] = []
@@ -130,7 +131,8 @@ def stack(
             "TRUSTED_PROXY_COUNT": "1",
             **(web_env or {}),
         }
-        for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
+        commands = (["migrate", "--noinput"], ["collectstatic", "--noinput"])
+        for command in (*commands, ["sync_catalog", "--once"]):
             subprocess.run(
                 [sys.executable, "manage.py", *command],
                 cwd=ROOT,
@@ -139,6 +141,15 @@ def stack(
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        procs.append(
+            subprocess.Popen(  # noqa: S603 (our own argv)
+                [sys.executable, "manage.py", "sync_catalog"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
         for listener in web_listeners:
             procs.append(_gunicorn(listener, workers, threads, env, log))
         urls = [listener.url for listener in web_listeners]

@@ -4,18 +4,14 @@ in JSON (CORS); the script loads ``/embed.v1/check.js``, which hands the same an
 own ``<script>`` element as a ``storefront:check`` event: the host page's CSP then needs only
 the ``script-src`` it already has for ``embed.js``, not a ``connect-src``.
 
-Merchants come from the directory the middleware uses (no API call). An event comes from the
-catalog cache the frame reads next anyway, and a missing one is remembered as long as the
-catalog keeps an event, so a wrong ``data-event`` costs the API one call per ``CATALOG_TTL``,
-not one per visitor."""
+Merchants come from the directory the middleware uses, and events from the merchant's catalog
+replica the frame reads next anyway: a check costs the API nothing, whatever it names."""
 
 from __future__ import annotations
 
 import json
 import re
 
-from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import get_script_prefix
 from django.utils.cache import patch_cache_control
@@ -24,7 +20,6 @@ from django.views.decorators.http import require_safe
 from guestmanager import errors
 from infra import swr
 from infra.budget import catalog_view
-from tenancy import keys
 from tenancy import shop as shops
 from tenancy.current import Tenant
 
@@ -115,16 +110,11 @@ def _event_missing(shop: shops.Shop, event_id: int) -> bool:
     tenant = Tenant(shop, shop.path_prefix)
     token = tenant.enter(get_script_prefix())
     try:
-        missing = keys.key("embed", "no-event", event_id)
-        if cache.get(missing):
-            return True
         try:
             reads.event_detail(event_id)
         except swr.Unavailable as exc:
-            if not isinstance(exc.cause, errors.NotFound):
-                return False  # the API is busy or down: the frame says so itself
-            cache.set(missing, 1, timeout=int(settings.CATALOG_TTL))
-            return True
+            # Not yet synced: the frame says it can't load, itself.
+            return isinstance(exc.cause, errors.NotFound)
         return False
     finally:
         tenant.leave(token)

@@ -1,10 +1,15 @@
-"""The catalog's API reads, through the cache: events pages, an event, a series' dates,
-categories, and the countries and states forms offer.
+"""What catalog pages show, read from the merchant's replica (``replica``): the events list
+(search, category, dates, cursors), an event, a parent's dates and the categories, with no
+API call however many people browse or what they ask for. The sync worker keeps the replica
+current; an add refused for stock, price or a gone event re-reads that one event
+(``refresh_event``). Countries and states are reference data read from the API through the
+cache (``infra.swr``).
 
-Every read is cached per merchant (``tenancy.keys``) with stale-while-revalidate
-(``infra.swr``), so however many people browse, the API sees about one call per key per
-TTL. Reads call the API with the current merchant's client (``infra.upstream``), also when a
-refresh runs in the background.
+Reads answer ``swr.Cached`` values whose ``fetched_at`` is the merchant's replica version, so
+fragments rendered from them are keyed by it. What a read cannot answer is an
+``swr.Unavailable`` whose cause says why, as the API would: ``NotFound`` for an id the replica
+does not hold (a 404), a 400 ``ValidationError`` for a cursor this storefront did not sign,
+and a 503 ``ServerError`` while the merchant's catalog has not been copied yet.
 """
 
 from __future__ import annotations
@@ -12,41 +17,26 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
+from django.utils import timezone
 
+from guestmanager import errors
 from infra import swr, upstream
+from replica import queries, sync
 from tenancy import keys
+from tenancy.current import current
 
 from .cards import listable, local_time
 
-# Sessions come with their registration types so a parent's card can show its "from" price.
-LIST_INCLUDE = (
-    "registration_types.prices,registration_types.stock_item,venue,list.setting,"
-    "sessions.registration_types.prices,sessions.registration_types.stock_item"
-)
-EVENT_INCLUDE = (
-    "venue.address,list.setting,categories,registration_types.prices,"
-    "registration_types.stock_item,registration_types.ticket_type,"
-    "sessions.registration_types.prices,sessions.registration_types.stock_item,"
-    "sessions.registration_types.ticket_type"
-)
-DATES_INCLUDE = "registration_types.prices,registration_types.stock_item"
 PAGE_SIZE = 24
-API_PAGE_SIZE = 30
-MAX_API_PAGES = 4
+SCAN_BATCH = 60  # rows read at a time while filling a page (venue days drop some)
+MAX_SCAN_BATCHES = 8
 REFERENCE_SECONDS = 86400  # countries and states change rarely
-
-
-def _ttl() -> tuple[float, float]:
-    return settings.CATALOG_TTL, settings.CATALOG_STALE
-
-
-def _key(kind: str, params: Any) -> str:
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
-    return keys.key("gm", kind, digest.hexdigest()[:24])
+CURSOR_SALT = "catalog.events.cursor"
 
 
 def _days_after(day: date, days: int) -> date:
@@ -57,6 +47,31 @@ def _days_after(day: date, days: int) -> date:
         return date.max if days > 0 else date.min
 
 
+def _midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+class NotInReplica(swr.Unavailable):
+    """The replica holds no such event: a 404, with no API call."""
+
+    def __init__(self, event_id: int) -> None:
+        super().__init__(errors.NotFound(f"No event {event_id}", status=404))
+
+
+class NotSynced(swr.Unavailable):
+    """The merchant's catalog has not been copied yet: pages can't load, not "no events"."""
+
+    def __init__(self) -> None:
+        super().__init__(errors.ServerError("The catalog has not been synced yet", status=503))
+
+
+class BadCursor(swr.Unavailable):
+    """A cursor this storefront did not hand out: the buyer's bad input."""
+
+    def __init__(self) -> None:
+        super().__init__(errors.ValidationError("Invalid cursor", status=400))
+
+
 @dataclass(frozen=True)
 class ListQuery:
     search: str = ""
@@ -65,21 +80,15 @@ class ListQuery:
     date_to: date | None = None
     cursor: str = ""
 
-    def filters(self) -> dict[str, Any]:
-        f: dict[str, Any] = {"status": "active"}
-        if self.search:
-            f["search"] = self.search
-        if self.category:
-            f["category_id"] = self.category
-        if self.date_from or self.date_to:
-            # The API's dates are UTC days; the list shows venue days, which reach up to 14
-            # hours either side. Ask for a day more each way ("to" is exclusive) and keep the
-            # venue days asked for (``keeps``).
-            f["starts_at"] = {
-                "from": _days_after(self.date_from, -1).isoformat() if self.date_from else None,
-                "to": _days_after(self.date_to, 2).isoformat() if self.date_to else None,
-            }
-        return f
+    def where(self) -> queries.EventFilter:
+        # Stored starts are UTC; the list shows venue days, which reach up to 14 hours
+        # either side. Read a day more each way and keep the venue days asked for (``keeps``).
+        return queries.EventFilter(
+            search=self.search,
+            category=self.category,
+            starts_from=_midnight_utc(_days_after(self.date_from, -1)) if self.date_from else None,
+            starts_before=_midnight_utc(_days_after(self.date_to, 2)) if self.date_to else None,
+        )
 
     def keeps(self, event: dict[str, Any]) -> bool:
         """Whether the event starts on a venue day within the dates asked for."""
@@ -91,73 +100,111 @@ class ListQuery:
             not self.date_to or day <= self.date_to
         )
 
+    def key(self) -> dict[str, Any]:
+        return {
+            "search": self.search,
+            "category": self.category,
+            "from": self.date_from,
+            "to": self.date_to,
+            "cursor": self.cursor,
+        }
+
+
+def _namespace() -> str:
+    return current().namespace
+
+
+def _synced() -> swr.Cached:
+    """The merchant's replica version as an empty ``Cached`` (raises ``NotSynced``)."""
+    state = queries.state(_namespace())
+    if state is None or state.last_full_at is None:
+        raise NotSynced()
+    age = (timezone.now() - state.last_full_at).total_seconds()
+    return swr.Cached(None, float(state.version), degraded=age > settings.REPLICA_STALE_SECONDS)
+
+
+def _answer(value: Any) -> swr.Cached:
+    synced = _synced()
+    return swr.Cached(value, synced.fetched_at, synced.degraded)
+
 
 def events_key(query: ListQuery) -> str:
-    return _key("events", {"filters": query.filters(), "cursor": query.cursor})
+    digest = hashlib.sha256(json.dumps(query.key(), sort_keys=True, default=str).encode())
+    return keys.key("replica", "events", digest.hexdigest()[:24])
+
+
+def _sign_cursor(position: tuple[datetime, int]) -> str:
+    start, event_id = position
+    return signing.dumps([start.isoformat(), event_id], salt=f"{CURSOR_SALT}:{_namespace()}")
+
+
+def _open_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        start, event_id = signing.loads(cursor, salt=f"{CURSOR_SALT}:{_namespace()}")
+        return datetime.fromisoformat(str(start).replace("Z", "+00:00")), int(event_id)
+    except (signing.BadSignature, ValueError, TypeError) as exc:
+        raise BadCursor() from exc
+
+
+def _position(event: dict[str, Any]) -> tuple[datetime, int]:
+    return datetime.fromisoformat(event["start"]["utc"].replace("Z", "+00:00")), int(event["id"])
 
 
 def events_page(query: ListQuery) -> swr.Cached:
-
-    def load() -> dict[str, Any]:
-        # Sessions and generated dates show under their parent, so a page of API results
-        # may hold few top-level events: read on (a few pages at most) to fill a page.
-        events: list[dict[str, Any]] = []
-        cursor = query.cursor or None
-        for _attempt in range(MAX_API_PAGES):
-            page = upstream.client().list_events(
-                filters=query.filters(),
-                sort={"starts_at": "asc"},
-                include=LIST_INCLUDE,
-                page_size=API_PAGE_SIZE,
-                cursor=cursor,
-            )
-            events += [e for e in page.data if listable(e) and query.keeps(e)]
-            cursor = page.next_cursor
-            if not cursor or len(events) >= PAGE_SIZE:
+    """One page of the list, ``{"events": [...], "next_cursor": str | None}``, in start
+    order after the query's cursor."""
+    synced = _synced()
+    namespace, where = _namespace(), query.where()
+    after = _open_cursor(query.cursor) if query.cursor else None
+    events: list[dict[str, Any]] = []
+    more = True
+    for _batch in range(MAX_SCAN_BATCHES):
+        rows = queries.listed(namespace, where, after=after, limit=SCAN_BATCH)
+        for index, row in enumerate(rows):
+            after = _position(row)
+            if listable(row) and query.keeps(row):
+                events.append(row)
+            if len(events) == PAGE_SIZE:
+                more = index < len(rows) - 1 or bool(
+                    queries.listed(namespace, where, after=after, limit=1)
+                )
                 break
-        return {"events": events, "next_cursor": cursor}
-
-    return swr.fetch(events_key(query), load, ttl=_ttl()[0], stale=_ttl()[1])
+        if len(events) == PAGE_SIZE or len(rows) < SCAN_BATCH:
+            more = more and len(events) == PAGE_SIZE
+            break
+    # Scanned as far as a page may: the next page goes on from there.
+    next_cursor = _sign_cursor(after) if more and after else None
+    page = {"events": events, "next_cursor": next_cursor}
+    return swr.Cached(page, synced.fetched_at, synced.degraded)
 
 
 def event_key(event_id: int) -> str:
-    return _key("event", event_id)
+    return keys.key("replica", "event", event_id)
 
 
 def event_detail(event_id: int) -> swr.Cached:
-    return swr.fetch(
-        event_key(event_id),
-        lambda: upstream.client().get_event(event_id, include=EVENT_INCLUDE),
-        ttl=_ttl()[0],
-        stale=_ttl()[1],
-    )
+    synced = _synced()
+    event = queries.event(_namespace(), event_id)
+    if event is None:
+        raise NotInReplica(event_id)
+    return swr.Cached(event, synced.fetched_at, synced.degraded)
 
 
-def forget_event(event_id: int) -> None:
-    """Drop the cached event: the next page view reads it from the API."""
-    swr.forget(event_key(event_id))
+def refresh_event(event_id: int) -> None:
+    """The API refused an add for this event: read it again (one call) so its page shows
+    the truth now. A failure leaves the row as it was; the sync corrects it."""
+    try:
+        sync.refresh_event(current(), event_id)
+    except errors.GuestManagerError:
+        return
 
 
 def child_dates(parent_id: int, limit: int = 12) -> swr.Cached:
-    def load() -> list[dict[str, Any]]:
-        page = upstream.client().list_events(
-            filters={"parent_event_id": parent_id, "status": "active"},
-            sort={"starts_at": "asc"},
-            include=DATES_INCLUDE,
-            page_size=limit,
-        )
-        return page.data
-
-    return swr.fetch(_key("dates", [parent_id, limit]), load, ttl=_ttl()[0], stale=_ttl()[1])
+    return _answer(queries.children(_namespace(), parent_id, limit))
 
 
 def categories() -> swr.Cached:
-    return swr.fetch(
-        _key("categories", None),
-        lambda: upstream.client().list_categories().data,
-        ttl=_ttl()[0] * 10,
-        stale=_ttl()[1],
-    )
+    return _answer(queries.categories(_namespace()))
 
 
 def countries() -> list[dict[str, Any]]:

@@ -172,8 +172,10 @@ def add_to_order(request: TenantRequest) -> HttpResponse:
     result = _add(request, chosen, {o.variant_id: o.name for _e, o in options}, request_currency)
     if result.blocked:
         return refused(result.blocked)
-    if result.stale:
-        reads.forget_event(event_id)  # show the event as it is now
+    if result.stale or result.failed:
+        # The API refused what the page offered (sold out, gone, changed): its page shows
+        # the event as the API has it now.
+        reads.refresh_event(event_id)
     if result.failed or result.outcome:
         message = result.outcome.message if result.outcome else ""
         return again(

@@ -2,7 +2,7 @@
 
 Order payloads name events only by id (``tickets[].event_id``); line items carry a
 ``variant_id``. Names, dates, venues and the per-order limits of each variant come from the
-catalog's cached event pages, so they cost no extra API calls."""
+catalog replica, so they cost no API calls."""
 
 from __future__ import annotations
 

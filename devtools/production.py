@@ -1,5 +1,6 @@
 """``make serve``: the production configuration — gunicorn (``gunicorn.conf.py``), whitenoise,
-PostgreSQL, Redis, ``DEBUG=0`` — after migrating and collecting static files.
+PostgreSQL, Redis, ``DEBUG=0`` — after migrating and collecting static files, with the
+catalog's sync worker beside it (``REPLICA_WORKER=0``: none).
 
     python -m devtools.production            # production: refuses without its settings
     python -m devtools.production --local    # try it on this machine over plain HTTP
@@ -22,6 +23,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from devtools.processes import Children
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = ("SECRET_KEY", "MERCHANT_ENCRYPTION_KEYS", "ALLOWED_HOSTS")
@@ -160,6 +163,14 @@ def prepare(env: Mapping[str, str], *, local: bool) -> None:
     connections.close_all()
 
 
+def start_sync_worker() -> None:
+    """The catalog's sync worker (``manage.py sync_catalog``) as a process of its own beside
+    gunicorn. It is told to stop (SIGTERM) when this process — gunicorn, once exec'd — ends;
+    with several instances each starts one and the Redis lock lets one sync."""
+    command = [sys.executable, str(ROOT / "manage.py"), "sync_catalog", "--quiet"]
+    Children().start(command, os.environ)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make serve", description=__doc__.split("\n\n")[0])
     parser.add_argument("--local", action="store_true", help="plain HTTP on this machine")
@@ -175,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make serve: {exc}", file=sys.stderr)
         return 2
     os.chdir(ROOT)
+    if os.environ.get("REPLICA_WORKER", "1") != "0":
+        start_sync_worker()
     command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
     os.execv(sys.executable, [*command, "config.wsgi"])  # noqa: S606 (fixed argv)
     return 0  # not reached: gunicorn replaced this process

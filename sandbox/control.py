@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from . import models as m
-from . import operations, orders, runtime, serializers
+from . import catalogversion, operations, orders, runtime, serializers
 from .api import api_key_of, company_of
 
 
@@ -127,6 +127,14 @@ def faults(request: HttpRequest):
             return _bad(str(exc))
         runtime.limiter.reset()
     return JsonResponse(runtime.faults.as_json())
+
+
+@control
+@require_http_methods(["GET"])
+def catalog_version(request: HttpRequest):
+    """A value that changes whenever any catalog (events, types, prices, stock, categories)
+    changes: a copy read at one version is current while it stays the same."""
+    return JsonResponse({"version": catalogversion.current()})
 
 
 @csrf_exempt

@@ -24,6 +24,8 @@ from sandbox.launch import (
     wait_for,
 )
 
+from .helpers import load_replica
+
 pytest_plugins = ["tests.clock"]
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -85,6 +87,9 @@ class Sandbox:
         if status:
             body["status"] = status
         self.control("POST", f"variants/{variant_id}/stock", body)
+
+    def catalog_version(self) -> str:
+        return str(self.control("GET", "catalog_version")["version"])
 
     def faults(self, **settings: Any) -> dict[str, Any]:
         return self.control("POST", "faults", settings)
@@ -171,9 +176,21 @@ def fresh_process_state() -> None:
     directory.forget()
 
 
+def _with_database(request) -> bool:
+    """Whether this test may use the database (and has it ready by now)."""
+    if request.node.get_closest_marker("django_db"):
+        return True
+    for name in ("transactional_db", "db"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
+            return True
+    return False
+
+
 @pytest.fixture
-def storefront_settings(settings, sandbox):
-    """Point the storefront under test at the sandbox process (and its Stripe mock)."""
+def storefront_settings(settings, sandbox, request):
+    """Point the storefront under test at the sandbox process (and its Stripe mock), with
+    the sandbox's catalog in the replica."""
     from django.core.cache import cache
 
     from infra import health, swr
@@ -191,6 +208,10 @@ def storefront_settings(settings, sandbox):
     cache.clear()
     swr.clear_local()
     health.forget()
+    if _with_database(request):
+        from tenancy.shop import default_shop
+
+        load_replica(sandbox, default_shop())
     return settings
 
 

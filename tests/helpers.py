@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from guestmanager import GuestManagerClient
@@ -145,3 +146,73 @@ def poll_until_settled(gm: GuestManagerClient, order: dict[str, Any]) -> dict[st
         return None
 
     return eventually(settled, "the order left processing")
+
+
+def sync_replica(*shops: Any) -> None:
+    """A real full pass of the catalog replica now, for the settings' shop or ``shops``:
+    after a test changed the sandbox's catalog (an event made, stock set), before it looks
+    at pages, which read the replica."""
+    from replica import sync
+    from tenancy.shop import default_shop
+
+    for shop in shops or (default_shop(),):
+        result = sync.full_pass(shop)
+        assert result.complete, result.error
+
+
+@dataclass
+class ReplicaSnapshot:
+    """A merchant's replica rows as one real sync left them, at a sandbox catalog version."""
+
+    version: str
+    rows: dict[str, list[dict[str, Any]]]
+
+
+_replica_snapshots: dict[str, ReplicaSnapshot] = {}
+
+
+def _replica_models():
+    from replica import models
+
+    return {
+        "state": models.SyncState,
+        "events": models.CatalogEvent,
+        "categories": models.CatalogCategory,
+        "links": models.EventCategory,
+    }
+
+
+def _replica_rows(namespace: str) -> dict[str, list[dict[str, Any]]]:
+    models = _replica_models()
+    return {
+        name: list(
+            model.objects.filter(
+                **{"event__merchant" if name == "links" else "merchant": namespace}
+            ).values()
+        )
+        for name, model in models.items()
+    }
+
+
+def _restore_replica(namespace: str, rows: dict[str, list[dict[str, Any]]]) -> None:
+    models = _replica_models()
+    models["events"].objects.filter(merchant=namespace).delete()
+    models["categories"].objects.filter(merchant=namespace).delete()
+    models["state"].objects.filter(merchant=namespace).delete()
+    for name in ("state", "events", "categories", "links"):
+        models[name].objects.bulk_create([models[name](**row) for row in rows[name]])
+
+
+def load_replica(sandbox: Any, shop: Any) -> None:
+    """Give ``shop`` its replica: the rows of the last real sync while the sandbox's catalog
+    has not changed since (fast), else a real full pass (whose rows are kept for the next)."""
+    from replica import sync
+
+    version = sandbox.catalog_version()
+    snapshot = _replica_snapshots.get(shop.namespace)
+    if snapshot is not None and snapshot.version == version:
+        _restore_replica(shop.namespace, snapshot.rows)
+        return
+    result = sync.full_pass(shop)
+    assert result.complete, result.error
+    _replica_snapshots[shop.namespace] = ReplicaSnapshot(version, _replica_rows(shop.namespace))

@@ -28,10 +28,10 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from devtools import embedhost
-from tenancy.shop import directory
+from tenancy.shop import directory, from_merchant
 
 from .conftest import AXE, BROWSER_ARGS
-from .helpers import PATIENCE, eventually
+from .helpers import PATIENCE, eventually, load_replica
 from .test_merchants import make_merchant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -147,7 +147,7 @@ def shop(storefront_settings, live_server, one_request_at_a_time, sandbox, gm) -
         logo_url=f"{static}/harbour-lights.svg",
         embed_origins=host.origin,
     )
-    make_merchant(
+    northwind = make_merchant(
         "northwind",
         "Northwind Live",
         sandbox.api_url,
@@ -158,6 +158,7 @@ def shop(storefront_settings, live_server, one_request_at_a_time, sandbox, gm) -
         logo_url=f"{static}/northwind.svg",
         embed_origins=host.origin,
     )
+    load_replica(sandbox, from_merchant(northwind))  # harbour's is the settings' shop's
     directory.forget()
     running = Shop(live_server.url, host, event["id"], sandbox)
     yield running

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from infra import upstream as gm_module
 
+from .helpers import sync_replica
 from .web import csrf
 
 VENUE, GA = 2, 1  # Harbor Hall, General admission (seeded)
@@ -44,6 +45,7 @@ def new_event(gm, *types: dict, **fields) -> dict:
         }
     )
     gm.wait_for_operation(event["id"], operation, first_delay=0.05, max_delay=0.2, timeout=30)
+    sync_replica()  # pages read the replica
     return gm.get_event(event["id"], include="registration_types.prices")
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, timedelta
 import pytest
 from django.utils import timezone
 
+from .helpers import sync_replica
 from .web import Shopper, csrf
 
 VENUE, GA = 2, 1  # Harbor Hall, General admission (seeded)
@@ -38,6 +39,7 @@ def _new_event(gm, *type_names: str) -> dict:
         }
     )
     gm.wait_for_operation(event["id"], operation, first_delay=0.05, max_delay=0.2, timeout=30)
+    sync_replica()  # pages read the replica
     return gm.get_event(event["id"], include="registration_types")
 
 

@@ -12,6 +12,7 @@ from guestmanager import errors
 from infra import upstream as gm_module
 
 from .conftest import READ_KEY
+from .helpers import load_replica
 from .web import Shopper, address_form
 
 BUYER_FACING = {
@@ -103,10 +104,13 @@ def shopper(client, storefront_settings, gm):
 
 @pytest.mark.django_db
 def test_a_key_that_cannot_write_keeps_the_choice_and_says_sales_are_off(
-    shopper, storefront_settings
+    shopper, storefront_settings, sandbox
 ):
+    from tenancy.shop import default_shop
+
     shopper.event_page("Quick Ticket Night")
     storefront_settings.GM_API_KEY = READ_KEY  # reads work, writes are forbidden (403)
+    load_replica(sandbox, default_shop())  # the sync reads with it too
     response = shopper.add("Quick Ticket Night", {"Standard": 2})
     assert response.status_code == 503
     html = response.content.decode()

@@ -8,15 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from checkout.session import ORDERS_KEY
 from guestmanager import errors
-from infra import swr
 from tenancy.sessionstore import SessionStore
 
-from .helpers import BUYER, eventually, variant
+from .helpers import BUYER, eventually, sync_replica, variant
 from .web import BUYER_STEP, Shopper, address_form, payment
 
 CREATE_ORDER = "POST sandbox/api/public/v2/orders"
@@ -269,8 +267,7 @@ def test_a_type_sold_out_since_the_page_was_shown_is_refused_not_dropped(shopper
     event, _page = shopper.event_page("Sandbox Showcase")
     sandbox.set_stock(vip, 0, "sold_out")
     try:
-        cache.clear()  # the storefront learns of it (the buyer's page is older)
-        swr.clear_local()
+        sync_replica()  # the storefront learns of it (the buyer's page is older)
         ga = variant(gm, "Sandbox Showcase", "General admission")
         data = {"csrfmiddlewaretoken": shopper.token, "event": event["id"]}
         response = shopper.web.post("/order/add", {**data, f"qty-{ga}": "1", f"qty-{vip}": "1"})

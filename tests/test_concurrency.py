@@ -3,25 +3,31 @@ others, and the time a request queues for a slot is counted on the admission clo
 
 from __future__ import annotations
 
+import re
 import threading
-import uuid
 
 import httpx
 import pytest
 
 from infra import admission
 
-from .helpers import PATIENCE, FakeClock
+from .helpers import PATIENCE, FakeClock, event_named, variant
+
+
+def csrf(response: httpx.Response) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.text)[1]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_request_waiting_on_the_api_lets_another_request_work(
-    live_server, storefront_settings, sandbox, monkeypatch
+    live_server, storefront_settings, sandbox, gm, monkeypatch
 ):
     monkeypatch.setattr(admission, "_slots", threading.BoundedSemaphore(1))
     cached_page = f"{live_server.url}/?q=gala"
     assert httpx.get(cached_page, timeout=30).status_code == 200
-    marker = f"slot-{uuid.uuid4().hex[:8]}"
+    event = event_named(gm, "Quick Ticket Night")
+    buyer = httpx.Client(base_url=live_server.url, timeout=2 * PATIENCE)
+    token = csrf(buyer.get(f"/events/{event['id']}/{event['slug']}/"))
     in_call, other_served = threading.Event(), threading.Event()
     held: list[bool] = []
     send = httpx.HTTPTransport.handle_request
@@ -30,28 +36,32 @@ def test_a_request_waiting_on_the_api_lets_another_request_work(
         """The sandbox really answers; the answer reaches the storefront only once the other
         request has been served (or ``PATIENCE`` has passed)."""
         response = send(self, request)
-        if str(request.url).startswith(sandbox.api_url) and marker in str(request.url):
+        if str(request.url).startswith(sandbox.api_url) and request.method == "POST":
             in_call.set()
             held.append(other_served.wait(PATIENCE))
         return response
 
     monkeypatch.setattr(httpx.HTTPTransport, "handle_request", slow_api)
     waiting: dict[str, httpx.Response] = {}
-    needs_the_api = threading.Thread(
-        target=lambda: waiting.update(
-            response=httpx.get(f"{live_server.url}/?q={marker}", timeout=2 * PATIENCE)
-        )
+    adding = {
+        "csrfmiddlewaretoken": token,
+        "event": str(event["id"]),
+        f"qty-{variant(gm, 'Quick Ticket Night', 'Standard')}": "1",
+    }
+    needs_the_api = threading.Thread(  # adding tickets makes an order: an API call
+        target=lambda: waiting.update(response=buyer.post("/order/add", data=adding))
     )
     needs_the_api.start()
     try:
-        assert in_call.wait(PATIENCE), "the search never reached the API"
+        assert in_call.wait(PATIENCE), "the add never reached the API"
         # The only slot's holder is waiting on the API: this request must get it.
         assert httpx.get(cached_page, timeout=2 * PATIENCE).status_code == 200
     finally:
         other_served.set()
         needs_the_api.join()
+        buyer.close()
     assert held and all(held), "the cached page waited for the request that was on the API"
-    assert waiting["response"].status_code == 200
+    assert waiting["response"].status_code == 302
 
 
 @pytest.fixture

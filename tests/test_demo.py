@@ -24,6 +24,7 @@ from sandbox.launch import wait_for
 from sandbox.seed import Seeder
 
 from .conftest import ROOT
+from .helpers import eventually
 from .test_devtools import wait_until_gone
 
 
@@ -181,8 +182,13 @@ def _demo_serves_the_product_with_debug_off(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/healthz", proc, log=log, timeout=180)
-        home = httpx.get(f"{base}/", timeout=30)
-        assert home.status_code == 200 and "Sandbox Showcase" in home.text
+
+        def listed() -> httpx.Response | None:
+            page = httpx.get(f"{base}/", timeout=30)
+            return page if page.status_code == 200 else None  # 503 until the first sync
+
+        home = eventually(listed, "the shop lists the catalog its sync copied")
+        assert "Sandbox Showcase" in home.text
         stylesheet = next(line for line in home.text.splitlines() if "stylesheet" in line)
         assert ".css" in stylesheet and "site.css" not in stylesheet  # hashed by the manifest
         event = httpx.get(f"{base}/events/1/", timeout=30, follow_redirects=True)
@@ -198,9 +204,9 @@ def _demo_serves_the_product_with_debug_off(
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    # Offline Stripe, the storefront and the example merchant site all stopped with it,
-    # quietly.
-    assert len(children) == 3
+    # Offline Stripe, the storefront, the example merchant site and the catalog's sync worker
+    # all stopped with it, quietly.
+    assert len(children) == 4
     for pid in children:
         wait_until_gone(pid)
     output = log.read_text()

@@ -56,11 +56,16 @@ def test_a_key_the_api_refuses_fails_health_by_merchant_at_no_extra_call(
     sandbox,
     client,
 ):
-    make_merchant("lapsed", "Lapsed Hall", sandbox.api_url, "revoked-key-0000000000")
+    lapsed = make_merchant("lapsed", "Lapsed Hall", sandbox.api_url, "revoked-key-0000000000")
     directory.forget()
     assert client.get("/healthz").status_code == 200
-    page = client.get("/m/lapsed/")  # a buyer's visit: the API answers 401
-    assert page.status_code in (200, 503) and "Traceback" not in page.content.decode()
+    from replica import sync
+    from tenancy.shop import from_merchant
+
+    copied = sync.full_pass(from_merchant(lapsed))  # the sync worker's: the API answers 401
+    assert not copied.complete and "Unauthorized" in copied.error
+    page = client.get("/m/lapsed/")  # never copied: can't load
+    assert page.status_code == 503 and "Traceback" not in page.content.decode()
     calls = sandbox.control("GET", "stats")["total"]
     health = client.get("/healthz")
     assert health.status_code == 503

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from django.conf import settings
@@ -16,7 +15,7 @@ from tenancy import crypto
 from tenancy.models import Merchant
 from tenancy.shop import directory, from_merchant
 
-from .helpers import variant
+from .helpers import load_replica, variant
 from .web import csrf
 
 HARBOUR_ORIGIN = "http://127.0.0.1:9"
@@ -55,6 +54,8 @@ def merchants(db, storefront_settings, sandbox):
         embed_origins=NORTHWIND_ORIGIN,
     )
     directory.forget()
+    for merchant in (harbour, northwind):
+        load_replica(sandbox, from_merchant(merchant))
     yield harbour, northwind
     directory.forget()
 
@@ -201,56 +202,20 @@ def test_every_cache_key_carries_the_merchant(merchants, gm, settings):
     assert any(northwind.namespace in k for k in keys)
 
 
-def test_a_background_refresh_serves_the_merchant_that_started_it(merchants, monkeypatch):
-    """Northwind's stale event page starts a refresh in the background; while it waits on
-    the API, Harbour's pages are served. The refresh still reads with Northwind's client and
-    stores under Northwind's keys."""
-    from catalog import reads
-    from infra import swr, upstream
-    from tenancy import current as tenancy
+def test_each_merchant_is_answered_from_its_own_replica(merchants):
+    """Each merchant's pages list its own catalog, and an event of another merchant is not
+    found under its pages: the replica is per merchant, and answers with no API call."""
+    from guestmanager import process_stats
 
-    harbour, northwind = (from_merchant(m) for m in merchants)
     web = Client()
-    northwind_event = _event_ids(web.get("/m/northwind/").content).pop()
-    assert web.get(f"/m/northwind/events/{northwind_event}/", follow=True).status_code == 200
-    assert web.get("/m/harbour/").status_code == 200
-    # Make Northwind's event stale: its entry was fetched an hour ago.
-    serving = tenancy.Tenant(northwind, "/m/northwind/")
-    entered = serving.enter("/")
-    key = reads.event_key(northwind_event)
-    serving.leave(entered)
-    value, _fetched = cache.get(key)
-    cache.set(key, (value, 0.0))
-    swr.clear_local()
-
-    refresh_started, release, stored = threading.Event(), threading.Event(), threading.Event()
-    clients_for: list[str] = []
-    real_client, real_store = upstream.client, swr._store
-
-    def client():
-        clients_for.append(tenancy.current().slug)
-        if threading.current_thread().name == "catalog-refresh":
-            refresh_started.set()
-            assert release.wait(10)
-        return real_client()
-
-    def store(stored_key, *args, **kwargs):
-        fetched_at = real_store(stored_key, *args, **kwargs)
-        if stored_key == key:
-            stored.set()
-        return fetched_at
-
-    monkeypatch.setattr(upstream, "client", client)
-    monkeypatch.setattr(swr, "_store", store)
-    assert web.get(f"/m/northwind/events/{northwind_event}/", follow=True).status_code == 200
-    assert refresh_started.wait(10)
-    harbour_page = web.get("/m/harbour/")  # served while Northwind's refresh waits
-    assert harbour_page.status_code == 200 and b"Harbour Lights" in harbour_page.content
-    release.set()
-    assert stored.wait(10)
-    assert clients_for[0] == "northwind"  # the refresh, as Northwind
-    assert cache.get(key)[1] > 0  # refreshed, under Northwind's key
-    assert northwind.namespace in key and harbour.namespace not in key
+    before = process_stats.snapshot()["total"]
+    northwind_events = _event_ids(web.get("/m/northwind/").content)
+    harbour_events = _event_ids(web.get("/m/harbour/").content)
+    assert northwind_events and harbour_events and not northwind_events & harbour_events
+    theirs = min(harbour_events)
+    assert web.get(f"/m/northwind/events/{theirs}/").status_code == 404
+    assert web.get(f"/m/harbour/events/{theirs}/", follow=True).status_code == 200
+    assert process_stats.snapshot()["total"] == before
 
 
 # --- stored keys and the admin ----------------------------------------------------------------
@@ -340,6 +305,7 @@ def test_import_companies_creates_a_merchant_per_company_once(
     directory.forget()
     # An imported merchant sells its own company's catalog.
     second = merchants[1]
+    load_replica(sandbox, from_merchant(second))
     page = Client().get(f"/m/{second.slug}/")
     assert page.status_code == 200 and b"Sandbox Showcase" not in page.content
     assert _event_ids(page.content)

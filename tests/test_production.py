@@ -21,6 +21,7 @@ from devtools import production
 from sandbox.launch import listening_socket, wait_for
 
 from .conftest import ROOT
+from .helpers import eventually
 
 # Variables that would change what these tests are about.
 OWN = {"DEBUG", "GM_API_URL", "GM_API_KEY", "ALLOWED_HOSTS", "SITE_URL", "BIND"}
@@ -54,7 +55,8 @@ def test_check_deploy_is_clean(tmp_path):
     assert "System check identified no issues" in result.stdout
 
 
-PRODUCT = ["config", "tenancy", "infra", "catalog", "checkout", "merchant_tools", "guestmanager"]
+PRODUCT = ["config", "tenancy", "infra", "replica", "catalog", "checkout", "merchant_tools"]
+PRODUCT += ["guestmanager"]
 PRODUCT += ["templates", "static", "manage.py"]
 STARTS = """
 import json, sys, django
@@ -219,8 +221,13 @@ def test_make_serve_serves_under_gunicorn_behind_a_tls_proxy(tmp_path):
         plain = httpx.get(f"{base}/", timeout=30)
         assert plain.status_code == 301
         assert plain.headers["location"] == f"https://127.0.0.1:{port}/"
-        home = httpx.get(f"{base}/", headers={"X-Forwarded-Proto": "https"}, timeout=30)
-        assert home.status_code == 200 and "Sandbox Showcase" in home.text
+
+        def listed() -> httpx.Response | None:
+            page = httpx.get(f"{base}/", headers={"X-Forwarded-Proto": "https"}, timeout=30)
+            return page if page.status_code == 200 else None  # 503 until the first sync
+
+        home = eventually(listed, "the shop lists the catalog its sync worker copied")
+        assert "Sandbox Showcase" in home.text
         assert home.headers["server"].startswith("gunicorn")
         assert "max-age=31536000" in home.headers["strict-transport-security"]
         stylesheet = next(line for line in home.text.splitlines() if "stylesheet" in line)

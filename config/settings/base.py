@@ -83,6 +83,13 @@ STOREFRONT_CURRENCY = os.environ.get("STOREFRONT_CURRENCY", "")
 STOREFRONT_NAME = os.environ.get("STOREFRONT_NAME", "Tickets")
 CATALOG_TTL = float(os.environ.get("CATALOG_TTL", "30"))
 CATALOG_STALE = float(os.environ.get("CATALOG_STALE", "600"))
+# The catalog replica (replica/): a full pass of each merchant's catalog this often, a pass
+# over the events on sale now or starting within REPLICA_SOON_DAYS this often, and pages say
+# their listings are saved ones when the last full pass is older than REPLICA_STALE_SECONDS.
+REPLICA_FULL_SECONDS = float(os.environ.get("REPLICA_FULL_SECONDS", "45"))
+REPLICA_SOON_SECONDS = float(os.environ.get("REPLICA_SOON_SECONDS", "5"))
+REPLICA_SOON_DAYS = int(os.environ.get("REPLICA_SOON_DAYS", "14"))
+REPLICA_STALE_SECONDS = float(os.environ.get("REPLICA_STALE_SECONDS", "600"))
 # Whole pages that are the same for everyone (the events list, event pages) are reused this
 # long by each process, and by shared caches in front (s-maxage), which may then serve one
 # stale for up to SHARED_CACHE_STALE_SECONDS more while they fetch it again.
@@ -199,9 +206,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # PostgreSQL full-text search for the replica; inert on SQLite.
+    "django.contrib.postgres",
     "axes",
     "django_htmx",
     "tenancy",
+    "replica",
     "catalog",
     "checkout",
     "merchant_tools",

@@ -1,4 +1,5 @@
-"""Start the whole demo: migrate, seed the sandbox, run offline Stripe and the server.
+"""Start the whole demo: migrate, seed the sandbox, run offline Stripe, the server and the
+catalog's sync worker.
 Ctrl-C stops everything this started.
 
 The server runs as in production (DEBUG off: the product's own error pages, hashed static
@@ -91,6 +92,9 @@ def showcase_event_id() -> int | None:
     return event.id if event else None
 
 
+SYNC_CATALOG = [sys.executable, str(settings.BASE_DIR / "manage.py"), "sync_catalog"]
+
+
 class Command(BaseCommand):
     help = "Run the storefront with its sandbox API and offline Stripe on 127.0.0.1."
 
@@ -144,6 +148,13 @@ class Command(BaseCommand):
                 wait_for(f"http://127.0.0.1:{port}/healthz", server)
             except RuntimeError as exc:
                 raise CommandError(str(exc)) from exc
+            # The shop's pages read the catalog replica: copy it once before saying where
+            # the shop is, then keep it current (the sandbox is served by the server above).
+            with Children() as first_sync:
+                copying = first_sync.start([*SYNC_CATALOG, "--once"], env)
+                while copying.poll() is None and not stopping.is_set():
+                    stopping.wait(0.2)
+            children.start([*SYNC_CATALOG, "--quiet"], env)
             self._banner(port, stripe_port, site_port)
             while not stopping.is_set() and not children.any_exited():
                 stopping.wait(0.5)

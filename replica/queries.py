@@ -1,0 +1,95 @@
+"""What pages ask the replica: a merchant's events in start order (search, category and
+start range), one event, a parent's dates, the categories. None of it calls the API."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .models import CatalogCategory, CatalogEvent, SyncState
+
+WORD = re.compile(r"\w+")
+MAX_SEARCH_WORDS = 8
+
+
+def state(namespace: str) -> SyncState | None:
+    return SyncState.objects.filter(merchant=namespace).first()
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    search: str = ""
+    category: int | None = None
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+
+
+def _active(namespace: str, now: datetime | None = None) -> QuerySet[CatalogEvent]:
+    """Events in progress or still to come (the API's ``status=active``)."""
+    return CatalogEvent.objects.filter(merchant=namespace, ends_at__gte=now or timezone.now())
+
+
+def listed(
+    namespace: str,
+    where: EventFilter,
+    *,
+    after: tuple[datetime, int] | None = None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Top-level published events in (start, id) order, after the key ``after``."""
+    rows = _active(namespace).filter(parent_id__isnull=True, published=True)
+    if where.search:
+        rows = _search(rows, where.search)
+    if where.category:
+        rows = rows.filter(in_categories__category_id=where.category)
+    if where.starts_from:
+        rows = rows.filter(starts_at__gte=where.starts_from)
+    if where.starts_before:
+        rows = rows.filter(starts_at__lt=where.starts_before)
+    if after is not None:
+        start, event_id = after
+        rows = rows.filter(Q(starts_at__gt=start) | Q(starts_at=start, event_id__gt=event_id))
+    rows = rows.order_by("starts_at", "event_id")
+    return [r.data for r in rows.only("data")[:limit]]
+
+
+def _search(rows: QuerySet[CatalogEvent], text: str) -> QuerySet[CatalogEvent]:
+    """Every word, as a word's beginning (PostgreSQL full-text search on name, description,
+    venue and city), or anywhere in them (SQLite)."""
+    words = WORD.findall(text.lower())[:MAX_SEARCH_WORDS]
+    if not words:
+        return rows
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery
+
+        query = " & ".join(f"{w}:*" for w in words)
+        return rows.filter(search_document=SearchQuery(query, search_type="raw", config="simple"))
+    for word in words:
+        rows = rows.filter(Q(name__icontains=word) | Q(search_text__icontains=word))
+    return rows
+
+
+def event(namespace: str, event_id: int) -> dict[str, Any] | None:
+    data = (
+        CatalogEvent.objects.filter(merchant=namespace, event_id=event_id)
+        .values_list("data", flat=True)
+        .first()
+    )
+    return data if isinstance(data, dict) else None
+
+
+def children(namespace: str, parent_id: int, limit: int) -> list[dict[str, Any]]:
+    """A parent's sessions or a recurring event's dates still to come, in start order."""
+    rows = _active(namespace).filter(parent_id=parent_id).order_by("starts_at", "event_id")
+    return list(rows.values_list("data", flat=True)[:limit])
+
+
+def categories(namespace: str) -> list[dict[str, Any]]:
+    rows = CatalogCategory.objects.filter(merchant=namespace).order_by("position", "category_id")
+    return list(rows.values_list("data", flat=True))

@@ -1,0 +1,183 @@
+"""The sync worker: one per deployment keeps every merchant's replica current.
+
+Each round finds the passes that are due (a full pass every ``REPLICA_FULL_SECONDS``, a soon
+pass every ``REPLICA_SOON_SECONDS``) and runs them most overdue first, so when the catalog's
+share of the upstream budget is short every merchant falls behind by as much, and none
+starves. A budget refusal ends the round; the next one starts with whoever is now most
+overdue. A pass that failed otherwise is tried again after ``REPLICA_SOON_SECONDS``.
+
+With ``REDIS_URL`` the worker holds a lock (``SET NX PX``, renewed each round) so that of
+several started (one per instance) one syncs and the others wait to take over.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from tenancy.shop import Shop, default_shop, directory
+
+from .models import SyncState
+from .sync import FULL, SOON, PassResult, full_pass, soon_pass
+
+logger = logging.getLogger("storefront")
+
+LOCK_KEY = "replica:sync-worker"
+LOCK_MS = 30_000
+ROUND_SECONDS = 1.0
+FIRST_RETRY = timedelta(seconds=2)
+
+
+def merchants() -> list[Shop]:
+    """Every active merchant and the settings' shop, each once; a merchant whose key this
+    process cannot open, or a shop without an API, is left out."""
+    directory.forget()
+    found: dict[str, Shop] = {}
+    for shop in [default_shop(), *directory.active()]:
+        if shop.key_unopenable or not (shop.api_url and shop.api_key):
+            continue
+        found.setdefault(shop.namespace, shop)
+    return list(found.values())
+
+
+@dataclass(frozen=True)
+class Due:
+    shop: Shop
+    kind: str
+    overdue: float  # seconds past when it was due
+
+
+def due(shops: list[Shop], now: datetime) -> list[Due]:
+    """The passes due now, most overdue first."""
+    namespaces = [s.namespace for s in shops]
+    states = {s.merchant: s for s in SyncState.objects.filter(merchant__in=namespaces)}
+    full_every = timedelta(seconds=settings.REPLICA_FULL_SECONDS)
+    soon_every = timedelta(seconds=settings.REPLICA_SOON_SECONDS)
+    never = now - timedelta(days=3650)
+    work = []
+    for shop in shops:
+        state = states.get(shop.namespace)
+        if state is None or state.last_full_at is None:
+            full_at = never  # never synced: first of all
+        else:
+            full_at = state.last_full_at + full_every
+        soon_at = (state.last_soon_at if state and state.last_soon_at else never) + soon_every
+        if state and state.last_error and state.last_attempt_at:
+            # A failed pass waits before it is tried again (a catalog never copied, less).
+            wait = soon_every if state.last_full_at else min(soon_every, FIRST_RETRY)
+            retry_at = state.last_attempt_at + wait
+            full_at, soon_at = max(full_at, retry_at), max(soon_at, retry_at)
+        if full_at <= now:
+            work.append(Due(shop, FULL, (now - full_at).total_seconds()))
+        elif soon_at <= now:
+            work.append(Due(shop, SOON, (now - soon_at).total_seconds()))
+    return sorted(work, key=lambda d: -d.overdue)
+
+
+def run_round(shops: list[Shop] | None = None) -> list[PassResult]:
+    """Run the passes due now; a budget refusal ends the round."""
+    results = []
+    for item in due(shops if shops is not None else merchants(), timezone.now()):
+        result = full_pass(item.shop) if item.kind == FULL else soon_pass(item.shop)
+        results.append(result)
+        if result.exhausted:
+            break
+    return results
+
+
+def sync_all(shops: list[Shop] | None = None) -> list[PassResult]:
+    """A full pass of every merchant now, due or not (``sync_catalog --once``)."""
+    results = []
+    for shop in shops if shops is not None else merchants():
+        results.append(full_pass(shop))
+    return results
+
+
+class Lock:
+    """The deployment's one sync worker: a Redis key held with ``SET NX PX`` and renewed
+    while this worker holds it; without Redis every worker holds it (run one)."""
+
+    RENEW = (
+        "if redis.call('get', KEYS[1]) == ARGV[1] then "
+        "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+    )
+    RELEASE = (
+        "if redis.call('get', KEYS[1]) == ARGV[1] then "
+        "return redis.call('del', KEYS[1]) else return 0 end"
+    )
+
+    def __init__(self, url: str | None = None, key: str = LOCK_KEY, ms: int = LOCK_MS) -> None:
+        url = settings.REDIS_URL if url is None else url
+        self.key = f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:{key}"
+        self.ms = ms
+        self.token = secrets.token_hex(16)
+        self._redis = None
+        if url:
+            import redis
+
+            self._redis = redis.Redis.from_url(url)
+        self.held = self._redis is None
+
+    def acquire(self) -> bool:
+        """Take the lock, or keep it; whether this worker holds it now."""
+        if self._redis is None:
+            return True
+        if self.held:
+            self.held = bool(self._redis.eval(self.RENEW, 1, self.key, self.token, self.ms))
+        if not self.held:
+            self.held = bool(self._redis.set(self.key, self.token, nx=True, px=self.ms))
+        return self.held
+
+    def release(self) -> None:
+        if self._redis is not None and self.held:
+            self._redis.eval(self.RELEASE, 1, self.key, self.token)
+            self.held = False
+
+
+def run_forever(
+    report: Callable[[str, PassResult | None], None],
+    *,
+    lock: Lock | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    rounds: int | None = None,
+) -> None:
+    """Sync while this worker holds the lock, saying what each pass did (with the pass; lines
+    about the lock come without one); ``rounds`` ends it after that many rounds (tests)."""
+    lock = lock or Lock()
+    waiting: bool | None = None  # not yet known
+    done = 0
+    try:
+        while rounds is None or done < rounds:
+            done += 1
+            if not lock.acquire():
+                if not waiting:
+                    report("another worker syncs the catalog; waiting to take over", None)
+                waiting = True
+                sleep(ROUND_SECONDS)
+                continue
+            if waiting is not False:
+                report("syncing the catalog (this worker holds the lock)", None)
+            waiting = False
+            for result in run_round():
+                report(describe(result), result)
+            sleep(ROUND_SECONDS)
+    finally:
+        lock.release()
+
+
+def describe(result: PassResult) -> str:
+    name = result.merchant or "(default)"
+    line = (
+        f"{name}: {result.kind} pass, {result.calls} calls, {result.events} events, "
+        f"{result.removed} removed, {result.seconds:.2f} s"
+    )
+    if result.error:
+        line += f" — {'incomplete' if not result.complete else 'error'}: {result.error}"
+    return line
