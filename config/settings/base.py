@@ -94,8 +94,8 @@ REPLICA_STALE_SECONDS = float(os.environ.get("REPLICA_STALE_SECONDS", "600"))
 # long by each process, and by shared caches in front (s-maxage), which may then serve one
 # stale for up to SHARED_CACHE_STALE_SECONDS more while they fetch it again.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "5"))
-SHARED_CACHE_SECONDS = int(os.environ.get("SHARED_CACHE_SECONDS", "10"))
-SHARED_CACHE_STALE_SECONDS = int(os.environ.get("SHARED_CACHE_STALE_SECONDS", "30"))
+SHARED_CACHE_SECONDS = int(os.environ.get("SHARED_CACHE_SECONDS", "5"))
+SHARED_CACHE_STALE_SECONDS = int(os.environ.get("SHARED_CACHE_STALE_SECONDS", "10"))
 # Request threads of a process that may run at once; the rest wait, as do threads waiting on
 # the API (see infra/admission.py). 0 = no limit.
 CPU_SLOTS = int(os.environ.get("CPU_SLOTS", "2"))
