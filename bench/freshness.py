@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from guestmanager import GuestManagerClient
+
 from .common import WRITE_KEY, Stack, stack
 
 VENUE, GA = 2, 1  # Harbor Hall, General admission (seeded)
@@ -30,12 +32,8 @@ POLL_SECONDS = 0.25
 GIVE_UP_SECONDS = 180.0
 
 
-def api(s: Stack) -> httpx.Client:
-    return httpx.Client(
-        base_url=f"{s.sandbox}/sandbox/api/public/v2",
-        headers={"Authorization": f"Token {WRITE_KEY}", "Content-Type": "application/json"},
-        timeout=30,
-    )
+def api(s: Stack) -> GuestManagerClient:
+    return GuestManagerClient(f"{s.sandbox}/sandbox/api/public/v2", WRITE_KEY)
 
 
 def until(probe: Callable[[], bool]) -> float:
@@ -52,22 +50,16 @@ def page(s: Stack, path: str, **params: str) -> str:
     return httpx.get(s.storefront + path, params=params, timeout=30).text
 
 
-def _wait_built(client: httpx.Client, event_id: int, operation: str | None) -> None:
-    if not operation:
-        return
-    for _ in range(300):
-        found = client.get(f"/events/{event_id}/operations/{operation}").json()
-        if (found.get("data") or found).get("status") in ("completed", "failed"):
-            return
-        time.sleep(0.1)
+def _built(client: GuestManagerClient, event_id: int, operation: int | None) -> None:
+    if operation:
+        client.wait_for_operation(event_id, operation, first_delay=0.05, max_delay=0.2)
 
 
-def new_event(s: Stack, client: httpx.Client) -> tuple[float, dict]:
+def new_event(s: Stack, client: GuestManagerClient) -> tuple[float, dict]:
     name = f"Fresh {uuid.uuid4().hex[:8]}"
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
-    created = client.post(
-        "/events",
-        json={
+    event, operation = client.create_event(
+        {
             "name": name,
             "venue_id": VENUE,
             "starts_at": start.isoformat(),
@@ -76,40 +68,38 @@ def new_event(s: Stack, client: httpx.Client) -> tuple[float, dict]:
             "registration_types": [
                 {"name": "Entry", "price": 20, "inventory": 50, "ticket_type_id": GA}
             ],
-        },
+        }
     )
-    created.raise_for_status()
-    event = created.json().get("data") or created.json()
-    took = until(lambda: name in page(s, "/", q=name))
-    _wait_built(client, event["id"], created.headers.get("X-Event-Operation-ID"))
-    built = client.get(f"/events/{event['id']}", params={"include": "registration_types"})
-    return took, built.json()
+    took = until(lambda: f"/events/{event['id']}/" in page(s, "/", q=name))
+    _built(client, event["id"], operation)
+    return took, client.get_event(event["id"], include="registration_types")
 
 
-def price_change(s: Stack, client: httpx.Client, event: dict, price: int) -> float:
+def price_change(s: Stack, client: GuestManagerClient, event: dict, price: int) -> float:
     rt = event["registration_types"][0]
-    changed = client.patch(
-        f"/events/{event['id']}",
-        json={"registration_types": [{"id": rt["id"], "price": price, "ticket_type_id": GA}]},
+    _event, operation = client.update_event(
+        event["id"],
+        {"registration_types": [{"id": rt["id"], "price": price, "ticket_type_id": GA}]},
     )
-    changed.raise_for_status()
-    return until(lambda: f"${price}.00" in page(s, f"/events/{event['id']}/{event['slug']}/"))
+    took = until(lambda: f"${price}.00" in page(s, f"/events/{event['id']}/{event['slug']}/"))
+    _built(client, event["id"], operation)
+    return took
 
 
-def on_sale_now(client: httpx.Client) -> list[tuple[dict, dict]]:
+def active_events(client: GuestManagerClient, **filters: object) -> list[dict]:
+    pages = client.iter_events(
+        filters={"status": "active", **filters},
+        include="registration_types.stock_item",
+        page_size=200,
+    )
+    return [e for found in pages for e in found]
+
+
+def on_sale_now(client: GuestManagerClient) -> list[tuple[dict, dict]]:
     """(event, type) pairs selling now, starting within a week, one per event."""
     soon = (datetime.now(UTC) + timedelta(days=7)).isoformat()
-    events = client.get(
-        "/events",
-        params={
-            "filter[status]": "active",
-            "filter[starts_at][to]": soon,
-            "include": "registration_types.stock_item",
-            "page[size]": "200",
-        },
-    ).json()["data"]
     found = []
-    for event in events:
+    for event in active_events(client, starts_at={"to": soon}):
         if event.get("parent_event_id") or event.get("type") != "date":
             continue
         for rt in event.get("registration_types") or []:
@@ -122,20 +112,20 @@ def on_sale_now(client: httpx.Client) -> list[tuple[dict, dict]]:
 
 def sold_out(s: Stack, event: dict, rt: dict) -> float:
     s.sandbox_control(
-        "POST", f"control/variants/{rt['variant_id']}/stock", {"available": 0, "status": "sold_out"}
+        "POST", f"variants/{rt['variant_id']}/stock", {"available": 0, "status": "sold_out"}
     )
     path = f"/events/{event['id']}/{event['slug']}/"
-    took = until(lambda: "Sold out" in page(s, path))
+    took = until(lambda: f'id="reason-{rt["variant_id"]}">Sold out<' in page(s, path))
     s.sandbox_control(
-        "POST", f"control/variants/{rt['variant_id']}/stock", {"available": 50, "status": "selling"}
+        "POST", f"variants/{rt['variant_id']}/stock", {"available": 50, "status": "selling"}
     )
     return took
 
 
 def at_rest(s: Stack, seconds: float) -> tuple[float, dict[str, int]]:
-    s.sandbox_control("POST", "control/stats")
+    s.sandbox_control("POST", "stats")
     time.sleep(seconds)
-    routes = s.sandbox_control("GET", "control/stats")["by_route"]
+    routes = s.sandbox_control("GET", "stats")["by_route"]
     calls = sum(routes.values())
     return calls * 60 / seconds, routes
 
@@ -155,8 +145,7 @@ def main() -> None:
         # Two full passes' worth of quiet first: every pass after the first finds no change.
         time.sleep(5)
         per_minute, routes = at_rest(s, args.rest)
-        events = client.get("/events", params={"filter[status]": "active", "page[size]": "200"})
-        print(f"catalog: {len(events.json()['data'])}+ active events, one merchant")
+        print(f"catalog: {len(active_events(client))} active events, one merchant")
         print(f"at rest: {per_minute:.1f} API calls a minute ({routes})")
         new, prices, sold = [], [], []
         targets = on_sale_now(client)

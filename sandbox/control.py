@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import models as m
 from . import catalogversion, operations, orders, runtime, serializers
+from . import models as m
 from .api import api_key_of, company_of
 
 
