@@ -14,8 +14,13 @@ from infra import admission
 from .helpers import PATIENCE, FakeClock, event_named, variant
 
 
-def csrf(response: httpx.Response) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.text)[1]
+def csrf(client: httpx.Client, response: httpx.Response) -> str:
+    """The CSRF cookie's token, fetched as the site's script does on a shared page."""
+    meta = r'name="csrf-cookie" content="([^"]+)" data-url="([^"]+)"'
+    name, url = re.search(meta, response.text).groups()
+    if name not in client.cookies:
+        assert client.get(url).status_code == 204
+    return client.cookies[name]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -27,7 +32,7 @@ def test_a_request_waiting_on_the_api_lets_another_request_work(
     assert httpx.get(cached_page, timeout=30).status_code == 200
     event = event_named(gm, "Quick Ticket Night")
     buyer = httpx.Client(base_url=live_server.url, timeout=2 * PATIENCE)
-    token = csrf(buyer.get(f"/events/{event['id']}/{event['slug']}/"))
+    token = csrf(buyer, buyer.get(f"/events/{event['id']}/{event['slug']}/"))
     in_call, other_served = threading.Event(), threading.Event()
     held: list[bool] = []
     send = httpx.HTTPTransport.handle_request
