@@ -14,6 +14,7 @@ then through the cache, then the static copy.
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import re
 import shutil
@@ -38,8 +39,12 @@ def free_port() -> int:
     return port
 
 
-def nginx_config(workdir: Path, upstream: str, cache_port: int, static_port: int) -> str:
-    """``deploy/nginx.conf`` on loopback, inside an http block of its own, plus a static server."""
+def nginx_config(
+    workdir: Path, upstream: str, cache_port: int, static_port: int, precompressed_port: int
+) -> str:
+    """``deploy/nginx.conf`` on loopback, inside an http block of its own, plus two static
+    servers: one compressing each response (``gzip on``), one sending a file compressed once
+    beforehand (``gzip_static``), as the cache sends the storefront's gzip."""
     reference = (ROOT / "deploy" / "nginx.conf").read_text()
     reference = reference.replace("server 127.0.0.1:8000;", f"server {upstream};")
     reference = reference.replace("/var/cache/nginx/storefront", str(workdir / "cache"))
@@ -65,6 +70,12 @@ http {{
         listen 127.0.0.1:{static_port};
         root {workdir}/static;
         gzip on;
+        location / {{ try_files $uri $uri/index.html =404; }}
+    }}
+    server {{
+        listen 127.0.0.1:{precompressed_port};
+        root {workdir}/static;
+        gzip_static on;
         location / {{ try_files $uri $uri/index.html =404; }}
     }}
 }}
@@ -94,6 +105,7 @@ def save_page(url: str, static: Path, path: str) -> int:
     target = static / path.strip("/") / "index.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(body)
+    target.with_suffix(".html.gz").write_bytes(gzip.compress(body, compresslevel=6))
     return len(body)
 
 
@@ -115,24 +127,33 @@ def main() -> None:
         with stack() as s:
             event_path = s.event_path("Sandbox Showcase")
             upstream = s.storefront.removeprefix("http://")
-            cache_port, static_port = free_port(), free_port()
+            cache_port, static_port, precompressed_port = free_port(), free_port(), free_port()
             size = save_page(s.storefront + event_path, workdir / "static", event_path)
-            nginx = start_nginx(workdir, nginx_config(workdir, upstream, cache_port, static_port))
+            nginx = start_nginx(
+                workdir,
+                nginx_config(workdir, upstream, cache_port, static_port, precompressed_port),
+            )
             try:
                 cached = f"http://127.0.0.1:{cache_port}"
                 static = f"http://127.0.0.1:{static_port}"
+                precompressed = f"http://127.0.0.1:{precompressed_port}"
                 for url in (s.storefront + event_path, s.storefront + "/", static + event_path):
                     for _ in range(3):
                         assert httpx.get(url, headers=GZIP, timeout=30).status_code == 200
                 print(f"nginx cache, event page: {cache_status(cached + event_path)}")
                 print(f"nginx cache, list:       {cache_status(cached + '/')}")
-                print(f"static copy of the event page: {size} B uncompressed")
+                sent = httpx.get(precompressed + event_path, headers=GZIP, timeout=30).headers
+                print(
+                    f"static copy of the event page: {size} B uncompressed, gzip_static sends "
+                    f"{sent.get('content-length')} B ({sent.get('content-encoding')})"
+                )
                 targets = [
                     ("gunicorn event page", s.storefront + event_path),
                     ("gunicorn list", s.storefront + "/"),
                     ("nginx cache event page", cached + event_path),
                     ("nginx cache list", cached + "/"),
                     ("nginx static event page", static + event_path),
+                    ("nginx gzip_static event page", precompressed + event_path),
                 ]
                 for name, url in targets:
                     results.append((name, wrk(url, args.clients, args.seconds, GZIP, threads=2)))
@@ -148,9 +169,10 @@ def main() -> None:
             f"p99 {r['p99']:7.2f} ms   non-2xx {int(r['errors'])}"
         )
     by_name = dict(results)
-    static_rps = by_name["nginx static event page"]["rps"]
-    for name in ("nginx cache event page", "nginx cache list"):
-        print(f"  {name} / static nginx: {by_name[name]['rps'] / static_rps:.1%}")
+    for static in ("nginx static event page", "nginx gzip_static event page"):
+        for name in ("nginx cache event page", "nginx cache list"):
+            ratio = by_name[name]["rps"] / by_name[static]["rps"]
+            print(f"  {name} / {static}: {ratio:.1%}")
 
 
 if __name__ == "__main__":

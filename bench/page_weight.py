@@ -21,16 +21,16 @@ def weigh(browser: Browser, url: str) -> list[tuple[str, int, int, str]]:
     context = browser.new_context()
     page = context.new_page()
     finished: list[Request] = []
-    page.on("requestfinished", finished.append)
+    page.on("requestfinished", lambda request: finished.append(request))
     page.goto(url, wait_until="networkidle")
     rows = []
     for request in finished:
         sizes = request.sizes()
         response = request.response()
         encoding = (response.headers.get("content-encoding") if response else None) or "-"
-        rows.append(
-            (request.url, sizes["responseBodySize"], sizes["responseHeadersSize"], encoding)
-        )
+        status = response.status if response else 0
+        label = f"{status} {encoding}"
+        rows.append((request.url, sizes["responseBodySize"], sizes["responseHeadersSize"], label))
     context.close()
     return rows
 
@@ -48,7 +48,7 @@ def main() -> None:
             total = body + sum(r[2] for r in rows)
             print(f"{name}: {len(rows)} responses, {body:,} B bodies, {total:,} B with headers")
             for resource, size, headers, encoding in rows:
-                print(f"  {size:8,} B  +{headers:4} B headers  {encoding:5s} {resource}")
+                print(f"  {size:8,} B  +{headers:4} B headers  {encoding:8s} {resource}")
         browser.close()
 
 
