@@ -6,10 +6,19 @@ Starts the usual stack (``bench.common``), opens each page in a fresh browser co
 cache) with Playwright and ``/usr/bin/chromium``, and adds up every response's encoded body
 and headers (``request.sizes()``).
 
-    .venv/bin/python -m bench.page_weight
+    .venv/bin/python -m bench.page_weight [--lighthouse path/to/node_modules/.bin/lighthouse]
+
+With ``--lighthouse``, each page is also audited by that Lighthouse CLI (mobile, the default)
+in the same Chromium: its category scores and total byte weight are printed.
 """
 
 from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
 
 from playwright.sync_api import Browser, Request, sync_playwright
 
@@ -35,7 +44,37 @@ def weigh(browser: Browser, url: str) -> list[tuple[str, int, int, str]]:
     return rows
 
 
+def lighthouse(cli: str, url: str) -> str:
+    with tempfile.TemporaryDirectory() as out:
+        report = os.path.join(out, "report.json")
+        subprocess.run(
+            [
+                cli,
+                url,
+                "--quiet",
+                "--output=json",
+                f"--output-path={report}",
+                "--chrome-flags=--headless=new --no-sandbox",
+                "--only-categories=performance,accessibility,best-practices",
+            ],
+            env={**os.environ, "CHROME_PATH": "/usr/bin/chromium"},
+            check=True,
+        )
+        with open(report) as f:
+            result = json.load(f)
+    scores = ", ".join(
+        f"{c['id']} {c['score']:.2f}"
+        for c in result["categories"].values()
+        if c["score"] is not None
+    )
+    weight = result["audits"]["total-byte-weight"]["numericValue"]
+    return f"lighthouse: {scores}; total byte weight {weight:,.0f} B"
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lighthouse", help="a Lighthouse CLI to audit each page with")
+    args = parser.parse_args()
     with stack() as s, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium")
         pages = [
@@ -49,6 +88,8 @@ def main() -> None:
             print(f"{name}: {len(rows)} responses, {body:,} B bodies, {total:,} B with headers")
             for resource, size, headers, encoding in rows:
                 print(f"  {size:8,} B  +{headers:4} B headers  {encoding:8s} {resource}")
+            if args.lighthouse:
+                print(f"  {lighthouse(args.lighthouse, url)}")
         browser.close()
 
 
