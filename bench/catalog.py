@@ -23,9 +23,16 @@ import httpx
 from bench.common import percentile, stack
 
 
-def wrk(url: str, clients: int, seconds: int) -> dict[str, float]:
+def wrk(
+    url: str,
+    clients: int,
+    seconds: int,
+    headers: dict[str, str] | None = None,
+    threads: int = 1,
+) -> dict[str, float]:
+    header_args = [arg for k, v in (headers or {}).items() for arg in ("-H", f"{k}: {v}")]
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", url],
+        ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--latency", *header_args, url],
         capture_output=True,
         text=True,
         check=True,

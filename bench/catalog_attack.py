@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--attackers", type=int, default=8)
     parser.add_argument("--visitors", type=int, default=2)
     args = parser.parse_args()
-    with stack(rate_limit=300, sync_worker=True) as s:
+    with stack(rate_limit=300) as s:
         wait_until_listed(s.storefront)
         s.sandbox_control("POST", "stats")
         time.sleep(args.quiet_seconds)

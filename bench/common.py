@@ -61,12 +61,15 @@ def stack(
     rate_limit: int = 300,
     instances: int = 1,
     web_env: dict[str, str] | None = None,
+    sandbox_images: bool = False,
 ) -> Iterator[Stack]:
     """localstripe + a separate sandbox (with added latency) + ``instances`` storefronts under
     gunicorn with production settings (DEBUG off; PostgreSQL and Redis when DATABASE_URL and
     REDIS_URL are set, else one SQLite file they share), as behind a load balancer, and the
     catalog's sync worker (its first pass done before the storefronts start).
-    ``web_env`` adds to (or overrides) the storefronts' environment."""
+    ``web_env`` adds to (or overrides) the storefronts' environment. ``sandbox_images``
+    collects the sandbox's static files first, so its event images load (DEBUG off serves
+    only collected files)."""
     workdir = Path(tempfile.mkdtemp(prefix="gm-bench-"))
     procs: list[subprocess.Popen] = []
     log = (workdir / "processes.log").open("w")
@@ -94,6 +97,7 @@ def stack(
             "DEBUG": "0",
             "SECRET_KEY": "bench-sandbox-" + "x" * 40,
             "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_COOKIES": "0",  # plain HTTP on loopback: no redirect to HTTPS
             "SANDBOX_LATENCY_MS": str(latency_ms),
             "SANDBOX_RATE_LIMIT": str(rate_limit),
             "SANDBOX_PAYMENT_DELAY": str(payment_delay),
@@ -102,6 +106,15 @@ def stack(
         }
         sandbox_env.pop("REDIS_URL", None)
         sandbox_env.pop("DATABASE_URL", None)  # the emulator keeps its own SQLite
+        if sandbox_images:
+            subprocess.run(
+                [sys.executable, "manage.py", "collectstatic", "--noinput"],
+                cwd=ROOT,
+                env=sandbox_env,
+                check=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         procs.append(
             sandbox_listener.start(
                 sandbox_command(fd=sandbox_listener.fd),
