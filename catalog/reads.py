@@ -199,6 +199,11 @@ def refresh_event(event_id: int) -> None:
         return
 
 
+def note_sale() -> None:
+    """Tickets were added: the merchant is selling, and its stock is read more often."""
+    sync.note_sale(_namespace())
+
+
 def child_dates(parent_id: int, limit: int = 12) -> swr.Cached:
     return _answer(queries.children(_namespace(), parent_id, limit))
 

@@ -183,6 +183,7 @@ def add_to_order(request: TenantRequest) -> HttpResponse:
             result.outcome.status if result.outcome else 422,
             result.failed,
         )
+    reads.note_sale()
     return redirect("checkout:cart")
 
 

@@ -81,10 +81,16 @@ class SyncState(models.Model):
     last_full_at = models.DateTimeField(null=True)  # the last full pass that read every page
     last_soon_at = models.DateTimeField(null=True)
     last_attempt_at = models.DateTimeField(null=True)
+    last_categories_at = models.DateTimeField(null=True)  # when the categories were last read
+    # A pass that changed rows, or an order this storefront took: the merchant is selling, and
+    # keeps its soon passes when the sync's share of the budget runs short (``schedule``).
+    last_change_at = models.DateTimeField(null=True)
+    last_sale_at = models.DateTimeField(null=True)
     # Bumped whenever the merchant's rows change: rendered fragments are keyed by it.
     version = models.BigIntegerField(default=0)
     calls = models.BigIntegerField(default=0)  # API calls the sync has spent
     events = models.IntegerField(default=0)
+    soon_events = models.IntegerField(default=0)  # of them, on sale now or starting soon
     last_error = models.CharField(max_length=300, blank=True)
 
     def __str__(self) -> str:

@@ -1,11 +1,11 @@
 """Copying a merchant's catalog from the API into the replica.
 
 A **full pass** pages every active event (``GET /events``, the largest page the API allows,
-with everything the list and the event page show) and the categories. Only a pass that read
-every page removes rows: the API documents no way to hear of deleted events, so an event the
-API no longer lists is gone once a complete pass did not see it. A **soon pass** reads again
-the events on sale now or starting within ``REPLICA_SOON_DAYS``, more often, for stock,
-prices and status; it never removes anything.
+with everything the list and the event page show), and the categories when they are due.
+Only a pass that read every page removes rows: the API documents no way to hear of deleted
+events, so an event the API no longer lists is gone once a complete pass did not see it.
+A **soon pass** reads again the events on sale now or starting within ``REPLICA_SOON_DAYS``,
+more often, for stock, prices and status; it never removes anything.
 
 Calls go through the merchant's own client, as catalog reads of the upstream budget
 (``infra.budget``): they yield to checkouts, and a budget refusal ends the pass, which the
@@ -71,6 +71,7 @@ class PassResult:
     seconds: float = 0.0
     error: str = ""
     exhausted: bool = False  # the budget refused: try again later
+    categories: bool = False  # the categories were read too
     seen: set[int] = field(default_factory=set, repr=False)
 
 
@@ -88,8 +89,10 @@ def client_of(shop: Shop) -> GuestManagerClient:
     return upstream.client_for(shop.api_url, shop.api_key)
 
 
-def full_pass(shop: Shop) -> PassResult:
-    """Read every active event and the categories; a complete pass removes what it missed."""
+def full_pass(shop: Shop, *, categories: bool = False) -> PassResult:
+    """Read every active event, and the categories when ``categories`` is set, they were read
+    ``REPLICA_CATEGORIES_SECONDS`` ago or an event names one not stored; a complete pass
+    removes what it missed."""
     result = PassResult(shop.slug, FULL)
 
     def read(client: GuestManagerClient) -> None:
@@ -101,24 +104,43 @@ def full_pass(shop: Shop) -> PassResult:
         )
         for page in pages:
             _take(shop, page.data, result)
-        categories = [
-            c
-            for page in client.iter_pages(
-                "/categories", {"page": {"number": 1, "size": CATEGORY_PAGE_SIZE}}
-            )
-            for c in page.data
-        ]
-        result.changed += store_categories(shop.namespace, categories)
+        if categories or categories_due(shop.namespace):
+            listed = [
+                c
+                for page in client.iter_pages(
+                    "/categories", {"page": {"number": 1, "size": CATEGORY_PAGE_SIZE}}
+                )
+                for c in page.data
+            ]
+            result.changed += store_categories(shop.namespace, listed)
+            result.categories = True
         result.removed = remove_unseen(shop.namespace, result.seen)
         result.changed += result.removed
 
     return _run(shop, result, read)
 
 
+def categories_due(namespace: str) -> bool:
+    """The categories are read again when they are old, or an event is in one not stored
+    (a new category shows with its first event, not ``REPLICA_CATEGORIES_SECONDS`` later)."""
+    read_at = (
+        SyncState.objects.filter(merchant=namespace)
+        .values_list("last_categories_at", flat=True)
+        .first()
+    )
+    if read_at is None:
+        return True
+    if timezone.now() - read_at >= timedelta(seconds=settings.REPLICA_CATEGORIES_SECONDS):
+        return True
+    stored = CatalogCategory.objects.filter(merchant=namespace).values("category_id")
+    named = EventCategory.objects.filter(event__merchant=namespace)
+    return named.exclude(category_id__in=stored).exists()
+
+
 def soon_pass(shop: Shop, now: datetime | None = None) -> PassResult:
     """Read again the events on sale now or starting soon: their stock, prices and status."""
     result = PassResult(shop.slug, SOON)
-    until = (now or timezone.now()) + timedelta(days=settings.REPLICA_SOON_DAYS)
+    until = soon_until(now or timezone.now())
 
     def read(client: GuestManagerClient) -> None:
         pages = client.iter_events(
@@ -131,6 +153,10 @@ def soon_pass(shop: Shop, now: datetime | None = None) -> PassResult:
             _take(shop, page.data, result)
 
     return _run(shop, result, read)
+
+
+def soon_until(now: datetime) -> datetime:
+    return now + timedelta(days=settings.REPLICA_SOON_DAYS)
 
 
 def _run(shop: Shop, result: PassResult, read: Any) -> PassResult:
@@ -161,14 +187,24 @@ def _record(shop: Shop, result: PassResult) -> None:
     state.last_attempt_at = now
     state.calls += result.calls
     state.last_error = result.error
+    if result.changed:
+        state.last_change_at = now
     if result.complete:
         state.last_soon_at = now
+        if result.categories:
+            state.last_categories_at = now
         if result.kind == FULL:
             state.last_full_at = now
-            state.events = CatalogEvent.objects.filter(merchant=shop.namespace).count()
+            stored = CatalogEvent.objects.filter(merchant=shop.namespace)
+            state.events = stored.count()
+            state.soon_events = stored.filter(starts_at__lte=soon_until(now)).count()
     # Not ``version``: a page's refresh may bump it meanwhile (``bump``).
-    fields = ["label", "last_attempt_at", "calls", "last_error", "last_soon_at"]
-    state.save(update_fields=[*fields, "last_full_at", "events"])
+    state.save(
+        update_fields=[
+            *("label", "last_attempt_at", "calls", "last_error", "last_soon_at"),
+            *("last_full_at", "last_categories_at", "last_change_at", "events", "soon_events"),
+        ]
+    )
     if result.changed:
         bump(shop.namespace)
 
@@ -351,3 +387,17 @@ def _patch_sessions(namespace: str, sessions: list[dict[str, Any]]) -> None:
         if types is not None and row.data.get("registration_types") != types:
             patched.append({**row.data, "registration_types": types})
     store_events(namespace, patched)
+
+
+_sales_noted: dict[str, float] = {}  # namespace -> time.monotonic() of the last write
+SALE_NOTE_SECONDS = 10.0
+
+
+def note_sale(namespace: str) -> None:
+    """This storefront took an order for the merchant: it is selling (``schedule``). Written
+    at most every SALE_NOTE_SECONDS per process, since a busy minute brings many."""
+    last = _sales_noted.get(namespace)
+    if last is not None and time.monotonic() - last < SALE_NOTE_SECONDS:
+        return
+    _sales_noted[namespace] = time.monotonic()
+    SyncState.objects.filter(merchant=namespace).update(last_sale_at=timezone.now())

@@ -1,10 +1,9 @@
 """The sync worker: one per deployment keeps every merchant's replica current.
 
-Each round finds the passes that are due (a full pass every ``REPLICA_FULL_SECONDS``, a soon
-pass every ``REPLICA_SOON_SECONDS``) and runs them most overdue first, so when the catalog's
-share of the upstream budget is short every merchant falls behind by as much, and none
-starves. A budget refusal ends the round; the next one starts with whoever is now most
-overdue. A pass that failed otherwise is tried again after ``REPLICA_SOON_SECONDS``.
+Each round runs the passes due (``schedule``: first copies, then full passes, then soon passes
+of selling merchants, then the rest) while the sync's allowance of calls pays for them. A
+budget refusal ends the round; the next one starts with whoever is now furthest behind. A pass
+that failed otherwise is tried again after ``REPLICA_SOON_SECONDS``.
 
 With ``REDIS_URL`` the worker holds a lock (``SET NX PX``, renewed each round) so that of
 several started (one per instance) one syncs and the others wait to take over.
@@ -16,23 +15,21 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from tenancy.shop import Shop, default_shop, directory
 
-from .models import SyncState
-from .sync import FULL, SOON, PassResult, full_pass, soon_pass
+from . import schedule
+from .schedule import Allowance
+from .sync import FULL, PassResult, full_pass, soon_pass
 
 logger = logging.getLogger("storefront")
 
 LOCK_KEY = "replica:sync-worker"
 LOCK_MS = 30_000
 ROUND_SECONDS = 1.0
-FIRST_RETRY = timedelta(seconds=2)
 
 
 def merchants() -> list[Shop]:
@@ -47,45 +44,18 @@ def merchants() -> list[Shop]:
     return list(found.values())
 
 
-@dataclass(frozen=True)
-class Due:
-    shop: Shop
-    kind: str
-    overdue: float  # seconds past when it was due
-
-
-def due(shops: list[Shop], now: datetime) -> list[Due]:
-    """The passes due now, most overdue first."""
-    namespaces = [s.namespace for s in shops]
-    states = {s.merchant: s for s in SyncState.objects.filter(merchant__in=namespaces)}
-    full_every = timedelta(seconds=settings.REPLICA_FULL_SECONDS)
-    soon_every = timedelta(seconds=settings.REPLICA_SOON_SECONDS)
-    never = now - timedelta(days=3650)
-    work = []
-    for shop in shops:
-        state = states.get(shop.namespace)
-        if state is None or state.last_full_at is None:
-            full_at = never  # never synced: first of all
-        else:
-            full_at = state.last_full_at + full_every
-        soon_at = (state.last_soon_at if state and state.last_soon_at else never) + soon_every
-        if state and state.last_error and state.last_attempt_at:
-            # A failed pass waits before it is tried again (a catalog never copied, less).
-            wait = soon_every if state.last_full_at else min(soon_every, FIRST_RETRY)
-            retry_at = state.last_attempt_at + wait
-            full_at, soon_at = max(full_at, retry_at), max(soon_at, retry_at)
-        if full_at <= now:
-            work.append(Due(shop, FULL, (now - full_at).total_seconds()))
-        elif soon_at <= now:
-            work.append(Due(shop, SOON, (now - soon_at).total_seconds()))
-    return sorted(work, key=lambda d: -d.overdue)
-
-
-def run_round(shops: list[Shop] | None = None) -> list[PassResult]:
-    """Run the passes due now; a budget refusal ends the round."""
+def run_round(
+    shops: list[Shop] | None = None, allowance: Allowance | None = None
+) -> list[PassResult]:
+    """Run the passes due now, in order, while the allowance pays for them; a budget refusal
+    ends the round (the next one starts with whoever is now furthest behind)."""
+    allowance = allowance or Allowance()
     results = []
-    for item in due(shops if shops is not None else merchants(), timezone.now()):
+    for item in schedule.due(shops if shops is not None else merchants(), timezone.now()):
+        if not allowance.affords(item.cost):
+            break  # what ranks below waits too: a cheap pass must not starve a dearer one
         result = full_pass(item.shop) if item.kind == FULL else soon_pass(item.shop)
+        allowance.spend(result.calls)
         results.append(result)
         if result.exhausted:
             break
@@ -96,7 +66,7 @@ def sync_all(shops: list[Shop] | None = None) -> list[PassResult]:
     """A full pass of every merchant now, due or not (``sync_catalog --once``)."""
     results = []
     for shop in shops if shops is not None else merchants():
-        results.append(full_pass(shop))
+        results.append(full_pass(shop, categories=True))
     return results
 
 
@@ -152,6 +122,7 @@ def run_forever(
     about the lock come without one); ``rounds`` ends it after that many rounds (tests)."""
     lock = lock or Lock()
     waiting: bool | None = None  # not yet known
+    allowance = Allowance()
     done = 0
     try:
         while rounds is None or done < rounds:
@@ -165,7 +136,7 @@ def run_forever(
             if waiting is not False:
                 report("syncing the catalog (this worker holds the lock)", None)
             waiting = False
-            for result in run_round():
+            for result in run_round(allowance=allowance):
                 report(describe(result), result)
             sleep(ROUND_SECONDS)
     finally:

@@ -156,7 +156,7 @@ def sync_replica(*shops: Any) -> None:
     from tenancy.shop import default_shop
 
     for shop in shops or (default_shop(),):
-        result = sync.full_pass(shop)
+        result = sync.full_pass(shop, categories=True)
         assert result.complete, result.error
 
 
@@ -213,6 +213,6 @@ def load_replica(sandbox: Any, shop: Any) -> None:
     if snapshot is not None and snapshot.version == version:
         _restore_replica(shop.namespace, snapshot.rows)
         return
-    result = sync.full_pass(shop)
+    result = sync.full_pass(shop, categories=True)
     assert result.complete, result.error
     _replica_snapshots[shop.namespace] = ReplicaSnapshot(version, _replica_rows(shop.namespace))

@@ -15,7 +15,7 @@ from django.utils import timezone
 from guestmanager import process_stats
 from infra import budget
 from replica import queries, sync, worker
-from replica.models import CatalogEvent, SyncState
+from replica.models import CatalogCategory, CatalogEvent, EventCategory, SyncState
 
 from .helpers import sync_replica
 
@@ -94,6 +94,42 @@ def test_a_full_pass_copies_every_active_event_and_the_categories(storefront_set
 
 
 @pytest.mark.django_db
+def test_the_categories_are_read_when_old_or_when_an_event_names_a_new_one(
+    storefront_settings, gm
+):
+    namespace = _shop().namespace
+    pages = -(-len(_active(gm)) // sync.API_PAGE_SIZE)
+    assert sync.full_pass(_shop(), categories=True).calls == pages + 1
+    again = sync.full_pass(_shop())
+    assert again.complete and again.calls == pages  # the categories were just read
+
+    named = EventCategory.objects.filter(event__merchant=namespace).first()
+    CatalogCategory.objects.filter(merchant=namespace, category_id=named.category_id).delete()
+    new_one = sync.full_pass(_shop())  # as if an event were now in a category not stored
+    assert new_one.calls == pages + 1 and new_one.categories
+    assert CatalogCategory.objects.filter(
+        merchant=namespace, category_id=named.category_id
+    ).exists()
+
+    old = timezone.now() - timedelta(seconds=storefront_settings.REPLICA_CATEGORIES_SECONDS)
+    SyncState.objects.filter(merchant=namespace).update(last_categories_at=old)
+    assert sync.full_pass(_shop()).calls == pages + 1
+
+
+@pytest.mark.django_db
+def test_a_pass_that_changes_rows_marks_the_merchant_selling(storefront_settings, gm):
+    namespace = _shop().namespace
+    SyncState.objects.filter(merchant=namespace).update(last_change_at=None)
+    assert sync.full_pass(_shop()).changed == 0
+    assert SyncState.objects.get(merchant=namespace).last_change_at is None
+    _new_event(gm)
+    assert sync.full_pass(_shop()).changed >= 1
+    state = SyncState.objects.get(merchant=namespace)
+    assert state.last_change_at is not None
+    assert 0 < state.soon_events < state.events
+
+
+@pytest.mark.django_db
 def test_a_soon_pass_reads_the_events_on_sale_now_or_within_two_weeks(storefront_settings, gm):
     now = timezone.now()
     result = sync.soon_pass(_shop(), now)
@@ -155,37 +191,6 @@ def test_an_event_the_api_no_longer_lists_goes_after_a_complete_pass_only(
     assert complete.complete and complete.removed == 1
     assert queries.event(namespace, 987_654_321) is None
     assert SyncState.objects.get(merchant=namespace).last_error == ""
-
-
-@pytest.mark.django_db
-def test_the_worker_runs_the_most_overdue_pass_first(storefront_settings, monkeypatch):
-    from tenancy.shop import Shop
-
-    now = timezone.now()
-    shops = [Shop(slug=s, name=s, api_url="http://api.test", api_key=s) for s in "abc"]
-    SyncState.objects.create(merchant=shops[0].namespace, last_full_at=now, last_soon_at=now)
-    SyncState.objects.create(
-        merchant=shops[1].namespace,
-        last_full_at=now - timedelta(seconds=30),
-        last_soon_at=now - timedelta(seconds=25),
-    )
-    # shops[2] was never synced: its full pass comes first.
-    assert [(d.shop.slug, d.kind) for d in worker.due(shops, now)] == [
-        ("c", sync.FULL),
-        ("b", sync.SOON),
-    ]
-    later = now + timedelta(seconds=60)
-    assert [d.shop.slug for d in worker.due(shops, later)] == ["c", "b", "a"]
-
-    ran: list[str] = []
-
-    def refused(shop):
-        ran.append(shop.slug)
-        return sync.PassResult(shop.slug, sync.FULL, exhausted=True)
-
-    monkeypatch.setattr(worker, "full_pass", refused)
-    monkeypatch.setattr(worker.timezone, "now", lambda: later)
-    assert len(worker.run_round(shops)) == 1 and ran == ["c"]  # a refusal ends the round
 
 
 def _redis() -> redis.Redis:
@@ -308,6 +313,19 @@ def test_a_refused_add_puts_the_truth_in_the_replica_at_once(
     assert stored["status"] == "sold_out"
     assert "Sold out" in refused.content.decode()  # the page shown again, as the API has it
     assert "Sold out" in client.get(path).content.decode()
+
+
+@pytest.mark.django_db
+def test_tickets_added_mark_the_merchant_selling(client, storefront_settings, gm):
+    event = _new_event(gm)
+    entry = event["registration_types"][0]
+    sync_replica()
+    namespace = _shop().namespace
+    SyncState.objects.filter(merchant=namespace).update(last_sale_at=None)
+    sync._sales_noted.clear()
+    added = client.post("/order/add", {"event": event["id"], f"qty-{entry['variant_id']}": 1})
+    assert added.status_code == 302
+    assert SyncState.objects.get(merchant=namespace).last_sale_at is not None
 
 
 @pytest.mark.django_db

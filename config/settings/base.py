@@ -84,11 +84,17 @@ STOREFRONT_NAME = os.environ.get("STOREFRONT_NAME", "Tickets")
 CATALOG_TTL = float(os.environ.get("CATALOG_TTL", "30"))
 CATALOG_STALE = float(os.environ.get("CATALOG_STALE", "600"))
 # The catalog replica (replica/): a full pass of each merchant's catalog this often, a pass
-# over the events on sale now or starting within REPLICA_SOON_DAYS this often, and pages say
-# their listings are saved ones when the last full pass is older than REPLICA_STALE_SECONDS.
+# over the events on sale now or starting within REPLICA_SOON_DAYS this often, the categories
+# read again this often (and whenever an event names a new one), and pages say their listings
+# are saved ones when the last full pass is older than REPLICA_STALE_SECONDS. The sync spends
+# at most REPLICA_BUDGET_SHARE of the upstream budget; when that is short, merchants selling
+# (a change seen or an order taken within REPLICA_SELLING_SECONDS) keep their soon passes first.
 REPLICA_FULL_SECONDS = float(os.environ.get("REPLICA_FULL_SECONDS", "45"))
-REPLICA_SOON_SECONDS = float(os.environ.get("REPLICA_SOON_SECONDS", "5"))
+REPLICA_SOON_SECONDS = float(os.environ.get("REPLICA_SOON_SECONDS", "10"))
 REPLICA_SOON_DAYS = int(os.environ.get("REPLICA_SOON_DAYS", "14"))
+REPLICA_CATEGORIES_SECONDS = float(os.environ.get("REPLICA_CATEGORIES_SECONDS", "600"))
+REPLICA_BUDGET_SHARE = float(os.environ.get("REPLICA_BUDGET_SHARE", "0.5"))
+REPLICA_SELLING_SECONDS = float(os.environ.get("REPLICA_SELLING_SECONDS", "300"))
 REPLICA_STALE_SECONDS = float(os.environ.get("REPLICA_STALE_SECONDS", "600"))
 # Whole pages that are the same for everyone (the events list, event pages) are reused this
 # long by each process, and by shared caches in front (s-maxage), which may then serve one
@@ -114,6 +120,8 @@ UPSTREAM_CATALOG_WAIT = float(os.environ.get("UPSTREAM_CATALOG_WAIT", "1"))
 UPSTREAM_BUDGET_SCOPE = os.environ.get("UPSTREAM_BUDGET_SCOPE", "api")
 if UPSTREAM_BUDGET_SCOPE not in ("api", "credential"):
     raise ImproperlyConfigured("UPSTREAM_BUDGET_SCOPE must be 'api' or 'credential'.")
+if not 0 < REPLICA_BUDGET_SHARE <= 1:
+    raise ImproperlyConfigured("REPLICA_BUDGET_SHARE must be above 0 and at most 1.")
 if not 0 < UPSTREAM_CATALOG_SHARE <= 1:
     raise ImproperlyConfigured("UPSTREAM_CATALOG_SHARE must be above 0 and at most 1.")
 # The event import's shortest wait between polls of an operation: the API's polling guidance

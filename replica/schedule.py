@@ -1,0 +1,148 @@
+"""Which passes the sync worker runs next, and how many calls it may spend on them.
+
+Every merchant wants two things: a **full pass** every ``REPLICA_FULL_SECONDS``, so a new or
+changed event shows within a minute, and a **soon pass** every ``REPLICA_SOON_SECONDS``, so
+stock and prices of what is on sale now stay close to the API's. With many merchants the sync's
+share of the upstream budget (``REPLICA_BUDGET_SHARE``) cannot pay for all of that, so passes
+are ranked:
+
+0. a merchant's first copy (its pages cannot load without one);
+1. full passes: the freshness every merchant is promised;
+2. soon passes of a **selling** merchant: a pass changed its rows, or this storefront took an
+   order for it, within ``REPLICA_SELLING_SECONDS``;
+3. soon passes of the others, with what is left.
+
+Within a rank, the pass furthest past due *as a share of its interval* goes first, so when
+the share runs short every merchant of a rank falls behind by as much, and none starves.
+
+A soon pass that would cost as many calls as a full pass (the merchant's events fit in as many
+pages either way; for most merchants, one) runs as a full pass: the same calls read every
+event, and may remove the ones the API no longer lists.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from tenancy.shop import Shop
+
+from .models import SyncState
+from .sync import API_PAGE_SIZE, FULL, SOON
+
+FIRST, CHANGES, SELLING, QUIET = range(4)
+FIRST_RETRY = timedelta(seconds=2)
+
+
+@dataclass(frozen=True)
+class Due:
+    shop: Shop
+    kind: str  # FULL or SOON
+    rank: int
+    lateness: float  # time past due over the pass's interval
+    cost: int  # the calls it should take
+
+    @property
+    def order(self) -> tuple[int, float]:
+        return (self.rank, -self.lateness)
+
+
+def pages(events: int) -> int:
+    return max(1, math.ceil(events / API_PAGE_SIZE))
+
+
+def due(shops: list[Shop], now: datetime) -> list[Due]:
+    """The passes due now, in the order to run them."""
+    states = {
+        s.merchant: s
+        for s in SyncState.objects.filter(merchant__in=[shop.namespace for shop in shops])
+    }
+    work = [d for shop in shops if (d := _due(shop, states.get(shop.namespace), now))]
+    return sorted(work, key=lambda d: d.order)
+
+
+def _due(shop: Shop, state: SyncState | None, now: datetime) -> Due | None:
+    full_every = settings.REPLICA_FULL_SECONDS
+    soon_every = settings.REPLICA_SOON_SECONDS
+    if state is None or state.last_full_at is None:
+        retry = min(FIRST_RETRY, timedelta(seconds=soon_every))
+        if (
+            state
+            and state.last_error
+            and state.last_attempt_at
+            and now < state.last_attempt_at + retry
+        ):
+            return None
+        return Due(shop, FULL, FIRST, math.inf, 1)
+    full_at = state.last_full_at + timedelta(seconds=full_every)
+    soon_at = (state.last_soon_at or state.last_full_at) + timedelta(seconds=soon_every)
+    if state.last_error and state.last_attempt_at:
+        # A failed pass waits a soon interval before it is tried again.
+        retry_at = state.last_attempt_at + timedelta(seconds=soon_every)
+        full_at, soon_at = max(full_at, retry_at), max(soon_at, retry_at)
+    full_cost, soon_cost = pages(state.events), pages(state.soon_events)
+    if full_at <= now:
+        return Due(shop, FULL, CHANGES, _late(now, full_at, full_every), full_cost)
+    if soon_at > now:
+        return None
+    rank = SELLING if selling(state, now) else QUIET
+    kind = FULL if full_cost <= soon_cost else SOON
+    return Due(shop, kind, rank, _late(now, soon_at, soon_every), min(full_cost, soon_cost))
+
+
+def selling(state: SyncState, now: datetime) -> bool:
+    since = now - timedelta(seconds=settings.REPLICA_SELLING_SECONDS)
+    return any(at is not None and at >= since for at in (state.last_change_at, state.last_sale_at))
+
+
+def _late(now: datetime, due_at: datetime, interval: float) -> float:
+    return (now - due_at).total_seconds() / max(interval, 0.001)
+
+
+class Allowance:
+    """The calls the sync may spend: ``REPLICA_BUDGET_SHARE`` of the upstream budget a minute,
+    saved up for at most ``SAVE_SECONDS`` (none when the budget is unlimited). A pass is paid
+    for after it ran, by the calls it made, so a dearer pass than expected is a debt the next
+    ones wait for."""
+
+    SAVE_SECONDS = 10.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.at = clock()
+        self.tokens = self.capacity
+
+    @property
+    def per_second(self) -> float:
+        return settings.UPSTREAM_BUDGET_PER_MINUTE * settings.REPLICA_BUDGET_SHARE / 60
+
+    @property
+    def capacity(self) -> float:
+        return self.per_second * self.SAVE_SECONDS
+
+    @property
+    def unlimited(self) -> bool:
+        return self.per_second <= 0
+
+    def refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.per_second)
+        self.at = now
+
+    def affords(self, cost: int) -> bool:
+        """Whether a pass of ``cost`` calls may start now (one dearer than a full allowance
+        starts once the allowance is full)."""
+        if self.unlimited:
+            return True
+        self.refill()
+        return self.tokens >= min(cost, self.capacity)
+
+    def spend(self, calls: int) -> None:
+        if not self.unlimited:
+            self.refill()
+            self.tokens -= calls

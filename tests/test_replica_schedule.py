@@ -1,0 +1,229 @@
+"""How the sync worker orders its passes and spends its share of the budget: the ranks, the
+allowance, and many merchants sharing too few calls, on a pinned clock."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from replica import schedule, sync, worker
+from replica.models import SyncState
+from tenancy.shop import Shop
+
+T0 = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _shops(count: int) -> list[Shop]:
+    return [
+        Shop(slug=f"m{i}", name=f"m{i}", api_url="http://api.test", api_key=f"key{i}")
+        for i in range(count)
+    ]
+
+
+def _state(shop: Shop, *, full_ago: float, soon_ago: float | None = None, **fields) -> None:
+    SyncState.objects.create(
+        merchant=shop.namespace,
+        last_full_at=T0 - timedelta(seconds=full_ago),
+        last_soon_at=T0 - timedelta(seconds=full_ago if soon_ago is None else soon_ago),
+        **fields,
+    )
+
+
+@pytest.fixture
+def intervals(settings):
+    settings.REPLICA_FULL_SECONDS = 45
+    settings.REPLICA_SOON_SECONDS = 10
+    settings.REPLICA_SELLING_SECONDS = 300
+    return settings
+
+
+@pytest.mark.django_db
+def test_first_copies_then_full_passes_then_selling_then_quiet(intervals):
+    first, full, selling, quiet, fresh = _shops(5)
+    _state(full, full_ago=50, soon_ago=5, events=450, soon_events=120)
+    _state(selling, full_ago=20, soon_ago=15, last_sale_at=T0 - timedelta(seconds=60))
+    _state(quiet, full_ago=20, soon_ago=30)  # later than ``selling``, still after it
+    _state(fresh, full_ago=2)
+    due = schedule.due([quiet, fresh, selling, full, first], T0)
+    assert [(d.shop.slug, d.rank) for d in due] == [
+        ("m0", schedule.FIRST),
+        ("m1", schedule.CHANGES),
+        ("m2", schedule.SELLING),
+        ("m3", schedule.QUIET),
+    ]
+    assert due[1].cost == 3  # 450 events: three pages
+
+
+@pytest.mark.django_db
+def test_within_a_rank_the_furthest_behind_for_its_interval_goes_first(intervals):
+    a, b, c = _shops(3)
+    _state(a, full_ago=20, soon_ago=12)
+    _state(b, full_ago=20, soon_ago=19)
+    _state(c, full_ago=40, soon_ago=15)
+    assert [d.shop.slug for d in schedule.due([a, b, c], T0)] == ["m1", "m2", "m0"]
+
+
+@pytest.mark.django_db
+def test_a_soon_pass_that_costs_a_full_one_reads_everything(intervals):
+    small, large = _shops(2)
+    _state(small, full_ago=20, soon_ago=15, events=180, soon_events=40)
+    _state(large, full_ago=20, soon_ago=15, events=263, soon_events=60)
+    kinds = {d.shop.slug: (d.kind, d.cost) for d in schedule.due([small, large], T0)}
+    assert kinds == {"m0": (sync.FULL, 1), "m1": (sync.SOON, 1)}
+
+
+@pytest.mark.django_db
+def test_a_change_seen_or_an_order_taken_makes_a_merchant_selling(intervals):
+    shop = _shops(1)[0]
+    _state(shop, full_ago=20, soon_ago=15, last_change_at=T0 - timedelta(seconds=299))
+    assert schedule.due([shop], T0)[0].rank == schedule.SELLING
+    later = T0 + timedelta(seconds=2)
+    assert schedule.due([shop], later)[0].rank == schedule.QUIET
+    SyncState.objects.filter(merchant=shop.namespace).update(last_change_at=None)
+    sync.note_sale(shop.namespace)
+    state = SyncState.objects.get(merchant=shop.namespace)
+    assert state.last_sale_at is not None
+    assert schedule.selling(state, state.last_sale_at + timedelta(seconds=299))
+    assert not schedule.selling(state, state.last_sale_at + timedelta(seconds=301))
+
+
+@pytest.mark.django_db
+def test_a_failed_pass_waits_before_it_is_tried_again(intervals):
+    shop, never = _shops(2)
+    _state(shop, full_ago=60, last_error="Timeout", last_attempt_at=T0 - timedelta(seconds=3))
+    SyncState.objects.create(
+        merchant=never.namespace, last_error="Timeout", last_attempt_at=T0 - timedelta(seconds=1)
+    )
+    assert schedule.due([shop, never], T0) == []
+    assert [d.shop.slug for d in schedule.due([shop, never], T0 + timedelta(seconds=8))] == [
+        "m1",
+        "m0",
+    ]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def test_the_allowance_pays_passes_by_their_calls_and_saves_up_ten_seconds(settings):
+    settings.UPSTREAM_BUDGET_PER_MINUTE = 270
+    settings.REPLICA_BUDGET_SHARE = 0.5  # 2.25 calls a second
+    clock = Clock()
+    allowance = schedule.Allowance(clock)
+    assert allowance.capacity == pytest.approx(22.5)
+    allowance.spend(22)
+    assert not allowance.affords(1)
+    clock.seconds = 1
+    assert allowance.affords(2) and not allowance.affords(3)
+    allowance.spend(5)  # the pass cost more than it looked: a debt
+    clock.seconds = 2
+    assert not allowance.affords(1)
+    clock.seconds = 60
+    assert allowance.affords(40) and allowance.tokens == pytest.approx(22.5)  # saved up: full
+    settings.UPSTREAM_BUDGET_PER_MINUTE = 0
+    assert schedule.Allowance(clock).affords(10_000)  # no budget set: no limit
+
+
+@pytest.mark.django_db
+def test_a_round_stops_at_the_first_pass_it_cannot_pay_for(intervals, monkeypatch):
+    intervals.UPSTREAM_BUDGET_PER_MINUTE = 60
+    intervals.REPLICA_BUDGET_SHARE = 1.0  # one call a second, ten saved
+    shops = _shops(3)
+    _state(shops[0], full_ago=50, events=1000)  # five pages, more than affordable after m1
+    _state(shops[1], full_ago=60, events=1000)
+    _state(shops[2], full_ago=20, soon_ago=15)  # one call: would fit, but ranks below
+    ran = _fake_passes(monkeypatch, lambda shop, kind: 5 if kind == sync.FULL else 1)
+    clock = Clock()
+    monkeypatch.setattr(worker.timezone, "now", lambda: T0)
+    allowance = schedule.Allowance(clock)
+    allowance.spend(4)  # six left
+    worker.run_round(shops, allowance)
+    assert ran == [("m1", sync.FULL)]
+
+
+@pytest.mark.django_db
+def test_a_budget_refusal_ends_the_round(intervals, monkeypatch):
+    shops = _shops(3)
+    for shop in shops:
+        _state(shop, full_ago=60)
+    ran: list[str] = []
+
+    def refused(shop, **_):
+        ran.append(shop.slug)
+        return sync.PassResult(shop.slug, sync.FULL, calls=1, exhausted=True)
+
+    monkeypatch.setattr(worker, "full_pass", refused)
+    monkeypatch.setattr(worker.timezone, "now", lambda: T0)
+    assert len(worker.run_round(shops)) == 1 and len(ran) == 1
+
+
+def _fake_passes(monkeypatch, calls_of, clock=None) -> list[tuple[str, str]]:
+    """Passes that only record themselves as the real ones do (``sync._record``)."""
+    ran: list[tuple[str, str]] = []
+
+    def fake(kind):
+        def run(shop, **_):
+            ran.append((shop.slug, kind))
+            now = clock() if clock else T0
+            state = SyncState.objects.get(merchant=shop.namespace)
+            state.last_soon_at = now
+            if kind == sync.FULL:
+                state.last_full_at = now
+            state.save()
+            return sync.PassResult(shop.slug, kind, calls=calls_of(shop, kind), complete=True)
+
+        return run
+
+    monkeypatch.setattr(worker, "full_pass", fake(sync.FULL))
+    monkeypatch.setattr(worker, "soon_pass", fake(sync.SOON))
+    return ran
+
+
+@pytest.mark.django_db
+def test_fifty_merchants_share_the_calls_fairly_and_sellers_keep_their_pace(intervals, monkeypatch):
+    """Fifty merchants of 200 events each, a sync share of 135 calls a minute, ten simulated
+    minutes: every merchant gets a pass that reads everything at least every 45 s, the five
+    selling ones a soon pass about every 10 s, and the quiet ones share what is left evenly."""
+    intervals.UPSTREAM_BUDGET_PER_MINUTE = 270
+    intervals.REPLICA_BUDGET_SHARE = 0.5
+    intervals.REPLICA_SELLING_SECONDS = 3600  # the sellers sell throughout
+    shops = _shops(50)
+    sellers = {s.slug for s in shops[:5]}
+    for i, shop in enumerate(shops):
+        sale = T0 if shop.slug in sellers else None
+        _state(shop, full_ago=i % 45, events=200, soon_events=60, last_sale_at=sale)
+    clock = Clock()
+    now = lambda: T0 + timedelta(seconds=clock.seconds)  # noqa: E731
+    monkeypatch.setattr(worker.timezone, "now", now)
+    passes: dict[str, list[float]] = {s.slug: [] for s in shops}
+
+    def record(shop, kind):
+        passes[shop.slug].append(clock.seconds)
+        return 1
+
+    _fake_passes(monkeypatch, record, clock=now)
+    allowance = schedule.Allowance(clock)
+    calls = 0
+    while clock.seconds < 600:
+        calls += sum(r.calls for r in worker.run_round(shops, allowance))
+        clock.seconds += worker.ROUND_SECONDS
+
+    assert calls <= 135 * 10 + allowance.capacity  # the share, never more
+    assert calls >= 135 * 10 * 0.95  # and the share is used: there is always a pass due
+
+    def gaps(slug: str) -> list[float]:
+        times = passes[slug]
+        return [b - a for a, b in zip(times, times[1:], strict=False)]
+
+    for shop in shops:
+        assert max(gaps(shop.slug)) <= 45 + worker.ROUND_SECONDS, shop.slug
+    for slug in sellers:
+        assert statistics.median(gaps(slug)) <= 10 + worker.ROUND_SECONDS, slug
+    quiet = [len(passes[s.slug]) for s in shops if s.slug not in sellers]
+    assert max(quiet) - min(quiet) <= 2  # the rest share evenly
