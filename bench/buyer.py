@@ -49,9 +49,16 @@ class GaveUp(Exception):
 
 class Buyer:
     def __init__(
-        self, bases: list[str], stripe: str, number: int, *, patience: float = 240.0
+        self,
+        bases: list[str],
+        stripe: str,
+        number: int,
+        *,
+        patience: float = 240.0,
+        merchant: str = "",
     ) -> None:
         self.bases, self.stripe = bases, stripe
+        self.prefix = f"/m/{merchant}" if merchant else ""  # the merchant's pages
         self.deadline = time.monotonic() + patience
         self.outcome = Outcome()
         self.web = httpx.Client(timeout=60, headers=buyer_headers(number))
@@ -129,9 +136,9 @@ class Buyer:
             if not (event and variant):
                 raise GaveUp(f"no ticket form on {event_path} ({page.status_code})")
             data = {"event": event.group(1), f"qty-{variant.group(1)}": "1"}
-            if self.post("/order/add", data) is not None:
+            if self.post(f"{self.prefix}/order/add", data) is not None:
                 break
-        return _found(r'href="(/orders/\d+/)"', self.get("/cart/").text)
+        return _found(r'href="((?:/m/[\w-]+)?/orders/\d+/)"', self.get(f"{self.prefix}/cart/").text)
 
     def _through_steps(self, order_url: str, *, until: str = "") -> None:
         shown: httpx.Response | None = None  # the page a step's answer led to

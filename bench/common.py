@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +62,7 @@ def stack(
     instances: int = 1,
     web_env: dict[str, str] | None = None,
     sandbox_images: bool = False,
+    setup: Callable[[str, Callable[..., None]], None] | None = None,
 ) -> Iterator[Stack]:
     """localstripe + a separate sandbox (with added latency) + ``instances`` storefronts under
     gunicorn with production settings (DEBUG off; PostgreSQL and Redis when DATABASE_URL and
@@ -69,7 +70,8 @@ def stack(
     catalog's sync worker (its first pass done before the storefronts start).
     ``web_env`` adds to (or overrides) the storefronts' environment. ``sandbox_images``
     collects the sandbox's static files first, so its event images load (DEBUG off serves
-    only collected files)."""
+    only collected files). ``setup(sandbox_url, manage)`` runs once the database is migrated,
+    before the first sync; ``manage(*args)`` runs a ``manage.py`` command as the storefront."""
     workdir = Path(tempfile.mkdtemp(prefix="gm-bench-"))
     procs: list[subprocess.Popen] = []
     log = (workdir / "processes.log").open("w")
@@ -144,8 +146,8 @@ def stack(
             "TRUSTED_PROXY_COUNT": "1",
             **(web_env or {}),
         }
-        commands = (["migrate", "--noinput"], ["collectstatic", "--noinput"])
-        for command in (*commands, ["sync_catalog", "--once"]):
+
+        def manage(*command: str) -> None:
             subprocess.run(
                 [sys.executable, "manage.py", *command],
                 cwd=ROOT,
@@ -154,6 +156,12 @@ def stack(
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+        manage("migrate", "--noinput")
+        manage("collectstatic", "--noinput")
+        if setup is not None:
+            setup(sandbox, manage)
+        manage("sync_catalog", "--once")
         procs.append(
             subprocess.Popen(  # noqa: S603 (our own argv)
                 [sys.executable, "manage.py", "sync_catalog"],

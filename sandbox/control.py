@@ -137,6 +137,25 @@ def catalog_version(request: HttpRequest):
     return JsonResponse({"version": catalogversion.current()})
 
 
+MAX_SCALE_EVENTS = 200 * 100
+
+
+@control
+@require_http_methods(["POST"])
+def scale_companies(request: HttpRequest):
+    """``{"companies": 50, "events": 200}``: that many more companies of that many events
+    each (benchmarks of many merchants). Answers their write keys."""
+    from .seed import Seeder
+
+    body = _body(request)
+    companies, events = _int(str(body.get("companies"))), _int(str(body.get("events")))
+    if not companies or not events or companies * events > MAX_SCALE_EVENTS:
+        return _bad(f"companies × events: at most {MAX_SCALE_EVENTS} in all.")
+    keys = Seeder().scale(companies, events)
+    catalogversion.bump()
+    return JsonResponse({"write_keys": keys}, status=201)
+
+
 @csrf_exempt
 def health(request: HttpRequest):
     return JsonResponse({"status": "ok", "events": m.Event.objects.count()})

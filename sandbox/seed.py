@@ -241,6 +241,29 @@ class Seeder:
             pin=pin,
         )
 
+    def scale(self, companies: int, events: int) -> list[str]:
+        """``companies`` more merchants of ``events`` dated events each, in US venues (for
+        benchmarks of many merchants); their write keys, ``scale-<n>-write``."""
+        us_venues = [v for v in VENUES if v[5] == "US"]
+        keys = []
+        with transaction.atomic(using="sandbox"):
+            last = m.RegistrationType.objects.order_by("-variant_id").first()
+            self.next_variant = max(self.next_variant, last.variant_id if last else 0)
+            first = m.Company.objects.filter(name__startswith="Scale Merchant ").count()
+            for n in range(first, first + companies):
+                self.rng = random.Random(self.seed + 100 + n)
+                keys.append(f"scale-{n}-write")
+                self.company = self.new_company(
+                    f"Scale Merchant {n}", "US", keys[-1], f"scale-{n}-read", pin="0000"
+                )
+                self.venues = [self.venue(*v) for v in us_venues]
+                self.categories = self.make_categories(CATEGORIES, IMAGES)
+                self.ticket_types()
+                self.forms = [self.form(i) for i in range(3)]
+                for i in range(events):
+                    self.date_event(i)
+        return keys
+
     def make_categories(self, rows: list[tuple[str, str]], images: list[str]) -> list[m.Category]:
         return [
             m.Category.objects.create(

@@ -59,6 +59,7 @@ urlpatterns = [
     path("control/operations", control.operation_plans),
     path("control/events/<int:event_id>/operations/<str:op_id>", control.event_operation),
     path("control/stats", control.stats),
+    path("control/companies", control.scale_companies),
     path("control/catalog_version", control.catalog_version),
     path("health", control.health),
     re_path(r"^tickets/(?P<number>[\w-]+)\.(?P<ext>pdf|pkpass)$", c.ticket_file),
