@@ -17,6 +17,12 @@ bucket holds no booking ahead of now — whatever checkout and catalog calls lea
 as long as that takes, telling their caller. A 429 from the API pauses the bucket for its
 ``Retry-After`` for everyone.
 
+The catalog sync (``sync_priority``) has ``UPSTREAM_SYNC_RESERVE`` calls a minute of the rate
+to itself, in a bucket of its own: the shared bucket runs at the rate minus the reserve, so
+checkouts going flat out cannot starve the catalog of the reads that keep it fresh. Past its
+reserve the sync takes from the shared bucket as a catalog caller. The reserve saves up at
+most ``RESERVE_BURST_SECONDS`` of its calls, which any 60 seconds may see on top of the burst.
+
 Without Redis (local memory cache) the bucket is per process, with the same rules: set the
 rate to one process's share then.
 """
@@ -51,10 +57,13 @@ logger = logging.getLogger("storefront")
 CHECKOUT = "checkout"
 CATALOG = "catalog"
 BATCH = "batch"
+SYNC = "sync"
 # A batch call is granted only when it could go this soon; past that it sleeps (at most
 # BATCH_STEP_SECONDS at a time) and asks again, so it never books a slot ahead of others.
 BATCH_WAIT_SECONDS = 0.05
 BATCH_STEP_SECONDS = 1.0
+# The sync's reserve may be saved up for this long (calls that go at once after a pause).
+RESERVE_BURST_SECONDS = 5.0
 # A 429 without a usable Retry-After still stops everyone for a moment.
 DEFAULT_PAUSE_SECONDS = 2.0
 
@@ -68,6 +77,17 @@ _on_batch_wait: ContextVar[Callable[[float], None] | None] = ContextVar(
 def catalog_priority() -> Iterator[None]:
     """API calls made inside are catalog reads: they yield to checkout calls."""
     token = _priority.set(CATALOG)
+    try:
+        yield
+    finally:
+        _priority.reset(token)
+
+
+@contextmanager
+def sync_priority() -> Iterator[None]:
+    """API calls made inside are the catalog sync's: they take the reserve first
+    (``UPSTREAM_SYNC_RESERVE``), then what the shared bucket has for catalog calls."""
+    token = _priority.set(SYNC)
     try:
         yield
     finally:
@@ -113,11 +133,13 @@ class Exhausted(errors.RateLimitExceeded):
 
 @dataclass(frozen=True)
 class Policy:
-    interval_ms: float  # one call's share of a minute
+    interval_ms: float  # one call's share of a minute, of what the reserve leaves
     burst: int  # calls that may go at once after a quiet spell
     catalog_burst: int  # the part of the burst catalog calls may use
     checkout_wait: float  # seconds
     catalog_wait: float
+    reserve_interval_ms: float = 0.0  # the sync's own bucket (0: none)
+    reserve_burst: int = 1
 
     @classmethod
     def current(cls) -> Policy | None:
@@ -126,25 +148,28 @@ class Policy:
         if per_minute <= 0:
             return None
         burst = max(1, settings.UPSTREAM_BUDGET_BURST)
+        reserve = min(max(0.0, settings.UPSTREAM_SYNC_RESERVE), per_minute / 2)
         return cls(
-            interval_ms=60_000 / per_minute,
+            interval_ms=60_000 / (per_minute - reserve),
             burst=burst,
             catalog_burst=max(1, math.floor(burst * settings.UPSTREAM_CATALOG_SHARE)),
             checkout_wait=settings.UPSTREAM_CHECKOUT_WAIT,
             catalog_wait=settings.UPSTREAM_CATALOG_WAIT,
+            reserve_interval_ms=60_000 / reserve if reserve else 0.0,
+            reserve_burst=max(1, math.floor(reserve * RESERVE_BURST_SECONDS / 60)),
         )
 
     def tolerance_ms(self, priority: str) -> float:
         """How far ahead of now the bucket may be booked for this caller to go."""
         if priority == BATCH:
             return 0.0
-        burst = self.catalog_burst if priority == CATALOG else self.burst
+        burst = self.catalog_burst if priority in (CATALOG, SYNC) else self.burst
         return (burst - 1) * self.interval_ms
 
     def max_wait(self, priority: str) -> float:
         if priority == BATCH:
             return BATCH_WAIT_SECONDS
-        return self.catalog_wait if priority == CATALOG else self.checkout_wait
+        return self.catalog_wait if priority in (CATALOG, SYNC) else self.checkout_wait
 
 
 class Backend(Protocol):
@@ -314,6 +339,8 @@ class Budget:
         if policy is None:
             return
         who = priority()
+        if who == SYNC and self._take_reserved(policy):
+            return
         granted, wait_ms = self._take(policy, who)
         while not granted and who == BATCH:
             self._wait_for_room(wait_ms / 1000)
@@ -324,6 +351,24 @@ class Budget:
         stats.add(f"{who}_granted", waited=wait_ms / 1000)
         if wait_ms > 0:
             self._sleep(wait_ms / 1000)
+
+    def _take_reserved(self, policy: Policy) -> bool:
+        """A sync call's turn from the reserve, when it comes within the catalog's wait."""
+        if not policy.reserve_interval_ms:
+            return False
+        interval = policy.reserve_interval_ms
+        args = (f"{self.key}:sync", interval, (policy.reserve_burst - 1) * interval)
+        max_wait_ms = policy.catalog_wait * 1000
+        try:
+            granted, wait_ms = backend().take(*args, max_wait_ms)
+        except RedisError as exc:
+            _warn_store_down(exc)
+            granted, wait_ms = local.take(*args, max_wait_ms)
+        if granted:
+            stats.add("sync_reserved", waited=wait_ms / 1000)
+            if wait_ms > 0:
+                self._sleep(wait_ms / 1000)
+        return granted
 
     def _wait_for_room(self, seconds: float) -> None:
         stats.add("batch_waited", waited=min(seconds, BATCH_STEP_SECONDS))
@@ -347,11 +392,12 @@ class Budget:
             return
         stats.add("paused")
         logger.info("upstream answered 429: pausing calls for %.1fs", seconds)
-        try:
-            backend().pause(self.key, seconds * 1000)
-        except RedisError as exc:
-            _warn_store_down(exc)
-            local.pause(self.key, seconds * 1000)
+        for key in (self.key, f"{self.key}:sync"):
+            try:
+                backend().pause(key, seconds * 1000)
+            except RedisError as exc:
+                _warn_store_down(exc)
+                local.pause(key, seconds * 1000)
 
     def longest_wait(self) -> float:
         """How long the current caller would wait for its turn (a batch job: any time)."""

@@ -7,9 +7,9 @@ events, so an event the API no longer lists is gone once a complete pass did not
 A **soon pass** reads again the events on sale now or starting within ``REPLICA_SOON_DAYS``,
 more often, for stock, prices and status; it never removes anything.
 
-Calls go through the merchant's own client, as catalog reads of the upstream budget
-(``infra.budget``): they yield to checkouts, and a budget refusal ends the pass, which the
-worker tries again later.
+Calls go through the merchant's own client, as the sync's calls of the upstream budget
+(``infra.budget``): its reserve first, then what checkouts leave. A budget refusal ends the
+pass, which the worker tries again later.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def soon_until(now: datetime) -> datetime:
 
 def _run(shop: Shop, result: PassResult, read: Any) -> PassResult:
     started = time.monotonic()
-    with budget.catalog_priority(), _counting() as timer:
+    with budget.sync_priority(), _counting() as timer:
         try:
             read(client_of(shop))
             result.complete = True

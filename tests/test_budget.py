@@ -62,6 +62,7 @@ def policy(settings):
     settings.UPSTREAM_CATALOG_SHARE = 0.5
     settings.UPSTREAM_CHECKOUT_WAIT = 2.0
     settings.UPSTREAM_CATALOG_WAIT = 0.0
+    settings.UPSTREAM_SYNC_RESERVE = 0
     budget.stats.reset()
     return budget.Policy.current()
 
@@ -181,6 +182,37 @@ def test_checkout_callers_wait_their_turn(bucket, clock):
     bucket.take()
     assert clock.slept == [0.1, 0.1]  # then one interval each, from when each was told
     assert budget.stats.snapshot()["waited_seconds"] == 0.2
+
+
+def test_checkouts_flat_out_leave_the_sync_its_reserve(bucket, clock, settings):
+    """600 a minute with 120 kept for the sync: over a minute of checkouts taking every turn
+    they may, the sync still gets its 120 (two a second) and checkouts get 480."""
+    settings.UPSTREAM_SYNC_RESERVE = 120
+    settings.UPSTREAM_CHECKOUT_WAIT = 0.0
+    granted = {budget.CHECKOUT: 0, budget.SYNC: 0}
+    started = clock()
+    while clock() - started < 60:
+        for who in (budget.CHECKOUT, budget.SYNC):
+            token = budget._priority.set(who)
+            try:
+                while True:  # as many as go now
+                    bucket.take()
+                    granted[who] += 1
+            except budget.Exhausted:
+                pass
+            finally:
+                budget._priority.reset(token)
+        clock.advance(0.01)
+    assert granted[budget.CHECKOUT] == pytest.approx(480, abs=5)
+    assert granted[budget.SYNC] == pytest.approx(120, abs=12)
+    assert budget.stats.snapshot()["sync_reserved"] == pytest.approx(120, abs=12)
+
+
+def test_a_pause_holds_the_sync_too(bucket, clock, settings):
+    settings.UPSTREAM_SYNC_RESERVE = 120
+    bucket.pause(3)
+    with budget.sync_priority(), pytest.raises(budget.Exhausted):
+        bucket.take()  # the catalog's wait (0 s) is shorter than the pause
 
 
 def test_no_budget_when_the_rate_is_zero(bucket, settings):

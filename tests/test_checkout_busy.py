@@ -21,6 +21,7 @@ PAUSE = 40
 def shopper(client, storefront_settings, gm, monkeypatch):
     gm_module._clients.clear()
     storefront_settings.UPSTREAM_BUDGET_PER_MINUTE = 600
+    storefront_settings.UPSTREAM_SYNC_RESERVE = 0
     storefront_settings.UPSTREAM_BUDGET_BURST = 20
     _unpaused(storefront_settings)
     # As if the buyer took longer than a recent payload is kept: every step reads the order.

@@ -590,6 +590,7 @@ def test_the_import_waits_for_the_shared_budget_and_says_so(importing, gm, tmp_p
     from infra import budget, upstream
 
     settings.UPSTREAM_BUDGET_PER_MINUTE = 600  # 100 ms a call
+    settings.UPSTREAM_SYNC_RESERVE = 0
     settings.UPSTREAM_BUDGET_BURST = 40
     shop = upstream.budget.for_api(settings.GM_API_URL, settings.GM_API_KEY)
     for _ in range(25):

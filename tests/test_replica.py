@@ -94,9 +94,7 @@ def test_a_full_pass_copies_every_active_event_and_the_categories(storefront_set
 
 
 @pytest.mark.django_db
-def test_the_categories_are_read_when_old_or_when_an_event_names_a_new_one(
-    storefront_settings, gm
-):
+def test_the_categories_are_read_when_old_or_when_an_event_names_a_new_one(storefront_settings, gm):
     namespace = _shop().namespace
     pages = -(-len(_active(gm)) // sync.API_PAGE_SIZE)
     assert sync.full_pass(_shop(), categories=True).calls == pages + 1
@@ -173,6 +171,7 @@ def test_an_event_the_api_no_longer_lists_goes_after_a_complete_pass_only(
     gone.save()
     # A budget with room for one catalog call: the pass reads its first page, then stops.
     settings.UPSTREAM_BUDGET_PER_MINUTE = 1
+    settings.UPSTREAM_SYNC_RESERVE = 0
     settings.UPSTREAM_BUDGET_BURST = 2
     settings.UPSTREAM_CATALOG_WAIT = 0
     budget.local.reset()

@@ -122,6 +122,7 @@ def shopper(client, storefront_settings, gm) -> Shopper:
 def with_budget(storefront_settings):
     """The budget on, per process (local memory cache), roomy enough not to slow a test."""
     storefront_settings.UPSTREAM_BUDGET_PER_MINUTE = 600
+    storefront_settings.UPSTREAM_SYNC_RESERVE = 0
     storefront_settings.UPSTREAM_BUDGET_BURST = 20
     budget.local.reset()
     budget.stats.reset()
@@ -273,7 +274,11 @@ def _redis_reachable() -> bool:
 # The sandbox allows 30 calls per 10 s; the storefronts together plan at most 20 per 10 s
 # plus a burst of 4, so no 10 s can see more than 24 of theirs.
 SANDBOX_LIMIT = {"rate_limit": 30, "rate_window": 10}
-BUDGET = {"UPSTREAM_BUDGET_PER_MINUTE": "120", "UPSTREAM_BUDGET_BURST": "4"}
+BUDGET = {
+    "UPSTREAM_BUDGET_PER_MINUTE": "120",
+    "UPSTREAM_BUDGET_BURST": "4",
+    "UPSTREAM_SYNC_RESERVE": "0",
+}
 
 
 @dataclass

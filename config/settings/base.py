@@ -113,6 +113,8 @@ ADMISSION_EXEMPT_PATHS: list[str] = []
 UPSTREAM_BUDGET_PER_MINUTE = float(os.environ.get("UPSTREAM_BUDGET_PER_MINUTE", "270"))
 UPSTREAM_BUDGET_BURST = int(os.environ.get("UPSTREAM_BUDGET_BURST", "20"))
 UPSTREAM_CATALOG_SHARE = float(os.environ.get("UPSTREAM_CATALOG_SHARE", "0.5"))
+# Calls a minute of UPSTREAM_BUDGET_PER_MINUTE kept for the catalog sync (at most half of it).
+UPSTREAM_SYNC_RESERVE = float(os.environ.get("UPSTREAM_SYNC_RESERVE", "60"))
 UPSTREAM_CHECKOUT_WAIT = float(os.environ.get("UPSTREAM_CHECKOUT_WAIT", "5"))
 UPSTREAM_CATALOG_WAIT = float(os.environ.get("UPSTREAM_CATALOG_WAIT", "1"))
 # "api": one budget per API URL, shared by every merchant (the limit is per address);
