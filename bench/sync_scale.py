@@ -233,11 +233,15 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=2)
     parser.add_argument("--selling", type=int, default=5)
     parser.add_argument("--warmup", type=float, default=60.0)
+    parser.add_argument(
+        "--reserve", default="100", help="UPSTREAM_SYNC_RESERVE: the sync's calls a minute"
+    )
     args = parser.parse_args()
     figures = Figures()
     rng = random.Random(7)
     setup = add_merchants(args.merchants, args.events)
-    with stack(rate_limit=300, setup=setup) as s:
+    web_env = {"UPSTREAM_SYNC_RESERVE": args.reserve}
+    with stack(rate_limit=300, setup=setup, web_env=web_env) as s:
         keys = [f"scale-{n}-write" for n in range(args.merchants)]
         merchants = [survey(s, f"scale-{n}", k, figures) for n, k in enumerate(keys)]
         selling, quiet = merchants[: args.selling], merchants[args.selling :]
@@ -306,7 +310,10 @@ def report(
     minutes = elapsed / 60
     routes: dict[str, int] = stats["by_route"]
     sync = sum(n for route, n in routes.items() if route in SYNC_ROUTES)
-    print(f"\nover {elapsed:.0f} s after a {args.warmup:.0f} s warm-up:")
+    print(
+        f"\nover {elapsed:.0f} s after a {args.warmup:.0f} s warm-up "
+        f"(UPSTREAM_SYNC_RESERVE={args.reserve}):"
+    )
     for kind, goal in GOALS.items():
         took = figures.took[kind]
         missed = figures.missed[kind]
