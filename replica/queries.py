@@ -1,15 +1,16 @@
 """What pages ask the replica: a merchant's events in start order (search, category and
-start range), one event, a parent's dates, the categories. None of it calls the API."""
+start range), one event, a parent's dates, the categories; and how current the replica is,
+for /healthz. None of it calls the API."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from .models import CatalogCategory, CatalogEvent, SyncState
@@ -20,6 +21,36 @@ MAX_SEARCH_WORDS = 8
 
 def state(namespace: str) -> SyncState | None:
     return SyncState.objects.filter(merchant=namespace).first()
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """How current the replica of a set of merchants is, without naming any of them."""
+
+    merchants: int
+    stale: int  # last full pass older than the limit, or none yet
+    never_synced: int
+    oldest_full_pass: datetime | None  # of the merchants synced at least once
+    sync_calls: int  # API calls the sync has spent, every merchant it ever copied
+
+
+def staleness(namespaces: set[str], stale_after: timedelta, now: datetime) -> Staleness:
+    """One aggregate query over the sync states, however many merchants there are."""
+    mine = Q(merchant__in=namespaces)
+    found = SyncState.objects.aggregate(
+        synced=Count("pk", filter=mine & Q(last_full_at__isnull=False)),
+        stale=Count("pk", filter=mine & Q(last_full_at__lt=now - stale_after)),
+        oldest=Min("last_full_at", filter=mine),
+        calls=Sum("calls"),
+    )
+    never = len(namespaces) - found["synced"]
+    return Staleness(
+        merchants=len(namespaces),
+        stale=found["stale"] + never,
+        never_synced=never,
+        oldest_full_pass=found["oldest"],
+        sync_calls=found["calls"] or 0,
+    )
 
 
 @dataclass(frozen=True)

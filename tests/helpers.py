@@ -195,10 +195,17 @@ def _replica_rows(namespace: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def _restore_replica(namespace: str, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """The snapshot's rows, synced now: a pass now would leave the same rows (the sandbox's
+    catalog has not changed), so the replica is as current as a real sync would leave it."""
+    from django.utils import timezone
+
     models = _replica_models()
     models["events"].objects.filter(merchant=namespace).delete()
     models["categories"].objects.filter(merchant=namespace).delete()
     models["state"].objects.filter(merchant=namespace).delete()
+    now = timezone.now()
+    synced_now = {"last_full_at": now, "last_soon_at": now, "last_attempt_at": now}
+    rows = {**rows, "state": [{**row, **synced_now} for row in rows["state"]]}
     for name in ("state", "events", "categories", "links"):
         models[name].objects.bulk_create([models[name](**row) for row in rows[name]])
 

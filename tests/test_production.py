@@ -217,7 +217,8 @@ def test_make_serve_serves_under_gunicorn_behind_a_tls_proxy(tmp_path):
         wait_for(f"{base}/healthz", proc, log=log, timeout=120)
         health = httpx.get(f"{base}/healthz", timeout=30)
         assert health.status_code == 200  # load balancers probe over plain HTTP
-        assert health.json()["status"] == "ok" and health.json()["api"]["ok"] is True
+        assert health.json()["api"]["ok"] is True
+        assert health.json()["status"] in ("ok", "degraded")  # degraded until the first sync
         plain = httpx.get(f"{base}/", timeout=30)
         assert plain.status_code == 301
         assert plain.headers["location"] == f"https://127.0.0.1:{port}/"
@@ -228,6 +229,8 @@ def test_make_serve_serves_under_gunicorn_behind_a_tls_proxy(tmp_path):
 
         home = eventually(listed, "the shop lists the catalog its sync worker copied")
         assert "Sandbox Showcase" in home.text
+        synced = httpx.get(f"{base}/healthz", timeout=30).json()
+        assert synced["status"] == "ok" and synced["replica"]["never_synced"] == 0
         assert home.headers["server"].startswith("gunicorn")
         assert "max-age=31536000" in home.headers["strict-transport-security"]
         stylesheet = next(line for line in home.text.splitlines() if "stylesheet" in line)
