@@ -204,7 +204,8 @@ def _restore_replica(namespace: str, rows: dict[str, list[dict[str, Any]]]) -> N
     models["categories"].objects.filter(merchant=namespace).delete()
     models["state"].objects.filter(merchant=namespace).delete()
     now = timezone.now()
-    synced_now = {"last_full_at": now, "last_soon_at": now, "last_attempt_at": now}
+    passes = ("last_full_at", "last_soon_at", "last_attempt_at", "last_categories_at")
+    synced_now = dict.fromkeys(passes, now)
     rows = {**rows, "state": [{**row, **synced_now} for row in rows["state"]]}
     for name in ("state", "events", "categories", "links"):
         models[name].objects.bulk_create([models[name](**row) for row in rows[name]])
