@@ -5,8 +5,10 @@ storefront under gunicorn (production settings) with its catalog sync worker. Fo
 ``--seconds``, ``--attackers`` clients loop over requests built to miss every cache (random
 searches, category/date combinations, cursors and event ids that do not exist) while
 ``--visitors`` clients browse as buyers do (the list, then random event pages). Printed: what
-the visitors got (503s above all), what the attackers got, and how many calls reached the API
-against what the sync spends on its own (``--quiet-seconds`` of no traffic first).
+the visitors got (503s above all), what the attackers got, and for ``--quiet-seconds`` of no
+traffic first, then the attack: the calls that reached the API, of which the sync's own (its
+count on /healthz), /healthz's probes (this script reads it) and the rest, the calls visitors
+and attackers caused, which should be none.
 
     .venv/bin/python -m bench.catalog_attack [--seconds 30] [--attackers 8] [--visitors 2]
 """
@@ -19,6 +21,7 @@ import random
 import string
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -92,8 +95,7 @@ def wait_until_listed(base: str, timeout: float = 120) -> None:
     raise SystemExit("the events list never answered 200: did the catalog sync start?")
 
 
-async def run(args: argparse.Namespace, s: Any) -> dict[str, Any]:
-    paths = event_paths(s.sandbox)
+async def run(args: argparse.Namespace, s: Any, paths: list[str]) -> dict[str, Any]:
     deadline = time.monotonic() + args.seconds
     attacked: Counter[int] = Counter()
     visited: Counter[int] = Counter()
@@ -108,6 +110,83 @@ async def run(args: argparse.Namespace, s: Any) -> dict[str, Any]:
     return {"attacked": attacked, "visited": visited, "latencies": latencies}
 
 
+@dataclass(frozen=True)
+class Reading:
+    """The calls the sandbox has answered, and those the sync has recorded, at one moment."""
+
+    at: float  # time.monotonic()
+    upstream: int
+    by_route: dict[str, int]
+    sync: int
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        return self.upstream, self.sync
+
+
+def reading(s: Any) -> Reading:
+    # /healthz first: a probe it makes is in the sandbox's count read just after.
+    health = httpx.get(f"{s.storefront}/healthz", timeout=30).json()
+    stats = s.sandbox_control("GET", "stats")
+    return Reading(
+        time.monotonic(), stats["total"], stats["by_route"], health["replica"]["sync_calls"]
+    )
+
+
+def settled_reading(s: Any, gap: float = 1.0, attempts: int = 60) -> Reading:
+    """A reading no sync pass straddles: a pass's calls reach the sandbox before the sync
+    records them, so read until two readings ``gap`` seconds apart agree."""
+    last = reading(s)
+    for _ in range(attempts):
+        time.sleep(gap)
+        now = reading(s)
+        if now.counts == last.counts:
+            return now
+        last = now
+    raise SystemExit("the sync never paused long enough to read its count of calls")
+
+
+def is_health_probe(route: str) -> bool:
+    """/healthz probes the API's root (the company)."""
+    method, _, path = route.partition(" ")
+    return method == "GET" and path.rstrip("/").endswith("api/public/v2")
+
+
+@dataclass(frozen=True)
+class Phase:
+    seconds: float
+    upstream: int
+    sync: int
+    probes: int
+    by_route: dict[str, int]
+
+    @property
+    def rest(self) -> int:
+        """Calls neither the sync nor /healthz made: caused by visitors or attackers."""
+        return self.upstream - self.sync - self.probes
+
+
+def phase(start: Reading, end: Reading) -> Phase:
+    routes = {r: n - start.by_route.get(r, 0) for r, n in end.by_route.items()}
+    routes = {r: n for r, n in routes.items() if n}
+    return Phase(
+        seconds=end.at - start.at,
+        upstream=end.upstream - start.upstream,
+        sync=end.sync - start.sync,
+        probes=sum(n for r, n in routes.items() if is_health_probe(r)),
+        by_route=routes,
+    )
+
+
+def describe(name: str, calls: Phase) -> str:
+    rate = calls.upstream / (calls.seconds / 60)
+    return (
+        f"  upstream calls, {name} {calls.seconds:.1f} s: {calls.upstream} ({rate:.1f}/min), "
+        f"of which the sync's {calls.sync}, /healthz probes {calls.probes}, "
+        f"the rest (visitors', attackers') {calls.rest}; {calls.by_route}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=30)
@@ -117,14 +196,13 @@ def main() -> None:
     args = parser.parse_args()
     with stack(rate_limit=300) as s:
         wait_until_listed(s.storefront)
-        s.sandbox_control("POST", "stats")
+        paths = event_paths(s.sandbox)  # calls of this script's own, before the count starts
+        before = settled_reading(s)
         time.sleep(args.quiet_seconds)
-        quiet = s.sandbox_control("GET", "stats")["total"]
-        s.sandbox_control("POST", "stats")
-        started = time.monotonic()
-        result = asyncio.run(run(args, s))
-        elapsed = time.monotonic() - started
-        upstream = s.sandbox_control("GET", "stats")
+        quiet_end = settled_reading(s)
+        result = asyncio.run(run(args, s, paths))
+        attack_end = settled_reading(s)
+    quiet, attacked_calls = phase(before, quiet_end), phase(quiet_end, attack_end)
     visited, attacked, latencies = result["visited"], result["attacked"], result["latencies"]
     served = sum(visited.values())
     print(
@@ -136,13 +214,8 @@ def main() -> None:
         f"p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms"
     )
     print(f"  attackers: {sum(attacked.values())} requests, statuses {dict(attacked)}")
-    quiet_rate = quiet / (args.quiet_seconds / 60)
-    rate = upstream["total"] / (elapsed / 60)
-    print(
-        f"  upstream calls: at rest {quiet} in {args.quiet_seconds} s ({quiet_rate:.1f}/min); "
-        f"under attack {upstream['total']} in {elapsed:.1f} s ({rate:.1f}/min) "
-        f"{upstream['by_route']}"
-    )
+    print(describe("at rest", quiet))
+    print(describe("attacked", attacked_calls))
 
 
 if __name__ == "__main__":
