@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -27,28 +27,17 @@ from django.utils import timezone
 from guestmanager import errors
 from infra import swr, upstream
 from replica import queries, sync
+from replica.queries import EventFilter as EventFilter
 from tenancy import keys
 from tenancy.current import current
 
-from .cards import listable, local_time
+from .cards import listable
 
 PAGE_SIZE = 24
 SCAN_BATCH = 60  # rows read at a time while filling a page (venue days drop some)
 MAX_SCAN_BATCHES = 8
 REFERENCE_SECONDS = 86400  # countries and states change rarely
 CURSOR_SALT = "catalog.events.cursor"
-
-
-def _days_after(day: date, days: int) -> date:
-    """``day`` moved by ``days``, stopping at the calendar's ends (year 1, year 9999)."""
-    try:
-        return day + timedelta(days=days)
-    except OverflowError:
-        return date.max if days > 0 else date.min
-
-
-def _midnight_utc(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 class NotInReplica(swr.Unavailable):
@@ -74,38 +63,18 @@ class BadCursor(swr.Unavailable):
 
 @dataclass(frozen=True)
 class ListQuery:
-    search: str = ""
-    category: int | None = None
-    date_from: date | None = None
-    date_to: date | None = None
+    """One page of the list: what it is filtered on (``EventFilter``: the replica's query,
+    then the venue days) and where the page starts."""
+
+    where: EventFilter = EventFilter()
     cursor: str = ""
-
-    def where(self) -> queries.EventFilter:
-        # Stored starts are UTC; the list shows venue days, which reach up to 14 hours
-        # either side. Read a day more each way and keep the venue days asked for (``keeps``).
-        return queries.EventFilter(
-            search=self.search,
-            category=self.category,
-            starts_from=_midnight_utc(_days_after(self.date_from, -1)) if self.date_from else None,
-            starts_before=_midnight_utc(_days_after(self.date_to, 2)) if self.date_to else None,
-        )
-
-    def keeps(self, event: dict[str, Any]) -> bool:
-        """Whether the event starts on a venue day within the dates asked for."""
-        start = local_time(event.get("start"))
-        if start is None:
-            return True
-        day = start.date()
-        return (not self.date_from or day >= self.date_from) and (
-            not self.date_to or day <= self.date_to
-        )
 
     def key(self) -> dict[str, Any]:
         return {
-            "search": self.search,
-            "category": self.category,
-            "from": self.date_from,
-            "to": self.date_to,
+            "search": self.where.search,
+            "category": self.where.category,
+            "from": self.where.date_from,
+            "to": self.where.date_to,
             "cursor": self.cursor,
         }
 
@@ -154,7 +123,7 @@ def events_page(query: ListQuery) -> swr.Cached:
     """One page of the list, ``{"events": [...], "next_cursor": str | None}``, in start
     order after the query's cursor."""
     synced = _synced()
-    namespace, where = _namespace(), query.where()
+    namespace, where = _namespace(), query.where
     after = _open_cursor(query.cursor) if query.cursor else None
     events: list[dict[str, Any]] = []
     more = True
@@ -162,7 +131,7 @@ def events_page(query: ListQuery) -> swr.Cached:
         rows = queries.listed(namespace, where, after=after, limit=SCAN_BATCH)
         for index, row in enumerate(rows):
             after = _position(row)
-            if listable(row) and query.keeps(row):
+            if listable(row) and where.holds(row):
                 events.append(row)
             if len(events) == PAGE_SIZE:
                 more = index < len(rows) - 1 or bool(

@@ -77,13 +77,13 @@ def _list_query(form: EventFilterForm, cursor: str) -> reads.ListQuery:
     if form.is_bound:
         form.full_clean()  # leaves the fields that failed out of cleaned_data
         data = form.cleaned_data
-    return reads.ListQuery(
+    where = reads.EventFilter(
         search=(data.get("q") or "").strip(),
         category=data.get("category"),
         date_from=data.get("date_from"),
         date_to=data.get("date_to"),
-        cursor=cursor,
     )
+    return reads.ListQuery(where, cursor)
 
 
 def _is_bad_request(exc: errors.GuestManagerError) -> bool:

@@ -1,12 +1,12 @@
 """What pages ask the replica: a merchant's events in start order (search, category and
-start range), one event, a parent's dates, the categories; and how current the replica is,
+venue days), one event, a parent's dates, the categories; and how current the replica is,
 for /healthz. None of it calls the API."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
@@ -55,10 +55,49 @@ def staleness(namespaces: set[str], stale_after: timedelta, now: datetime) -> St
 
 @dataclass(frozen=True)
 class EventFilter:
+    """What the events list is filtered on, as the buyer asks: words, a category, and the
+    venue days (inclusive) the events start on."""
+
     search: str = ""
     category: int | None = None
-    starts_from: datetime | None = None
-    starts_before: datetime | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def starts_between(self) -> tuple[datetime | None, datetime | None]:
+        """The stored (UTC) starts that may fall on the venue days: a venue's day reaches up
+        to 14 hours either side of the UTC one, so a day more each way (``holds`` then keeps
+        the venue days asked for)."""
+        return (
+            _midnight_utc(_days_after(self.date_from, -1)) if self.date_from else None,
+            _midnight_utc(_days_after(self.date_to, 2)) if self.date_to else None,
+        )
+
+    def holds(self, event: dict[str, Any]) -> bool:
+        """Whether the event starts on a venue day within the dates asked for."""
+        day = _venue_day(event)
+        if day is None:
+            return True
+        return (not self.date_from or day >= self.date_from) and (
+            not self.date_to or day <= self.date_to
+        )
+
+
+def _days_after(day: date, days: int) -> date:
+    """``day`` moved by ``days``, stopping at the calendar's ends (year 1, year 9999)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
+def _midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _venue_day(event: dict[str, Any]) -> date | None:
+    """The day at the venue the event starts on (the API's venue-local start)."""
+    local = (event.get("start") or {}).get("local")
+    return datetime.fromisoformat(local).date() if local else None
 
 
 def _active(namespace: str, now: datetime | None = None) -> QuerySet[CatalogEvent]:
@@ -73,16 +112,18 @@ def listed(
     after: tuple[datetime, int] | None = None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Top-level published events in (start, id) order, after the key ``after``."""
+    """Top-level published events in (start, id) order, after the key ``after``, that may
+    start on the venue days asked for (``EventFilter.holds`` says which do)."""
     rows = _active(namespace).filter(parent_id__isnull=True, published=True)
     if where.search:
         rows = _search(rows, where.search)
     if where.category:
         rows = rows.filter(in_categories__category_id=where.category)
-    if where.starts_from:
-        rows = rows.filter(starts_at__gte=where.starts_from)
-    if where.starts_before:
-        rows = rows.filter(starts_at__lt=where.starts_before)
+    starts_from, starts_before = where.starts_between()
+    if starts_from:
+        rows = rows.filter(starts_at__gte=starts_from)
+    if starts_before:
+        rows = rows.filter(starts_at__lt=starts_before)
     if after is not None:
         start, event_id = after
         rows = rows.filter(Q(starts_at__gt=start) | Q(starts_at=start, event_id__gt=event_id))
