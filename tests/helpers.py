@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from django.utils import timezone
 
 from guestmanager import GuestManagerClient
 
@@ -158,6 +162,44 @@ def sync_replica(*shops: Any) -> None:
     for shop in shops or (default_shop(),):
         result = sync.full_pass(shop, categories=True)
         assert result.complete, result.error
+
+
+HARBOR_HALL, GENERAL_ADMISSION = 2, 1  # a venue and a ticket type the sandbox seeds
+
+
+def _whole_seconds_utc(moment: datetime) -> str:
+    return moment.replace(microsecond=0).astimezone(UTC).isoformat()
+
+
+def new_event(
+    gm: GuestManagerClient,
+    *types: dict[str, Any],
+    copy_to_replica: bool = True,
+    **fields: Any,
+) -> dict[str, Any]:
+    """An event of our own (changing it disturbs no other test), published, built and ready,
+    more than a year ahead; ``types`` are its registration types (50 of each, general
+    admission, unless they say otherwise) and ``fields`` override the event's own. Copied to
+    the replica, which pages read, unless ``copy_to_replica`` is False. Answered as the API
+    has it, with its types and their prices."""
+    start = timezone.now() + timedelta(days=400)
+    event, operation = gm.create_event(
+        {
+            "name": f"Own event {uuid.uuid4().hex[:8]}",
+            "venue_id": HARBOR_HALL,
+            "starts_at": _whole_seconds_utc(start),
+            "ends_at": _whole_seconds_utc(start + timedelta(hours=2)),
+            "published_at": _whole_seconds_utc(timezone.now()),
+            "registration_types": [
+                {"inventory": 50, "ticket_type_id": GENERAL_ADMISSION, **t} for t in types
+            ],
+            **fields,
+        }
+    )
+    gm.wait_for_operation(event["id"], operation, first_delay=0.05, max_delay=0.2, timeout=30)
+    if copy_to_replica:
+        sync_replica()
+    return gm.get_event(event["id"], include="registration_types.prices")
 
 
 @dataclass

@@ -4,7 +4,6 @@ prices per date, what a button will do, the currency."""
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, timedelta
 from decimal import Decimal
 
@@ -13,10 +12,8 @@ from django.utils import timezone
 
 from infra import upstream as gm_module
 
-from .helpers import sync_replica
+from .helpers import new_event
 from .web import csrf
-
-VENUE, GA = 2, 1  # Harbor Hall, General admission (seeded)
 
 
 @pytest.fixture
@@ -28,25 +25,6 @@ def web(client, storefront_settings):
 
 def visible_text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
-
-
-def new_event(gm, *types: dict, **fields) -> dict:
-    """An event of our own, built and ready, with these registration types."""
-    start = (timezone.now() + timedelta(days=400)).replace(microsecond=0).astimezone(UTC)
-    event, operation = gm.create_event(
-        {
-            "name": f"Buyers {uuid.uuid4().hex[:8]}",
-            "venue_id": VENUE,
-            "starts_at": start.isoformat(),
-            "ends_at": (start + timedelta(hours=2)).isoformat(),
-            "published_at": timezone.now().replace(microsecond=0).astimezone(UTC).isoformat(),
-            "registration_types": [{"inventory": 50, "ticket_type_id": GA, **t} for t in types],
-            **fields,
-        }
-    )
-    gm.wait_for_operation(event["id"], operation, first_delay=0.05, max_delay=0.2, timeout=30)
-    sync_replica()  # pages read the replica
-    return gm.get_event(event["id"], include="registration_types.prices")
 
 
 def type_row(page: str, name: str) -> str:

@@ -4,43 +4,15 @@ order, and the page offers what the API offers now."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, timedelta
-
 import pytest
-from django.utils import timezone
 
-from .helpers import sync_replica
+from .helpers import new_event
 from .web import Shopper, csrf
-
-VENUE, GA = 2, 1  # Harbor Hall, General admission (seeded)
 
 
 @pytest.fixture
 def web(client, storefront_settings):
     return client
-
-
-def _new_event(gm, *type_names: str) -> dict:
-    """An event of our own (so deleting its types disturbs no other test), built and ready."""
-    start = (timezone.now() + timedelta(days=400)).replace(microsecond=0).astimezone(UTC)
-    published = timezone.now().replace(microsecond=0).astimezone(UTC)
-    event, operation = gm.create_event(
-        {
-            "name": f"Stale catalog {uuid.uuid4().hex[:8]}",
-            "venue_id": VENUE,
-            "starts_at": start.isoformat(),
-            "ends_at": (start + timedelta(hours=2)).isoformat(),
-            "published_at": published.isoformat(),
-            "registration_types": [
-                {"name": name, "price": 20, "inventory": 50, "ticket_type_id": GA}
-                for name in type_names
-            ],
-        }
-    )
-    gm.wait_for_operation(event["id"], operation, first_delay=0.05, max_delay=0.2, timeout=30)
-    sync_replica()  # pages read the replica
-    return gm.get_event(event["id"], include="registration_types")
 
 
 def _types(event: dict) -> dict[str, dict]:
@@ -64,7 +36,7 @@ def _event_page(web, event: dict):
 
 @pytest.mark.django_db
 def test_a_type_deleted_upstream_refuses_a_new_order_beside_it(web, gm):
-    event = _new_event(gm, "Early", "Late")
+    event = new_event(gm, {"name": "Early", "price": 20}, {"name": "Late", "price": 20})
     early = _types(event)["Early"]
     page = _event_page(web, event)  # the catalog now holds both types
     assert f'name="qty-{early["variant_id"]}"'.encode() in page.content
@@ -84,7 +56,7 @@ def test_a_type_deleted_upstream_refuses_a_new_order_beside_it(web, gm):
 
 @pytest.mark.django_db
 def test_a_type_deleted_upstream_keeps_the_order_it_would_have_joined(web, gm):
-    event = _new_event(gm, "Early", "Late")
+    event = new_event(gm, {"name": "Early", "price": 20}, {"name": "Late", "price": 20})
     early, late = _types(event)["Early"], _types(event)["Late"]
     page = _event_page(web, event)
     token = csrf(page)

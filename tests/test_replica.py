@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 import pytest
 import redis
@@ -17,9 +17,8 @@ from infra import budget
 from replica import queries, sync, worker
 from replica.models import CatalogCategory, CatalogEvent, EventCategory, SyncState
 
-from .helpers import sync_replica
+from .helpers import GENERAL_ADMISSION, new_event
 
-VENUE, GA = 2, 1  # Harbor Hall, General admission (seeded)
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
@@ -38,25 +37,6 @@ def _stored(event_id: int) -> dict:
     found = queries.event(_shop().namespace, event_id)
     assert found is not None
     return found
-
-
-def _new_event(gm, price: int = 20) -> dict:
-    """An event of our own (changing it disturbs no other test), built and ready."""
-    start = (timezone.now() + timedelta(days=300)).replace(microsecond=0).astimezone(UTC)
-    event, operation = gm.create_event(
-        {
-            "name": f"Replica {uuid.uuid4().hex[:8]}",
-            "venue_id": VENUE,
-            "starts_at": start.isoformat(),
-            "ends_at": (start + timedelta(hours=2)).isoformat(),
-            "published_at": timezone.now().replace(microsecond=0).astimezone(UTC).isoformat(),
-            "registration_types": [
-                {"name": "Entry", "price": price, "inventory": 50, "ticket_type_id": GA}
-            ],
-        }
-    )
-    gm.wait_for_operation(event["id"], operation, first_delay=0.05, max_delay=0.2, timeout=30)
-    return gm.get_event(event["id"], include="registration_types")
 
 
 class Calls:
@@ -120,7 +100,7 @@ def test_a_pass_that_changes_rows_marks_the_merchant_selling(storefront_settings
     SyncState.objects.filter(merchant=namespace).update(last_change_at=None)
     assert sync.full_pass(_shop()).changed == 0
     assert SyncState.objects.get(merchant=namespace).last_change_at is None
-    _new_event(gm)
+    new_event(gm, {"name": "Entry", "price": 20}, copy_to_replica=False)
     assert sync.full_pass(_shop()).changed >= 1
     state = SyncState.objects.get(merchant=namespace)
     assert state.last_change_at is not None
@@ -142,13 +122,12 @@ def test_a_changed_price_and_a_sold_out_type_show_after_a_pass(
     client, storefront_settings, gm, sandbox
 ):
     storefront_settings.PAGE_CACHE_SECONDS = 0  # whole pages are kept a few seconds
-    event = _new_event(gm, price=20)
+    event = new_event(gm, {"name": "Entry", "price": 20})
     entry = event["registration_types"][0]
-    sync_replica()
     path = f"/events/{event['id']}/{event['slug']}/"
     assert "$20.00" in client.get(path).content.decode()
 
-    dearer = {"id": entry["id"], "price": 25, "ticket_type_id": GA}
+    dearer = {"id": entry["id"], "price": 25, "ticket_type_id": GENERAL_ADMISSION}
     _updated, operation = gm.update_event(event["id"], {"registration_types": [dearer]})
     if operation:
         gm.wait_for_operation(event["id"], operation, first_delay=0.05, max_delay=0.2, timeout=30)
@@ -299,9 +278,8 @@ def test_a_refused_add_puts_the_truth_in_the_replica_at_once(
     client, storefront_settings, gm, sandbox
 ):
     storefront_settings.PAGE_CACHE_SECONDS = 0  # whole pages are kept a few seconds
-    event = _new_event(gm)
+    event = new_event(gm, {"name": "Entry", "price": 20})
     entry = event["registration_types"][0]
-    sync_replica()
     path = f"/events/{event['id']}/{event['slug']}/"
     assert f'name="qty-{entry["variant_id"]}"' in client.get(path).content.decode()
     sandbox.set_stock(entry["variant_id"], 0, "sold_out")  # sold out since the last pass
@@ -316,9 +294,8 @@ def test_a_refused_add_puts_the_truth_in_the_replica_at_once(
 
 @pytest.mark.django_db
 def test_tickets_added_mark_the_merchant_selling(client, storefront_settings, gm):
-    event = _new_event(gm)
+    event = new_event(gm, {"name": "Entry", "price": 20})
     entry = event["registration_types"][0]
-    sync_replica()
     namespace = _shop().namespace
     SyncState.objects.filter(merchant=namespace).update(last_sale_at=None)
     sync._sales_noted.clear()
