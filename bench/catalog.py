@@ -10,7 +10,6 @@ percentiles and how many calls reached the API.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import re
 import shutil
@@ -20,7 +19,14 @@ import time
 
 import httpx
 
-from bench.common import percentile, stack
+from bench.common import (
+    add_gunicorn,
+    add_load,
+    add_sandbox_latency,
+    arguments,
+    percentile,
+    stack,
+)
 
 
 def wrk(
@@ -84,11 +90,10 @@ def load(url: str, clients: int, seconds: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--latency-ms", type=float, default=50)
-    parser.add_argument("--threads", type=int, default=4)
+    parser = arguments(__doc__)
+    add_load(parser, seconds=20, clients=True)
+    add_sandbox_latency(parser)
+    add_gunicorn(parser, workers=False)  # two, as its figures say
     parser.add_argument("--list-only", action="store_true", help="all clients on the list")
     args = parser.parse_args()
     with stack(latency_ms=args.latency_ms, threads=args.threads) as s:

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import WRITE_KEY, buyer_headers, percentile, stack
+from bench.common import WRITE_KEY, add_load, arguments, buyer_headers, percentile, stack
 
 
 def attack_paths(rng: random.Random) -> str:
@@ -188,8 +188,8 @@ def describe(name: str, calls: Phase) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=30)
+    parser = arguments(__doc__)
+    add_load(parser, seconds=30)
     parser.add_argument("--quiet-seconds", type=int, default=30)
     parser.add_argument("--attackers", type=int, default=8)
     parser.add_argument("--visitors", type=int, default=2)

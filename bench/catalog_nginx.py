@@ -13,7 +13,6 @@ then through the cache, then the static copy.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import os
 import re
@@ -26,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from bench.catalog import wrk
-from bench.common import ROOT, stack
+from bench.common import ROOT, add_load, arguments, stack
 from sandbox.launch import listening_socket
 
 GZIP = {"Accept-Encoding": "gzip"}
@@ -116,9 +115,8 @@ def cache_status(url: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--clients", type=int, default=50)
+    parser = arguments(__doc__)
+    add_load(parser, seconds=15, clients=True)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="gm-nginx-"))
     workdir.chmod(0o755)

@@ -12,7 +12,6 @@ counted apart.
 
 from __future__ import annotations
 
-import argparse
 import re
 import threading
 import time
@@ -21,7 +20,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from bench.common import buyer_headers, percentile, stack
+from bench.common import (
+    add_gunicorn,
+    add_sandbox_latency,
+    arguments,
+    buyer_headers,
+    percentile,
+    stack,
+)
 
 HX = {"HX-Request": "true"}
 TIMING = re.compile(r'app;dur=([\d.]+).*gm;dur=([\d.]+);desc="[^"]*?(\d+) calls"')
@@ -164,12 +170,11 @@ def one_checkout(base: str, stripe: str, event_path: str, rec: Recorder, buyer: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = arguments(__doc__)
     parser.add_argument("--checkouts", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=10)
-    parser.add_argument("--latency-ms", type=float, default=50)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    add_sandbox_latency(parser)
+    add_gunicorn(parser)
     args = parser.parse_args()
     rec = Recorder()
     with stack(

@@ -1,8 +1,10 @@
 """Start the pieces a benchmark needs as separate processes, each serving on a loopback
-socket made here and passed down (``sandbox.launch.listening_socket``)."""
+socket made here and passed down (``sandbox.launch.listening_socket``); and the options the
+benchmarks' command lines share."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import shutil
@@ -27,6 +29,9 @@ from sandbox.launch import (
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITE_KEY = "sandbox_write_key"
+LATENCY_MS = 50  # what the sandbox adds to every API call
+WORKERS, THREADS = 2, 4  # gunicorn's, per storefront instance
+CLIENTS = 50  # connections a load holds open
 
 
 @dataclass
@@ -54,9 +59,9 @@ class Stack:
 @contextlib.contextmanager
 def stack(
     *,
-    latency_ms: float = 50,
-    workers: int = 2,
-    threads: int = 4,
+    latency_ms: float = LATENCY_MS,
+    workers: int = WORKERS,
+    threads: int = THREADS,
     payment_delay: float = 0.5,
     rate_limit: int = 300,
     instances: int = 1,
@@ -225,3 +230,35 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+# --- command lines ------------------------------------------------------------------------
+
+
+def arguments(doc: str | None) -> argparse.ArgumentParser:
+    """A benchmark's command line; its ``--help`` opens with the first paragraph of ``doc``
+    (the script's docstring)."""
+    return argparse.ArgumentParser(description=(doc or "").split("\n\n")[0] or None)
+
+
+def add_load(parser: argparse.ArgumentParser, *, seconds: int, clients: bool = False) -> None:
+    """``--seconds`` of load and, with ``clients``, the ``--clients`` connections that make it."""
+    parser.add_argument("--seconds", type=int, default=seconds, help="how long the load runs")
+    if clients:
+        parser.add_argument("--clients", type=int, default=CLIENTS, help="connections at once")
+
+
+def add_sandbox_latency(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--latency-ms", type=float, default=LATENCY_MS, help="what the sandbox adds to each call"
+    )
+
+
+def add_gunicorn(parser: argparse.ArgumentParser, *, workers: bool = True) -> None:
+    """The storefront's gunicorn: ``--workers`` per instance (unless ``workers`` is False:
+    the script fixes them) and ``--threads`` per worker."""
+    if workers:
+        parser.add_argument(
+            "--workers", type=int, default=WORKERS, help="gunicorn workers per instance"
+        )
+    parser.add_argument("--threads", type=int, default=THREADS, help="gunicorn threads per worker")

@@ -9,13 +9,12 @@ there, then here, one after the other on the same machine, so both see the same 
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import ROOT, arguments
 
 
 def run(tree: Path, bench: str, args: list[str]) -> str:
@@ -32,7 +31,7 @@ def run(tree: Path, bench: str, args: list[str]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--base", required=True, help="the commit to compare with")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("bench", choices=["catalog", "checkout"])

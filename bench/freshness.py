@@ -14,7 +14,6 @@ cache included):
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 import uuid
@@ -25,7 +24,7 @@ import httpx
 
 from guestmanager import GuestManagerClient
 
-from .common import WRITE_KEY, Stack, stack
+from .common import WRITE_KEY, Stack, arguments, stack
 
 VENUE, GA = 2, 1  # Harbor Hall, General admission (seeded)
 POLL_SECONDS = 0.25
@@ -137,7 +136,7 @@ def summary(values: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rest", type=float, default=120.0, help="seconds measured at rest")
     args = parser.parse_args()

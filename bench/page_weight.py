@@ -14,7 +14,6 @@ in the same Chromium: its category scores and total byte weight are printed.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -22,7 +21,7 @@ import tempfile
 
 from playwright.sync_api import Browser, Request, sync_playwright
 
-from bench.common import stack
+from bench.common import arguments, stack
 
 
 def weigh(browser: Browser, url: str) -> list[tuple[str, int, int, str]]:
@@ -73,7 +72,7 @@ def lighthouse(cli: str, url: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = arguments(__doc__)
     parser.add_argument("--lighthouse", help="a Lighthouse CLI to audit each page with")
     args = parser.parse_args()
     with stack(sandbox_images=True) as s, sync_playwright() as p:

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from bench import buyer
-from bench.common import WRITE_KEY, Stack, buyer_headers, stack
+from bench.common import WRITE_KEY, Stack, add_gunicorn, arguments, buyer_headers, stack
 
 RATE_LIMIT = 300
 FAULTS = {
@@ -274,13 +274,12 @@ def report(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = arguments(__doc__)
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--browsers", type=int, default=6)
     parser.add_argument("--buyers", type=int, default=4)
     parser.add_argument("--instances", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per instance")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    add_gunicorn(parser)
     run(parser.parse_args())
 
 

@@ -43,7 +43,7 @@ from guestmanager.stats import UpstreamStats
 from sandbox.launch import control
 
 from .buyer import Buyer
-from .common import WRITE_KEY, Stack, percentile, stack
+from .common import WRITE_KEY, Stack, arguments, percentile, stack
 
 OFFICE = "127.0.0.2"  # where merchants' own changes come from
 POLL_SECONDS = 0.5
@@ -225,7 +225,7 @@ def timed(kind: str, figures: Figures, change: Callable[[], float]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--merchants", type=int, default=50)
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=240.0)
