@@ -93,7 +93,7 @@ def replica_status(now: datetime) -> dict[str, object]:
     return {
         "merchants": found.merchants,
         "stale_after_seconds": stale_after,
-        "stale": found.stale,  # of which never synced:
+        "stale": found.stale,  # the never synced among them
         "never_synced": found.never_synced,
         "oldest_full_pass_seconds_ago": (
             None if oldest is None else round((now - oldest).total_seconds(), 1)
