@@ -26,6 +26,7 @@ class CatalogEvent(models.Model):
     search_document = SearchVectorField(null=True)
     data = models.JSONField()
     digest = models.CharField(max_length=64)  # of ``data``: an unchanged event is not rewritten
+    stock_digest = models.CharField(max_length=64, blank=True)  # of its types' stock alone
     synced_at = models.DateTimeField()  # when ``data`` was last written from the API
 
     class Meta:
@@ -82,9 +83,9 @@ class SyncState(models.Model):
     last_soon_at = models.DateTimeField(null=True)
     last_attempt_at = models.DateTimeField(null=True)
     last_categories_at = models.DateTimeField(null=True)  # when the categories were last read
-    # A pass that changed rows, or an order this storefront took: the merchant is selling, and
-    # keeps its soon passes when the sync's share of the budget runs short (``schedule``).
-    last_change_at = models.DateTimeField(null=True)
+    # A pass that saw stock move, or an order this storefront took: the merchant is selling,
+    # and keeps its soon passes when the sync's share of the budget runs short (``schedule``).
+    last_stock_move_at = models.DateTimeField(null=True)
     last_sale_at = models.DateTimeField(null=True)
     # Bumped whenever the merchant's rows change: rendered fragments are keyed by it.
     version = models.BigIntegerField(default=0)

@@ -8,8 +8,8 @@ are ranked:
 
 0. a merchant's first copy (its pages cannot load without one);
 1. full passes: the freshness every merchant is promised;
-2. soon passes of a **selling** merchant: a pass changed its rows, or this storefront took an
-   order for it, within ``REPLICA_SELLING_SECONDS``;
+2. soon passes of a **selling** merchant: a pass saw its stock move, or this storefront took
+   an order for it, within ``REPLICA_SELLING_SECONDS``;
 3. soon passes of the others, with what is left.
 
 Within a rank, the pass furthest past due *as a share of its interval* goes first, so when
@@ -97,7 +97,9 @@ def _due(shop: Shop, state: SyncState | None, now: datetime) -> Due | None:
 
 def selling(state: SyncState, now: datetime) -> bool:
     since = now - timedelta(seconds=settings.REPLICA_SELLING_SECONDS)
-    return any(at is not None and at >= since for at in (state.last_change_at, state.last_sale_at))
+    return any(
+        at is not None and at >= since for at in (state.last_stock_move_at, state.last_sale_at)
+    )
 
 
 def _late(now: datetime, due_at: datetime, interval: float) -> float:

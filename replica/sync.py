@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import nh3
 from django.conf import settings
@@ -72,6 +72,7 @@ class PassResult:
     error: str = ""
     exhausted: bool = False  # the budget refused: try again later
     categories: bool = False  # the categories were read too
+    stock_moved: int = 0  # events already stored whose stock changed
     seen: set[int] = field(default_factory=set, repr=False)
 
 
@@ -177,7 +178,9 @@ def _run(shop: Shop, result: PassResult, read: Any) -> PassResult:
 def _take(shop: Shop, events: list[dict[str, Any]], result: PassResult) -> None:
     result.events += len(events)
     result.seen.update(int(e["id"]) for e in events)
-    result.changed += store_events(shop.namespace, events)
+    stored = store_events(shop.namespace, events)
+    result.changed += stored.written
+    result.stock_moved += stored.stock_moved
 
 
 def _record(shop: Shop, result: PassResult) -> None:
@@ -187,8 +190,8 @@ def _record(shop: Shop, result: PassResult) -> None:
     state.last_attempt_at = now
     state.calls += result.calls
     state.last_error = result.error
-    if result.changed:
-        state.last_change_at = now
+    if result.stock_moved:
+        state.last_stock_move_at = now
     if result.complete:
         state.last_soon_at = now
         if result.categories:
@@ -202,7 +205,8 @@ def _record(shop: Shop, result: PassResult) -> None:
     state.save(
         update_fields=[
             *("label", "last_attempt_at", "calls", "last_error", "last_soon_at"),
-            *("last_full_at", "last_categories_at", "last_change_at", "events", "soon_events"),
+            *("last_full_at", "last_categories_at", "last_stock_move_at"),
+            *("events", "soon_events"),
         ]
     )
     if result.changed:
@@ -217,8 +221,32 @@ def bump(namespace: str) -> None:
 # --- storing ------------------------------------------------------------------------------
 
 
-def digest(event: dict[str, Any]) -> str:
+def digest(event: Any) -> str:
     return hashlib.sha256(json.dumps(event, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def stock_digest(event: dict[str, Any]) -> str:
+    """Of what sales move: each type's stock status and count, the sessions' too."""
+    types = [
+        *(event.get("registration_types") or []),
+        *(
+            rt
+            for session in event.get("sessions") or []
+            if isinstance(session, dict)
+            for rt in session.get("registration_types") or []
+        ),
+    ]
+    return digest(
+        [
+            (
+                rt.get("id"),
+                (rt.get("stock_item") or {}).get("status"),
+                (rt.get("stock_item") or {}).get("available"),
+            )
+            for rt in types
+            if isinstance(rt, dict)
+        ]
+    )
 
 
 def _moment(value: Any) -> datetime | None:
@@ -254,6 +282,7 @@ def _row(namespace: str, event: dict[str, Any], now: datetime) -> CatalogEvent:
         search_text=_search_text(event),
         data=event,
         digest=digest(event),
+        stock_digest=stock_digest(event),
         synced_at=now,
     )
 
@@ -269,39 +298,44 @@ ROW_FIELDS = [
     "search_text",
     "data",
     "digest",
+    "stock_digest",
     "synced_at",
 ]
 
 
-def store_events(namespace: str, events: Iterable[dict[str, Any]]) -> int:
-    """Write the events whose JSON changed; how many rows were written."""
+class Stored(NamedTuple):
+    written: int  # rows written (new or changed)
+    stock_moved: int  # of the rows already stored, those whose stock changed
+
+
+def store_events(namespace: str, events: Iterable[dict[str, Any]]) -> Stored:
+    """Write the events whose JSON changed."""
     now = timezone.now()
     rows = {int(e["id"]): _row(namespace, e, now) for e in events if e.get("id") is not None}
     if not rows:
-        return 0
+        return Stored(0, 0)
     with transaction.atomic():
-        known = dict(
-            CatalogEvent.objects.filter(merchant=namespace, event_id__in=list(rows)).values_list(
-                "event_id", "pk"
-            )
-        )
-        stored = dict(
-            CatalogEvent.objects.filter(pk__in=list(known.values())).values_list("pk", "digest")
-        )
-        new = [r for i, r in rows.items() if i not in known]
-        changed = []
-        for event_id, pk in known.items():
+        stored = {
+            event_id: (pk, digest, stock)
+            for event_id, pk, digest, stock in CatalogEvent.objects.filter(
+                merchant=namespace, event_id__in=list(rows)
+            ).values_list("event_id", "pk", "digest", "stock_digest")
+        }
+        new = [r for i, r in rows.items() if i not in stored]
+        changed, moved = [], 0
+        for event_id, (pk, digest, stock) in stored.items():
             row = rows[event_id]
-            if stored.get(pk) != row.digest:
+            if digest != row.digest:
                 row.pk = pk
                 changed.append(row)
+                moved += stock != row.stock_digest
         CatalogEvent.objects.bulk_create(new, batch_size=200)
         CatalogEvent.objects.bulk_update(changed, ROW_FIELDS, batch_size=200)
         written = new + changed
         if written:
             _store_categories_of(written)
             _index_search([r.pk for r in written])
-    return len(written)
+    return Stored(len(written), moved)
 
 
 def _store_categories_of(rows: list[CatalogEvent]) -> None:

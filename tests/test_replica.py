@@ -95,15 +95,19 @@ def test_the_categories_are_read_when_old_or_when_an_event_names_a_new_one(store
 
 
 @pytest.mark.django_db
-def test_a_pass_that_changes_rows_marks_the_merchant_selling(storefront_settings, gm):
+def test_a_pass_that_sees_stock_move_marks_the_merchant_selling(storefront_settings, gm, sandbox):
     namespace = _shop().namespace
-    SyncState.objects.filter(merchant=namespace).update(last_change_at=None)
-    assert sync.full_pass(_shop()).changed == 0
-    assert SyncState.objects.get(merchant=namespace).last_change_at is None
+    event = new_event(gm, {"name": "Entry", "price": 20}, {"name": "Later", "price": 30})
+    SyncState.objects.filter(merchant=namespace).update(last_stock_move_at=None)
     new_event(gm, {"name": "Entry", "price": 20}, copy_to_replica=False)
-    assert sync.full_pass(_shop()).changed >= 1
+    first = sync.full_pass(_shop())
+    assert first.changed >= 1 and first.stock_moved == 0  # a new event is not a sale
+    assert SyncState.objects.get(merchant=namespace).last_stock_move_at is None
+    sandbox.set_stock(event["registration_types"][0]["variant_id"], 3, "selling")
+    moved = sync.full_pass(_shop())
+    assert moved.stock_moved == 1
     state = SyncState.objects.get(merchant=namespace)
-    assert state.last_change_at is not None
+    assert state.last_stock_move_at is not None
     assert 0 < state.soon_events < state.events
 
 

@@ -75,13 +75,13 @@ def test_a_soon_pass_that_costs_a_full_one_reads_everything(intervals):
 
 
 @pytest.mark.django_db
-def test_a_change_seen_or_an_order_taken_makes_a_merchant_selling(intervals):
+def test_stock_seen_moving_or_an_order_taken_makes_a_merchant_selling(intervals):
     shop = _shops(1)[0]
-    _state(shop, full_ago=20, soon_ago=15, last_change_at=T0 - timedelta(seconds=299))
+    _state(shop, full_ago=20, soon_ago=15, last_stock_move_at=T0 - timedelta(seconds=299))
     assert schedule.due([shop], T0)[0].rank == schedule.SELLING
     later = T0 + timedelta(seconds=2)
     assert schedule.due([shop], later)[0].rank == schedule.QUIET
-    SyncState.objects.filter(merchant=shop.namespace).update(last_change_at=None)
+    SyncState.objects.filter(merchant=shop.namespace).update(last_stock_move_at=None)
     sync.note_sale(shop.namespace)
     state = SyncState.objects.get(merchant=shop.namespace)
     assert state.last_sale_at is not None
