@@ -15,8 +15,10 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 
 from django.conf import settings
+from django.db import connection, connections
 from django.utils import timezone
 
 from tenancy.shop import Shop, default_shop, directory
@@ -45,21 +47,65 @@ def merchants() -> list[Shop]:
 
 
 def run_round(
-    shops: list[Shop] | None = None, allowance: Allowance | None = None
+    shops: list[Shop] | None = None,
+    allowance: Allowance | None = None,
+    at_once: int | None = None,
 ) -> list[PassResult]:
-    """Run the passes due now, in order, while the allowance pays for them; a budget refusal
-    ends the round (the next one starts with whoever is now furthest behind)."""
+    """Run the passes due now, in order, ``at_once`` at a time (``passes_at_once()``), while
+    the allowance pays for them; a budget refusal ends the round (the next one starts with
+    whoever is now furthest behind). A pass is paid for at its expected cost when it starts
+    and settled by the calls it made when it ends."""
     allowance = allowance or Allowance()
-    results = []
-    for item in schedule.due(shops if shops is not None else merchants(), timezone.now()):
-        if not allowance.affords(item.cost):
-            break  # what ranks below waits too: a cheap pass must not starve a dearer one
-        result = full_pass(item.shop) if item.kind == FULL else soon_pass(item.shop)
-        allowance.spend(result.calls)
+    at_once = at_once or passes_at_once()
+    due = schedule.due(shops if shops is not None else merchants(), timezone.now())
+    results: list[PassResult] = []
+
+    def settle(item: schedule.Due, result: PassResult) -> bool:
+        allowance.spend(result.calls - item.cost)
         results.append(result)
-        if result.exhausted:
-            break
+        return result.exhausted
+
+    if at_once == 1:
+        for item in due:
+            if not allowance.affords(item.cost):
+                break  # what ranks below waits too: a cheap pass must not starve a dearer one
+            allowance.spend(item.cost)
+            if settle(item, run_pass(item)):
+                break
+        return results
+    with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="sync") as pool:
+        running: dict[Future[PassResult], schedule.Due] = {}
+        refused = False
+        for item in due:
+            if refused or not allowance.affords(item.cost):
+                break
+            allowance.spend(item.cost)
+            running[pool.submit(_in_thread, item)] = item
+            if len(running) >= at_once:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                refused = any([settle(running.pop(f), f.result()) for f in done])
+        for future in as_completed(list(running)):
+            settle(running.pop(future), future.result())
     return results
+
+
+def passes_at_once() -> int:
+    """Passes run side by side: most of a pass is waiting on the API. One on SQLite, whose
+    writers queue for the whole file anyway."""
+    if connection.vendor != "postgresql":
+        return 1
+    return max(1, settings.REPLICA_PASSES_AT_ONCE)
+
+
+def run_pass(item: schedule.Due) -> PassResult:
+    return full_pass(item.shop) if item.kind == FULL else soon_pass(item.shop)
+
+
+def _in_thread(item: schedule.Due) -> PassResult:
+    try:
+        return run_pass(item)
+    finally:
+        connections.close_all()  # this thread's own; the pool's threads end with the round
 
 
 def sync_all(shops: list[Shop] | None = None) -> list[PassResult]:

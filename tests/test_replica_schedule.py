@@ -4,6 +4,8 @@ allowance, and many merchants sharing too few calls, on a pinned clock."""
 from __future__ import annotations
 
 import statistics
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -143,7 +145,7 @@ def test_a_round_stops_at_the_first_pass_it_cannot_pay_for(intervals, monkeypatc
     monkeypatch.setattr(worker.timezone, "now", lambda: T0)
     allowance = schedule.Allowance(clock)
     allowance.spend(4)  # six left
-    worker.run_round(shops, allowance)
+    worker.run_round(shops, allowance, at_once=1)
     assert ran == [("m1", sync.FULL)]
 
 
@@ -160,7 +162,32 @@ def test_a_budget_refusal_ends_the_round(intervals, monkeypatch):
 
     monkeypatch.setattr(worker, "full_pass", refused)
     monkeypatch.setattr(worker.timezone, "now", lambda: T0)
-    assert len(worker.run_round(shops)) == 1 and len(ran) == 1
+    assert len(worker.run_round(shops, at_once=1)) == 1 and len(ran) == 1
+
+
+@pytest.mark.django_db
+def test_passes_run_side_by_side_in_rank_order(intervals, monkeypatch):
+    shops = _shops(7)
+    for i, shop in enumerate(shops):
+        _state(shop, full_ago=46 + i)  # the last furthest behind
+    lock, running, started = threading.Lock(), [0], []
+    most = [0]
+
+    def slow(shop, **_):
+        with lock:
+            started.append(shop.slug)
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)  # waiting on the API
+        with lock:
+            running[0] -= 1
+        return sync.PassResult(shop.slug, sync.FULL, calls=1, complete=True)
+
+    monkeypatch.setattr(worker, "full_pass", slow)
+    monkeypatch.setattr(worker.timezone, "now", lambda: T0)
+    results = worker.run_round(shops, at_once=3)
+    assert len(results) == 7 and most[0] == 3
+    assert started[:3] == ["m6", "m5", "m4"]  # the furthest behind start first
 
 
 def _fake_passes(monkeypatch, calls_of, clock=None) -> list[tuple[str, str]]:
@@ -211,7 +238,7 @@ def test_fifty_merchants_share_the_calls_fairly_and_sellers_keep_their_pace(inte
     allowance = schedule.Allowance(clock)
     calls = 0
     while clock.seconds < 600:
-        calls += sum(r.calls for r in worker.run_round(shops, allowance))
+        calls += sum(r.calls for r in worker.run_round(shops, allowance, at_once=1))
         clock.seconds += worker.ROUND_SECONDS
 
     assert calls <= 135 * 10 + allowance.capacity  # the share, never more

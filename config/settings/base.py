@@ -95,6 +95,8 @@ REPLICA_SOON_DAYS = int(os.environ.get("REPLICA_SOON_DAYS", "14"))
 REPLICA_CATEGORIES_SECONDS = float(os.environ.get("REPLICA_CATEGORIES_SECONDS", "600"))
 REPLICA_BUDGET_SHARE = float(os.environ.get("REPLICA_BUDGET_SHARE", "0.5"))
 REPLICA_SELLING_SECONDS = float(os.environ.get("REPLICA_SELLING_SECONDS", "300"))
+# Passes the worker runs side by side (on PostgreSQL; one on SQLite).
+REPLICA_PASSES_AT_ONCE = int(os.environ.get("REPLICA_PASSES_AT_ONCE", "4"))
 REPLICA_STALE_SECONDS = float(os.environ.get("REPLICA_STALE_SECONDS", "600"))
 # Whole pages that are the same for everyone (the events list, event pages) are reused this
 # long by each process, and by shared caches in front (s-maxage), which may then serve one
