@@ -22,6 +22,8 @@ to itself, in a bucket of its own: the shared bucket runs at the rate minus the 
 checkouts going flat out cannot starve the catalog of the reads that keep it fresh. Past its
 reserve the sync takes from the shared bucket as a catalog caller. The reserve saves up at
 most ``RESERVE_BURST_SECONDS`` of its calls, which any 60 seconds may see on top of the burst.
+The sync worker says what its freshness promise costs right now (``publish_sync_need``), and
+the reserve grows to that, up to half the rate: checkouts get what is left, and know it.
 
 Without Redis (local memory cache) the bucket is per process, with the same rules: set the
 rate to one process's share then.
@@ -64,6 +66,11 @@ BATCH_WAIT_SECONDS = 0.05
 BATCH_STEP_SECONDS = 1.0
 # The sync's reserve may be saved up for this long (calls that go at once after a pause).
 RESERVE_BURST_SECONDS = 5.0
+# What the sync says it needs is kept this long (it says it every round) and read again by
+# each process at most this often.
+SYNC_NEED_KEY = "budget:sync-need"
+SYNC_NEED_TTL_SECONDS = 60
+SYNC_NEED_READ_SECONDS = 5.0
 # A 429 without a usable Retry-After still stops everyone for a moment.
 DEFAULT_PAUSE_SECONDS = 2.0
 
@@ -148,7 +155,8 @@ class Policy:
         if per_minute <= 0:
             return None
         burst = max(1, settings.UPSTREAM_BUDGET_BURST)
-        reserve = min(max(0.0, settings.UPSTREAM_SYNC_RESERVE), per_minute / 2)
+        reserve = max(0.0, settings.UPSTREAM_SYNC_RESERVE, sync_need())
+        reserve = min(reserve, per_minute / 2)
         return cls(
             interval_ms=60_000 / (per_minute - reserve),
             burst=burst,
@@ -170,6 +178,36 @@ class Policy:
         if priority == BATCH:
             return BATCH_WAIT_SECONDS
         return self.catalog_wait if priority in (CATALOG, SYNC) else self.checkout_wait
+
+
+_need_read: list[float] = [0.0, -math.inf]  # the value, and time.monotonic() when read
+
+
+def publish_sync_need(per_minute: float) -> None:
+    """The catalog sync's promise costs ``per_minute`` calls a minute now: the reserve grows
+    to it (every process reads it within SYNC_NEED_READ_SECONDS)."""
+    try:
+        caches["default"].set(SYNC_NEED_KEY, round(per_minute, 1), SYNC_NEED_TTL_SECONDS)
+    except RedisError as exc:
+        _warn_store_down(exc)
+    _need_read[:] = [per_minute, time.monotonic()]
+
+
+def sync_need() -> float:
+    """What the sync last said it needs (0 when it said nothing for a minute)."""
+    value, read_at = _need_read
+    if time.monotonic() - read_at < SYNC_NEED_READ_SECONDS:
+        return value
+    try:
+        value = float(caches["default"].get(SYNC_NEED_KEY) or 0)
+    except (RedisError, TypeError, ValueError):
+        value = 0.0
+    _need_read[:] = [value, time.monotonic()]
+    return value
+
+
+def forget_sync_need() -> None:
+    _need_read[:] = [0.0, -math.inf]
 
 
 class Backend(Protocol):

@@ -95,6 +95,21 @@ def _due(shop: Shop, state: SyncState | None, now: datetime) -> Due | None:
     return Due(shop, kind, rank, _late(now, soon_at, soon_every), min(full_cost, soon_cost))
 
 
+def need(shops: list[Shop], now: datetime) -> float:
+    """Calls a minute the promise costs now: each merchant's full passes, and a selling
+    merchant's soon passes (which are full passes when those cost no more)."""
+    states = SyncState.objects.filter(merchant__in=[shop.namespace for shop in shops])
+    total = 0.0
+    for state in states:
+        full_cost, soon_cost = pages(state.events), pages(state.soon_events)
+        total += 60 / settings.REPLICA_FULL_SECONDS * full_cost
+        total += 60 / settings.REPLICA_CATEGORIES_SECONDS
+        if selling(state, now):
+            extra = soon_cost if soon_cost < full_cost else full_cost
+            total += 60 / settings.REPLICA_SOON_SECONDS * extra
+    return total
+
+
 def selling(state: SyncState, now: datetime) -> bool:
     since = now - timedelta(seconds=settings.REPLICA_SELLING_SECONDS)
     return any(
@@ -122,6 +137,10 @@ class Allowance:
     @property
     def per_second(self) -> float:
         return settings.UPSTREAM_BUDGET_PER_MINUTE * settings.REPLICA_BUDGET_SHARE / 60
+
+    @property
+    def per_minute(self) -> float:
+        return self.per_second * 60
 
     @property
     def capacity(self) -> float:

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
+from infra import budget
 from tenancy.shop import Shop, default_shop, directory
 
 from . import schedule
@@ -182,7 +183,11 @@ def run_forever(
             if waiting is not False:
                 report("syncing the catalog (this worker holds the lock)", None)
             waiting = False
-            for result in run_round(allowance=allowance):
+            shops = merchants()
+            budget.publish_sync_need(
+                min(schedule.need(shops, timezone.now()), allowance.per_minute)
+            )
+            for result in run_round(shops, allowance=allowance):
                 report(describe(result), result)
             sleep(ROUND_SECONDS)
     finally:

@@ -64,6 +64,7 @@ def policy(settings):
     settings.UPSTREAM_CATALOG_WAIT = 0.0
     settings.UPSTREAM_SYNC_RESERVE = 0
     budget.stats.reset()
+    budget.forget_sync_need()
     return budget.Policy.current()
 
 
@@ -206,6 +207,24 @@ def test_checkouts_flat_out_leave_the_sync_its_reserve(bucket, clock, settings):
     assert granted[budget.CHECKOUT] == pytest.approx(480, abs=5)
     assert granted[budget.SYNC] == pytest.approx(120, abs=12)
     assert budget.stats.snapshot()["sync_reserved"] == pytest.approx(120, abs=12)
+
+
+def test_the_reserve_grows_to_what_the_sync_says_it_needs(policy, settings, monkeypatch):
+    from django.core.cache import cache
+
+    settings.UPSTREAM_SYNC_RESERVE = 60  # 600 a minute in all
+    assert budget.Policy.current().reserve_interval_ms == 1000
+    budget.publish_sync_need(150)
+    assert cache.get(budget.SYNC_NEED_KEY) == 150
+    grown = budget.Policy.current()
+    assert grown.reserve_interval_ms == 400 and grown.interval_ms == 60_000 / 450
+    budget.publish_sync_need(20)  # less than the floor: the floor
+    assert budget.Policy.current().reserve_interval_ms == 1000
+    budget.publish_sync_need(900)  # never more than half the rate
+    assert budget.Policy.current().reserve_interval_ms == 200
+    budget.forget_sync_need()
+    cache.delete(budget.SYNC_NEED_KEY)  # the worker stopped saying: the floor again
+    assert budget.Policy.current().reserve_interval_ms == 1000
 
 
 def test_a_pause_holds_the_sync_too(bucket, clock, settings):

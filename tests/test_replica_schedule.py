@@ -105,6 +105,20 @@ def test_a_failed_pass_waits_before_it_is_tried_again(intervals):
     ]
 
 
+@pytest.mark.django_db
+def test_the_need_is_every_full_pass_and_the_sellers_soon_passes(intervals):
+    intervals.REPLICA_CATEGORIES_SECONDS = 600
+    quiet, seller, large_seller = _shops(3)
+    _state(quiet, full_ago=5, events=150, soon_events=20)
+    _state(seller, full_ago=5, events=150, soon_events=20, last_sale_at=T0)
+    _state(large_seller, full_ago=5, events=450, soon_events=20, last_sale_at=T0)
+    per_merchant_full = 60 / 45
+    assert schedule.need([quiet], T0) == pytest.approx(per_merchant_full + 0.1)
+    assert schedule.need([seller], T0) == pytest.approx(per_merchant_full + 0.1 + 6)
+    # 450 events: full passes of three pages, soon passes of one.
+    assert schedule.need([large_seller], T0) == pytest.approx(3 * per_merchant_full + 0.1 + 6)
+
+
 class Clock:
     def __init__(self) -> None:
         self.seconds = 0.0
