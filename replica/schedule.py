@@ -7,13 +7,15 @@ share of the upstream budget (``REPLICA_BUDGET_SHARE``) cannot pay for all of th
 are ranked:
 
 0. a merchant's first copy (its pages cannot load without one);
-1. full passes: the freshness every merchant is promised;
-2. soon passes of a **selling** merchant: a pass saw its stock move, or this storefront took
-   an order for it, within ``REPLICA_SELLING_SECONDS``;
-3. soon passes of the others, with what is left.
+1. what is promised: every merchant's full passes, and the soon passes of a **selling**
+   merchant (a pass saw its stock move, or this storefront took an order for it, within
+   ``REPLICA_SELLING_SECONDS``);
+2. soon passes of the others, with what is left.
 
 Within a rank, the pass furthest past due *as a share of its interval* goes first, so when
-the share runs short every merchant of a rank falls behind by as much, and none starves.
+the share runs short every pass of a rank stretches by the same factor: a full pass due
+every 45 s and a seller's soon pass due every 10 s both come a third late, well inside their
+goals of 60 s and 15 s, rather than one kept exact and the other starved.
 
 A soon pass that would cost as many calls as a full pass (the merchant's events fit in as many
 pages either way; for most merchants, one) runs as a full pass: the same calls read every
@@ -35,7 +37,7 @@ from tenancy.shop import Shop
 from .models import SyncState
 from .sync import API_PAGE_SIZE, FULL, SOON
 
-FIRST, CHANGES, SELLING, QUIET = range(4)
+FIRST, PROMISED, QUIET = range(3)
 FIRST_RETRY = timedelta(seconds=2)
 
 
@@ -87,10 +89,10 @@ def _due(shop: Shop, state: SyncState | None, now: datetime) -> Due | None:
         full_at, soon_at = max(full_at, retry_at), max(soon_at, retry_at)
     full_cost, soon_cost = pages(state.events), pages(state.soon_events)
     if full_at <= now:
-        return Due(shop, FULL, CHANGES, _late(now, full_at, full_every), full_cost)
+        return Due(shop, FULL, PROMISED, _late(now, full_at, full_every), full_cost)
     if soon_at > now:
         return None
-    rank = SELLING if selling(state, now) else QUIET
+    rank = PROMISED if selling(state, now) else QUIET
     kind = FULL if full_cost <= soon_cost else SOON
     return Due(shop, kind, rank, _late(now, soon_at, soon_every), min(full_cost, soon_cost))
 
