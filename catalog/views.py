@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import replace
 from datetime import date
@@ -19,6 +20,7 @@ from guestmanager import errors
 from infra import swr
 from infra.budget import catalog_view
 from infra.pagecache import shared_page
+from replica import versions
 from tenancy import embed
 from tenancy.current import TenantRequest, current
 
@@ -67,8 +69,24 @@ def event_list(request: TenantRequest) -> HttpResponse:
     }
     context["page_html"] = _event_list_html(request, query, cached, filters, context)
     if request.htmx and query.cursor:
-        return HttpResponse(context["page_html"], status=status)
-    return render(request, "catalog/events.html", context, status=status)
+        response = HttpResponse(context["page_html"], status=status)
+    else:
+        response = render(request, "catalog/events.html", context, status=status)
+    return _shows(response, cached) if cached is not None else response
+
+
+def _shows(response: HttpResponse, cached: swr.Cached) -> HttpResponse:
+    """Mark a page as showing the replica version ``cached`` was read from: a process keeps
+    it in memory (``infra.pagecache``) only while that version is the merchant's."""
+    namespace = current().namespace
+    version = (int(cached.fetched_at), cached.degraded)
+    versions.saw(namespace, version)
+    response.is_current = functools.partial(_still_shown, namespace, version)  # type: ignore[attr-defined]
+    return response
+
+
+def _still_shown(namespace: str, version: versions.Version) -> bool:
+    return versions.current(namespace) == version
 
 
 def _list_query(form: EventFilterForm, cursor: str) -> reads.ListQuery:
@@ -219,7 +237,7 @@ def render_event_page(
     shared = _shared_fragments(request)
     if shared is None:
         context = _event_context(request, cached, event_id)
-        return render(request, "catalog/event.html", context, status=status)
+        return _shows(render(request, "catalog/event.html", context, status=status), cached)
     key = cached.fragment_key(
         reads.event_key(event_id),
         get_language(),
@@ -233,7 +251,7 @@ def render_event_page(
         context["token_from_cookie"] = True
         html = render_to_string("catalog/event.html", context, request)
         cache.set(key, html, timeout=int(settings.CATALOG_TTL + settings.CATALOG_STALE))
-    return HttpResponse(html, status=status)
+    return _shows(HttpResponse(html, status=status), cached)
 
 
 def _event_context(request: TenantRequest, cached: swr.Cached, event_id: int) -> dict[str, Any]:
