@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import shutil
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import httpx
 
@@ -77,6 +79,18 @@ async def python_load(url: str, clients: int, seconds: int) -> dict[str, float]:
     }
 
 
+def cpu_seconds(master_pid: int) -> float:
+    """CPU time (user + system) the gunicorn master's workers have used so far: per request,
+    a figure that other work on a shared machine moves far less than requests per second."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    total = 0.0
+    for child in children:
+        fields = Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def load(
     url: str, clients: int, seconds: int, headers: dict[str, str] | None = None
 ) -> dict[str, float]:
@@ -113,7 +127,10 @@ def main() -> None:
         results: dict[str, dict[str, float]] = {}
         if args.each:
             for name, url in pages:
+                used = sum(cpu_seconds(pid) for pid in s.web_pids)
                 results[name] = load(url, args.clients, args.seconds, {"Accept-Encoding": "gzip"})
+                used = sum(cpu_seconds(pid) for pid in s.web_pids) - used
+                results[name]["cpu_ms"] = used * 1000 / max(results[name]["requests"], 1)
                 time.sleep(2)
         else:
             per_page = args.clients // len(pages)
@@ -138,6 +155,7 @@ def main() -> None:
         print(
             f"  {name:12s} {r['rps']:8.1f} req/s   p50 {r['p50']:6.1f} ms   "
             f"p99 {r['p99']:6.1f} ms   errors {int(r['errors'])}"
+            + (f"   storefront CPU {r['cpu_ms']:.2f} ms/request" if "cpu_ms" in r else "")
         )
     if not args.each:
         total = sum(r["rps"] for r in results.values())
