@@ -44,16 +44,20 @@ def event_list(request: TenantRequest) -> HttpResponse:
     form = EventFilterForm(request.GET or None, categories=_categories())
     query = _list_query(form, request.GET.get("cursor", "")[:500])
     status, degraded, unavailable, bad_cursor = 200, False, False, False
-    try:
-        cached = reads.events_page(query)
+    cached, rendered = _rendered_cards(request, query)
+    if cached is not None and rendered is not None:
         degraded = cached.degraded
-    except swr.Unavailable as exc:
-        cached, unavailable, status = None, True, 503
-        if query.cursor and _is_bad_request(exc.cause):
-            # The cursor is opaque: one we did not hand out (or that the API no longer
-            # accepts) is the buyer's bad input, so answer with the list from the start.
-            query, bad_cursor = replace(query, cursor=""), True
-            cached, degraded, unavailable, status = _first_page(query)
+    else:
+        try:
+            cached = reads.events_page(query)
+            degraded = cached.degraded
+        except swr.Unavailable as exc:
+            cached, unavailable, status = None, True, 503
+            if query.cursor and _is_bad_request(exc.cause):
+                # The cursor is opaque: one we did not hand out (or that the API no longer
+                # accepts) is the buyer's bad input, so answer with the list from the start.
+                query, bad_cursor = replace(query, cursor=""), True
+                cached, degraded, unavailable, status = _first_page(query)
     # The form's own fields only: a frame's first URL also carries the embed's parameters
     # (origin, frame, theme…), which would start a new embed session from every link.
     filters = {
@@ -67,7 +71,9 @@ def event_list(request: TenantRequest) -> HttpResponse:
         "filtered": bool(filters),
         "is_more": bool(query.cursor),
     }
-    context["page_html"] = _event_list_html(request, query, cached, filters, context)
+    if rendered is None:
+        rendered = _event_list_html(request, query, cached, filters, context)
+    context["page_html"] = rendered
     if request.htmx and query.cursor:
         response = HttpResponse(context["page_html"], status=status)
     else:
@@ -129,6 +135,30 @@ def _shared_fragments(request: TenantRequest) -> tuple[str, ...] | None:
     return (request.get_host(), get_script_prefix())
 
 
+def _cards_key(request: TenantRequest, query: reads.ListQuery, cached: swr.Cached) -> str | None:
+    """Where one page of results rendered from ``cached``'s replica version is kept, or None
+    when it is not shared (``_shared_fragments``)."""
+    shared = _shared_fragments(request)
+    if shared is None:
+        return None
+    return cached.fragment_key(
+        reads.events_key(query), get_language(), request.tenant.shop.currency, *shared
+    )
+
+
+def _rendered_cards(
+    request: TenantRequest, query: reads.ListQuery
+) -> tuple[swr.Cached | None, str | None]:
+    """The replica's version (as a ``Cached`` without a value) and the cards of this page
+    already rendered from it, if any process has: then no rows are read or decoded."""
+    version = versions.read(current().namespace)
+    if version is None:
+        return None, None
+    synced = swr.Cached(None, float(version[0]), degraded=version[1])
+    key = _cards_key(request, query, synced)
+    return synced, cache.get(key) if key else None
+
+
 def _event_list_html(
     request: TenantRequest,
     query: reads.ListQuery,
@@ -138,12 +168,8 @@ def _event_list_html(
 ) -> str:
     """The cards for one page of results, rendered once per refresh of the data and then
     served from the cache: rendering is most of a page view's cost."""
-    key = None
-    shared = _shared_fragments(request)
-    if cached is not None and shared is not None:
-        key = cached.fragment_key(
-            reads.events_key(query), get_language(), request.tenant.shop.currency, *shared
-        )
+    key = _cards_key(request, query, cached) if cached is not None else None
+    if key:
         html: str | None = cache.get(key)
         if html is not None:
             return html

@@ -167,3 +167,33 @@ def test_kept_pages_are_never_served_for_another_merchant_or_to_htmx(
     whole = Client().get(more)
     assert b"<html" not in fragment.content and b"<html" in whole.content
     assert Client().get(more, HTTP_HX_REQUEST="true").content == fragment.content
+
+
+@pytest.mark.django_db
+def test_a_list_page_rendered_again_reads_no_rows_while_its_cards_are_kept(
+    client, storefront_settings, monkeypatch
+):
+    """Another process (or this one, its copy of the page gone) finds the cards rendered
+    from the replica's version in the shared cache: only a new version reads rows again."""
+    from django.db.models import F
+
+    from catalog import reads
+    from infra import pagecache
+    from replica.models import SyncState
+
+    reads_of_rows = [0]
+    read = reads.events_page
+
+    def counted(query: reads.ListQuery):
+        reads_of_rows[0] += 1
+        return read(query)
+
+    monkeypatch.setattr(reads, "events_page", counted)
+    first = client.get("/?q=gala")
+    pagecache.forget()
+    again = client.get("/?q=gala")
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content and reads_of_rows[0] == 1
+    SyncState.objects.update(version=F("version") + 1)
+    pagecache.forget()
+    assert client.get("/?q=gala").content == first.content and reads_of_rows[0] == 2
