@@ -11,11 +11,13 @@ percentiles and how many calls reached the API.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import httpx
 
@@ -83,9 +85,23 @@ async def python_load(url: str, clients: int, seconds: int) -> dict[str, float]:
     }
 
 
-def load(url: str, clients: int, seconds: int) -> dict[str, float]:
+def cpu_seconds(master_pid: int) -> float:
+    """CPU time (user + system) the gunicorn master's workers have used so far: per request,
+    a figure that other work on a shared machine moves far less than requests per second."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    total = 0.0
+    for child in children:
+        fields = Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def load(
+    url: str, clients: int, seconds: int, headers: dict[str, str] | None = None
+) -> dict[str, float]:
     if shutil.which("wrk"):
-        return wrk(url, clients, seconds)
+        return wrk(url, clients, seconds, headers, threads=2 if headers else 1)
     return asyncio.run(python_load(url, clients, seconds))
 
 
@@ -95,6 +111,12 @@ def main() -> None:
     add_sandbox_latency(parser)
     add_gunicorn(parser, workers=False)  # two, as its figures say
     parser.add_argument("--list-only", action="store_true", help="all clients on the list")
+    parser.add_argument(
+        "--each",
+        action="store_true",
+        help="all clients on one page, then on the other, with Accept-Encoding: gzip "
+        "(wrk, 2 threads), as issue 18's figures through gunicorn",
+    )
     args = parser.parse_args()
     with stack(latency_ms=args.latency_ms, threads=args.threads) as s:
         event_url = s.storefront + s.event_path("Sandbox Showcase")
@@ -107,31 +129,42 @@ def main() -> None:
         pages = [("events list", list_url), ("event page", event_url)]
         if args.list_only:
             pages = pages[:1]
-        per_page = args.clients // len(pages)
         results: dict[str, dict[str, float]] = {}
+        if args.each:
+            for name, url in pages:
+                used = sum(cpu_seconds(pid) for pid in s.web_pids)
+                results[name] = load(url, args.clients, args.seconds, {"Accept-Encoding": "gzip"})
+                used = sum(cpu_seconds(pid) for pid in s.web_pids) - used
+                results[name]["cpu_ms"] = used * 1000 / max(results[name]["requests"], 1)
+                time.sleep(2)
+        else:
+            per_page = args.clients // len(pages)
 
-        def run(name: str, url: str) -> None:
-            results[name] = load(url, per_page, args.seconds)
+            def run(name: str, url: str) -> None:
+                results[name] = load(url, per_page, args.seconds)
 
-        threads = [threading.Thread(target=run, args=page) for page in pages]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+            threads = [threading.Thread(target=run, args=page) for page in pages]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
         elapsed = time.monotonic() - started
         upstream = s.sandbox_control("GET", "stats")
     tool = "wrk" if shutil.which("wrk") else "python asyncio"
+    how = "each page alone, gzip" if args.each else "split between the pages"
     print(
-        f"catalog benchmark: {args.clients} clients for {args.seconds}s ({tool}), "
+        f"catalog benchmark: {args.clients} clients ({how}) for {args.seconds}s ({tool}), "
         f"API latency +{args.latency_ms:.0f} ms, gunicorn 2 workers (gthread x{args.threads})"
     )
     for name, r in results.items():
         print(
             f"  {name:12s} {r['rps']:8.1f} req/s   p50 {r['p50']:6.1f} ms   "
             f"p99 {r['p99']:6.1f} ms   errors {int(r['errors'])}"
+            + (f"   storefront CPU {r['cpu_ms']:.2f} ms/request" if "cpu_ms" in r else "")
         )
-    total = sum(r["rps"] for r in results.values())
-    print(f"  combined     {total:8.1f} req/s")
+    if not args.each:
+        total = sum(r["rps"] for r in results.values())
+        print(f"  combined     {total:8.1f} req/s")
     per_minute = upstream["total"] / (elapsed / 60)
     print(
         f"  upstream API calls: {upstream['total']} in {elapsed:.1f}s = {per_minute:.1f}/min "

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import replace
 from datetime import date
@@ -19,6 +20,7 @@ from guestmanager import errors
 from infra import swr
 from infra.budget import catalog_view
 from infra.pagecache import shared_page
+from replica import versions
 from tenancy import embed
 from tenancy.current import TenantRequest, current
 
@@ -42,16 +44,20 @@ def event_list(request: TenantRequest) -> HttpResponse:
     form = EventFilterForm(request.GET or None, categories=_categories())
     query = _list_query(form, request.GET.get("cursor", "")[:500])
     status, degraded, unavailable, bad_cursor = 200, False, False, False
-    try:
-        cached = reads.events_page(query)
+    cached, rendered = _rendered_cards(request, query)
+    if cached is not None and rendered is not None:
         degraded = cached.degraded
-    except swr.Unavailable as exc:
-        cached, unavailable, status = None, True, 503
-        if query.cursor and _is_bad_request(exc.cause):
-            # The cursor is opaque: one we did not hand out (or that the API no longer
-            # accepts) is the buyer's bad input, so answer with the list from the start.
-            query, bad_cursor = replace(query, cursor=""), True
-            cached, degraded, unavailable, status = _first_page(query)
+    else:
+        try:
+            cached = reads.events_page(query)
+            degraded = cached.degraded
+        except swr.Unavailable as exc:
+            cached, unavailable, status = None, True, 503
+            if query.cursor and _is_bad_request(exc.cause):
+                # The cursor is opaque: one we did not hand out (or that the API no longer
+                # accepts) is the buyer's bad input, so answer with the list from the start.
+                query, bad_cursor = replace(query, cursor=""), True
+                cached, degraded, unavailable, status = _first_page(query)
     # The form's own fields only: a frame's first URL also carries the embed's parameters
     # (origin, frame, theme…), which would start a new embed session from every link.
     filters = {
@@ -65,10 +71,28 @@ def event_list(request: TenantRequest) -> HttpResponse:
         "filtered": bool(filters),
         "is_more": bool(query.cursor),
     }
-    context["page_html"] = _event_list_html(request, query, cached, filters, context)
+    if rendered is None:
+        rendered = _event_list_html(request, query, cached, filters, context)
+    context["page_html"] = rendered
     if request.htmx and query.cursor:
-        return HttpResponse(context["page_html"], status=status)
-    return render(request, "catalog/events.html", context, status=status)
+        response = HttpResponse(context["page_html"], status=status)
+    else:
+        response = render(request, "catalog/events.html", context, status=status)
+    return _shows(response, cached) if cached is not None else response
+
+
+def _shows(response: HttpResponse, cached: swr.Cached) -> HttpResponse:
+    """Mark a page as showing the replica version ``cached`` was read from: a process keeps
+    it in memory (``infra.pagecache``) only while that version is the merchant's."""
+    namespace = current().namespace
+    version = (int(cached.fetched_at), cached.degraded)
+    versions.saw(namespace, version)
+    response.is_current = functools.partial(_still_shown, namespace, version)  # type: ignore[attr-defined]
+    return response
+
+
+def _still_shown(namespace: str, version: versions.Version) -> bool:
+    return versions.current(namespace) == version
 
 
 def _list_query(form: EventFilterForm, cursor: str) -> reads.ListQuery:
@@ -111,6 +135,30 @@ def _shared_fragments(request: TenantRequest) -> tuple[str, ...] | None:
     return (request.get_host(), get_script_prefix())
 
 
+def _cards_key(request: TenantRequest, query: reads.ListQuery, cached: swr.Cached) -> str | None:
+    """Where one page of results rendered from ``cached``'s replica version is kept, or None
+    when it is not shared (``_shared_fragments``)."""
+    shared = _shared_fragments(request)
+    if shared is None:
+        return None
+    return cached.fragment_key(
+        reads.events_key(query), get_language(), request.tenant.shop.currency, *shared
+    )
+
+
+def _rendered_cards(
+    request: TenantRequest, query: reads.ListQuery
+) -> tuple[swr.Cached | None, str | None]:
+    """The replica's version (as a ``Cached`` without a value) and the cards of this page
+    already rendered from it, if any process has: then no rows are read or decoded."""
+    version = versions.read(current().namespace)
+    if version is None:
+        return None, None
+    synced = swr.Cached(None, float(version[0]), degraded=version[1])
+    key = _cards_key(request, query, synced)
+    return synced, cache.get(key) if key else None
+
+
 def _event_list_html(
     request: TenantRequest,
     query: reads.ListQuery,
@@ -120,12 +168,8 @@ def _event_list_html(
 ) -> str:
     """The cards for one page of results, rendered once per refresh of the data and then
     served from the cache: rendering is most of a page view's cost."""
-    key = None
-    shared = _shared_fragments(request)
-    if cached is not None and shared is not None:
-        key = cached.fragment_key(
-            reads.events_key(query), get_language(), request.tenant.shop.currency, *shared
-        )
+    key = _cards_key(request, query, cached) if cached is not None else None
+    if key:
         html: str | None = cache.get(key)
         if html is not None:
             return html
@@ -219,7 +263,7 @@ def render_event_page(
     shared = _shared_fragments(request)
     if shared is None:
         context = _event_context(request, cached, event_id)
-        return render(request, "catalog/event.html", context, status=status)
+        return _shows(render(request, "catalog/event.html", context, status=status), cached)
     key = cached.fragment_key(
         reads.event_key(event_id),
         get_language(),
@@ -233,7 +277,7 @@ def render_event_page(
         context["token_from_cookie"] = True
         html = render_to_string("catalog/event.html", context, request)
         cache.set(key, html, timeout=int(settings.CATALOG_TTL + settings.CATALOG_STALE))
-    return HttpResponse(html, status=status)
+    return _shows(HttpResponse(html, status=status), cached)
 
 
 def _event_context(request: TenantRequest, cached: swr.Cached, event_id: int) -> dict[str, Any]:

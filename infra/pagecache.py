@@ -15,10 +15,13 @@ CSRF token or the buyer's data, stays uncompressed. A response that sets a cooki
 public.
 
 ``PageCacheMiddleware`` (near the top of the stack) keeps those finished pages — body and
-headers, never cookies — for a few seconds, per scheme (an HTTPS answer carries HSTS; plain
-HTTP may be due a redirect) and per encoding, and answers repeats before any other middleware
-runs. Each process keeps its own copy; a reverse proxy (``deploy/nginx.conf``) or a CDN in
-front shares them between processes and machines."""
+headers, never cookies — per merchant, scheme (an HTTPS answer carries HSTS; plain HTTP may
+be due a redirect), language, htmx or not and encoding, and answers repeats before any other
+middleware runs. A page whose view says what data it shows (``response.is_current``, e.g.
+the replica version it was rendered from) is served while that data is current, up to
+``PAGE_CACHE_SECONDS``; any other for that long at most. Each process keeps its own copy; a
+reverse proxy (``deploy/nginx.conf``) or a CDN in front shares them between processes and
+machines."""
 
 from __future__ import annotations
 
@@ -137,6 +140,10 @@ class Page:
     expires: float
     body: bytes
     headers: list[tuple[str, str]]
+    is_current: Callable[[], bool] | None = None  # whether the data it shows is the latest
+
+    def servable(self, now: float) -> bool:
+        return self.expires > now and (self.is_current is None or self.is_current())
 
 
 class PageCacheMiddleware:
@@ -153,8 +160,10 @@ class PageCacheMiddleware:
     def _key(self, request: HttpRequest) -> str:
         # The scheme too: an HTTPS answer carries HSTS, and a plain HTTP request may be due a
         # redirect to HTTPS rather than the page.
+        tenant = getattr(request, "tenant", None)
         return "|".join(
             [
+                tenant.shop.namespace if tenant is not None else "",
                 "https" if request.is_secure() else "http",
                 request.get_host(),
                 get_language_from_request(request),
@@ -170,7 +179,7 @@ class PageCacheMiddleware:
             return self.get_response(request)
         key = self._key(request)
         page = self._pages.get(key)
-        if page and page.expires > time.monotonic():
+        if page and page.servable(time.monotonic()):
             return self._replay(page)
         response = self.get_response(request)
         if response.status_code == 200 and getattr(response, "shared_public", False):
@@ -191,7 +200,8 @@ class PageCacheMiddleware:
         if seconds <= 0 or response.cookies:
             return
         headers = [(k, v) for k, v in response.items() if k.lower() not in SKIP_HEADERS]
-        page = Page(time.monotonic() + seconds, response.content, headers)
+        is_current = getattr(response, "is_current", None)
+        page = Page(time.monotonic() + seconds, response.content, headers, is_current)
         with self._lock:
             if len(self._pages) >= MAX_PAGES:
                 now = time.monotonic()

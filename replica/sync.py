@@ -34,6 +34,7 @@ from guestmanager.stats import CallTimer, timing
 from infra import budget, upstream
 from tenancy.shop import Shop
 
+from . import versions
 from .models import CatalogCategory, CatalogEvent, EventCategory, SyncState
 
 # Everything the events list and the event page read: venues with their address, the list's
@@ -214,8 +215,10 @@ def _record(shop: Shop, result: PassResult) -> None:
 
 
 def bump(namespace: str) -> None:
-    """The merchant's rows changed: fragments rendered from the old ones are not served."""
+    """The merchant's rows changed: fragments and pages rendered from the old ones are not
+    served (by this process from its next request; by others after their next check)."""
     SyncState.objects.filter(merchant=namespace).update(version=F("version") + 1)
+    versions.forget(namespace)
 
 
 # --- storing ------------------------------------------------------------------------------

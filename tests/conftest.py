@@ -153,16 +153,18 @@ def gm(sandbox) -> Iterator[GuestManagerClient]:
 @pytest.fixture(autouse=True)
 def fresh_process_state() -> None:
     """Each test starts as a new process would: pytest-django rolls back the database, but
-    not the shared cache (catalog, limit counters), this process's copies of catalog entries
-    and whole pages (the live server's handler outlives a test), the /healthz probe or the
-    merchants read from the database, nor the work an earlier test left running in the
-    background (cache refreshes, resends: they would call the sandbox during this test).
+    not the shared cache (catalog, limit counters), this process's copies of catalog entries,
+    whole pages and replica versions (the live server's handler outlives a test), the
+    /healthz probe or the merchants read from the database, nor the work an earlier test
+    left running in the background (cache refreshes, resends: they would call the sandbox
+    during this test).
     Tests run in a random order (pytest-randomly), so none may lean on what another left
     there."""
     from django.core.cache import cache
 
     from infra import health, pagecache, swr
     from merchant_tools import resend
+    from replica import versions
     from tenancy.shop import directory
 
     for thread in threading.enumerate():
@@ -172,6 +174,7 @@ def fresh_process_state() -> None:
     cache.clear()
     swr.clear_local()
     pagecache.forget()
+    versions.forget()
     health.forget()
     directory.forget()
 

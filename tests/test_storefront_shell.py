@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+
+from .web import Shopper
+
+HX_ATTRIBUTE = re.compile(rb"\shx-[a-z-]+=")
+HTMX_SCRIPT = b"django_htmx/htmx-2.min.js"
 
 
 @pytest.mark.django_db  # /healthz reads the merchants
@@ -40,6 +46,21 @@ def test_home_renders_with_security_headers(client, storefront_settings, db):
     assert "'self'" in script_src and "unsafe" not in script_src
     assert "frame-ancestors 'none'" in csp and response["X-Frame-Options"] == "DENY"
     assert b"htmx-2.min.js" in response.content
+
+
+@pytest.mark.django_db
+def test_htmx_loads_only_on_pages_that_use_it(client, storefront_settings, gm):
+    """The event page's form is a plain form: it goes without htmx, most of its bytes."""
+    shopper = Shopper(client, gm)
+    _event, event_page = shopper.event_page("Quick Ticket Night")
+    assert b'<form method="post"' in event_page.content
+    assert not HX_ATTRIBUTE.search(event_page.content)
+    assert HTMX_SCRIPT not in event_page.content
+    assert shopper.add("Quick Ticket Night", {"Standard": 1}).status_code == 302
+    for path in ("/", "/cart/", shopper.order_url()):
+        html = client.get(path).content
+        assert HX_ATTRIBUTE.search(html), path
+        assert HTMX_SCRIPT in html and b'name="htmx-config"' in html, path
 
 
 @pytest.mark.django_db

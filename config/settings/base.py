@@ -98,10 +98,14 @@ REPLICA_SELLING_SECONDS = float(os.environ.get("REPLICA_SELLING_SECONDS", "300")
 # Passes the worker runs side by side (on PostgreSQL; one on SQLite).
 REPLICA_PASSES_AT_ONCE = int(os.environ.get("REPLICA_PASSES_AT_ONCE", "4"))
 REPLICA_STALE_SECONDS = float(os.environ.get("REPLICA_STALE_SECONDS", "600"))
-# Whole pages that are the same for everyone (the events list, event pages) are reused this
-# long by each process, and by shared caches in front (s-maxage), which may then serve one
-# stale for up to SHARED_CACHE_STALE_SECONDS more while they fetch it again.
-PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "5"))
+# Whole pages that are the same for everyone (the events list, event pages) are reused by
+# each process while the replica version they show is the merchant's (read again at most every
+# REPLICA_VERSION_CHECK_SECONDS), up to PAGE_CACHE_SECONDS: time alone changes a page too (an
+# event that has ended leaves the list). Shared caches in front keep them SHARED_CACHE_SECONDS
+# (s-maxage), and may then serve one stale for up to SHARED_CACHE_STALE_SECONDS more while
+# they fetch it again.
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "30"))
+REPLICA_VERSION_CHECK_SECONDS = float(os.environ.get("REPLICA_VERSION_CHECK_SECONDS", "1"))
 SHARED_CACHE_SECONDS = int(os.environ.get("SHARED_CACHE_SECONDS", "5"))
 SHARED_CACHE_STALE_SECONDS = int(os.environ.get("SHARED_CACHE_STALE_SECONDS", "10"))
 # Request threads of a process that may run at once; the rest wait, as do threads waiting on
