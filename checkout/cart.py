@@ -101,9 +101,14 @@ def cart(request: TenantRequest) -> HttpResponse:
     if get:
         return _render_cart(request, ref, order)
     change = CartChange(request, ref, order)
-    action = CART_ACTIONS.get(request.POST.get("action", ""))
+    name = request.POST.get("action", "")
+    action = CART_ACTIONS.get(name)
     try:
-        if action:
+        if action and (blocked := _limited(request, name)):
+            if name == "coupon":  # what was typed stays in the field
+                change.coupon_form = CouponForm(initial={"code": request.POST.get("code", "")})
+            change.fail(outcomes.refused(blocked))
+        elif action:
             action(change)
     except errors.GuestManagerError as exc:
         change.fail(outcomes.for_error(exc, change.order))
@@ -245,6 +250,20 @@ def _start_over(change: CartChange) -> None:
         return
     change.ref = adding.start_over(change.request, change.ref, change.order)
     change.order = session.load_order(change.request, change.ref)
+
+
+# What each action counts against (new orders count in the actions that make one).
+ACTION_LIMITS = {
+    "coupon": limits.COUPON_TRY,
+    "quantity": limits.CART_CHANGE,
+    "remove": limits.CART_CHANGE,
+    "resume": limits.CART_CHANGE,
+}
+
+
+def _limited(request: TenantRequest, action: str) -> limits.Blocked | None:
+    policy = ACTION_LIMITS.get(action)
+    return limits.hit(request, policy) if policy else None
 
 
 CART_ACTIONS: dict[str, Callable[[CartChange], None]] = {

@@ -1,5 +1,5 @@
-"""Abuse limits: how often one client may create orders, add to them, try to pay and ask
-for its tickets again.
+"""Abuse limits: how often one client may create orders, add to them, change them, try a
+promo code, try to pay and ask for its tickets again.
 
 Each policy counts attempts per *scope* — the client's address, its session and, for
 payments, the order, for resends the email given — in sliding windows
@@ -49,6 +49,8 @@ clock: Clock | None = None
 class Policy(StrEnum):
     ORDER_CREATE = "ORDER_CREATE"
     CART_ADD = "CART_ADD"
+    CART_CHANGE = "CART_CHANGE"
+    COUPON_TRY = "COUPON_TRY"
     PAYMENT_ATTEMPT = "PAYMENT_ATTEMPT"
     TICKET_RESEND = "TICKET_RESEND"
 
@@ -58,6 +60,8 @@ DEPLOYMENT_IP = "deployment_ip"
 
 ORDER_CREATE = Policy.ORDER_CREATE
 CART_ADD = Policy.CART_ADD
+CART_CHANGE = Policy.CART_CHANGE
+COUPON_TRY = Policy.COUPON_TRY
 PAYMENT_ATTEMPT = Policy.PAYMENT_ATTEMPT
 TICKET_RESEND = Policy.TICKET_RESEND
 

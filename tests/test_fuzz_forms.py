@@ -1069,6 +1069,15 @@ def test_default_limits_answer_429_never_5xx(storefront_settings, shop, gm, sand
         action = [("action", "start-over"), ("code", "<script>")]
         sent(restarter.post("/cart/", action, htmx=i % 2 == 1), "ORDER_CREATE")
 
+    # Promo codes tried: 10 a session; changes to the cart: 30.
+    guesser = Buyer("limits")
+    start_order(guesser, shop, "Free Community Meetup", "RSVP")
+    for i in range(11):
+        guess = [("action", "coupon"), ("code", f"GUESS{i}")]
+        sent(guesser.post("/cart/", guess, htmx=i % 2 == 1), "COUPON_TRY")
+    assert "Too many attempts" in last["COUPON_TRY"].content.decode()
+    assert 'value="GUESS10"' in last["COUPON_TRY"].content.decode()  # what was typed, kept
+
     # Payment attempts: 5 an order, each declined before the next.
     payer = Buyer("limits")
     order_id, token = start_order(payer, shop, "Quick Ticket Night", "Standard")
@@ -1082,6 +1091,7 @@ def test_default_limits_answer_429_never_5xx(storefront_settings, shop, gm, sand
     assert {policy: r.status_code for policy, r in last.items()} == {
         "CART_ADD": 429,
         "ORDER_CREATE": 429,
+        "COUPON_TRY": 429,
         "PAYMENT_ATTEMPT": 429,
     }
 

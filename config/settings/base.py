@@ -94,7 +94,7 @@ REPLICA_SOON_SECONDS = float(os.environ.get("REPLICA_SOON_SECONDS", "10"))
 REPLICA_SOON_DAYS = int(os.environ.get("REPLICA_SOON_DAYS", "14"))
 REPLICA_CATEGORIES_SECONDS = float(os.environ.get("REPLICA_CATEGORIES_SECONDS", "600"))
 REPLICA_BUDGET_SHARE = float(os.environ.get("REPLICA_BUDGET_SHARE", "0.5"))
-REPLICA_SELLING_SECONDS = float(os.environ.get("REPLICA_SELLING_SECONDS", "300"))
+REPLICA_SELLING_SECONDS = float(os.environ.get("REPLICA_SELLING_SECONDS", "120"))
 # Passes the worker runs side by side (on PostgreSQL; one on SQLite).
 REPLICA_PASSES_AT_ONCE = int(os.environ.get("REPLICA_PASSES_AT_ONCE", "4"))
 REPLICA_STALE_SECONDS = float(os.environ.get("REPLICA_STALE_SECONDS", "600"))
@@ -171,6 +171,10 @@ RATE_LIMITS = {
     for name, default in {
         "ORDER_CREATE": "session=10/600,ip=30/600,deployment_ip=40/600",
         "CART_ADD": "session=60/600,ip=120/600,deployment_ip=180/600",
+        # Quantities changed and held orders resumed in the cart: each is an API call.
+        "CART_CHANGE": "session=30/600,ip=60/600,deployment_ip=90/600",
+        # Promo codes tried: few, so codes cannot be guessed (each try is an API call too).
+        "COUPON_TRY": "session=10/600,ip=20/600,deployment_ip=30/600",
         "PAYMENT_ATTEMPT": "order=5/600,session=5/600,ip=15/600,deployment_ip=20/600",
         # "Resend my tickets": each send emails a buyer, so an address gets few an hour.
         "TICKET_RESEND": "email=3/3600,ip=10/3600,deployment_ip=15/3600",
