@@ -240,10 +240,11 @@ def render_event_page(
     errors_by_variant: dict[int, str] | None = None,
     chosen: dict[int, int] | None = None,
     form_error: str | None = None,
+    form_note: str | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The event page; the add-to-order view re-renders it with errors beside the
-    registration types and the buyer's chosen quantities kept.
+    registration types (or a note asking to confirm) and the buyer's chosen quantities kept.
 
     Without those it is the same page for everyone (its form takes the CSRF token from the
     cookie as it is sent), so it is rendered once per refresh of the event's data."""
@@ -256,9 +257,14 @@ def render_event_page(
     event = cached.value
     if slug is not None and slug != (event.get("slug") or "event"):
         return redirect(event_url(event), permanent=True)
-    if errors_by_variant or chosen or form_error:
+    if errors_by_variant or chosen or form_error or form_note:
         context = _event_context(request, cached, event_id)
-        context.update(errors=errors_by_variant or {}, chosen=chosen or {}, form_error=form_error)
+        context.update(
+            errors=errors_by_variant or {},
+            chosen=chosen or {},
+            form_error=form_error,
+            form_note=form_note,
+        )
         return render(request, "catalog/event.html", context, status=status)
     shared = _shared_fragments(request)
     if shared is None:

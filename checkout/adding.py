@@ -128,7 +128,10 @@ def csrf_failure(request: TenantRequest, reason: str = "") -> HttpResponse:
         request,
         event_id,
         chosen=form.posted(),
-        form_error=_("Your tickets aren’t in your order yet. Check your choice and add them."),
+        form_note=_(
+            "One more step: your tickets aren’t in your order yet. Check your choice and add "
+            "them to confirm."
+        ),
         status=403,
     )
 

@@ -135,8 +135,8 @@ def _search(rows: QuerySet[CatalogEvent], text: str) -> QuerySet[CatalogEvent]:
     """Every word, as a word's beginning (PostgreSQL full-text search on name, description,
     venue and city), or anywhere in them (SQLite)."""
     words = WORD.findall(text.lower())[:MAX_SEARCH_WORDS]
-    if not words:
-        return rows
+    if not words:  # only symbols: nothing a name or description holds as a word
+        return rows.none()
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery
 

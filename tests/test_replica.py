@@ -309,6 +309,13 @@ def test_tickets_added_mark_the_merchant_selling(client, storefront_settings, gm
 
 
 @pytest.mark.django_db
+def test_a_search_of_symbols_alone_matches_nothing(client, storefront_settings):
+    for query in ("!!!", "%", "*", '"', "😀"):
+        page = client.get("/", {"q": query}).content.decode()
+        assert "No upcoming events match your search." in page, query
+
+
+@pytest.mark.django_db
 def test_full_text_search_on_postgresql(client, storefront_settings):
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's full-text search: run with DATABASE_URL=postgres://…")
