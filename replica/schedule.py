@@ -14,7 +14,7 @@ are ranked:
 
 Within a rank, the pass furthest past due *as a share of its interval* goes first, so when
 the share runs short every pass of a rank stretches by the same factor: a full pass due
-every 45 s and a seller's soon pass due every 10 s both come a third late, well inside their
+every 45 s and a seller's soon pass due every 10 s both come, say, a fifth late, inside their
 goals of 60 s and 15 s, rather than one kept exact and the other starved.
 
 A soon pass that would cost as many calls as a full pass (the merchant's events fit in as many
@@ -101,14 +101,18 @@ def need(shops: list[Shop], now: datetime) -> float:
     """Calls a minute the promise costs now: each merchant's full passes, and a selling
     merchant's soon passes (which are full passes when those cost no more)."""
     states = SyncState.objects.filter(merchant__in=[shop.namespace for shop in shops])
+    full_rate = 60 / settings.REPLICA_FULL_SECONDS
+    soon_rate = 60 / settings.REPLICA_SOON_SECONDS
     total = 0.0
     for state in states:
         full_cost, soon_cost = pages(state.events), pages(state.soon_events)
-        total += 60 / settings.REPLICA_FULL_SECONDS * full_cost
         total += 60 / settings.REPLICA_CATEGORIES_SECONDS
-        if selling(state, now):
-            extra = soon_cost if soon_cost < full_cost else full_cost
-            total += 60 / settings.REPLICA_SOON_SECONDS * extra
+        if not selling(state, now):
+            total += full_rate * full_cost
+        elif soon_cost < full_cost:
+            total += full_rate * full_cost + soon_rate * soon_cost
+        else:  # its soon passes read everything: they are its full passes too
+            total += soon_rate * full_cost
     return total
 
 
@@ -125,9 +129,9 @@ def _late(now: datetime, due_at: datetime, interval: float) -> float:
 
 class Allowance:
     """The calls the sync may spend: ``REPLICA_BUDGET_SHARE`` of the upstream budget a minute,
-    saved up for at most ``SAVE_SECONDS`` (none when the budget is unlimited). A pass is paid
-    for after it ran, by the calls it made, so a dearer pass than expected is a debt the next
-    ones wait for."""
+    saved up for at most ``SAVE_SECONDS`` (no limit when the budget is unlimited). The worker
+    pays for a pass at its expected cost and settles the difference when it ended, so a
+    dearer pass than expected is a debt the next ones wait for."""
 
     SAVE_SECONDS = 10.0
 
