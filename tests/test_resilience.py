@@ -147,7 +147,7 @@ def _settle(shopper: Shopper, url: str) -> str:
 
 
 @pytest.mark.django_db
-def test_the_sync_calls_at_catalog_priority_and_checkouts_at_checkout(shopper, monkeypatch):
+def test_the_sync_calls_at_its_own_priority_and_checkouts_at_checkout(shopper, monkeypatch):
     calls: list[tuple[str, str]] = []
     take = budget.Budget.take
 
@@ -161,9 +161,9 @@ def test_the_sync_calls_at_catalog_priority_and_checkouts_at_checkout(shopper, m
     from replica import sync
     from tenancy.shop import default_shop
 
-    assert sync.full_pass(default_shop()).complete  # the sync: catalog calls
+    assert sync.full_pass(default_shop()).complete  # the sync: its reserve, then as catalog
     here = threading.current_thread().name
-    assert calls and {p for t, p in calls if t == here} == {budget.CATALOG}
+    assert calls and {p for t, p in calls if t == here} == {budget.SYNC}
     shopper.event_page("Quick Ticket Night")
     calls.clear()
     assert shopper.add("Quick Ticket Night", {"Standard": 1}).status_code == 302
