@@ -20,13 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core import signing
-from django.utils import timezone
 
 from guestmanager import errors
 from infra import swr, upstream
-from replica import queries, sync
+from replica import queries, sync, versions
 from replica.queries import EventFilter as EventFilter
 from tenancy import keys
 from tenancy.current import current
@@ -83,17 +81,18 @@ def _namespace() -> str:
     return current().namespace
 
 
-def _synced() -> swr.Cached:
-    """The merchant's replica version as an empty ``Cached`` (raises ``NotSynced``)."""
-    state = queries.state(_namespace())
-    if state is None or state.last_full_at is None:
+def replica_version() -> swr.Cached:
+    """The merchant's replica version as an empty ``Cached``, degraded when its last full pass
+    is old (raises ``NotSynced``)."""
+    version = versions.read(_namespace())
+    if version is None:
         raise NotSynced()
-    age = (timezone.now() - state.last_full_at).total_seconds()
-    return swr.Cached(None, float(state.version), degraded=age > settings.REPLICA_STALE_SECONDS)
+    number, stale = version
+    return swr.Cached(None, float(number), degraded=stale)
 
 
 def _answer(value: Any) -> swr.Cached:
-    synced = _synced()
+    synced = replica_version()
     return swr.Cached(value, synced.fetched_at, synced.degraded)
 
 
@@ -122,7 +121,7 @@ def _position(event: dict[str, Any]) -> tuple[datetime, int]:
 def events_page(query: ListQuery) -> swr.Cached:
     """One page of the list, ``{"events": [...], "next_cursor": str | None}``, in start
     order after the query's cursor."""
-    synced = _synced()
+    synced = replica_version()
     namespace, where = _namespace(), query.where
     after = _open_cursor(query.cursor) if query.cursor else None
     events: list[dict[str, Any]] = []
@@ -152,7 +151,7 @@ def event_key(event_id: int) -> str:
 
 
 def event_detail(event_id: int) -> swr.Cached:
-    synced = _synced()
+    synced = replica_version()
     event = queries.event(_namespace(), event_id)
     if event is None:
         raise NotInReplica(event_id)

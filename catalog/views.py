@@ -151,10 +151,10 @@ def _rendered_cards(
 ) -> tuple[swr.Cached | None, str | None]:
     """The replica's version (as a ``Cached`` without a value) and the cards of this page
     already rendered from it, if any process has: then no rows are read or decoded."""
-    version = versions.read(current().namespace)
-    if version is None:
+    try:
+        synced = reads.replica_version()
+    except reads.NotSynced:
         return None, None
-    synced = swr.Cached(None, float(version[0]), degraded=version[1])
     key = _cards_key(request, query, synced)
     return synced, cache.get(key) if key else None
 
