@@ -22,6 +22,7 @@ from guestmanager import errors
 from infra import limits, swr, upstream
 from tenancy import embed
 from tenancy.current import TenantRequest, current
+from waitingroom import door
 
 from . import events, outcomes, session
 from .forms import choose_between
@@ -170,6 +171,18 @@ def add_to_order(request: TenantRequest) -> HttpResponse:
     if blocked := limits.hit(request, limits.CART_ADD):
         return refused(blocked)
     session.remember_variant_events(request, {o.variant_id: e for e, o in options})
+    if session.open_order(request) is None:
+        place = door.knock(request, event_id, chosen)
+        if place.state == "full":
+            return again(
+                _(
+                    "Too many people on your network are already waiting for tickets. Try "
+                    "again once one of them is through."
+                ),
+                429,
+            )
+        if not place.admitted:
+            return redirect("waitingroom:wait")
     currencies = [o.price.currency for _e, o in options if o.variant_id in chosen and o.price]
     request_currency = currencies[0] if currencies else current().currency
     result = _add(request, chosen, {o.variant_id: o.name for _e, o in options}, request_currency)

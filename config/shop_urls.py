@@ -16,4 +16,5 @@ urlpatterns = [
     path("csrf", tenancy_views.csrf_cookie, name="csrf-cookie"),
     path("ended", tenancy_views.embed_ended, name="embed-ended"),
     path("", include("checkout.urls")),
+    path("", include("waitingroom.urls")),
 ]

@@ -219,6 +219,10 @@ class Backend(Protocol):
 
     def pause(self, key: str, ms: float) -> None: ...
 
+    def ahead(self, key: str) -> float:
+        """Milliseconds the bucket is booked ahead of now (0: calls may go at once)."""
+        ...
+
 
 # KEYS: the bucket's theoretical arrival time, the time it is paused until (ms, Redis clock,
 # so instances with skewed clocks agree). ARGV: interval, tolerance, longest wait (ms), and
@@ -263,6 +267,16 @@ return now + ms
 )
 
 
+AHEAD_SCRIPT = (
+    NOW
+    + """
+local now = now_ms(1)
+local start = math.max(now, tonumber(redis.call("GET", KEYS[2]) or "0"))
+return math.max(0, math.max(tonumber(redis.call("GET", KEYS[1]) or "0"), start) - now)
+"""
+)
+
+
 class RedisBackend:
     """The bucket in Redis, on Redis's clock unless ``now`` (seconds) is given."""
 
@@ -288,6 +302,9 @@ class RedisBackend:
 
     def pause(self, key: str, ms: float) -> None:
         run_script(self._client, PAUSE_SCRIPT, self._keys(key)[1:], [ms, *self._clock()])
+
+    def ahead(self, key: str) -> float:
+        return float(run_script(self._client, AHEAD_SCRIPT, self._keys(key), self._clock()))
 
 
 class LocalBackend:
@@ -319,6 +336,12 @@ class LocalBackend:
         with self._lock:
             until = self._now() + ms
             self._paused[key] = max(self._paused.get(key, 0.0), until)
+
+    def ahead(self, key: str) -> float:
+        with self._lock:
+            now = self._now()
+            start = max(now, self._paused.get(key, 0.0))
+            return max(self._tat.get(key, 0.0), start) - now
 
     def reset(self) -> None:
         with self._lock:
@@ -361,6 +384,8 @@ class Stats:
 
 stats = Stats()
 _last_store_warning = [0.0]
+# Told of every checkout call granted (the waiting room measures what a checkout costs).
+checkout_call_listeners: list[Callable[[], None]] = []
 
 
 class Budget:
@@ -387,6 +412,9 @@ class Budget:
             stats.add(f"{who}_refused")
             raise Exhausted(retry_after=max(0.001, wait_ms / 1000), priority=who)
         stats.add(f"{who}_granted", waited=wait_ms / 1000)
+        if who == CHECKOUT:
+            for listener in checkout_call_listeners:
+                listener()
         if wait_ms > 0:
             self._sleep(wait_ms / 1000)
 
@@ -436,6 +464,17 @@ class Budget:
             except RedisError as exc:
                 _warn_store_down(exc)
                 local.pause(key, seconds * 1000)
+
+    def backlog(self) -> float:
+        """Seconds the shared bucket is booked ahead of now: how long a checkout call made
+        now would wait for its turn."""
+        if Policy.current() is None:
+            return 0.0
+        try:
+            return backend().ahead(self.key) / 1000
+        except RedisError as exc:
+            _warn_store_down(exc)
+            return local.ahead(self.key) / 1000
 
     def longest_wait(self) -> float:
         """How long the current caller would wait for its turn (a batch job: any time)."""

@@ -166,6 +166,7 @@ def fresh_process_state() -> None:
     from merchant_tools import resend
     from replica import versions
     from tenancy.shop import directory
+    from waitingroom import room
 
     for thread in threading.enumerate():
         if thread.name == "catalog-refresh":
@@ -177,6 +178,7 @@ def fresh_process_state() -> None:
     versions.forget()
     health.forget()
     directory.forget()
+    room.reset_local()
 
 
 def _with_database(request) -> bool:

@@ -123,6 +123,18 @@ UPSTREAM_CATALOG_SHARE = float(os.environ.get("UPSTREAM_CATALOG_SHARE", "0.5"))
 UPSTREAM_SYNC_RESERVE = float(os.environ.get("UPSTREAM_SYNC_RESERVE", "60"))
 UPSTREAM_CHECKOUT_WAIT = float(os.environ.get("UPSTREAM_CHECKOUT_WAIT", "5"))
 UPSTREAM_CATALOG_WAIT = float(os.environ.get("UPSTREAM_CATALOG_WAIT", "1"))
+# The waiting room (waitingroom.capacity): buyers start orders at the rate the budget carries.
+# Checkouts may use this share of the shared bucket; one costs this many calls until measured.
+WAITING_ROOM_BUDGET_SHARE = float(os.environ.get("WAITING_ROOM_BUDGET_SHARE", "0.85"))
+WAITING_ROOM_CALLS_PER_CHECKOUT = float(os.environ.get("WAITING_ROOM_CALLS_PER_CHECKOUT", "7"))
+WAITING_ROOM_BURST = int(os.environ.get("WAITING_ROOM_BURST", "3"))
+# A place not looked at for this long is given up when it reaches the head of its queue;
+# a turn not taken within WAITING_ROOM_PASS_SECONDS lapses.
+WAITING_ROOM_AWAY_SECONDS = float(os.environ.get("WAITING_ROOM_AWAY_SECONDS", "180"))
+WAITING_ROOM_PASS_SECONDS = float(os.environ.get("WAITING_ROOM_PASS_SECONDS", "120"))
+WAITING_ROOM_PLACES_PER_ADDRESS = int(os.environ.get("WAITING_ROOM_PLACES_PER_ADDRESS", "6"))
+WAITING_ROOM_POLL_SECONDS = float(os.environ.get("WAITING_ROOM_POLL_SECONDS", "5"))
+WAITING_ROOM_KEY_PREFIX = os.environ.get("WAITING_ROOM_KEY_PREFIX", "sf:room:")
 # "api": one budget per API URL, shared by every merchant (the limit is per address);
 # "credential": one per API key.
 UPSTREAM_BUDGET_SCOPE = os.environ.get("UPSTREAM_BUDGET_SCOPE", "api")
@@ -235,6 +247,7 @@ INSTALLED_APPS = [
     "catalog",
     "checkout",
     "merchant_tools",
+    "waitingroom",
 ]
 
 # Outermost first. tenancy/checks.py checks the order the tenancy middleware needs.

@@ -49,6 +49,9 @@
     "cart:updated": "cart:updated",
     "checkout:step": "checkout:step",
     "checkout:complete": "checkout:complete",
+    "queue:waiting": "queue:waiting",
+    "queue:admitted": "queue:admitted",
+    "queue:sold-out": "queue:sold-out",
   };
   var root = document.documentElement;
   var embeds = {}; // frame id -> mounted embed

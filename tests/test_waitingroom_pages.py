@@ -1,0 +1,217 @@
+"""The waiting room as buyers meet it, against the sandbox: past what the upstream budget
+carries, adding tickets takes a place in line instead of an error; the waiting page tells
+the place and the wait, keeps the choice, and leads into the order when the turn comes.
+
+The room runs at one admission a minute here (the budget's share ÷ the cost of a checkout),
+on a clock the tests move."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.test import Client
+
+from infra import budget
+from infra import upstream as gm_module
+from waitingroom import door
+
+from .helpers import new_event, sync_replica
+from .web import csrf
+
+T0 = 1_800_000_000.0
+TURN = 60.0  # seconds between two admissions at these settings
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(storefront_settings, monkeypatch):
+    gm_module._clients.clear()
+    storefront_settings.UPSTREAM_BUDGET_PER_MINUTE = 600
+    storefront_settings.UPSTREAM_SYNC_RESERVE = 0
+    storefront_settings.WAITING_ROOM_BUDGET_SHARE = 0.85
+    storefront_settings.WAITING_ROOM_CALLS_PER_CHECKOUT = 510  # 600 × 0.85 / 510 = 1 a minute
+    storefront_settings.WAITING_ROOM_BURST = 1
+    storefront_settings.WAITING_ROOM_KEY_PREFIX = f"test-room-{uuid.uuid4().hex}:"
+    budget.local.reset()
+    key = budget.for_api(storefront_settings.GM_API_URL, storefront_settings.GM_API_KEY).key
+    cache.delete_many([f"{key}:tat", f"{key}:paused"])
+    door.forget_rooms()
+    fake = Clock()
+    monkeypatch.setattr(door.room(), "clock", fake)
+    yield fake
+    door.forget_rooms()
+    gm_module._clients.clear()
+
+
+@pytest.fixture
+def event(gm):
+    return new_event(gm, {"name": "Floor", "price": 30}, {"name": "Balcony", "price": 20})
+
+
+def variant_of(event, name: str) -> int:
+    return next(rt["variant_id"] for rt in event["registration_types"] if rt["name"] == name)
+
+
+def buyer(address: str = "203.0.113.9") -> Client:
+    return Client(REMOTE_ADDR=address)
+
+
+def add(web: Client, event, **quantities: int):
+    page = web.get(f"/events/{event['id']}/", follow=True)
+    data = {"csrfmiddlewaretoken": csrf(page), "event": event["id"]}
+    for name, qty in quantities.items():
+        data[f"qty-{variant_of(event, name)}"] = str(qty)
+    return web.post("/order/add", data)
+
+
+def status(web: Client) -> dict:
+    return web.get("/waiting/", HTTP_ACCEPT="application/json").json()
+
+
+def text(response) -> str:
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+@pytest.mark.django_db
+def test_past_the_budget_a_buyer_gets_a_place_in_line_and_then_the_order(clock, event):
+    first, second, third = buyer("203.0.113.1"), buyer("203.0.113.2"), buyer("203.0.113.3")
+    assert add(first, event, Floor=2).url == "/cart/"  # a free turn: straight in
+    response = add(second, event, Floor=1, Balcony=3)
+    assert response.status_code == 302 and response.url == "/waiting/"
+    page = text(second.get("/waiting/"))
+    assert "You’re number 1 in line." in page
+    assert "Expected wait: about 1 minute." in page
+    assert "1 × Floor" in page and "3 × Balcony" in page  # the choice, kept
+    assert 'data-state="waiting"' in page and 'hx-trigger="every 5s"' in page
+    assert status(second) == {
+        "state": "waiting",
+        "position": 1,
+        "wait_seconds": 60.0,
+        "poll_seconds": 5.0,
+    }
+    add(third, event, Balcony=1)
+    assert status(third)["position"] == 2 and status(third)["wait_seconds"] == 120.0
+    # Adding again (or a reload) keeps the place; the new choice replaces the old.
+    assert add(second, event, Floor=2).url == "/waiting/"
+    assert status(second)["position"] == 1
+    clock.now += TURN
+    page = text(second.get("/waiting/"))
+    assert "It’s your turn" in page and 'data-state="admitted"' in page
+    assert status(third)["position"] == 1
+    # The page's form posts the choice where the event page posts it; the order is made.
+    form = re.search(
+        r'<form method="post" action="(/order/add)" id="waiting-continue".*?</form>', page
+    )
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(0)))
+    assert second.post(form.group(1), fields).url == "/cart/"
+    cart = text(second.get("/cart/"))
+    assert "Floor" in cart and "Balcony" not in cart
+    assert status(second)["state"] == "none"
+
+
+@pytest.mark.django_db
+def test_a_place_is_the_browsers_own(clock, event):
+    holder, stranger = buyer("203.0.113.1"), buyer("203.0.113.1")
+    add(buyer("203.0.113.5"), event, Floor=1)  # takes the free turn
+    add(holder, event, Floor=1)
+    assert status(holder)["position"] == 1
+    # Another browser (its own session) has no place, and cannot take this one's.
+    assert status(stranger)["state"] == "none"
+    assert "You’re not in line" in text(stranger.get("/waiting/"))
+    assert "waiting" not in holder.cookies["sessionid"].value
+
+
+@pytest.mark.django_db
+def test_continuing_before_the_turn_keeps_the_place(clock, event):
+    add(buyer("203.0.113.5"), event, Floor=1)
+    web = buyer()
+    add(web, event, Floor=1)
+    page = web.get("/waiting/")
+    fields = {"csrfmiddlewaretoken": csrf(page), "event": event["id"]}
+    fields[f"qty-{variant_of(event, 'Floor')}"] = "1"
+    assert web.post("/order/add", fields).url == "/waiting/"
+    assert status(web)["position"] == 1
+
+
+@pytest.mark.django_db
+def test_a_waiting_buyer_is_told_at_once_when_their_tickets_sell_out(clock, event, sandbox, gm):
+    add(buyer("203.0.113.5"), event, Floor=1)
+    web = buyer()
+    add(web, event, Balcony=2)
+    sandbox.set_stock(variant_of(event, "Balcony"), 0)
+    sync_replica()
+    page = text(web.get("/waiting/"))
+    assert 'data-state="sold_out"' in page
+    assert '<p role="alert">Sorry — Balcony sold out while you were in line.</p>' in page
+    assert "hx-trigger" not in page  # no more polling
+    assert status(web)["state"] == "sold_out"
+    assert door.room().show(door._rules()) == [] or all(
+        q.waiting == 0 for q in door.room().show(door._rules())
+    )
+
+
+@pytest.mark.django_db
+def test_leaving_the_line_gives_the_place_up(clock, event):
+    add(buyer("203.0.113.5"), event, Floor=1)
+    web, behind = buyer("203.0.113.1"), buyer("203.0.113.2")
+    add(web, event, Floor=1)
+    add(behind, event, Floor=1)
+    page = web.get("/waiting/")
+    response = web.post("/waiting/", {"csrfmiddlewaretoken": csrf(page), "action": "leave"})
+    assert response.url == f"/events/{event['id']}/"
+    assert status(web)["state"] == "none"
+    assert status(behind)["position"] == 1
+
+
+@pytest.mark.django_db
+def test_a_network_holds_a_few_places_at_most(clock, event, storefront_settings):
+    storefront_settings.WAITING_ROOM_PLACES_PER_ADDRESS = 2
+    add(buyer("198.51.100.1"), event, Floor=1)
+    for _ in range(2):
+        assert add(buyer("198.51.100.7"), event, Floor=1).url == "/waiting/"
+    refused = add(buyer("198.51.100.7"), event, Floor=1)
+    assert refused.status_code == 429
+    assert "Too many people on your network are already waiting" in text(refused)
+    assert 'value="1"' in text(refused) or "selected" in text(refused)  # the choice kept
+
+
+@pytest.mark.django_db
+def test_an_on_sale_event_has_a_pre_queue_drawn_at_the_opening(clock, event):
+    opens = "2027-01-15T08:00:00+00:00"
+    clock.now = datetime(2027, 1, 15, 7, 50, tzinfo=UTC).timestamp()
+    call_command("waitingroom", "onsale", "--event", str(event["id"]), "--at", opens)
+    cache.clear()
+    early = [buyer(f"192.0.2.{i}") for i in range(1, 6)]
+    for web in early:  # turns are free, but the sale has not opened: everyone waits
+        assert add(web, event, Floor=1).url == "/waiting/"
+    page = text(early[0].get("/waiting/"))
+    assert "Tickets go on sale in about 10 minutes." in page
+    assert sorted(status(w)["position"] for w in early) == [1, 2, 3, 4, 5]
+    for _ in range(60):  # ten minutes, each page looking every 10 s
+        clock.now += 10
+        states = [status(w)["state"] for w in early]
+    admitted = [w for w, state in zip(early, states, strict=True) if state == "admitted"]
+    assert len(admitted) == 1
+    out = call_command_output("show")
+    assert f"e::{event['id']}: 4 waiting, 1 admitted" in out
+    assert f"on-sale: (default merchant) event {event['id']} at 2027-01-15T08:00:00+00:00" in out
+
+
+def call_command_output(*args: str) -> str:
+    from io import StringIO
+
+    buffer = StringIO()
+    call_command("waitingroom", *args, stdout=buffer)
+    return buffer.getvalue()

@@ -1,0 +1,301 @@
+"""The queues of the waiting room, shared by every instance (Redis) and changed atomically.
+
+A *place* belongs to one browser (its ``member`` name) in one *queue*: a merchant's, or an
+event's when the event is marked for an on-sale. Places are ordered by arrival; one that
+arrives before its queue opens (the pre-queue) gets a random rank below every later arrival,
+which is the pre-queue shuffled at the opening. *Admission* hands out passes at the rate the
+upstream budget can carry (``interval_ms`` apart, a GCRA bucket like the budget's), taking
+the head of the open queue served longest ago, so merchants share the rate in turns. A place
+whose browser has not looked for ``away_ms`` is given up when it reaches the head, without
+using a turn. A pass lets its browser start one order within ``pass_ms``.
+
+Everything happens in one Lua script per operation, so two instances never admit twice or
+lose a place. Where no Redis is configured the same script runs on an in-process server
+(fakeredis): one process, the same rules.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from infra.rediscache import run_script
+
+# KEYS[1]: the prefix of every key ("…{room}:": one Redis Cluster slot).
+# ARGV: op, now (ms), interval (ms a pass), tolerance (ms: (burst - 1) × interval), away (ms),
+# pass (ms), member, holding (1: no turns now), then the op's own: enter: queue, address,
+# cap per address, rank (-1: by arrival), opens at (ms, 0: open).
+SCRIPT = """
+local P = KEYS[1]
+local op, now = ARGV[1], tonumber(ARGV[2])
+local interval, tolerance = tonumber(ARGV[3]), tonumber(ARGV[4])
+local away, pass_ms, member = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local holding = ARGV[8] == "1"
+local CATCH_UP_MS = 15000
+local last_look = tonumber(redis.call("GET", P .. "looked") or "0")
+
+local function opens(q) return tonumber(redis.call("HGET", P .. "opens", q) or "0") end
+local function closed(q) return redis.call("SISMEMBER", P .. "closed", q) == 1 end
+local function serving(q) return opens(q) <= now and not closed(q) end
+
+local function drop(m, q)
+  redis.call("ZREM", P .. "q:" .. q, m)
+  redis.call("HDEL", P .. "where", m)
+  redis.call("HDEL", P .. "seen", m)
+  local address = redis.call("HGET", P .. "address", m)
+  if address then
+    redis.call("SREM", P .. "a:" .. address, m)
+    redis.call("HDEL", P .. "address", m)
+  end
+  if redis.call("ZCARD", P .. "q:" .. q) == 0 then redis.call("ZREM", P .. "turns", q) end
+end
+
+-- A turn from the bucket. ``catching_up``: for those already waiting, turns due since the
+-- room was last looked at (at most CATCH_UP_MS ago) are still theirs, though nobody asked
+-- on the dot.
+local function take_turn(catching_up)
+  if holding then return false end
+  if interval <= 0 then return true end
+  local floor = catching_up and math.max(now - CATCH_UP_MS, last_look) or now
+  local tat = math.max(tonumber(redis.call("GET", P .. "tat") or "0"), floor)
+  if tat - tolerance > now then return false end
+  local next = tat + interval
+  redis.call("SET", P .. "tat", tostring(next), "PX", math.ceil(next - now) + 60000)
+  return true
+end
+
+-- A pass holds the time it lapses (the caller's clock; Redis's own expiry only cleans up).
+local function has_pass(m)
+  return tonumber(redis.call("GET", P .. "pass:" .. m) or "0") > now
+end
+
+local function grant(m, q)
+  redis.call("SET", P .. "pass:" .. m, now + pass_ms, "PX", pass_ms + 60000)
+  redis.call("INCR", P .. "admitted:" .. q)
+end
+
+-- Hand out every turn due, one queue after another.
+local function advance()
+  redis.call("SET", P .. "looked", now, "PX", CATCH_UP_MS * 4)
+  local given, dropped = 0, 0
+  while given < 500 and dropped < 1000 do
+    local pick = nil
+    for _, q in ipairs(redis.call("ZRANGE", P .. "turns", 0, -1)) do
+      if serving(q) then pick = q; break end
+    end
+    if not pick then return end
+    local head = redis.call("ZRANGE", P .. "q:" .. pick, 0, 0)[1]
+    if not head then
+      redis.call("ZREM", P .. "turns", pick)
+    elseif now - tonumber(redis.call("HGET", P .. "seen", head) or "0") > away then
+      drop(head, pick)
+      dropped = dropped + 1
+    else
+      if not take_turn(true) then return end
+      drop(head, pick)
+      grant(head, pick)
+      given = given + 1
+      if redis.call("ZCARD", P .. "q:" .. pick) > 0 then
+        redis.call("ZADD", P .. "turns", redis.call("INCR", P .. "tick"), pick)
+      end
+    end
+  end
+end
+
+-- Where a member stands: position, and the turns before theirs under round robin.
+local function place(m)
+  if has_pass(m) then return {"admitted"} end
+  local q = redis.call("HGET", P .. "where", m)
+  if not q then return {"none"} end
+  redis.call("HSET", P .. "seen", m, now)
+  local position = redis.call("ZRANK", P .. "q:" .. q, m) + 1
+  local before = position
+  for _, other in ipairs(redis.call("ZRANGE", P .. "turns", 0, -1)) do
+    if other ~= q and serving(other) then
+      before = before + math.min(redis.call("ZCARD", P .. "q:" .. other), position)
+    end
+  end
+  local tat = math.max(tonumber(redis.call("GET", P .. "tat") or "0"), now)
+  local first = math.max(tat - tolerance - now, opens(q) - now, 0)
+  if closed(q) then return {"closed", position, 0, q} end
+  return {"waiting", position, math.floor(first + (before - 1) * interval), q}
+end
+
+if op == "enter" then
+  local q, address, cap = ARGV[9], ARGV[10], tonumber(ARGV[11])
+  local rank, opens_at = tonumber(ARGV[12]), tonumber(ARGV[13])
+  if opens_at > 0 then
+    redis.call("HSET", P .. "opens", q, opens_at)
+  else
+    redis.call("HDEL", P .. "opens", q)
+  end
+  advance()
+  if has_pass(member) or redis.call("HEXISTS", P .. "where", member) == 1 then
+    return place(member)
+  end
+  -- Nobody waits for a turn anywhere (advance gave every due turn) and one is free: in.
+  if serving(q) and take_turn(false) then
+    grant(member, q)
+    return {"admitted"}
+  end
+  if redis.call("SCARD", P .. "a:" .. address) >= cap then return {"full"} end
+  if rank < 0 or opens(q) <= now then rank = redis.call("INCR", P .. "seq") + 1 end
+  redis.call("ZADD", P .. "q:" .. q, rank, member)
+  redis.call("HSET", P .. "where", member, q)
+  redis.call("HSET", P .. "address", member, address)
+  redis.call("SADD", P .. "a:" .. address, member)
+  redis.call("EXPIRE", P .. "a:" .. address, 86400)
+  redis.call("ZADD", P .. "turns", "NX", redis.call("GET", P .. "tick") or 0, q)
+  return place(member)
+elseif op == "status" then
+  advance()
+  return place(member)
+elseif op == "use" then
+  local valid = has_pass(member)
+  redis.call("DEL", P .. "pass:" .. member)
+  return valid and 1 or 0
+elseif op == "leave" then
+  local q = redis.call("HGET", P .. "where", member)
+  if q then drop(member, q) end
+  redis.call("DEL", P .. "pass:" .. member)
+  return 1
+elseif op == "close" then
+  redis.call("SADD", P .. "closed", ARGV[9])
+  return 1
+elseif op == "reopen" then
+  redis.call("SREM", P .. "closed", ARGV[9])
+  return 1
+elseif op == "show" then
+  advance()
+  local found = {}
+  for _, q in ipairs(redis.call("ZRANGE", P .. "turns", 0, -1)) do
+    table.insert(found, {q, redis.call("ZCARD", P .. "q:" .. q), opens(q), closed(q) and 1 or 0,
+      tonumber(redis.call("GET", P .. "admitted:" .. q) or "0")})
+  end
+  return found
+end
+return redis.error_reply("unknown op " .. op)
+"""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How fast turns come and how long places and passes last (milliseconds)."""
+
+    interval_ms: float  # between two admissions; 0: no limit
+    burst: int = 1  # admissions that may go at once after a quiet spell
+    holding: bool = False  # no admissions now (checkouts' calls are backed up)
+    away_ms: float = 180_000
+    pass_ms: float = 120_000
+
+
+@dataclass(frozen=True)
+class Place:
+    state: str  # "admitted", "waiting", "closed" (what it waits for is sold out), "none", "full"
+    position: int = 0
+    wait_seconds: float = 0.0
+    queue: str = ""
+
+    @property
+    def admitted(self) -> bool:
+        return self.state == "admitted"
+
+
+@dataclass(frozen=True)
+class QueueView:
+    queue: str
+    waiting: int
+    opens_at: float  # epoch seconds, 0: open
+    closed: bool
+    admitted: int
+
+
+class Room:
+    """The waiting room in one Redis (or fakeredis) server, on ``clock`` (epoch seconds)."""
+
+    def __init__(self, client: Any, prefix: str, clock: Callable[[], float] = time.time) -> None:
+        self._client = client
+        self._prefix = prefix + "{room}:"
+        self.clock = clock
+
+    def _run(self, op: str, rules: Rules, member: str = "", *extra: Any) -> Any:
+        tolerance = max(0, rules.burst - 1) * rules.interval_ms
+        args = [op, int(self.clock() * 1000), rules.interval_ms, tolerance]
+        args += [rules.away_ms, int(rules.pass_ms), member, int(rules.holding), *extra]
+        return run_script(self._client, SCRIPT, [self._prefix], args)
+
+    def enter(
+        self,
+        member: str,
+        queue: str,
+        rules: Rules,
+        *,
+        address: str,
+        cap: int,
+        opens_at: float = 0.0,
+    ) -> Place:
+        """Take a place (or a pass straight away); a member with one keeps it. Before
+        ``opens_at`` a place's rank is drawn at random, ahead of every later arrival."""
+        rank = secrets.randbelow(1_000_000) / 1_000_000 if opens_at > self.clock() else -1
+        found = self._run("enter", rules, member, queue, address, cap, rank, int(opens_at * 1000))
+        return _place(found)
+
+    def status(self, member: str, rules: Rules) -> Place:
+        """Where ``member`` stands (after handing out the turns due), and that they looked."""
+        return _place(self._run("status", rules, member))
+
+    def use_pass(self, member: str) -> bool:
+        """Spend ``member``'s pass: whether there was one."""
+        return bool(self._run("use", Rules(0), member))
+
+    def leave(self, member: str) -> None:
+        self._run("leave", Rules(0), member)
+
+    def close(self, queue: str) -> None:
+        """What ``queue`` waits for is sold out: no turns for it until ``reopen``."""
+        self._run("close", Rules(0), "", queue)
+
+    def reopen(self, queue: str) -> None:
+        self._run("reopen", Rules(0), "", queue)
+
+    def show(self, rules: Rules) -> list[QueueView]:
+        return [
+            QueueView(_text(q), int(n), int(opens) / 1000, bool(closed), int(admitted))
+            for q, n, opens, closed, admitted in self._run("show", rules)
+        ]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _place(found: list[Any]) -> Place:
+    state = _text(found[0])
+    if state in ("waiting", "closed"):
+        return Place(state, int(found[1]), int(found[2]) / 1000, _text(found[3]))
+    return Place(state)
+
+
+_local: list[Any] = []
+_local_lock = threading.Lock()
+
+
+def local_client() -> Any:
+    """An in-process server for deployments without Redis (one process: the demo)."""
+    with _local_lock:
+        if not _local:
+            import fakeredis
+
+            _local.append(fakeredis.FakeRedis(server=fakeredis.FakeServer()))
+        return _local[0]
+
+
+def reset_local() -> None:
+    """Tests: the in-process server as new (a shared Redis is cleared with the cache)."""
+    with _local_lock:
+        if _local:
+            _local[0].flushall()

@@ -1,0 +1,172 @@
+"""The waiting page: where the buyer stands, how long it should take, what they chose, and
+the moment it is their turn (or what they want sells out). htmx refreshes its status every
+few seconds; without JavaScript the page says to reload it, and its button does. Apps ask
+for the same with ``Accept: application/json``.
+
+The page costs no API call: the queue is in the shared store, the event in the replica.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseStopPolling
+
+from catalog import cards, reads
+from infra import swr
+from tenancy.current import TenantRequest
+
+from . import door
+from .room import Place
+
+SELLABLE = ("on_sale", "few_left", "request", "reserve")
+
+
+@dataclass(frozen=True)
+class Line:
+    variant_id: int
+    name: str
+    quantity: int
+    gone: bool  # sold out (or no longer offered) since it was chosen
+
+
+@dataclass(frozen=True)
+class Wanted:
+    event: dict[str, Any] | None
+    lines: list[Line]
+    waitlist: bool  # the event takes waitlist requests for some type
+
+    @property
+    def all_gone(self) -> bool:
+        return bool(self.lines) and all(line.gone for line in self.lines)
+
+    @property
+    def event_sold_out(self) -> bool:
+        """Nothing of the event can be had: its queue waits for nothing."""
+        if self.event is None:
+            return True
+        states = [cards.stock_state(rt) for rt in _types(self.event)]
+        return not any(s in SELLABLE for s in states)
+
+
+def _types(event: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        rt
+        for owner in [event, *(event.get("sessions") or [])]
+        for rt in owner.get("registration_types") or []
+    ]
+
+
+def wanted(choice: door.Choice) -> Wanted:
+    """The chosen tickets as the replica has them now (no API call)."""
+    try:
+        event: dict[str, Any] | None = reads.event_detail(choice.event_id).value
+    except swr.Unavailable:
+        event = None
+    types = {rt.get("variant_id"): rt for rt in _types(event)} if event else {}
+    lines = []
+    for variant_id, quantity in choice.chosen.items():
+        rt = types.get(variant_id)
+        gone = rt is None or cards.stock_state(rt) not in SELLABLE
+        lines.append(Line(variant_id, (rt or {}).get("name") or "", quantity, gone))
+    waitlist = any(cards.stock_state(rt) == "request" for rt in types.values())
+    return Wanted(event, lines, waitlist)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def waiting(request: TenantRequest) -> HttpResponse:
+    choice = door.choice(request)
+    action = request.POST.get("action") if request.method == "POST" else None
+    if choice is not None and action == "leave":
+        door.leave(request)
+        return redirect(_event_path(choice))
+    if choice is not None and action == "continue":
+        # The add itself is the checkout's: the same fields, posted where the event page posts.
+        return HttpResponse(status=307, headers={"Location": reverse("checkout:add")})
+    place = door.look(request) if choice is not None else Place("none")
+    want = wanted(choice) if choice is not None else None
+    state = place.state
+    if choice is not None and want is not None:
+        state = _settle(request, choice, want, place)
+    host_event = {
+        "waiting": "queue:waiting",
+        "admitted": "queue:admitted",
+        "sold_out": "queue:sold-out",
+    }
+    context = {
+        "state": state,
+        "host_event": host_event.get(state, ""),
+        "host_detail": json.dumps(
+            {"position": place.position, "wait_seconds": round(place.wait_seconds)}
+            if state == "waiting"
+            else {}
+        ),
+        "gone_names": ", ".join(line.name for line in want.lines if line.gone and line.name)
+        if want
+        else "",
+        "opens_in_minutes": _opens_in(choice),
+        "place": place,
+        "choice": choice,
+        "wanted": want,
+        "wait_minutes": _minutes(place.wait_seconds),
+        "poll_seconds": settings.WAITING_ROOM_POLL_SECONDS,
+        "event_path": _event_path(choice) if choice else reverse("home"),
+    }
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(
+            {
+                "state": state,
+                "position": place.position,
+                "wait_seconds": round(place.wait_seconds, 1),
+                "poll_seconds": settings.WAITING_ROOM_POLL_SECONDS,
+            }
+        )
+    if request.htmx:
+        response = render(request, "waitingroom/waiting.html#status", context)
+        if state != "waiting":
+            response.status_code = HttpResponseStopPolling.status_code
+        return response
+    return render(request, "waitingroom/waiting.html", context)
+
+
+def _settle(request: TenantRequest, choice: door.Choice, want: Wanted, place: Place) -> str:
+    """The state to show, acting on what sold out: a buyer whose tickets are all gone leaves
+    the queue (and is told so); an event with nothing left stops taking turns until it has."""
+    is_event_queue = choice.queue.startswith("e:")
+    if is_event_queue and want.event_sold_out:
+        door.room().close(choice.queue)
+    elif is_event_queue and place.state == "closed":
+        door.room().reopen(choice.queue)
+    if want.all_gone and place.state != "admitted":
+        door.room().leave(door.member(request))
+        return "sold_out"
+    if place.state == "closed":
+        return "waiting"
+    return place.state
+
+
+def _opens_in(choice: door.Choice | None) -> int:
+    """Minutes until the chosen event's on-sale opens (0: open)."""
+    if choice is None or not choice.queue.startswith("e:"):
+        return 0
+    _queue, opens_at = door.queue_of(choice.event_id)
+    left = opens_at - door.room().clock()
+    return _minutes(left) if left > 0 else 0
+
+
+def _minutes(seconds: float) -> int:
+    return max(1, math.ceil(seconds / 60))
+
+
+def _event_path(choice: door.Choice) -> str:
+    return reverse("event-short", args=[choice.event_id])
