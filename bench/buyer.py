@@ -30,6 +30,7 @@ BUYER = {
 # What each step's refusal page must still show of what was typed.
 KEPT = {"cart": 'value="Soak"', "address": 'value="1 Main St"'}
 HONEST = (429, 503)
+WAITING = 'id="waiting-status"'  # the waiting room's page: a place in line
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Outcome:
     refusals: int = 0  # honest "not now" answers
     data_lost: int = 0  # refusals that did not keep what the buyer typed
     payment_posts: int = 0
+    waited: float = 0.0  # seconds in the waiting room's line
     error: str = ""
 
 
@@ -136,9 +138,31 @@ class Buyer:
             if not (event and variant):
                 raise GaveUp(f"no ticket form on {event_path} ({page.status_code})")
             data = {"event": event.group(1), f"qty-{variant.group(1)}": "1"}
-            if self.post(f"{self.prefix}/order/add", data) is not None:
+            answer = self.post(f"{self.prefix}/order/add", data)
+            if answer is not None and WAITING in answer.text:
+                answer = self._wait_in_line(answer)
+            if answer is not None:
                 break
         return _found(r'href="((?:/m/[\w-]+)?/orders/\d+/)"', self.get(f"{self.prefix}/cart/").text)
+
+    def _wait_in_line(self, page: httpx.Response) -> httpx.Response | None:
+        """On the waiting room's page: look again as the page does until it is this buyer's
+        turn, then post the choice it keeps (what its script does by itself)."""
+        started = time.monotonic()
+        while True:
+            state = _found(r'id="waiting-status" data-state="(\w+)"', page.text)
+            if state == "admitted":
+                break
+            if state != "waiting":
+                raise GaveUp(f"left the line: {state}")
+            time.sleep(float(_found(r'data-poll-seconds="(\d+)"', page.text)))
+            page = self.get(f"{self.prefix}/waiting/")
+        self.outcome.waited += time.monotonic() - started
+        form = re.search(r'<form[^>]+id="waiting-continue".*?</form>', page.text, re.S)
+        if form is None:
+            raise ValueError("the waiting page's form is missing")
+        fields = dict(re.findall(r'name="(event|qty-\d+)" value="(\d+)"', form.group(0)))
+        return self.post(f"{self.prefix}/order/add", fields)
 
     def _through_steps(self, order_url: str, *, until: str = "") -> None:
         shown: httpx.Response | None = None  # the page a step's answer led to

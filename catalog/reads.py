@@ -167,6 +167,11 @@ def refresh_event(event_id: int) -> None:
         return
 
 
+def note_taken(event_ids: set[int], taken: dict[int, int]) -> None:
+    """Tickets were put on hold: the copy's stock counts go down now (no API call)."""
+    sync.take_stock(_namespace(), event_ids, taken)
+
+
 def note_sale() -> None:
     """Tickets were added: the merchant is selling, and its stock is read more often."""
     sync.note_sale(_namespace())

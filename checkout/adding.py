@@ -199,6 +199,7 @@ def add_to_order(request: TenantRequest) -> HttpResponse:
             result.outcome.status if result.outcome else 422,
             result.failed,
         )
+    reads.note_taken({event_id, *(e for e, o in options if o.variant_id in chosen)}, chosen)
     reads.note_sale()
     return redirect("checkout:cart")
 

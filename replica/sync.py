@@ -426,6 +426,34 @@ def _patch_sessions(namespace: str, sessions: list[dict[str, Any]]) -> None:
     store_events(namespace, patched)
 
 
+def take_stock(namespace: str, event_ids: set[int], taken: dict[int, int]) -> None:
+    """Tickets this storefront just put on hold (``taken``: variant id → quantity, chosen on
+    the pages of ``event_ids``): the copy's counts go down at once, so "sold out" shows to
+    the next buyer — and to those waiting in line — before the next pass reads the API's
+    count, which then replaces this one."""
+    with transaction.atomic():
+        rows = CatalogEvent.objects.select_for_update().filter(
+            merchant=namespace, event_id__in=sorted(event_ids)
+        )
+        for row in rows:
+            if _take_from(row.data, taken):
+                row.digest, row.stock_digest = digest(row.data), stock_digest(row.data)
+                row.save(update_fields=["data", "digest", "stock_digest"])
+    bump(namespace)
+
+
+def _take_from(event: dict[str, Any], taken: dict[int, int]) -> bool:
+    owners = [event, *(s for s in event.get("sessions") or [] if isinstance(s, dict))]
+    changed = False
+    for rt in (rt for owner in owners for rt in owner.get("registration_types") or []):
+        quantity = taken.get(rt.get("variant_id"))
+        stock = rt.get("stock_item") or {}
+        if quantity and stock.get("status") == "selling" and stock.get("available") is not None:
+            stock["available"] = max(0, int(stock["available"]) - quantity)
+            changed = True
+    return changed
+
+
 _sales_noted: dict[str, float] = {}  # namespace -> time.monotonic() of the last write
 SALE_NOTE_SECONDS = 10.0
 

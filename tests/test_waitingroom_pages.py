@@ -215,3 +215,16 @@ def call_command_output(*args: str) -> str:
     buffer = StringIO()
     call_command("waitingroom", *args, stdout=buffer)
     return buffer.getvalue()
+
+
+@pytest.mark.django_db
+def test_tickets_taken_here_show_sold_out_to_those_waiting_before_the_next_sync(clock, gm):
+    event = new_event(gm, {"name": "Floor", "price": 30, "inventory": 3}, {"name": "Balcony"})
+    holder, waiting = buyer("203.0.113.1"), buyer("203.0.113.2")
+    assert add(holder, event, Balcony=1).url == "/cart/"  # the free turn: an order open
+    assert add(waiting, event, Floor=1).url == "/waiting/"
+    # The holder's open order takes the last three: no door for a buyer already in checkout.
+    assert add(holder, event, Floor=3).url == "/cart/"
+    page = text(waiting.get("/waiting/"))
+    assert "Sorry — Floor sold out while you were in line." in page
+    assert "Sold out" in text(buyer("203.0.113.3").get(f"/events/{event['id']}/", follow=True))
