@@ -42,6 +42,7 @@ class Outcome:
     data_lost: int = 0  # refusals that did not keep what the buyer typed
     payment_posts: int = 0
     waited: float = 0.0  # seconds in the waiting room's line
+    api_calls: int = 0  # the storefront's API calls for this buyer (its Server-Timing)
     error: str = ""
 
 
@@ -76,6 +77,10 @@ class Buyer:
             raise GaveUp(f"out of patience at {method} {path}")
         response = self.web.request(method, random.choice(self.bases) + path, **kwargs)
         self.outcome.statuses[response.status_code] += 1
+        calls = re.search(
+            r"Guest Manager API, (\d+) calls", response.headers.get("Server-Timing", "")
+        )
+        self.outcome.api_calls += int(calls.group(1)) if calls else 0
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.text)
         if token:
             self.csrf = token.group(1)

@@ -209,3 +209,34 @@ def test_instances_at_once_never_admit_twice_or_lose_a_place(room, clock):
     assert all(room.status(f"b{i}", rules).admitted for i in range(40))
     views = room.show(rules)
     assert not views or views[0].waiting == 0
+
+
+def test_the_admission_rate_follows_the_budget_and_the_measured_cost(settings):
+    from waitingroom import capacity
+
+    settings.UPSTREAM_BUDGET_PER_MINUTE = 270
+    settings.UPSTREAM_SYNC_RESERVE = 60
+    settings.WAITING_ROOM_BUDGET_SHARE = 0.85
+    settings.WAITING_ROOM_CALLS_PER_CHECKOUT = 7
+    start = Clock()
+
+    def now() -> float:
+        return start.now
+
+    # Until enough buyers were admitted to tell, the configured cost: 210 × 0.85 / 7.
+    assert capacity.admissions_per_minute(now) == pytest.approx(25.5)
+    for minute in range(10):  # 4 admissions and 20 calls a minute: 5 calls each
+        start.now = T0 + minute * 60
+        capacity.count("admissions", 4, now)
+        capacity.count("calls", 20, now)
+    assert capacity.calls_per_admission(now) == pytest.approx(5.0)
+    assert capacity.admissions_per_minute(now) == pytest.approx(35.7)
+    # Checkout calls backed up past half their wait: nobody is admitted until they catch up.
+    settings.UPSTREAM_CHECKOUT_WAIT = 5
+    assert not capacity.rules(2.0, now).holding and capacity.rules(2.6, now).holding
+    start.now += capacity.WINDOW_MINUTES * 60 + 600  # long after: forgotten
+    assert capacity.calls_per_admission(now) == 7
+    # No budget, no room: every buyer goes straight in.
+    settings.UPSTREAM_BUDGET_PER_MINUTE = 0
+    assert capacity.admissions_per_minute(now) == 0
+    assert capacity.rules(0.0, now).interval_ms == 0
