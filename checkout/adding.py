@@ -171,7 +171,8 @@ def add_to_order(request: TenantRequest) -> HttpResponse:
     if blocked := limits.hit(request, limits.CART_ADD):
         return refused(blocked)
     session.remember_variant_events(request, {o.variant_id: e for e, o in options})
-    if session.open_order(request) is None:
+    knocked = session.open_order(request) is None
+    if knocked:
         place = door.knock(request, event_id, chosen)
         if place.state == "full":
             return again(
@@ -186,6 +187,8 @@ def add_to_order(request: TenantRequest) -> HttpResponse:
     currencies = [o.price.currency for _e, o in options if o.variant_id in chosen and o.price]
     request_currency = currencies[0] if currencies else current().currency
     result = _add(request, chosen, {o.variant_id: o.name for _e, o in options}, request_currency)
+    if knocked and session.open_order(request) is not None:
+        door.entered(request)
     if result.blocked:
         return refused(result.blocked)
     if result.stale or result.failed:

@@ -166,7 +166,7 @@ def fresh_process_state() -> None:
     from merchant_tools import resend
     from replica import versions
     from tenancy.shop import directory
-    from waitingroom import room
+    from waitingroom import door, room
 
     for thread in threading.enumerate():
         if thread.name == "catalog-refresh":
@@ -179,6 +179,7 @@ def fresh_process_state() -> None:
     health.forget()
     directory.forget()
     room.reset_local()
+    door.forget_rooms()
 
 
 def _with_database(request) -> bool:

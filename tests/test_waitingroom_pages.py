@@ -228,3 +228,21 @@ def test_tickets_taken_here_show_sold_out_to_those_waiting_before_the_next_sync(
     page = text(waiting.get("/waiting/"))
     assert "Sorry — Floor sold out while you were in line." in page
     assert "Sold out" in text(buyer("203.0.113.3").get(f"/events/{event['id']}/", follow=True))
+
+
+@pytest.mark.django_db
+def test_an_add_the_api_refuses_keeps_the_turn(clock, gm, sandbox):
+    event = new_event(gm, {"name": "Floor", "price": 30, "inventory": 5}, {"name": "Balcony"})
+    holder, waiting = buyer("203.0.113.1"), buyer("203.0.113.2")
+    assert add(holder, event, Balcony=1).url == "/cart/"
+    assert add(waiting, event, Floor=2).url == "/waiting/"
+    clock.now += TURN
+    assert status(waiting)["state"] == "admitted"
+    # Meanwhile the API sold all but one elsewhere (the copy doesn't know yet).
+    sandbox.set_stock(variant_of(event, "Floor"), 1)
+    refused = add(waiting, event, Floor=2)
+    assert refused.status_code in (409, 422) and "Floor" in text(refused)
+    # Choosing again goes straight in: the turn was not spent on an order never made.
+    assert add(waiting, event, Floor=1).url == "/cart/"
+    assert "Floor" in text(waiting.get("/cart/"))
+    assert status(waiting)["state"] == "none"

@@ -54,9 +54,10 @@ def room() -> Room:
 
 
 def forget_rooms() -> None:
-    """Tests: the next ``room()`` is built from the settings again."""
+    """Tests: the next ``room()`` and its rules are built from the settings again."""
     with _rooms_lock:
         _rooms.clear()
+    _rules_read.clear()
 
 
 @dataclass(frozen=True)
@@ -117,16 +118,28 @@ def on_sale_at(slug: str, event_id: int) -> float | None:
     return None if found < 0 else float(found)
 
 
+_rules_read: dict[str, tuple[float, Rules]] = {}  # API URL -> (time.monotonic(), rules)
+RULES_READ_SECONDS = 1.0
+
+
 def _rules() -> Rules:
+    """The rules now, read at most every RULES_READ_SECONDS per process: every waiting
+    page asks, and reading them costs a few round trips to the shared store."""
     shop = current()
+    read = _rules_read.get(shop.api_url)
+    if read is not None and time.monotonic() - read[0] < RULES_READ_SECONDS:
+        return read[1]
     backlog = budget.for_api(shop.api_url, shop.api_key).backlog()
-    return capacity.rules(backlog)
+    rules = capacity.rules(backlog)
+    _rules_read[shop.api_url] = (time.monotonic(), rules)
+    return rules
 
 
 def knock(request: HttpRequest, event_id: int, chosen: dict[int, int]) -> Place:
-    """Ask to start an order for ``chosen``. Admitted: the pass is spent here and the order
-    may be made now. Otherwise the choice is kept for the waiting page (a buyer already
-    waiting keeps their place, with this new choice)."""
+    """Ask to start an order for ``chosen``. Admitted: the order may be made now (the turn
+    is spent once it exists: ``entered``; an add the API refuses keeps it, so the buyer can
+    choose again without queueing again). Otherwise the choice is kept for the waiting page
+    (a buyer already waiting keeps their place, with this new choice)."""
     queue, opens_at = queue_of(event_id)
     place = room().enter(
         member(request),
@@ -136,9 +149,6 @@ def knock(request: HttpRequest, event_id: int, chosen: dict[int, int]) -> Place:
         cap=settings.WAITING_ROOM_PLACES_PER_ADDRESS,
         opens_at=opens_at,
     )
-    if place.admitted and use_pass(request):
-        request.session.pop(CHOICE_KEY, None)
-        return place
     if place.state in ("waiting", "closed"):
         held = choice(request)
         since = held.since if held else time.time()
@@ -152,12 +162,11 @@ def look(request: HttpRequest) -> Place:
     return room().status(member(request), _rules())
 
 
-def use_pass(request: HttpRequest) -> bool:
-    """Spend this browser's pass to make its order: whether it had one."""
-    if not room().use_pass(member(request)):
-        return False
-    capacity.count("admissions")
-    return True
+def entered(request: HttpRequest) -> None:
+    """The admitted buyer's order exists: their turn is spent, and counted."""
+    if room().use_pass(member(request)):
+        capacity.count("admissions")
+    request.session.pop(CHOICE_KEY, None)
 
 
 def choice(request: HttpRequest) -> Choice | None:
