@@ -42,6 +42,7 @@ class Stack:
     workdir: Path
     storefronts: list[str] = field(default_factory=list)  # every instance
     web_pids: list[int] = field(default_factory=list)  # their gunicorn masters
+    manage: Callable[..., str] | None = None  # a manage.py command as the storefront
 
     def sandbox_control(self, method: str, path: str, json: dict | None = None) -> dict:
         return control(self.sandbox, WRITE_KEY, method, path, json)
@@ -67,7 +68,7 @@ def stack(
     instances: int = 1,
     web_env: dict[str, str] | None = None,
     sandbox_images: bool = False,
-    setup: Callable[[str, Callable[..., None]], None] | None = None,
+    setup: Callable[[str, Callable[..., str]], None] | None = None,
 ) -> Iterator[Stack]:
     """localstripe + a separate sandbox (with added latency) + ``instances`` storefronts under
     gunicorn with production settings (DEBUG off; PostgreSQL and Redis when DATABASE_URL and
@@ -152,15 +153,18 @@ def stack(
             **(web_env or {}),
         }
 
-        def manage(*command: str) -> None:
-            subprocess.run(
+        def manage(*command: str) -> str:
+            """Run a ``manage.py`` command as the storefront; what it printed."""
+            done = subprocess.run(
                 [sys.executable, "manage.py", *command],
                 cwd=ROOT,
                 env=env,
                 check=True,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                capture_output=True,
+                text=True,
             )
+            log.write(done.stdout + done.stderr)
+            return done.stdout
 
         manage("migrate", "--noinput")
         manage("collectstatic", "--noinput")
@@ -182,7 +186,7 @@ def stack(
         webs = procs[-instances:]
         for url, proc in zip(urls, webs, strict=True):
             wait_for(f"{url}/healthz", proc)
-        yield Stack(urls[0], sandbox, stripe, workdir, urls, [p.pid for p in webs])
+        yield Stack(urls[0], sandbox, stripe, workdir, urls, [p.pid for p in webs], manage)
     finally:
         for proc in reversed(procs):
             proc.terminate()

@@ -99,6 +99,7 @@ def test_past_the_budget_a_buyer_gets_a_place_in_line_and_then_the_order(clock, 
         "state": "waiting",
         "position": 1,
         "wait_seconds": 60.0,
+        "turn": 0,
         "poll_seconds": 5.0,
     }
     add(third, event, Balcony=1)

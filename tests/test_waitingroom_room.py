@@ -11,7 +11,7 @@ import uuid
 import pytest
 import redis
 
-from waitingroom.room import Room, Rules, local_client
+from waitingroom.room import Place, Room, Rules, local_client
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 T0 = 1_800_000_000.0
@@ -73,7 +73,7 @@ def test_turns_come_in_order_of_arrival_at_the_budgets_rate(room, clock):
     assert [room.status(n, EVERY_2S).position for n in "abcd"] == [1, 2, 3, 4]
     assert room.status("d", EVERY_2S).wait_seconds == pytest.approx(8.0)
     clock.tick(2.0)
-    assert room.status("a", EVERY_2S).admitted
+    assert room.status("a", EVERY_2S) == Place("admitted", turn=2)  # the opener had turn 1
     assert room.status("b", EVERY_2S).position == 1
     clock.tick(1.9)
     assert not room.status("b", EVERY_2S).admitted
@@ -240,3 +240,21 @@ def test_the_admission_rate_follows_the_budget_and_the_measured_cost(settings):
     settings.UPSTREAM_BUDGET_PER_MINUTE = 0
     assert capacity.admissions_per_minute(now) == 0
     assert capacity.rules(0.0, now).interval_ms == 0
+
+
+def test_the_expected_wait_follows_the_pace_the_queue_really_gets(room, clock):
+    assert enter(room, "opener", "m:a").admitted
+    for i in range(40):
+        enter(room, f"a{i}", "m:a")
+    # Turns every 2 s, but another merchant takes every other one once it has buyers.
+    for i in range(30):
+        enter(room, f"b{i}", "m:b")
+    # The next turn in 2 s, then 41 turns more: twenty of each merchant and its own.
+    assert room.status("a20", EVERY_2S).wait_seconds == pytest.approx(2.0 + 2.0 * 41)
+    for _ in range(20):
+        clock.tick(2.0)
+        room.status("a39", EVERY_2S)
+    # Ten of a's buyers went in 40 s: one every 4 s, which is what the rest are told.
+    place = room.status("a39", EVERY_2S)
+    assert place.position == 30
+    assert place.wait_seconds == pytest.approx(4.0 * 29, abs=2.0)

@@ -36,6 +36,7 @@ local interval, tolerance = tonumber(ARGV[3]), tonumber(ARGV[4])
 local away, pass_ms, member = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local holding = ARGV[8] == "1"
 local CATCH_UP_MS = 15000
+local PACE_TURNS = 10
 local last_look = tonumber(redis.call("GET", P .. "looked") or "0")
 
 local function opens(q) return tonumber(redis.call("HGET", P .. "opens", q) or "0") end
@@ -75,7 +76,20 @@ end
 
 local function grant(m, q)
   redis.call("SET", P .. "pass:" .. m, now + pass_ms, "PX", pass_ms + 60000)
-  redis.call("INCR", P .. "admitted:" .. q)
+  local turn = redis.call("INCR", P .. "admitted:" .. q)
+  redis.call("SET", P .. "turn:" .. m, turn, "PX", pass_ms + 60000)
+  redis.call("LPUSH", P .. "served:" .. q, now)
+  redis.call("LTRIM", P .. "served:" .. q, 0, PACE_TURNS - 1)
+end
+
+-- Milliseconds between this queue's turns lately (its share of the rate as it really went),
+-- or nil when it has not been served often enough of late to tell.
+local function pace(q)
+  local times = redis.call("LRANGE", P .. "served:" .. q, 0, -1)
+  if #times < PACE_TURNS then return nil end
+  local newest, oldest = tonumber(times[1]), tonumber(times[#times])
+  if now - newest > 2 * (newest - oldest) / (#times - 1) + 10000 then return nil end
+  return (newest - oldest) / (#times - 1)
 end
 
 -- Hand out every turn due, one queue after another.
@@ -108,7 +122,9 @@ end
 
 -- Where a member stands: position, and the turns before theirs under round robin.
 local function place(m)
-  if has_pass(m) then return {"admitted"} end
+  if has_pass(m) then
+    return {"admitted", tonumber(redis.call("GET", P .. "turn:" .. m) or "0")}
+  end
   local q = redis.call("HGET", P .. "where", m)
   if not q then return {"none"} end
   redis.call("HSET", P .. "seen", m, now)
@@ -122,6 +138,10 @@ local function place(m)
   local tat = math.max(tonumber(redis.call("GET", P .. "tat") or "0"), now)
   local first = math.max(tat - tolerance - now, opens(q) - now, 0)
   if closed(q) then return {"closed", position, 0, q} end
+  local lately = pace(q)
+  if lately and opens(q) <= now then
+    return {"waiting", position, math.floor(first + (position - 1) * lately), q}
+  end
   return {"waiting", position, math.floor(first + (before - 1) * interval), q}
 end
 
@@ -140,7 +160,7 @@ if op == "enter" then
   -- Nobody waits for a turn anywhere (advance gave every due turn) and one is free: in.
   if serving(q) and take_turn(false) then
     grant(member, q)
-    return {"admitted"}
+    return place(member)
   end
   if redis.call("SCARD", P .. "a:" .. address) >= cap then return {"full"} end
   if rank < 0 or opens(q) <= now then rank = redis.call("INCR", P .. "seq") + 1 end
@@ -199,6 +219,7 @@ class Place:
     position: int = 0
     wait_seconds: float = 0.0
     queue: str = ""
+    turn: int = 0  # admitted: the how-manieth of its queue's admissions
 
     @property
     def admitted(self) -> bool:
@@ -277,6 +298,8 @@ def _place(found: list[Any]) -> Place:
     state = _text(found[0])
     if state in ("waiting", "closed"):
         return Place(state, int(found[1]), int(found[2]) / 1000, _text(found[3]))
+    if state == "admitted":
+        return Place(state, turn=int(found[1]))
     return Place(state)
 
 

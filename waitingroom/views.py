@@ -128,6 +128,7 @@ def waiting(request: TenantRequest) -> HttpResponse:
                 "state": state,
                 "position": place.position,
                 "wait_seconds": round(place.wait_seconds, 1),
+                "turn": place.turn,
                 "poll_seconds": settings.WAITING_ROOM_POLL_SECONDS,
             }
         )
