@@ -13,6 +13,7 @@ import random
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ BUYER = {
 KEPT = {"cart": 'value="Soak"', "address": 'value="1 Main St"'}
 HONEST = (429, 503)
 WAITING = 'id="waiting-status"'  # the waiting room's page: a place in line
+ORDER_LINK = r'href="((?:/m/[\w-]+)?/orders/\d+/)"'  # the cart's link to its order
 
 
 @dataclass
@@ -125,8 +127,16 @@ class Buyer:
     # -- the checkout ------------------------------------------------------------------------
 
     def checkout(self, event_path: str) -> Outcome:
+        return self._to_the_end(lambda: self._add_to_order(event_path))
+
+    def from_cart(self) -> Outcome:
+        """The rest of a checkout whose tickets are already in an order (added with this
+        buyer's cookies by another client)."""
+        return self._to_the_end(lambda: _found(ORDER_LINK, self.get(f"{self.prefix}/cart/").text))
+
+    def _to_the_end(self, order: Callable[[], str]) -> Outcome:
         try:
-            order_url = self._add_to_order(event_path)
+            order_url = order()
             self.outcome.order_id = int(order_url.strip("/").split("/")[-1])
             self._through_steps(order_url)
         except GaveUp as exc:
@@ -148,7 +158,7 @@ class Buyer:
                 answer = self._wait_in_line(answer)
             if answer is not None:
                 break
-        return _found(r'href="((?:/m/[\w-]+)?/orders/\d+/)"', self.get(f"{self.prefix}/cart/").text)
+        return _found(ORDER_LINK, self.get(f"{self.prefix}/cart/").text)
 
     def _wait_in_line(self, page: httpx.Response) -> httpx.Response | None:
         """On the waiting room's page: look again as the page does until it is this buyer's

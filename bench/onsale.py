@@ -2,20 +2,24 @@
 API at its real limit. Does the waiting room sell every seat, to buyers in order, without
 errors, while another merchant keeps selling? (Prints figures; not a test.)
 
-Starts the usual stack (``bench.common``: the sandbox at 300 calls a minute with 50 ms
-latency, gunicorn, the sync worker) with a second merchant, sets one registration type of an
-event of the default merchant to exactly ``--seats`` seats and marks the event for an
-on-sale (``manage.py waitingroom onsale``) opening ``--prequeue`` seconds after the buyers
-start arriving. Merchant B's ``--steady`` buyers check out one ticket after another from
-``--warmup`` seconds before the on-sale to its end (``bench.buyer``). Then ``--buyers``
-buyers arrive over ``--seconds`` (plain HTTP, asyncio, each from its own address), each
-asking for 1–4 tickets: they add them, wait in line as the waiting page says (its JSON
-answer, looked at every ``poll_seconds``), and check out when admitted (``bench.buyer``).
+Starts from an empty PostgreSQL database and Redis database (those of DATABASE_URL and
+REDIS_URL, dropped and flushed first), then the usual stack (``bench.common``: the sandbox at
+300 calls a minute with 50 ms latency, gunicorn, the sync worker) with a second merchant (B,
+another sandbox company). Sets one registration type of an event of the default merchant
+(A) to exactly ``--seats`` seats and marks the event for an on-sale (``manage.py waitingroom
+onsale``) opening ``--prequeue`` seconds after the buyers start arriving (0: on sale at
+once). Merchant B's ``--steady`` buyers check out one ticket after another from ``--warmup``
+seconds before the on-sale to its end (``bench.buyer``). Then ``--buyers`` buyers arrive
+evenly over ``--seconds`` (plain HTTP, asyncio, each from its own address), each asking for
+1–4 tickets: they add them, wait in line as the waiting page says (its JSON answer, looked
+at every ``poll_seconds``) and check out when admitted (``bench.buyer``), or stop when told
+their tickets sold out.
 
-Printed: seats sold and left; 5xx, "try again" answers and 429s; admitted buyers and how
-many completed; checkouts a minute against what the budget carries; how soon waiting
-buyers heard "sold out" after the last seat went; the expected wait shown against the wait
-seen; admissions out of arrival order; merchant B's checkouts a minute before and during.
+Printed (and returned as a dict): seats sold (by the buyers' records and by the API's
+orders) and left; 5xx, "try again" answers and 429s; admitted buyers and how many completed;
+checkouts a minute against what the budget carries; how soon waiting buyers heard "sold out"
+after the last seat went; the expected wait shown against the wait seen; admissions out of
+arrival order; merchant B's checkouts a minute before and during.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench REDIS_URL=redis://127.0.0.1:6379/5 \\
         .venv/bin/python -m bench.onsale
@@ -24,6 +28,7 @@ seen; admissions out of arrival order; merchant B's checkouts a minute before an
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 import statistics
@@ -35,8 +40,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import psycopg
+import redis
+from psycopg import sql
 
 from guestmanager import GuestManagerClient
 
@@ -44,36 +53,68 @@ from .buyer import Buyer
 from .common import WRITE_KEY, Stack, arguments, buyer_headers, percentile, stack
 
 OFFICE = "127.0.0.2"  # reads of the stock for the figures: not the storefront's budget
+API_LIMIT = 300  # the sandbox's calls a minute per address
 B_KEY = "scale-0-write"
 B_SLUG = "scale-0"
+HONEST = (429, 503)  # "not now": a person waits as told and tries again
+ADD_TRIES = 5
 TRY_AGAIN = re.compile(r"try again|very busy", re.I)
+CONNECTIONS = 64  # the on-sale buyers' connections to the storefront, shared
+CHECKOUT_THREADS = 64  # admitted buyers going through the checkout's steps at once
 
 
 @dataclass
 class Record:
-    """One on-sale buyer, as seen from their side."""
+    """One on-sale buyer, as seen from their side (times: ``time.monotonic()``)."""
 
     number: int
-    tickets: int
-    arrived: float = 0.0  # when their add was answered
+    tickets: int  # asked for; fewer when fewer are left
+    sent: float = 0.0  # their first add left
+    arrived: float = 0.0  # ... and was answered: by then they had their place
     queued: bool = False
     first_wait: float | None = None  # the wait the page showed first
+    first_wait_at: float | None = None
     admitted_at: float | None = None
-    turn: int = 0
+    turn: int = 0  # the room's count of admissions to the queue, theirs included
     added_at: float | None = None  # their order holds the tickets
-    completed: bool = False
-    told_sold_out_at: float | None = None
+    order_id: int | None = None
+    completed_at: float | None = None
+    told_sold_out_at: float | None = None  # by the waiting page
+    polls: list[float] = field(default_factory=list)  # the waiting page's answer times
     statuses: Counter[int] = field(default_factory=Counter)
     try_again: int = 0
-    calls: int = 0
+    calls: int = 0  # the storefront's API calls for them (its Server-Timing)
     error: str = ""
+
+    @property
+    def completed(self) -> bool:
+        return self.completed_at is not None
 
 
 @dataclass
 class Steady:
-    completed: list[float] = field(default_factory=list)  # when each checkout finished
+    """Merchant B's buyers: when each checkout finished."""
+
+    completed: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+# -- the stack ----------------------------------------------------------------------------
+
+
+def fresh_stores() -> None:
+    """Drop and create DATABASE_URL's database and flush REDIS_URL's: no earlier run's
+    orders, places in line or measured costs count in this one."""
+    database, cache = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
+    if not (database.startswith("postgres") and cache.startswith("redis")):
+        raise SystemExit("bench.onsale needs DATABASE_URL (PostgreSQL) and REDIS_URL: see --help")
+    url = urlsplit(database)
+    name = sql.Identifier(url.path.lstrip("/"))
+    with psycopg.connect(url._replace(path="/postgres").geturl(), autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    redis.Redis.from_url(cache).flushdb()
 
 
 def add_merchant_b(sandbox: str, manage: Callable[..., str]) -> None:
@@ -132,95 +173,32 @@ def seats_left(s: Stack, event_id: int, type_id: int) -> int:
     return int((rt.get("stock_item") or {}).get("available") or 0)
 
 
-# -- the on-sale buyers ------------------------------------------------------------------
+def seats_in_complete_orders(s: Stack, records: list[Record]) -> int:
+    """Tickets in the buyers' orders that the API has complete (whatever the buyers saw)."""
+    sold = 0
+    for rec in records:
+        if rec.order_id is not None:
+            order = s.sandbox_control("GET", f"orders/{rec.order_id}")
+            if order.get("state") == "complete":
+                sold += sum(int(line["quantity"]) for line in order["line_items"])
+    return sold
 
 
-async def one_buyer(s: Stack, run: Run, rec: Record) -> None:
-    # A client of the buyer's own (cookies, address) on the shared connections; not closed,
-    # which would close those.
-    web = httpx.AsyncClient(
-        base_url=s.storefront,
-        headers=buyer_headers(rec.number),
-        timeout=120,
-        transport=run.transport,
+def room_capacity(s: Stack) -> tuple[float, float]:
+    """The room's admissions a minute and the API calls it counts for each (measured once
+    enough buyers were admitted): their product is the checkouts' share of the budget."""
+    assert s.manage is not None
+    said = s.manage(
+        "shell",
+        "-c",
+        "from waitingroom import capacity\n"
+        "print(capacity.admissions_per_minute(), capacity.calls_per_admission())\n",
     )
-    await web.get("/csrf")
-    token = web.cookies.get("csrftoken") or ""
-    answer = await web.post("/order/add", data=run.fields(token, rec.tickets))
-    _note(rec, answer)
-    rec.arrived = time.monotonic()
-    if _to(answer, "/waiting/"):
-        rec.queued = True
-        if not await wait_in_line(web, rec):
-            return
-        answer = await web.post("/order/add", data=run.fields(token, rec.tickets))
-        _note(rec, answer)
-    while not _to(answer, "/cart/") and rec.tickets > 1 and answer.status_code in (409, 422):
-        rec.tickets -= 1  # fewer left than wanted: as a person would, ask for fewer
-        answer = await web.post("/order/add", data=run.fields(token, rec.tickets))
-        _note(rec, answer)
-    if not _to(answer, "/cart/"):
-        rec.error = f"add answered {answer.status_code}"
-        return
-    rec.added_at = time.monotonic()
-    if rec.admitted_at is None:
-        rec.admitted_at = rec.added_at
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(run.checkouts, check_out, s, rec, dict(web.cookies))
+    per_minute, cost = said.split()
+    return float(per_minute), float(cost)
 
 
-def _to(answer: httpx.Response, path: str) -> bool:
-    return answer.status_code == 302 and answer.headers["location"].endswith(path)
-
-
-def _note(rec: Record, answer: httpx.Response) -> None:
-    rec.statuses[answer.status_code] += 1
-    if answer.status_code in (429, 503) or TRY_AGAIN.search(answer.text or ""):
-        rec.try_again += 1
-    calls = re.search(r"Guest Manager API, (\d+) calls", answer.headers.get("Server-Timing", ""))
-    rec.calls += int(calls.group(1)) if calls else 0
-
-
-async def wait_in_line(web: httpx.AsyncClient, rec: Record) -> bool:
-    """Look as the waiting page does until admitted (True) or sold out (False)."""
-    while True:
-        answer = await web.get("/waiting/", headers={"Accept": "application/json"})
-        _note(rec, answer)
-        if answer.status_code != 200:
-            await asyncio.sleep(2)
-            continue
-        place = answer.json()
-        if rec.first_wait is None and place["state"] == "waiting":
-            rec.first_wait = place["wait_seconds"]
-        if place["state"] == "admitted":
-            rec.admitted_at, rec.turn = time.monotonic(), place["turn"]
-            return True
-        if place["state"] != "waiting":
-            rec.told_sold_out_at = time.monotonic() if place["state"] == "sold_out" else None
-            rec.error = place["state"]
-            return False
-        await asyncio.sleep(place["poll_seconds"])
-
-
-def check_out(s: Stack, rec: Record, cookies: dict[str, str]) -> None:
-    """The rest of the checkout, as ``bench.buyer`` goes through it."""
-    buyer = Buyer([s.storefront], s.stripe, rec.number, patience=600)
-    try:
-        for name, value in cookies.items():
-            buyer.web.cookies.set(name, value)
-        cart = buyer.get("/cart/")
-        order = re.search(r'href="(/orders/\d+/)"', cart.text)
-        if order is None:
-            rec.error = "no order in the cart"
-            return
-        buyer._through_steps(order.group(1))
-        rec.completed = buyer.outcome.completed
-        rec.error = rec.error or buyer.outcome.error
-        rec.statuses.update(buyer.outcome.statuses)
-        rec.calls += buyer.outcome.api_calls
-        rec.try_again += buyer.outcome.refusals
-    finally:
-        buyer.close()
+# -- the on-sale buyers -------------------------------------------------------------------
 
 
 @dataclass
@@ -240,12 +218,114 @@ class Run:
         }
 
 
+async def one_buyer(s: Stack, run: Run, rec: Record) -> None:
+    # A client of the buyer's own (cookies, address) on the shared connections; not closed,
+    # which would close those.
+    web = httpx.AsyncClient(
+        base_url=s.storefront,
+        headers=buyer_headers(rec.number),
+        timeout=120,
+        transport=run.transport,
+    )
+    await web.get("/csrf")
+    token = web.cookies.get("csrftoken") or ""
+    rec.sent = time.monotonic()
+    answer = await add(web, run, rec, token)
+    rec.arrived = time.monotonic()
+    if _to(answer, "/waiting/"):
+        rec.queued = True
+        if not await wait_in_line(web, rec):
+            return
+        answer = await add(web, run, rec, token)  # what the page's form posts at the turn
+    while answer.status_code in (409, 422) and rec.tickets > 1:
+        rec.tickets -= 1  # fewer left than wanted: as a person would, ask for fewer
+        answer = await add(web, run, rec, token)
+    if not _to(answer, "/cart/"):
+        rec.error = f"add answered {answer.status_code}"
+        return
+    rec.added_at = time.monotonic()
+    if rec.admitted_at is None:
+        rec.admitted_at = rec.added_at
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(run.checkouts, check_out, s, rec, dict(web.cookies))
+
+
+async def add(web: httpx.AsyncClient, run: Run, rec: Record, token: str) -> httpx.Response:
+    """Post the choice; after an honest "not now" wait as told and post it again."""
+    for _ in range(ADD_TRIES):
+        answer = await web.post("/order/add", data=run.fields(token, rec.tickets))
+        _note(rec, answer)
+        if answer.status_code not in HONEST:
+            break
+        told = answer.headers.get("Retry-After", "")
+        await asyncio.sleep(min(10.0, float(told)) if told.isdigit() else 2.0)
+    return answer
+
+
+def _to(answer: httpx.Response, path: str) -> bool:
+    return answer.is_redirect and answer.headers["location"].endswith(path)
+
+
+def _note(rec: Record, answer: httpx.Response) -> None:
+    rec.statuses[answer.status_code] += 1
+    if answer.status_code in HONEST or (
+        answer.status_code >= 400 and TRY_AGAIN.search(answer.text or "")
+    ):
+        rec.try_again += 1
+    calls = re.search(r"Guest Manager API, (\d+) calls", answer.headers.get("Server-Timing", ""))
+    rec.calls += int(calls.group(1)) if calls else 0
+
+
+async def wait_in_line(web: httpx.AsyncClient, rec: Record) -> bool:
+    """Look as the waiting page does until admitted (True) or told otherwise (False)."""
+    while True:
+        asked = time.monotonic()
+        answer = await web.get("/waiting/", headers={"Accept": "application/json"})
+        seen = time.monotonic()
+        rec.polls.append(seen - asked)
+        _note(rec, answer)
+        if answer.status_code != 200:
+            await asyncio.sleep(2)
+            continue
+        place = answer.json()
+        if rec.first_wait is None and place["state"] == "waiting":
+            rec.first_wait, rec.first_wait_at = place["wait_seconds"], seen
+        if place["state"] == "admitted":
+            rec.admitted_at, rec.turn = seen, place["turn"]
+            return True
+        if place["state"] != "waiting":
+            if place["state"] == "sold_out":
+                rec.told_sold_out_at = seen
+            rec.error = place["state"]
+            return False
+        await asyncio.sleep(place["poll_seconds"])
+
+
+def check_out(s: Stack, rec: Record, cookies: dict[str, str]) -> None:
+    """The rest of the checkout, from the cart on, as ``bench.buyer`` goes through it."""
+    buyer = Buyer([s.storefront], s.stripe, rec.number, patience=600)
+    try:
+        for name, value in cookies.items():
+            buyer.web.cookies.set(name, value)
+        outcome = buyer.from_cart()
+    finally:
+        buyer.close()
+    if outcome.completed:
+        rec.completed_at = time.monotonic()
+    rec.order_id = outcome.order_id
+    rec.error = rec.error or outcome.error
+    rec.statuses.update(outcome.statuses)
+    rec.calls += outcome.api_calls
+    rec.try_again += outcome.refusals
+
+
 async def arrivals(
     s: Stack, records: list[Record], seconds: float, event_id: int, variant: int
 ) -> None:
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    """Each buyer arrives at their time, evenly over ``seconds``; all of them to the end."""
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
     transport = httpx.AsyncHTTPTransport(limits=limits)
-    with ThreadPoolExecutor(max_workers=64) as checkouts:
+    with ThreadPoolExecutor(max_workers=CHECKOUT_THREADS) as checkouts:
         run = Run(event_id, variant, transport, checkouts)
         started = time.monotonic()
         tasks = []
@@ -281,7 +361,23 @@ def steady_buyer(s: Stack, path: str, first: int, stop: threading.Event, steady:
 # -- the run ------------------------------------------------------------------------------
 
 
-def main() -> None:
+@dataclass
+class Seen:
+    """What the run saw besides the buyers' records (times: ``time.monotonic()``)."""
+
+    seats: int
+    warmup: float
+    opens: float  # the on-sale opened
+    started: float  # the first buyer's arrival was due
+    ended: float  # the last on-sale buyer was done
+    stats: dict[str, Any]  # the sandbox's counters over the on-sale
+    room: str  # ``manage.py waitingroom show`` at the end
+    capacity: tuple[float, float]  # the room's admissions a minute, calls each, at the end
+    left: int  # seats the API has left
+    sold_by_api: int
+
+
+def main() -> dict[str, Any]:
     parser = arguments(__doc__)
     parser.add_argument("--buyers", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=60.0, help="arrivals spread over")
@@ -291,13 +387,16 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=60.0, help="B alone before")
     args = parser.parse_args()
     rng = random.Random(19)
-    with stack(rate_limit=300, setup=add_merchant_b) as s:
+    records = [Record(n + 1, rng.randint(1, 4)) for n in range(args.buyers)]
+    steady = Steady()
+    fresh_stores()
+    with stack(rate_limit=API_LIMIT, setup=add_merchant_b) as s:
         assert s.manage is not None
         event, rt = on_sale_type(s)
         s.sandbox_control("POST", f"variants/{rt['variant_id']}/stock", {"available": args.seats})
         b_event, _b_rt = on_sale_type(s, B_KEY)
         b_path = f"/m/{B_SLUG}/events/{b_event['id']}/"
-        stop, steady = threading.Event(), Steady()
+        stop = threading.Event()
         b_threads = [
             threading.Thread(
                 target=steady_buyer, args=(s, b_path, 900_000 + i * 10_000, stop, steady)
@@ -307,100 +406,183 @@ def main() -> None:
         for thread in b_threads:
             thread.start()
         time.sleep(args.warmup)
-        opens = datetime.now(UTC) + timedelta(seconds=args.prequeue)
-        s.manage("waitingroom", "onsale", "--event", str(event["id"]), "--at", opens.isoformat())
+        opens_at = datetime.now(UTC) + timedelta(seconds=args.prequeue)
+        s.manage("waitingroom", "onsale", "--event", str(event["id"]), "--at", opens_at.isoformat())
+        opens = time.monotonic() + args.prequeue
         s.sandbox_control("POST", "stats")
-        records = [Record(n + 1, rng.randint(1, 4)) for n in range(args.buyers)]
         print(
-            f"on sale: {event['name']} / {rt['name']}, {args.seats} seats; "
-            f"{args.buyers} buyers over {args.seconds:.0f} s",
+            f"on sale: {event['name']} / {rt['name']}, {args.seats} seats, opening in "
+            f"{args.prequeue:.0f} s; {args.buyers} buyers over {args.seconds:.0f} s",
             flush=True,
         )
         started = time.monotonic()
         asyncio.run(arrivals(s, records, args.seconds, event["id"], rt["variant_id"]))
         ended = time.monotonic()
         stop.set()
-        stats = s.sandbox_control("GET", "stats")
-        room = s.manage("waitingroom", "show")
-        left = seats_left(s, event["id"], rt["id"])
+        seen = Seen(
+            seats=args.seats,
+            warmup=args.warmup,
+            opens=opens,
+            started=started,
+            ended=ended,
+            stats=s.sandbox_control("GET", "stats"),
+            room=s.manage("waitingroom", "show"),
+            capacity=room_capacity(s),
+            left=seats_left(s, event["id"], rt["id"]),
+            sold_by_api=seats_in_complete_orders(s, records),
+        )
         for thread in b_threads:
             thread.join()
-    report(args, records, steady, stats, room, left, started, ended)
+    return report(records, steady, seen)
 
 
-def report(
-    args: Any,
-    records: list[Record],
-    steady: Steady,
-    stats: dict[str, Any],
-    room: str,
-    left: int,
-    started: float,
-    ended: float,
-) -> None:
-    sold = sum(r.tickets for r in records if r.completed)
-    admitted = [r for r in records if r.admitted_at is not None]
-    completed = [r for r in admitted if r.completed]
-    minutes = (ended - started) / 60
-    print(f"\nover {ended - started:.0f} s from the first arrival to the last checkout:")
-    print(f"  seats sold: {sold} of {args.seats} (the API has {left} left)")
+def report(records: list[Record], steady: Steady, seen: Seen) -> dict[str, Any]:
+    minutes = (seen.ended - seen.started) / 60
+    print(
+        f"\nover {seen.ended - seen.started:.0f} s from the first arrival to the last buyer done:"
+    )
+    figures = {
+        **seats(records, seen),
+        **answers(records, steady, seen.stats, minutes),
+        **throughput(records, seen),
+        **sold_out_delays(records),
+        **waits(records),
+        **fairness(records, seen.opens),
+        **merchant_b(steady, seen),
+    }
+    print("  the room says:", *seen.room.strip().splitlines(), sep="\n    ")
+    return figures
+
+
+def seats(records: list[Record], seen: Seen) -> dict[str, Any]:
+    by_buyers = sum(r.tickets for r in records if r.completed)
+    oversold = seen.sold_by_api > seen.seats
+    held = seen.seats - seen.sold_by_api - seen.left  # in orders not (yet) complete
+    print(
+        f"  seats sold: {by_buyers} of {seen.seats} by the buyers' records, "
+        f"{seen.sold_by_api} in orders the API has complete; {seen.left} left, {held} held"
+        + ("; OVERSOLD" if oversold else "")
+    )
+    return {
+        "seats": seen.seats,
+        "sold": by_buyers,
+        "sold_by_api": seen.sold_by_api,
+        "left": seen.left,
+        "held": held,
+        "oversold": oversold,
+    }
+
+
+def answers(
+    records: list[Record], steady: Steady, stats: dict[str, Any], minutes: float
+) -> dict[str, Any]:
     statuses: Counter[int] = Counter()
     for r in records:
         statuses.update(r.statuses)
     errors = sum(n for status, n in statuses.items() if status >= 500)
-    print(f"  5xx to buyers: {errors} of {sum(statuses.values())} answers")
-    print(f"  'try again' answers: {sum(r.try_again for r in records)}")
-    print(f"  429s from the API: {sum(stats['answered_429'].values())}")
-    print(f"  admitted: {len(admitted)}, completed: {len(completed)}")
-    for r in admitted:
-        if not r.completed:
-            print(f"    buyer {r.number} admitted, not completed: {r.error}")
-    calls = [r.calls for r in completed]
-    if calls:
-        print(f"  API calls per completed checkout (Server-Timing): {statistics.mean(calls):.1f}")
-    done_at = [r.added_at for r in completed if r.added_at is not None]
-    if len(done_at) > 1:
-        span = (max(done_at) - min(done_at)) / 60
+    b_errors = sum(n for status, n in steady.statuses.items() if status >= 500)
+    try_again = sum(r.try_again for r in records)
+    api_429 = sum(stats["answered_429"].values())
+    polls = [t for r in records for t in r.polls]
+    print(f"  5xx to on-sale buyers: {errors} of {sum(statuses.values())} answers")
+    print(f"  5xx to merchant B's buyers: {b_errors} of {sum(steady.statuses.values())}")
+    print(f"  'try again' answers: {try_again}")
+    print(f"  429s from the API: {api_429}")
+    print(f"  API calls a minute (limit {API_LIMIT}): {stats['total'] / minutes:.0f}")
+    if polls:
         print(
-            f"  orders made a minute while selling: {(len(done_at) - 1) / span:.1f} "
-            f"over {span:.1f} min"
+            f"  waiting page: {len(polls)} looks, answered in median "
+            f"{statistics.median(polls) * 1000:.0f} ms, p95 {percentile(polls, 95) * 1000:.0f} ms"
         )
-    print("  the room says:", *room.strip().splitlines(), sep="\n    ")
-    print(f"  API calls a minute from the storefront: {stats['total'] / minutes:.0f}")
-    sold_out(records, done_at)
-    waits(admitted)
-    fairness(admitted)
-    b_before = [t for t in steady.completed if t < started]
-    b_during = [t for t in steady.completed if started <= t <= ended]
+    return {
+        "answers": sum(statuses.values()),
+        "5xx": errors,
+        "b_5xx": b_errors,
+        "try_again": try_again,
+        "api_429": api_429,
+        "api_calls_per_minute": stats["total"] / minutes,
+        "poll_p95_s": percentile(polls, 95),
+    }
+
+
+def throughput(records: list[Record], seen: Seen) -> dict[str, Any]:
+    """Checkouts a minute while seats were left, against what the budget carries: the
+    checkouts' calls a minute (the room's admissions × its cost each) ÷ the calls a checkout
+    took here."""
+    admitted = [r for r in records if r.admitted_at is not None]
+    completed = [r for r in admitted if r.completed]
+    print(f"  admitted: {len(admitted)}, completed: {len(completed)}")
+    why = Counter(r.error or "unknown" for r in admitted if not r.completed)
+    for error, n in why.most_common():
+        print(f"    admitted, not completed: {n} × {error}")
+    done = [r.completed_at for r in completed if r.completed_at is not None]
+    selling = (max(done) - max(seen.opens, seen.started)) / 60 if done else float("nan")
+    achieved = len(done) / selling if done else 0.0
+    per_checkout = statistics.mean(r.calls for r in completed) if completed else float("nan")
+    admissions, cost = seen.capacity
+    checkout_calls = admissions * cost
+    allowed = checkout_calls / per_checkout if completed else float("nan")
     print(
-        f"  merchant B: {len(b_before) / (args.warmup / 60):.1f} checkouts a minute before, "
-        f"{len(b_during) / minutes:.1f} during"
+        f"  checkouts a minute: {achieved:.1f} over {selling:.1f} min; the budget carries "
+        f"{allowed:.1f} ({checkout_calls:.0f} checkout calls a minute ÷ {per_checkout:.1f} "
+        f"calls a checkout here; the room counts {cost:.1f} and admits {admissions:.1f} a "
+        f"minute); the API's whole limit would carry {API_LIMIT / per_checkout:.1f}"
     )
+    return {
+        "admitted": len(admitted),
+        "completed": len(completed),
+        "checkouts_per_minute": achieved,
+        "budget_checkout_calls_per_minute": checkout_calls,
+        "calls_per_checkout": per_checkout,
+        "budget_checkouts_per_minute": allowed,
+        "room_admissions_per_minute": admissions,
+    }
 
 
-def sold_out(records: list[Record], done_at: list[float]) -> None:
-    told = [r.told_sold_out_at for r in records if r.told_sold_out_at is not None]
-    if not (told and done_at):
+def sold_out_delays(records: list[Record]) -> dict[str, Any]:
+    """From the last seat going (the last completed order's creation) to each waiting
+    buyer's page saying "sold out"."""
+    added = [r.added_at for r in records if r.completed and r.added_at is not None]
+    told = [r for r in records if r.told_sold_out_at is not None]
+    if not (told and added):
         print("  sold out: nobody was told")
-        return
-    last_seat = max(done_at)
-    delays = [max(0.0, t - last_seat) for t in told]
+        return {"told_sold_out": len(told)}
+    last_seat = max(added)
+    early = sum(r.told_sold_out_at < last_seat for r in told if r.told_sold_out_at)
+    # Those who came after it: from their coming.
+    delays = [
+        max(0.0, r.told_sold_out_at - max(last_seat, r.arrived))
+        for r in told
+        if r.told_sold_out_at is not None
+    ]
+    within = sum(d <= 10 for d in delays)
     print(
-        f"  told sold out: {len(told)} buyers, after the last seat went: median "
-        f"{statistics.median(delays):.1f} s, p95 {percentile(delays, 95):.1f} s, worst "
-        f"{max(delays):.1f} s; {sum(d <= 10 for d in delays)}/{len(delays)} within 10 s"
+        f"  told sold out: {len(told)} waiting buyers ({early} before the last seat went), "
+        f"after it: median {statistics.median(delays):.1f} s, p95 "
+        f"{percentile(delays, 95):.1f} s, worst {max(delays):.1f} s; "
+        f"{within}/{len(delays)} within 10 s"
     )
+    return {
+        "told_sold_out": len(told),
+        "told_before_last_seat": early,
+        "sold_out_median_s": statistics.median(delays),
+        "sold_out_p95_s": percentile(delays, 95),
+        "sold_out_max_s": max(delays),
+        "sold_out_within_10s": within,
+    }
 
 
-def waits(admitted: list[Record]) -> None:
+def waits(records: list[Record]) -> dict[str, Any]:
+    """The first wait a queued buyer was shown against the time until their turn (as their
+    page saw it: up to one poll late)."""
     pairs = [
-        (r.first_wait, r.admitted_at - r.arrived)
-        for r in admitted
-        if r.queued and r.first_wait is not None and r.admitted_at is not None
+        (r.first_wait, r.admitted_at - r.first_wait_at)
+        for r in records
+        if r.first_wait is not None and r.first_wait_at is not None and r.admitted_at is not None
     ]
     if not pairs:
         print("  expected wait: nobody waited")
-        return
+        return {"waited": 0}
     errors = [abs(shown - seen) for shown, seen in pairs]
     relative = [abs(shown - seen) / max(seen, 1.0) for shown, seen in pairs]
     print(
@@ -408,17 +590,41 @@ def waits(admitted: list[Record]) -> None:
         f"{statistics.median(errors):.1f} s, p95 {percentile(errors, 95):.1f} s; relative "
         f"median {statistics.median(relative):.0%}, p95 {percentile(relative, 95):.0%}"
     )
+    return {
+        "waited": len(pairs),
+        "wait_error_median_s": statistics.median(errors),
+        "wait_error_p95_s": percentile(errors, 95),
+        "wait_error_median_rel": statistics.median(relative),
+        "wait_error_p95_rel": percentile(relative, 95),
+    }
 
 
-def fairness(admitted: list[Record]) -> None:
-    """Admitted before someone who reached the line earlier (by the room's own turn order)."""
-    queued = sorted((r for r in admitted if r.queued and r.turn), key=lambda r: r.arrived)
-    out = 0
-    for i, r in enumerate(queued):
-        if any(e.turn > r.turn and e.arrived < r.arrived - 0.05 for e in queued[:i]):
-            out += 1
+def fairness(records: list[Record], opens: float) -> dict[str, Any]:
+    """Queued buyers admitted before someone whose place was surely taken earlier (their add
+    answered before this one's was sent), by the room's count of turns. Buyers who came
+    before the opening are left out: their order is shuffled on purpose."""
+    queued = sorted(
+        (r for r in records if r.queued and r.turn and r.sent >= opens), key=lambda r: r.sent
+    )
+    out = sum(
+        any(earlier.turn > r.turn and earlier.arrived < r.sent for earlier in queued[:i])
+        for i, r in enumerate(queued)
+    )
     share = out / len(queued) if queued else 0.0
     print(f"  admitted out of arrival order: {out} of {len(queued)} ({share:.1%})")
+    return {"fairness_buyers": len(queued), "out_of_order": out, "out_of_order_share": share}
+
+
+def merchant_b(steady: Steady, seen: Seen) -> dict[str, Any]:
+    before = sum(t < seen.started for t in steady.completed)
+    during = sum(seen.started <= t <= seen.ended for t in steady.completed)
+    per_minute_before = before / (seen.warmup / 60) if seen.warmup else float("nan")
+    per_minute_during = during / ((seen.ended - seen.started) / 60)
+    print(
+        f"  merchant B: {per_minute_before:.1f} checkouts a minute before, "
+        f"{per_minute_during:.1f} during"
+    )
+    return {"b_per_minute_before": per_minute_before, "b_per_minute_during": per_minute_during}
 
 
 if __name__ == "__main__":
