@@ -194,7 +194,7 @@ def room_capacity(s: Stack) -> tuple[float, float]:
         "from waitingroom import capacity\n"
         "print(capacity.admissions_per_minute(), capacity.calls_per_admission())\n",
     )
-    per_minute, cost = said.split()
+    per_minute, cost = said.split()[-2:]  # after the shell's own greeting
     return float(per_minute), float(cost)
 
 
@@ -585,13 +585,16 @@ def waits(records: list[Record]) -> dict[str, Any]:
         return {"waited": 0}
     errors = [abs(shown - seen) for shown, seen in pairs]
     relative = [abs(shown - seen) / max(seen, 1.0) for shown, seen in pairs]
+    over = statistics.median(shown - seen for shown, seen in pairs)  # > 0: it said longer
     print(
         f"  wait shown vs seen ({len(pairs)} admitted after waiting): error median "
         f"{statistics.median(errors):.1f} s, p95 {percentile(errors, 95):.1f} s; relative "
-        f"median {statistics.median(relative):.0%}, p95 {percentile(relative, 95):.0%}"
+        f"median {statistics.median(relative):.0%}, p95 {percentile(relative, 95):.0%}; "
+        f"shown − seen median {over:+.1f} s"
     )
     return {
         "waited": len(pairs),
+        "wait_shown_minus_seen_median_s": over,
         "wait_error_median_s": statistics.median(errors),
         "wait_error_p95_s": percentile(errors, 95),
         "wait_error_median_rel": statistics.median(relative),
