@@ -160,7 +160,7 @@ async def one_buyer(s: Stack, run: Run, rec: Record) -> None:
         answer = await web.post("/order/add", data=run.fields(token, rec.tickets))
         _note(rec, answer)
     if not _to(answer, "/cart/"):
-        rec.error = f"add answered {answer.status_code}"
+        rec.error = f"add answered {answer.status_code} {answer.headers.get('location', '')}"
         return
     rec.added_at = time.monotonic()
     if rec.admitted_at is None:
