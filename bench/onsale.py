@@ -241,7 +241,7 @@ async def one_buyer(s: Stack, run: Run, rec: Record) -> None:
         rec.tickets -= 1  # fewer left than wanted: as a person would, ask for fewer
         answer = await add(web, run, rec, token)
     if not _to(answer, "/cart/"):
-        rec.error = f"add answered {answer.status_code}"
+        rec.error = f"add answered {answer.status_code} {answer.headers.get('location', '')}"
         return
     rec.added_at = time.monotonic()
     if rec.admitted_at is None:

@@ -187,22 +187,24 @@ def add_to_order(request: TenantRequest) -> HttpResponse:
     currencies = [o.price.currency for _e, o in options if o.variant_id in chosen and o.price]
     request_currency = currencies[0] if currencies else current().currency
     result = _add(request, chosen, {o.variant_id: o.name for _e, o in options}, request_currency)
-    if knocked and session.open_order(request) is not None:
-        door.entered(request)
-    if result.blocked:
-        return refused(result.blocked)
+    added = not (result.blocked or result.stale or result.failed or result.outcome)
+    if added:
+        reads.note_taken({event_id, *(e for e, o in options if o.variant_id in chosen)}, chosen)
     if result.stale or result.failed:
         # The API refused what the page offered (sold out, gone, changed): its page shows
         # the event as the API has it now.
         reads.refresh_event(event_id)
-    if result.failed or result.outcome:
+    if knocked and session.open_order(request) is not None:
+        door.entered(request, event_id)  # after the copy's stock has what was taken
+    if result.blocked:
+        return refused(result.blocked)
+    if not added:
         message = result.outcome.message if result.outcome else ""
         return again(
             message or _("Some tickets couldn’t be added — see below."),
             result.outcome.status if result.outcome else 422,
             result.failed,
         )
-    reads.note_taken({event_id, *(e for e, o in options if o.variant_id in chosen)}, chosen)
     reads.note_sale()
     return redirect("checkout:cart")
 

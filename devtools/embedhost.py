@@ -28,6 +28,9 @@ EVENT_TYPES = (
     "cart:updated",
     "checkout:step",
     "checkout:complete",
+    "queue:waiting",
+    "queue:admitted",
+    "queue:sold-out",
 )
 
 LOG_SCRIPT = """

@@ -28,6 +28,9 @@ class CatalogEvent(models.Model):
     digest = models.CharField(max_length=64)  # of ``data``: an unchanged event is not rewritten
     stock_digest = models.CharField(max_length=64, blank=True)  # of its types' stock alone
     synced_at = models.DateTimeField()  # when ``data`` was last written from the API
+    # When an add here last lowered the stock in ``data``: a pass that read the API before
+    # then does not write its older counts over it.
+    stock_taken_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

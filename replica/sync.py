@@ -75,6 +75,7 @@ class PassResult:
     categories: bool = False  # the categories were read too
     stock_moved: int = 0  # events already stored whose stock changed
     seen: set[int] = field(default_factory=set, repr=False)
+    read_at: datetime | None = None  # when its first read began
 
 
 @contextmanager
@@ -163,6 +164,7 @@ def soon_until(now: datetime) -> datetime:
 
 def _run(shop: Shop, result: PassResult, read: Any) -> PassResult:
     started = time.monotonic()
+    result.read_at = timezone.now()
     with budget.sync_priority(), _counting() as timer:
         try:
             read(client_of(shop))
@@ -179,7 +181,7 @@ def _run(shop: Shop, result: PassResult, read: Any) -> PassResult:
 def _take(shop: Shop, events: list[dict[str, Any]], result: PassResult) -> None:
     result.events += len(events)
     result.seen.update(int(e["id"]) for e in events)
-    stored = store_events(shop.namespace, events)
+    stored = store_events(shop.namespace, events, read_at=result.read_at)
     result.changed += stored.written
     result.stock_moved += stored.stock_moved
 
@@ -303,6 +305,7 @@ ROW_FIELDS = [
     "digest",
     "stock_digest",
     "synced_at",
+    "stock_taken_at",
 ]
 
 
@@ -311,23 +314,28 @@ class Stored(NamedTuple):
     stock_moved: int  # of the rows already stored, those whose stock changed
 
 
-def store_events(namespace: str, events: Iterable[dict[str, Any]]) -> Stored:
-    """Write the events whose JSON changed."""
+def store_events(
+    namespace: str, events: Iterable[dict[str, Any]], *, read_at: datetime | None = None
+) -> Stored:
+    """Write the events whose JSON changed, but those whose stock an add here lowered after
+    ``read_at`` (when these were read from the API): the next read has the newer count."""
     now = timezone.now()
     rows = {int(e["id"]): _row(namespace, e, now) for e in events if e.get("id") is not None}
     if not rows:
         return Stored(0, 0)
     with transaction.atomic():
         stored = {
-            event_id: (pk, digest, stock)
-            for event_id, pk, digest, stock in CatalogEvent.objects.filter(
+            event_id: (pk, digest, stock, taken_at)
+            for event_id, pk, digest, stock, taken_at in CatalogEvent.objects.filter(
                 merchant=namespace, event_id__in=list(rows)
-            ).values_list("event_id", "pk", "digest", "stock_digest")
+            ).values_list("event_id", "pk", "digest", "stock_digest", "stock_taken_at")
         }
         new = [r for i, r in rows.items() if i not in stored]
         changed, moved = [], 0
-        for event_id, (pk, digest, stock) in stored.items():
+        for event_id, (pk, digest, stock, taken_at) in stored.items():
             row = rows[event_id]
+            if read_at is not None and taken_at is not None and taken_at > read_at:
+                continue
             if digest != row.digest:
                 row.pk = pk
                 changed.append(row)
@@ -401,19 +409,20 @@ def refresh_event(shop: Shop, event_id: int) -> dict[str, Any] | None:
     or it is gone) and store it at once; its sessions' rows take their stock and prices from
     it. None when the API no longer has it (its row is removed)."""
     client = upstream.client_for(shop.api_url, shop.api_key)
+    read_at = timezone.now()
     try:
         event = client.get_event(event_id, include=EVENT_INCLUDE)
     except errors.NotFound:
         CatalogEvent.objects.filter(merchant=shop.namespace, event_id=event_id).delete()
         bump(shop.namespace)
         return None
-    store_events(shop.namespace, [event])
-    _patch_sessions(shop.namespace, event.get("sessions") or [])
+    store_events(shop.namespace, [event], read_at=read_at)
+    _patch_sessions(shop.namespace, event.get("sessions") or [], read_at)
     bump(shop.namespace)
     return event
 
 
-def _patch_sessions(namespace: str, sessions: list[dict[str, Any]]) -> None:
+def _patch_sessions(namespace: str, sessions: list[dict[str, Any]], read_at: datetime) -> None:
     """A parent's sessions as it lists them: their registration types replace the stored
     ones (the rest of a session's row, its venue and list, the parent does not carry)."""
     by_id = {int(s["id"]): s for s in sessions if isinstance(s, dict) and s.get("id")}
@@ -423,7 +432,7 @@ def _patch_sessions(namespace: str, sessions: list[dict[str, Any]]) -> None:
         types = by_id[row.event_id].get("registration_types")
         if types is not None and row.data.get("registration_types") != types:
             patched.append({**row.data, "registration_types": types})
-    store_events(namespace, patched)
+    store_events(namespace, patched, read_at=read_at)
 
 
 def take_stock(namespace: str, event_ids: set[int], taken: dict[int, int]) -> None:
@@ -438,7 +447,8 @@ def take_stock(namespace: str, event_ids: set[int], taken: dict[int, int]) -> No
         for row in rows:
             if _take_from(row.data, taken):
                 row.digest, row.stock_digest = digest(row.data), stock_digest(row.data)
-                row.save(update_fields=["data", "digest", "stock_digest"])
+                row.stock_taken_at = timezone.now()
+                row.save(update_fields=["data", "digest", "stock_digest", "stock_taken_at"])
     bump(namespace)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,3 +310,43 @@ def axe_violations(page) -> list[dict[str, Any]]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+TURN = 60.0  # seconds between two admissions in the waiting room under ``room_clock``
+ROOM_T0 = 1_800_000_000.0
+
+
+class RoomClock:
+    def __init__(self) -> None:
+        self.now = ROOM_T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def room_clock(storefront_settings, monkeypatch):
+    """The waiting room on: one admission a minute (600 calls a minute × 0.85 / 510 per
+    checkout), a burst of one, keys of its own, on a clock the test moves."""
+    from django.core.cache import cache
+
+    from infra import budget
+    from infra import upstream as gm_module
+    from waitingroom import door
+
+    gm_module._clients.clear()
+    storefront_settings.UPSTREAM_BUDGET_PER_MINUTE = 600
+    storefront_settings.UPSTREAM_SYNC_RESERVE = 0
+    storefront_settings.WAITING_ROOM_BUDGET_SHARE = 0.85
+    storefront_settings.WAITING_ROOM_CALLS_PER_CHECKOUT = 510  # 600 × 0.85 / 510 = 1 a minute
+    storefront_settings.WAITING_ROOM_BURST = 1
+    storefront_settings.WAITING_ROOM_KEY_PREFIX = f"test-room-{uuid.uuid4().hex}:"
+    budget.local.reset()
+    key = budget.for_api(storefront_settings.GM_API_URL, storefront_settings.GM_API_KEY).key
+    cache.delete_many([f"{key}:tat", f"{key}:paused"])
+    door.forget_rooms()
+    fake = RoomClock()
+    monkeypatch.setattr(door.room(), "clock", fake)
+    yield fake
+    door.forget_rooms()
+    gm_module._clients.clear()

@@ -30,9 +30,10 @@ from playwright.sync_api import expect
 from devtools import embedhost
 from tenancy.shop import directory, from_merchant
 
-from .conftest import AXE, BROWSER_ARGS
-from .helpers import PATIENCE, eventually, load_replica
+from .conftest import AXE, BROWSER_ARGS, TURN
+from .helpers import PATIENCE, event_named, eventually, load_replica
 from .test_merchants import make_merchant
+from .test_waitingroom_pages import add, buyer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -1291,3 +1292,23 @@ def test_the_host_page_picks_the_theme_and_auto_follows_the_buyer(shop, contexts
     assert frame.evaluate(PAGE_COLOURS)["theme"] == "light"
     frame.goto(entry(shop, host, theme="dark"))
     assert frame.evaluate(PAGE_COLOURS)["theme"] == "dark"
+
+
+# --- the waiting room in the frame -------------------------------------------------------------
+
+
+def test_a_buyer_waiting_in_the_frame_is_reported_to_the_host(shop, host, gm, room_clock):
+    add(buyer("203.0.113.200"), event_named(gm, EVENT), Standard=1)  # the one free turn
+    frame = host.frame()
+    frame.get_by_label("Standard", exact=True).select_option("2")
+    click(frame.get_by_role("button", name="Add to order"))
+    heading(frame, "You’re in line")
+    host.wait_event("queue:waiting", "featured")
+    assert host.events("queue:waiting", "featured")[-1]["detail"] == {
+        "position": 1,
+        "wait_seconds": 60,
+    }
+    room_clock.now += TURN
+    host.wait_event("queue:admitted", "featured")
+    heading(frame, "Your order")  # the frame went into the order by itself
+    assert host.errors == []

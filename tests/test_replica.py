@@ -328,3 +328,22 @@ def test_full_text_search_on_postgresql(client, storefront_settings):
     ] == ["Quick Ticket Night"]
     page = client.get("/", {"q": "quick tick"})
     assert b"Quick Ticket Night" in page.content
+
+
+@pytest.mark.django_db
+def test_tickets_taken_here_lower_the_copy_and_an_older_read_does_not_undo_it(
+    storefront_settings, gm
+):
+    namespace = _shop().namespace
+    event = new_event(gm, {"name": "Entry", "price": 20, "inventory": 10})
+    variant = event["registration_types"][0]["variant_id"]
+    read_at = timezone.now()
+    as_read = gm.get_event(event["id"], include=sync.EVENT_INCLUDE)  # a pass reads: 10 left
+    sync.take_stock(namespace, {event["id"]}, {variant: 4})  # an add here, after that read
+    stock = _stored(event["id"])["registration_types"][0]["stock_item"]
+    assert stock["available"] == 6
+    sync.store_events(namespace, [as_read], read_at=read_at)  # the pass writes what it read
+    assert _stored(event["id"])["registration_types"][0]["stock_item"]["available"] == 6
+    # A read that began after the add is the API's word, and replaces the copy's count.
+    sync.store_events(namespace, [as_read], read_at=timezone.now())
+    assert _stored(event["id"])["registration_types"][0]["stock_item"]["available"] == 10

@@ -8,7 +8,6 @@ on a clock the tests move."""
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -16,43 +15,11 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 
-from infra import budget
-from infra import upstream as gm_module
 from waitingroom import door
 
+from .conftest import TURN
 from .helpers import new_event, sync_replica
 from .web import csrf
-
-T0 = 1_800_000_000.0
-TURN = 60.0  # seconds between two admissions at these settings
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(storefront_settings, monkeypatch):
-    gm_module._clients.clear()
-    storefront_settings.UPSTREAM_BUDGET_PER_MINUTE = 600
-    storefront_settings.UPSTREAM_SYNC_RESERVE = 0
-    storefront_settings.WAITING_ROOM_BUDGET_SHARE = 0.85
-    storefront_settings.WAITING_ROOM_CALLS_PER_CHECKOUT = 510  # 600 × 0.85 / 510 = 1 a minute
-    storefront_settings.WAITING_ROOM_BURST = 1
-    storefront_settings.WAITING_ROOM_KEY_PREFIX = f"test-room-{uuid.uuid4().hex}:"
-    budget.local.reset()
-    key = budget.for_api(storefront_settings.GM_API_URL, storefront_settings.GM_API_KEY).key
-    cache.delete_many([f"{key}:tat", f"{key}:paused"])
-    door.forget_rooms()
-    fake = Clock()
-    monkeypatch.setattr(door.room(), "clock", fake)
-    yield fake
-    door.forget_rooms()
-    gm_module._clients.clear()
 
 
 @pytest.fixture
@@ -85,7 +52,7 @@ def text(response) -> str:
 
 
 @pytest.mark.django_db
-def test_past_the_budget_a_buyer_gets_a_place_in_line_and_then_the_order(clock, event):
+def test_past_the_budget_a_buyer_gets_a_place_in_line_and_then_the_order(room_clock, event):
     first, second, third = buyer("203.0.113.1"), buyer("203.0.113.2"), buyer("203.0.113.3")
     assert add(first, event, Floor=2).url == "/cart/"  # a free turn: straight in
     response = add(second, event, Floor=1, Balcony=3)
@@ -107,7 +74,7 @@ def test_past_the_budget_a_buyer_gets_a_place_in_line_and_then_the_order(clock, 
     # Adding again (or a reload) keeps the place; the new choice replaces the old.
     assert add(second, event, Floor=2).url == "/waiting/"
     assert status(second)["position"] == 1
-    clock.now += TURN
+    room_clock.now += TURN
     page = text(second.get("/waiting/"))
     assert "It’s your turn" in page and 'data-state="admitted"' in page
     assert status(third)["position"] == 1
@@ -123,7 +90,7 @@ def test_past_the_budget_a_buyer_gets_a_place_in_line_and_then_the_order(clock, 
 
 
 @pytest.mark.django_db
-def test_a_place_is_the_browsers_own(clock, event):
+def test_a_place_is_the_browsers_own(room_clock, event):
     holder, stranger = buyer("203.0.113.1"), buyer("203.0.113.1")
     add(buyer("203.0.113.5"), event, Floor=1)  # takes the free turn
     add(holder, event, Floor=1)
@@ -135,7 +102,7 @@ def test_a_place_is_the_browsers_own(clock, event):
 
 
 @pytest.mark.django_db
-def test_continuing_before_the_turn_keeps_the_place(clock, event):
+def test_continuing_before_the_turn_keeps_the_place(room_clock, event):
     add(buyer("203.0.113.5"), event, Floor=1)
     web = buyer()
     add(web, event, Floor=1)
@@ -147,7 +114,9 @@ def test_continuing_before_the_turn_keeps_the_place(clock, event):
 
 
 @pytest.mark.django_db
-def test_a_waiting_buyer_is_told_at_once_when_their_tickets_sell_out(clock, event, sandbox, gm):
+def test_a_waiting_buyer_is_told_at_once_when_their_tickets_sell_out(
+    room_clock, event, sandbox, gm
+):
     add(buyer("203.0.113.5"), event, Floor=1)
     web = buyer()
     add(web, event, Balcony=2)
@@ -164,7 +133,7 @@ def test_a_waiting_buyer_is_told_at_once_when_their_tickets_sell_out(clock, even
 
 
 @pytest.mark.django_db
-def test_leaving_the_line_gives_the_place_up(clock, event):
+def test_leaving_the_line_gives_the_place_up(room_clock, event):
     add(buyer("203.0.113.5"), event, Floor=1)
     web, behind = buyer("203.0.113.1"), buyer("203.0.113.2")
     add(web, event, Floor=1)
@@ -177,7 +146,7 @@ def test_leaving_the_line_gives_the_place_up(clock, event):
 
 
 @pytest.mark.django_db
-def test_a_network_holds_a_few_places_at_most(clock, event, storefront_settings):
+def test_a_network_holds_a_few_places_at_most(room_clock, event, storefront_settings):
     storefront_settings.WAITING_ROOM_PLACES_PER_ADDRESS = 2
     add(buyer("198.51.100.1"), event, Floor=1)
     for _ in range(2):
@@ -189,9 +158,9 @@ def test_a_network_holds_a_few_places_at_most(clock, event, storefront_settings)
 
 
 @pytest.mark.django_db
-def test_an_on_sale_event_has_a_pre_queue_drawn_at_the_opening(clock, event):
+def test_an_on_sale_event_has_a_pre_queue_drawn_at_the_opening(room_clock, event):
     opens = "2027-01-15T08:00:00+00:00"
-    clock.now = datetime(2027, 1, 15, 7, 50, tzinfo=UTC).timestamp()
+    room_clock.now = datetime(2027, 1, 15, 7, 50, tzinfo=UTC).timestamp()
     call_command("waitingroom", "onsale", "--event", str(event["id"]), "--at", opens)
     cache.clear()
     early = [buyer(f"192.0.2.{i}") for i in range(1, 6)]
@@ -201,7 +170,7 @@ def test_an_on_sale_event_has_a_pre_queue_drawn_at_the_opening(clock, event):
     assert "Tickets go on sale in about 10 minutes." in page
     assert sorted(status(w)["position"] for w in early) == [1, 2, 3, 4, 5]
     for _ in range(60):  # ten minutes, each page looking every 10 s
-        clock.now += 10
+        room_clock.now += 10
         states = [status(w)["state"] for w in early]
     admitted = [w for w, state in zip(early, states, strict=True) if state == "admitted"]
     assert len(admitted) == 1
@@ -219,7 +188,7 @@ def call_command_output(*args: str) -> str:
 
 
 @pytest.mark.django_db
-def test_tickets_taken_here_show_sold_out_to_those_waiting_before_the_next_sync(clock, gm):
+def test_tickets_taken_here_show_sold_out_to_those_waiting_before_the_next_sync(room_clock, gm):
     event = new_event(gm, {"name": "Floor", "price": 30, "inventory": 3}, {"name": "Balcony"})
     holder, waiting = buyer("203.0.113.1"), buyer("203.0.113.2")
     assert add(holder, event, Balcony=1).url == "/cart/"  # the free turn: an order open
@@ -232,12 +201,12 @@ def test_tickets_taken_here_show_sold_out_to_those_waiting_before_the_next_sync(
 
 
 @pytest.mark.django_db
-def test_an_add_the_api_refuses_keeps_the_turn(clock, gm, sandbox):
+def test_an_add_the_api_refuses_keeps_the_turn(room_clock, gm, sandbox):
     event = new_event(gm, {"name": "Floor", "price": 30, "inventory": 5}, {"name": "Balcony"})
     holder, waiting = buyer("203.0.113.1"), buyer("203.0.113.2")
     assert add(holder, event, Balcony=1).url == "/cart/"
     assert add(waiting, event, Floor=2).url == "/waiting/"
-    clock.now += TURN
+    room_clock.now += TURN
     assert status(waiting)["state"] == "admitted"
     # Meanwhile the API sold all but one elsewhere (the copy doesn't know yet).
     sandbox.set_stock(variant_of(event, "Floor"), 1)

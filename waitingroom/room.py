@@ -28,7 +28,8 @@ from infra.rediscache import run_script
 # KEYS[1]: the prefix of every key ("…{room}:": one Redis Cluster slot).
 # ARGV: op, now (ms), interval (ms a pass), tolerance (ms: (burst - 1) × interval), away (ms),
 # pass (ms), member, holding (1: no turns now), then the op's own: enter: queue, address,
-# cap per address, rank (-1: by arrival), opens at (ms, 0: open).
+# cap per address, rank (-1: by arrival), opens at (ms, 0: open), tickets wanted; stock:
+# queue, tickets left (-1: no count).
 SCRIPT = """
 local P = KEYS[1]
 local op, now = ARGV[1], tonumber(ARGV[2])
@@ -44,6 +45,7 @@ local function closed(q) return redis.call("SISMEMBER", P .. "closed", q) == 1 e
 local function serving(q) return opens(q) <= now and not closed(q) end
 
 local function drop(m, q)
+  redis.call("HDEL", P .. "want", m)
   redis.call("ZREM", P .. "q:" .. q, m)
   redis.call("HDEL", P .. "where", m)
   redis.call("HDEL", P .. "seen", m)
@@ -74,8 +76,36 @@ local function has_pass(m)
   return tonumber(redis.call("GET", P .. "pass:" .. m) or "0") > now
 end
 
-local function grant(m, q)
+-- Tickets claimed in a queue: wanted by those admitted who have not made their order yet.
+local function claimed(q)
+  local key = P .. "claims:" .. q
+  redis.call("ZREMRANGEBYSCORE", key, "-inf", now)
+  local sum = 0
+  for _, m in ipairs(redis.call("ZRANGE", key, 0, -1)) do
+    sum = sum + tonumber(redis.call("HGET", P .. "claim", m) or "1")
+  end
+  return sum
+end
+
+-- Whether a turn can go to a queue whose tickets are counted: only while some are
+-- unclaimed, so everyone admitted can buy (the last perhaps fewer than they wanted).
+local function has_room(q)
+  local left = redis.call("HGET", P .. "stock", q)
+  return not left or claimed(q) < tonumber(left)
+end
+
+local function unclaim(m)
+  local q = redis.call("HGET", P .. "passq", m)
+  if q then redis.call("ZREM", P .. "claims:" .. q, m) end
+  redis.call("HDEL", P .. "passq", m)
+  redis.call("HDEL", P .. "claim", m)
+end
+
+local function grant(m, q, want)
   redis.call("SET", P .. "pass:" .. m, now + pass_ms, "PX", pass_ms + 60000)
+  redis.call("ZADD", P .. "claims:" .. q, now + pass_ms, m)
+  redis.call("HSET", P .. "passq", m, q)
+  redis.call("HSET", P .. "claim", m, want)
   local turn = redis.call("INCR", P .. "admitted:" .. q)
   redis.call("SET", P .. "turn:" .. m, turn, "PX", pass_ms + 60000)
   redis.call("LPUSH", P .. "served:" .. q, now)
@@ -99,7 +129,7 @@ local function advance()
   while given < 500 and dropped < 1000 do
     local pick = nil
     for _, q in ipairs(redis.call("ZRANGE", P .. "turns", 0, -1)) do
-      if serving(q) then pick = q; break end
+      if serving(q) and has_room(q) then pick = q; break end
     end
     if not pick then return end
     local head = redis.call("ZRANGE", P .. "q:" .. pick, 0, 0)[1]
@@ -110,8 +140,9 @@ local function advance()
       dropped = dropped + 1
     else
       if not take_turn(true) then return end
+      local want = tonumber(redis.call("HGET", P .. "want", head) or "1")
       drop(head, pick)
-      grant(head, pick)
+      grant(head, pick, want)
       given = given + 1
       if redis.call("ZCARD", P .. "q:" .. pick) > 0 then
         redis.call("ZADD", P .. "turns", redis.call("INCR", P .. "tick"), pick)
@@ -147,7 +178,7 @@ end
 
 if op == "enter" then
   local q, address, cap = ARGV[9], ARGV[10], tonumber(ARGV[11])
-  local rank, opens_at = tonumber(ARGV[12]), tonumber(ARGV[13])
+  local rank, opens_at, want = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
   if opens_at > 0 then
     redis.call("HSET", P .. "opens", q, opens_at)
   else
@@ -158,13 +189,14 @@ if op == "enter" then
     return place(member)
   end
   -- Nobody waits for a turn anywhere (advance gave every due turn) and one is free: in.
-  if serving(q) and take_turn(false) then
-    grant(member, q)
+  if serving(q) and has_room(q) and take_turn(false) then
+    grant(member, q, want)
     return place(member)
   end
   if redis.call("SCARD", P .. "a:" .. address) >= cap then return {"full"} end
   if rank < 0 or opens(q) <= now then rank = redis.call("INCR", P .. "seq") + 1 end
   redis.call("ZADD", P .. "q:" .. q, rank, member)
+  redis.call("HSET", P .. "want", member, want)
   redis.call("HSET", P .. "where", member, q)
   redis.call("HSET", P .. "address", member, address)
   redis.call("SADD", P .. "a:" .. address, member)
@@ -177,11 +209,20 @@ elseif op == "status" then
 elseif op == "use" then
   local valid = has_pass(member)
   redis.call("DEL", P .. "pass:" .. member)
+  unclaim(member)
   return valid and 1 or 0
 elseif op == "leave" then
   local q = redis.call("HGET", P .. "where", member)
   if q then drop(member, q) end
   redis.call("DEL", P .. "pass:" .. member)
+  unclaim(member)
+  return 1
+elseif op == "stock" then
+  if tonumber(ARGV[10]) < 0 then
+    redis.call("HDEL", P .. "stock", ARGV[9])
+  else
+    redis.call("HSET", P .. "stock", ARGV[9], ARGV[10])
+  end
   return 1
 elseif op == "close" then
   redis.call("SADD", P .. "closed", ARGV[9])
@@ -258,11 +299,13 @@ class Room:
         address: str,
         cap: int,
         opens_at: float = 0.0,
+        tickets: int = 1,
     ) -> Place:
         """Take a place (or a pass straight away); a member with one keeps it. Before
         ``opens_at`` a place's rank is drawn at random, ahead of every later arrival."""
         rank = secrets.randbelow(1_000_000) / 1_000_000 if opens_at > self.clock() else -1
-        found = self._run("enter", rules, member, queue, address, cap, rank, int(opens_at * 1000))
+        opens_ms = int(opens_at * 1000)
+        found = self._run("enter", rules, member, queue, address, cap, rank, opens_ms, tickets)
         return _place(found)
 
     def status(self, member: str, rules: Rules) -> Place:
@@ -275,6 +318,11 @@ class Room:
 
     def leave(self, member: str) -> None:
         self._run("leave", Rules(0), member)
+
+    def set_stock(self, queue: str, tickets: int | None) -> None:
+        """Tickets ``queue`` can still sell (None: no count): turns go to it only while
+        those admitted and not yet in an order claim fewer."""
+        self._run("stock", Rules(0), "", queue, -1 if tickets is None else tickets)
 
     def close(self, queue: str) -> None:
         """What ``queue`` waits for is sold out: no turns for it until ``reopen``."""

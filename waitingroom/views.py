@@ -144,6 +144,8 @@ def _settle(request: TenantRequest, choice: door.Choice, want: Wanted, place: Pl
     """The state to show, acting on what sold out: a buyer whose tickets are all gone leaves
     the queue (and is told so); an event with nothing left stops taking turns until it has."""
     is_event_queue = choice.queue.startswith("e:")
+    if is_event_queue and want.event is not None:
+        door.room().set_stock(choice.queue, door.tickets_left(want.event))
     if is_event_queue and want.event_sold_out:
         door.room().close(choice.queue)
     elif is_event_queue and place.state == "closed":
