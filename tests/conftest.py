@@ -168,6 +168,7 @@ def fresh_process_state() -> None:
     from replica import versions
     from tenancy.shop import directory
     from waitingroom import door, room
+    from waitingroom import views as waiting_views
 
     for thread in threading.enumerate():
         if thread.name == "catalog-refresh":
@@ -181,6 +182,7 @@ def fresh_process_state() -> None:
     directory.forget()
     room.reset_local()
     door.forget_rooms()
+    waiting_views.forget_events()
 
 
 def _with_database(request) -> bool:

@@ -21,7 +21,7 @@ from django.core.cache import caches
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
-from catalog import cards, reads
+from catalog import reads
 from infra import budget, swr
 from infra.clientip import client_ip
 from infra.rediscache import SharedClientRedisCache
@@ -142,7 +142,7 @@ def knock(request: HttpRequest, event_id: int, chosen: dict[int, int]) -> Place:
     choose again without queueing again). Otherwise the choice is kept for the waiting page
     (a buyer already waiting keeps their place, with this new choice)."""
     queue, opens_at = queue_of(event_id)
-    note_stock(queue, event_id)
+    note_stock(event_id)
     place = room().enter(
         member(request),
         queue,
@@ -150,7 +150,7 @@ def knock(request: HttpRequest, event_id: int, chosen: dict[int, int]) -> Place:
         address=_address(request),
         cap=settings.WAITING_ROOM_PLACES_PER_ADDRESS,
         opens_at=opens_at,
-        tickets=sum(chosen.values()),
+        wants=chosen,
     )
     if place.state in ("waiting", "closed"):
         held = choice(request)
@@ -168,38 +168,37 @@ def look(request: HttpRequest) -> Place:
 def entered(request: HttpRequest, event_id: int) -> None:
     """The admitted buyer's order exists: their turn is spent, and counted, and what they
     claimed of an on-sale is now out of its stock."""
-    note_stock(queue_of(event_id)[0], event_id)
+    note_stock(event_id)
     if room().use_pass(member(request)):
         capacity.count("admissions")
     request.session.pop(CHOICE_KEY, None)
 
 
-def note_stock(queue: str, event_id: int) -> None:
-    """An on-sale queue takes turns only while its event has tickets nobody admitted has
-    claimed: tell the room how many are left, as the replica has them (no API call)."""
-    if not queue.startswith("e:"):
-        return
-    try:
-        event = reads.event_detail(event_id).value
-    except swr.Unavailable:
-        return
-    room().set_stock(queue, tickets_left(event))
+def note_stock(event_id: int, event: dict[str, Any] | None = None) -> None:
+    """Tell the room what each of the event's types can still sell, as the replica has it
+    (no API call): buyers are admitted only while some of what they want is unclaimed."""
+    if event is None:
+        try:
+            event = reads.event_detail(event_id).value
+        except swr.Unavailable:
+            return
+    room().set_stock(tickets_left(event))
 
 
-def tickets_left(event: dict[str, Any]) -> int | None:
-    """What the event can still sell (purchase units, as buyers choose them); None when a
-    type sells without a count."""
-    left = 0
+def tickets_left(event: dict[str, Any]) -> dict[int, int | None]:
+    """Each variant's tickets left (purchase units, as buyers choose them); None where a
+    type has no count (waitlist, reservations, or none given)."""
+    left: dict[int, int | None] = {}
     for owner in [event, *(event.get("sessions") or [])]:
         for rt in owner.get("registration_types") or []:
-            state = cards.stock_state(rt)
-            available = (rt.get("stock_item") or {}).get("available")
-            if state in ("request", "reserve") or (
-                state in ("on_sale", "few_left") and available is None
-            ):
-                return None
-            if state in ("on_sale", "few_left"):
-                left += max(0, int(available or 0))
+            if rt.get("variant_id") is None:
+                continue
+            stock = rt.get("stock_item") or {}
+            counted = stock.get("status", "selling") == "selling"
+            available = stock.get("available")
+            left[int(rt["variant_id"])] = (
+                max(0, int(available)) if counted and available is not None else None
+            )
     return left
 
 

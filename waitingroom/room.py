@@ -28,8 +28,8 @@ from infra.rediscache import run_script
 # KEYS[1]: the prefix of every key ("…{room}:": one Redis Cluster slot).
 # ARGV: op, now (ms), interval (ms a pass), tolerance (ms: (burst - 1) × interval), away (ms),
 # pass (ms), member, holding (1: no turns now), then the op's own: enter: queue, address,
-# cap per address, rank (-1: by arrival), opens at (ms, 0: open), tickets wanted; stock:
-# queue, tickets left (-1: no count).
+# cap per address, rank (-1: by arrival), opens at (ms, 0: open), what is wanted ("variant:
+# quantity,…"); stock: pairs of variant, tickets left (-1: no count).
 SCRIPT = """
 local P = KEYS[1]
 local op, now = ARGV[1], tonumber(ARGV[2])
@@ -76,36 +76,49 @@ local function has_pass(m)
   return tonumber(redis.call("GET", P .. "pass:" .. m) or "0") > now
 end
 
--- Tickets claimed in a queue: wanted by those admitted who have not made their order yet.
-local function claimed(q)
-  local key = P .. "claims:" .. q
+-- "variant:quantity,…" as {variant = quantity}.
+local function parse(want)
+  local found = {}
+  for v, n in string.gmatch(want or "", "(%d+):(%d+)") do found[v] = tonumber(n) end
+  return found
+end
+
+-- Tickets of a variant claimed: wanted by those admitted who have not made their order yet.
+local function claimed(v)
+  local key = P .. "vclaims:" .. v
   redis.call("ZREMRANGEBYSCORE", key, "-inf", now)
   local sum = 0
   for _, m in ipairs(redis.call("ZRANGE", key, 0, -1)) do
-    sum = sum + tonumber(redis.call("HGET", P .. "claim", m) or "1")
+    sum = sum + (parse(redis.call("HGET", P .. "claim", m))[v] or 0)
   end
   return sum
 end
 
--- Whether a turn can go to a queue whose tickets are counted: only while some are
--- unclaimed, so everyone admitted can buy (the last perhaps fewer than they wanted).
-local function has_room(q)
-  local left = redis.call("HGET", P .. "stock", q)
-  return not left or claimed(q) < tonumber(left)
+-- Whether a buyer wanting ``want`` can be admitted: while some of what they want is
+-- unclaimed (or not counted), so everyone admitted can buy, the last perhaps fewer.
+local function room_for(want)
+  local any = false
+  for v, _ in pairs(parse(want)) do
+    any = true
+    local left = redis.call("HGET", P .. "vstock", v)
+    if not left or claimed(v) < tonumber(left) then return true end
+  end
+  return not any
 end
 
 local function unclaim(m)
-  local q = redis.call("HGET", P .. "passq", m)
-  if q then redis.call("ZREM", P .. "claims:" .. q, m) end
-  redis.call("HDEL", P .. "passq", m)
+  for v, _ in pairs(parse(redis.call("HGET", P .. "claim", m))) do
+    redis.call("ZREM", P .. "vclaims:" .. v, m)
+  end
   redis.call("HDEL", P .. "claim", m)
 end
 
 local function grant(m, q, want)
   redis.call("SET", P .. "pass:" .. m, now + pass_ms, "PX", pass_ms + 60000)
-  redis.call("ZADD", P .. "claims:" .. q, now + pass_ms, m)
-  redis.call("HSET", P .. "passq", m, q)
   redis.call("HSET", P .. "claim", m, want)
+  for v, _ in pairs(parse(want)) do
+    redis.call("ZADD", P .. "vclaims:" .. v, now + pass_ms, m)
+  end
   local turn = redis.call("INCR", P .. "admitted:" .. q)
   redis.call("SET", P .. "turn:" .. m, turn, "PX", pass_ms + 60000)
   redis.call("LPUSH", P .. "served:" .. q, now)
@@ -122,25 +135,31 @@ local function pace(q)
   return (newest - oldest) / (#times - 1)
 end
 
--- Hand out every turn due, one queue after another.
+-- Hand out every turn due, one queue after another; a queue whose first buyer wants only
+-- what those admitted already claim waits its turn.
 local function advance()
   redis.call("SET", P .. "looked", now, "PX", CATCH_UP_MS * 4)
   local given, dropped = 0, 0
   while given < 500 and dropped < 1000 do
-    local pick = nil
+    local pick, head, again = nil, nil, false
     for _, q in ipairs(redis.call("ZRANGE", P .. "turns", 0, -1)) do
-      if serving(q) and has_room(q) then pick = q; break end
+      if serving(q) then
+        local first = redis.call("ZRANGE", P .. "q:" .. q, 0, 0)[1]
+        if not first then
+          redis.call("ZREM", P .. "turns", q)
+        elseif now - tonumber(redis.call("HGET", P .. "seen", first) or "0") > away then
+          drop(first, q)
+          dropped, again = dropped + 1, true
+          break
+        elseif room_for(redis.call("HGET", P .. "want", first)) then
+          pick, head = q, first
+          break
+        end
+      end
     end
-    if not pick then return end
-    local head = redis.call("ZRANGE", P .. "q:" .. pick, 0, 0)[1]
-    if not head then
-      redis.call("ZREM", P .. "turns", pick)
-    elseif now - tonumber(redis.call("HGET", P .. "seen", head) or "0") > away then
-      drop(head, pick)
-      dropped = dropped + 1
-    else
-      if not take_turn(true) then return end
-      local want = tonumber(redis.call("HGET", P .. "want", head) or "1")
+    if not again then
+      if not pick or not take_turn(true) then return end
+      local want = redis.call("HGET", P .. "want", head) or ""
       drop(head, pick)
       grant(head, pick, want)
       given = given + 1
@@ -171,14 +190,17 @@ local function place(m)
   if closed(q) then return {"closed", position, 0, q} end
   local lately = pace(q)
   if lately and opens(q) <= now then
-    return {"waiting", position, math.floor(first + (position - 1) * lately), q}
+    -- This queue's next turn comes a pace after its last, then one a pace for each ahead.
+    local last = tonumber(redis.call("LINDEX", P .. "served:" .. q, 0))
+    local next_turn = math.max(last + lately - now, first)
+    return {"waiting", position, math.floor(next_turn + (position - 1) * lately), q}
   end
   return {"waiting", position, math.floor(first + (before - 1) * interval), q}
 end
 
 if op == "enter" then
   local q, address, cap = ARGV[9], ARGV[10], tonumber(ARGV[11])
-  local rank, opens_at, want = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
+  local rank, opens_at, want = tonumber(ARGV[12]), tonumber(ARGV[13]), ARGV[14]
   if opens_at > 0 then
     redis.call("HSET", P .. "opens", q, opens_at)
   else
@@ -188,8 +210,9 @@ if op == "enter" then
   if has_pass(member) or redis.call("HEXISTS", P .. "where", member) == 1 then
     return place(member)
   end
-  -- Nobody waits for a turn anywhere (advance gave every due turn) and one is free: in.
-  if serving(q) and has_room(q) and take_turn(false) then
+  -- Nobody waits in this line and a turn is free (advance gave every due turn): in.
+  local nobody_ahead = redis.call("ZCARD", P .. "q:" .. q) == 0
+  if nobody_ahead and serving(q) and room_for(want) and take_turn(false) then
     grant(member, q, want)
     return place(member)
   end
@@ -218,10 +241,12 @@ elseif op == "leave" then
   unclaim(member)
   return 1
 elseif op == "stock" then
-  if tonumber(ARGV[10]) < 0 then
-    redis.call("HDEL", P .. "stock", ARGV[9])
-  else
-    redis.call("HSET", P .. "stock", ARGV[9], ARGV[10])
+  for i = 9, #ARGV - 1, 2 do
+    if tonumber(ARGV[i + 1]) < 0 then
+      redis.call("HDEL", P .. "vstock", ARGV[i])
+    else
+      redis.call("HSET", P .. "vstock", ARGV[i], ARGV[i + 1])
+    end
   end
   return 1
 elseif op == "close" then
@@ -299,13 +324,14 @@ class Room:
         address: str,
         cap: int,
         opens_at: float = 0.0,
-        tickets: int = 1,
+        wants: dict[int, int] | None = None,
     ) -> Place:
         """Take a place (or a pass straight away); a member with one keeps it. Before
         ``opens_at`` a place's rank is drawn at random, ahead of every later arrival."""
         rank = secrets.randbelow(1_000_000) / 1_000_000 if opens_at > self.clock() else -1
         opens_ms = int(opens_at * 1000)
-        found = self._run("enter", rules, member, queue, address, cap, rank, opens_ms, tickets)
+        want = ",".join(f"{v}:{n}" for v, n in (wants or {}).items())
+        found = self._run("enter", rules, member, queue, address, cap, rank, opens_ms, want)
         return _place(found)
 
     def status(self, member: str, rules: Rules) -> Place:
@@ -319,10 +345,12 @@ class Room:
     def leave(self, member: str) -> None:
         self._run("leave", Rules(0), member)
 
-    def set_stock(self, queue: str, tickets: int | None) -> None:
-        """Tickets ``queue`` can still sell (None: no count): turns go to it only while
-        those admitted and not yet in an order claim fewer."""
-        self._run("stock", Rules(0), "", queue, -1 if tickets is None else tickets)
+    def set_stock(self, left: dict[int, int | None]) -> None:
+        """What each variant can still sell (None: no count). A buyer is admitted only while
+        some of what they want is not claimed by those admitted before them."""
+        pairs = [x for v, n in left.items() for x in (v, -1 if n is None else n)]
+        if pairs:
+            self._run("stock", Rules(0), "", *pairs)
 
     def close(self, queue: str) -> None:
         """What ``queue`` waits for is sold out: no turns for it until ``reopen``."""

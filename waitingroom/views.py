@@ -23,7 +23,8 @@ from django_htmx.http import HttpResponseStopPolling
 
 from catalog import cards, reads
 from infra import swr
-from tenancy.current import TenantRequest
+from replica import versions
+from tenancy.current import TenantRequest, current
 
 from . import door
 from .room import Place
@@ -66,12 +67,37 @@ def _types(event: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+_events: dict[tuple[str, int], tuple[Any, dict[str, Any]]] = {}
+KEPT_EVENTS = 256
+
+
+def _event(event_id: int) -> dict[str, Any] | None:
+    """The event as the replica has it, kept in this process while the merchant's replica
+    version stays the same (read at most once a second): every waiting page asks for it
+    every few seconds."""
+    namespace = current().namespace
+    version = versions.current(namespace)
+    kept = _events.get((namespace, event_id))
+    if kept is not None and version is not None and kept[0] == version:
+        return kept[1]
+    try:
+        event: dict[str, Any] = reads.event_detail(event_id).value
+    except swr.Unavailable:
+        return None
+    if len(_events) >= KEPT_EVENTS:
+        _events.clear()
+    _events[(namespace, event_id)] = (version, event)
+    return event
+
+
+def forget_events() -> None:
+    """Tests: read every event from the replica again."""
+    _events.clear()
+
+
 def wanted(choice: door.Choice) -> Wanted:
     """The chosen tickets as the replica has them now (no API call)."""
-    try:
-        event: dict[str, Any] | None = reads.event_detail(choice.event_id).value
-    except swr.Unavailable:
-        event = None
+    event = _event(choice.event_id)
     types = {rt.get("variant_id"): rt for rt in _types(event)} if event else {}
     lines = []
     for variant_id, quantity in choice.chosen.items():
@@ -144,8 +170,8 @@ def _settle(request: TenantRequest, choice: door.Choice, want: Wanted, place: Pl
     """The state to show, acting on what sold out: a buyer whose tickets are all gone leaves
     the queue (and is told so); an event with nothing left stops taking turns until it has."""
     is_event_queue = choice.queue.startswith("e:")
-    if is_event_queue and want.event is not None:
-        door.room().set_stock(choice.queue, door.tickets_left(want.event))
+    if want.event is not None:
+        door.note_stock(choice.event_id, want.event)
     if is_event_queue and want.event_sold_out:
         door.room().close(choice.queue)
     elif is_event_queue and place.state == "closed":
