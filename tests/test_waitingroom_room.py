@@ -261,7 +261,7 @@ def test_the_expected_wait_follows_the_pace_the_queue_really_gets(room, clock):
 
 
 def test_turns_stop_while_those_admitted_claim_every_ticket_left(room, clock):
-    room.set_stock({7: 3, 8: None})
+    room.set_stock({7: 3, 8: None}, 1)
     assert enter(room, "a", "e:a:1", wants={7: 2}).admitted
     enter(room, "b", "e:a:1", wants={7: 2})
     enter(room, "c", "e:a:1", wants={7: 1})
@@ -270,24 +270,25 @@ def test_turns_stop_while_those_admitted_claim_every_ticket_left(room, clock):
     clock.tick(2)
     assert room.status("c", EVERY_2S).position == 1  # 4 claimed of 3: nobody more
     room.use_pass("a")  # a's order holds its 2; the copy's stock says 1 left
-    room.set_stock({7: 1})
+    room.set_stock({7: 1}, 2)
+    room.set_stock({7: 3}, 1)  # a slower reader's older copy changes nothing
     clock.tick(2)
     assert not room.status("c", EVERY_2S).admitted  # b still claims 2
     room.use_pass("b")  # b bought the last one (fewer than wanted)
-    room.set_stock({7: 0})
+    room.set_stock({7: 0}, 3)
     clock.tick(2)
     assert not room.status("c", EVERY_2S).admitted
     # Someone behind who wants a type without a count waits behind c, in order.
     enter(room, "d", "e:a:1", wants={8: 1})
     clock.tick(2)
     assert room.status("d", EVERY_2S).position == 2
-    room.set_stock({7: 1})  # a hold lapsed elsewhere: one came back
+    room.set_stock({7: 1}, 4)  # a hold lapsed elsewhere: one came back
     clock.tick(2)
     assert room.status("c", EVERY_2S).admitted
 
 
 def test_a_lapsed_pass_gives_its_claim_back(room, clock):
-    room.set_stock({7: 2})
+    room.set_stock({7: 2}, 1)
     assert enter(room, "a", "e:a:1", wants={7: 2}).admitted
     enter(room, "b", "e:a:1", wants={7: 1})
     clock.tick(20)

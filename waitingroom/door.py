@@ -174,15 +174,14 @@ def entered(request: HttpRequest, event_id: int) -> None:
     request.session.pop(CHOICE_KEY, None)
 
 
-def note_stock(event_id: int, event: dict[str, Any] | None = None) -> None:
+def note_stock(event_id: int) -> None:
     """Tell the room what each of the event's types can still sell, as the replica has it
-    (no API call): buyers are admitted only while some of what they want is unclaimed."""
-    if event is None:
-        try:
-            event = reads.event_detail(event_id).value
-        except swr.Unavailable:
-            return
-    room().set_stock(tickets_left(event))
+    now (no API call): buyers are admitted only while some of what they want is unclaimed."""
+    try:
+        found = reads.event_detail(event_id)
+    except swr.Unavailable:
+        return
+    room().set_stock(tickets_left(found.value), found.fetched_at)
 
 
 def tickets_left(event: dict[str, Any]) -> dict[int, int | None]:

@@ -29,7 +29,7 @@ from infra.rediscache import run_script
 # ARGV: op, now (ms), interval (ms a pass), tolerance (ms: (burst - 1) × interval), away (ms),
 # pass (ms), member, holding (1: no turns now), then the op's own: enter: queue, address,
 # cap per address, rank (-1: by arrival), opens at (ms, 0: open), what is wanted ("variant:
-# quantity,…"); stock: pairs of variant, tickets left (-1: no count).
+# quantity,…"); stock: the copy's version, then pairs of variant, tickets left (-1: no count).
 SCRIPT = """
 local P = KEYS[1]
 local op, now = ARGV[1], tonumber(ARGV[2])
@@ -241,11 +241,16 @@ elseif op == "leave" then
   unclaim(member)
   return 1
 elseif op == "stock" then
-  for i = 9, #ARGV - 1, 2 do
-    if tonumber(ARGV[i + 1]) < 0 then
-      redis.call("HDEL", P .. "vstock", ARGV[i])
-    else
-      redis.call("HSET", P .. "vstock", ARGV[i], ARGV[i + 1])
+  -- Counts read from an older copy than the last ones given are ignored.
+  local version = tonumber(ARGV[9])
+  for i = 10, #ARGV - 1, 2 do
+    if tonumber(redis.call("HGET", P .. "vstockv", ARGV[i]) or "-1") <= version then
+      redis.call("HSET", P .. "vstockv", ARGV[i], version)
+      if tonumber(ARGV[i + 1]) < 0 then
+        redis.call("HDEL", P .. "vstock", ARGV[i])
+      else
+        redis.call("HSET", P .. "vstock", ARGV[i], ARGV[i + 1])
+      end
     end
   end
   return 1
@@ -345,12 +350,13 @@ class Room:
     def leave(self, member: str) -> None:
         self._run("leave", Rules(0), member)
 
-    def set_stock(self, left: dict[int, int | None]) -> None:
-        """What each variant can still sell (None: no count). A buyer is admitted only while
-        some of what they want is not claimed by those admitted before them."""
+    def set_stock(self, left: dict[int, int | None], version: float) -> None:
+        """What each variant can still sell (None: no count), as the catalog copy of
+        ``version`` has it (an older copy's counts never replace a newer's). A buyer is
+        admitted only while some of what they want is not claimed by those admitted."""
         pairs = [x for v, n in left.items() for x in (v, -1 if n is None else n)]
         if pairs:
-            self._run("stock", Rules(0), "", *pairs)
+            self._run("stock", Rules(0), "", version, *pairs)
 
     def close(self, queue: str) -> None:
         """What ``queue`` waits for is sold out: no turns for it until ``reopen``."""

@@ -145,7 +145,7 @@ def waiting(request: TenantRequest) -> HttpResponse:
         "choice": choice,
         "wanted": want,
         "wait_minutes": _minutes(place.wait_seconds),
-        "poll_seconds": settings.WAITING_ROOM_POLL_SECONDS,
+        "poll_seconds": poll_seconds(place),
         "event_path": _event_path(choice) if choice else reverse("home"),
     }
     if "application/json" in request.headers.get("Accept", ""):
@@ -155,7 +155,7 @@ def waiting(request: TenantRequest) -> HttpResponse:
                 "position": place.position,
                 "wait_seconds": round(place.wait_seconds, 1),
                 "turn": place.turn,
-                "poll_seconds": settings.WAITING_ROOM_POLL_SECONDS,
+                "poll_seconds": poll_seconds(place),
             }
         )
     if request.htmx:
@@ -170,8 +170,6 @@ def _settle(request: TenantRequest, choice: door.Choice, want: Wanted, place: Pl
     """The state to show, acting on what sold out: a buyer whose tickets are all gone leaves
     the queue (and is told so); an event with nothing left stops taking turns until it has."""
     is_event_queue = choice.queue.startswith("e:")
-    if want.event is not None:
-        door.note_stock(choice.event_id, want.event)
     if is_event_queue and want.event_sold_out:
         door.room().close(choice.queue)
     elif is_event_queue and place.state == "closed":
@@ -191,6 +189,14 @@ def _opens_in(choice: door.Choice | None) -> int:
     _queue, opens_at = door.queue_of(choice.event_id)
     left = opens_at - door.room().clock()
     return _minutes(left) if left > 0 else 0
+
+
+def poll_seconds(place: Place) -> float:
+    """How soon the page looks again: often near the front (the turn is close), less often
+    further back (thousands of pages looking cost the server, not the API)."""
+    if place.position > settings.WAITING_ROOM_FRONT:
+        return float(settings.WAITING_ROOM_POLL_BACK_SECONDS)
+    return float(settings.WAITING_ROOM_POLL_SECONDS)
 
 
 def _minutes(seconds: float) -> int:

@@ -133,7 +133,10 @@ WAITING_ROOM_BURST = int(os.environ.get("WAITING_ROOM_BURST", "3"))
 WAITING_ROOM_AWAY_SECONDS = float(os.environ.get("WAITING_ROOM_AWAY_SECONDS", "180"))
 WAITING_ROOM_PASS_SECONDS = float(os.environ.get("WAITING_ROOM_PASS_SECONDS", "120"))
 WAITING_ROOM_PLACES_PER_ADDRESS = int(os.environ.get("WAITING_ROOM_PLACES_PER_ADDRESS", "6"))
+# The waiting page looks again this often among the first WAITING_ROOM_FRONT, else less often.
 WAITING_ROOM_POLL_SECONDS = float(os.environ.get("WAITING_ROOM_POLL_SECONDS", "5"))
+WAITING_ROOM_POLL_BACK_SECONDS = float(os.environ.get("WAITING_ROOM_POLL_BACK_SECONDS", "8"))
+WAITING_ROOM_FRONT = int(os.environ.get("WAITING_ROOM_FRONT", "50"))
 WAITING_ROOM_KEY_PREFIX = os.environ.get("WAITING_ROOM_KEY_PREFIX", "sf:room:")
 # "api": one budget per API URL, shared by every merchant (the limit is per address);
 # "credential": one per API key.
