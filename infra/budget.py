@@ -466,15 +466,17 @@ class Budget:
                 local.pause(key, seconds * 1000)
 
     def backlog(self) -> float:
-        """Seconds the shared bucket is booked ahead of now: how long a checkout call made
-        now would wait for its turn."""
-        if Policy.current() is None:
+        """How long a checkout call made now would wait for its turn (seconds): how far the
+        shared bucket is booked ahead of now, past the burst it may use at once."""
+        policy = Policy.current()
+        if policy is None:
             return 0.0
         try:
-            return backend().ahead(self.key) / 1000
+            ahead = backend().ahead(self.key)
         except RedisError as exc:
             _warn_store_down(exc)
-            return local.ahead(self.key) / 1000
+            ahead = local.ahead(self.key)
+        return max(0.0, ahead - policy.tolerance_ms(CHECKOUT)) / 1000
 
     def longest_wait(self) -> float:
         """How long the current caller would wait for its turn (a batch job: any time)."""

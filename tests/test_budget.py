@@ -366,3 +366,19 @@ def test_a_429_during_a_batch_call_is_waited_out_and_sent_again(bucket, clock):
         client.list_categories()
     first, second = client.seen
     assert second - first == 4.0
+
+
+def test_the_backlog_is_the_wait_a_checkout_call_would_have_past_the_burst(settings):
+    settings.UPSTREAM_BUDGET_PER_MINUTE = 60  # a call a second
+    settings.UPSTREAM_SYNC_RESERVE = 0
+    settings.UPSTREAM_BUDGET_BURST = 5
+    budget.local.reset()
+    bucket = budget.Budget(f"backlog-{uuid.uuid4().hex}", sleep=lambda seconds: None)
+    for _ in range(5):  # the burst: booked ahead, but a call now would still go at once
+        bucket.take()
+    assert bucket.backlog() == pytest.approx(1.0, abs=0.2)
+    for _ in range(3):
+        bucket.take()
+    assert bucket.backlog() == pytest.approx(4.0, abs=0.2)
+    settings.UPSTREAM_BUDGET_PER_MINUTE = 0
+    assert bucket.backlog() == 0

@@ -6,9 +6,9 @@ the sync's reserve: ``infra.budget.Policy``), the rest being room for catalog re
 admission costs is measured: every checkout call and every admission is counted in the
 shared cache per minute, and over the last ``WINDOW_MINUTES`` the ratio is the cost, once
 enough buyers were admitted to tell; until then ``WAITING_ROOM_CALLS_PER_CHECKOUT``.
-When the shared bucket is booked more than half a checkout wait ahead (more callers than it
-carries, whatever the reason), nobody is admitted until it catches up: those in checkout
-go first.
+When a checkout call made now would wait more than half of ``UPSTREAM_CHECKOUT_WAIT`` for
+its turn (more callers than the bucket carries, whatever the reason), nobody is admitted
+until it catches up: those in checkout go first.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def admissions_per_minute(now: Callable[[], float] = time.time) -> float:
 
 def rules(backlog: float, now: Callable[[], float] = time.time) -> Rules:
     """The room's rules now; no admission at all while checkouts' calls are backed up
-    (``backlog``: seconds the shared bucket is booked ahead)."""
+    (``backlog``: seconds a checkout call made now would wait for its turn)."""
     per_minute = admissions_per_minute(now)
     return Rules(
         interval_ms=60_000 / per_minute if per_minute else 0.0,
