@@ -131,7 +131,7 @@ WAITING_ROOM_BURST = int(os.environ.get("WAITING_ROOM_BURST", "3"))
 # A place not looked at for this long is given up when it reaches the head of its queue;
 # a turn not taken within WAITING_ROOM_PASS_SECONDS lapses.
 WAITING_ROOM_AWAY_SECONDS = float(os.environ.get("WAITING_ROOM_AWAY_SECONDS", "180"))
-WAITING_ROOM_PASS_SECONDS = float(os.environ.get("WAITING_ROOM_PASS_SECONDS", "120"))
+WAITING_ROOM_PASS_SECONDS = float(os.environ.get("WAITING_ROOM_PASS_SECONDS", "300"))
 WAITING_ROOM_PLACES_PER_ADDRESS = int(os.environ.get("WAITING_ROOM_PLACES_PER_ADDRESS", "6"))
 # The waiting page looks again this often among the first WAITING_ROOM_FRONT, else less often.
 WAITING_ROOM_POLL_SECONDS = float(os.environ.get("WAITING_ROOM_POLL_SECONDS", "5"))
