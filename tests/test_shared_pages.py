@@ -79,6 +79,8 @@ def test_an_event_page_is_the_same_bytes_for_every_buyer(
     own = buyer.get(path, **GZIP)  # rendered again in this client's own handler
     _assert_shared(own)
     assert own.content == first.content
+    # The add lowered the copy's stock (a new replica version): the page as it is now.
+    assert web.get(path, **GZIP).content == first.content
 
     def not_rendered_again(*args, **kwargs):
         raise AssertionError("the page should come from the page cache")

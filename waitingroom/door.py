@@ -25,6 +25,7 @@ from catalog import reads
 from infra import budget, swr
 from infra.clientip import client_ip
 from infra.rediscache import SharedClientRedisCache
+from tenancy import keys
 from tenancy.current import current
 
 from . import capacity
@@ -109,7 +110,7 @@ def queue_of(event_id: int) -> tuple[str, float]:
 
 def on_sale_at(slug: str, event_id: int) -> float | None:
     """When ``event_id`` goes on sale, if it is marked for an on-sale (read every few s)."""
-    key = f"room:onsale:{slug}:{event_id}"
+    key = keys.key("room-onsale", event_id)
     cache = caches["default"]
     found = cache.get(key)
     if found is None:
