@@ -50,18 +50,25 @@ def listening_socket(host: str = "127.0.0.1") -> Listener:
 def wait_for(
     url: str, proc: subprocess.Popen, *, log: Path | None = None, timeout: float = 60
 ) -> None:
-    """Wait until ``url`` answers, failing fast (with the log's tail) if ``proc`` exits."""
+    """Wait until ``url`` answers, failing fast (with the log's tail) if ``proc`` exits.
+
+    A socket made before the server starts accepts connections at once: each try waits up to
+    10 s for an answer, so requests given up on do not pile up in its backlog for the server
+    to work through when it starts."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            tail = log.read_text()[-3000:] if log else ""
-            raise RuntimeError(f"the process serving {url} exited ({proc.returncode})\n{tail}")
+            raise RuntimeError(f"the process serving {url} exited ({proc.returncode}){_tail(log)}")
         try:
-            httpx.get(url, timeout=2)
+            httpx.get(url, timeout=httpx.Timeout(10, connect=2))
             return
         except httpx.TransportError:
             time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up within {timeout:.0f}s")
+    raise RuntimeError(f"{url} did not come up within {timeout:.0f}s{_tail(log)}")
+
+
+def _tail(log: Path | None) -> str:
+    return "\n" + log.read_text()[-3000:] if log is not None and log.exists() else ""
 
 
 def control(

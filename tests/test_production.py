@@ -214,7 +214,7 @@ def test_make_serve_serves_under_gunicorn_behind_a_tls_proxy(tmp_path):
             start_new_session=True,
         )
     try:
-        wait_for(f"{base}/healthz", proc, log=log, timeout=120)
+        wait_for(f"{base}/healthz", proc, log=log, timeout=180)
         health = httpx.get(f"{base}/healthz", timeout=30)
         assert health.status_code == 200  # load balancers probe over plain HTTP
         assert health.json()["api"]["ok"] is True
