@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; break; fi; done)
 
-.PHONY: install demo serve test test-production test-clocks lint debian-packages clean embed
+.PHONY: install demo serve test test-production test-clocks lint debian-packages clean embed messages
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 is required (pyenv install 3.12)." >&2; exit 1; }
@@ -16,12 +16,14 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# What the tests need from Debian: Chromium (browser tests, required) and nginx (the reference
-# proxy cache, deploy/nginx.conf; its tests skip without it). Installed when missing, as root.
+# What the tests need from Debian: Chromium (browser tests, required), gettext (the translation
+# catalogues' check) and nginx (the reference proxy cache, deploy/nginx.conf; its tests skip
+# without it). Installed when missing, as root.
 debian-packages:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="chromium"; \
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	command -v msgmerge >/dev/null 2>&1 || missing="$$missing gettext"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -72,6 +74,11 @@ test-clocks: install debian-packages node_modules/.installed
 	  $(BIN)/python -m pytest -m dates --clock=$$clock || failed="$$failed $$clock"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "test-clocks failed at:$$failed" >&2; exit 1; fi
+
+# The translation catalogues (locale/): the strings marked since, then compiled. The suite checks
+# that none is missing, untranslated or fuzzy (tests/test_languages.py).
+messages: install
+	$(BIN)/python -m devtools.messages
 
 lint: install
 	$(BIN)/ruff check .

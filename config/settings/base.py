@@ -418,7 +418,8 @@ STORAGES = {
 LANGUAGE_CODE = "en-us"
 # Only languages whose translations ship: a page's language, its words and its date and number
 # formats must agree (screen readers pick their voice from <html lang>).
-LANGUAGES = [("en", "English")]
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
