@@ -7,10 +7,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import format_currency
 from django.utils.formats import date_format, number_format, time_format
+from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext as _
-
-SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
 def money(value: Any, currency: str = "") -> str:
@@ -36,11 +36,13 @@ def money_exact(value: Any, currency: str = "") -> str:
 
 
 def cents_text(amount: Decimal, currency: str) -> str:
-    digits = 0 if currency == "JPY" else 2
+    """``amount`` of ``currency`` as the active language writes it (CLDR, through Babel):
+    "$48.36", "48,36 $", "48,36 $US"; the minus sign is a true one."""
     sign = "−" if amount < 0 else ""
-    text = number_format(abs(amount), digits, use_l10n=True, force_grouping=True)
-    symbol = SYMBOLS.get(currency)
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+    if len(currency) != 3 or not currency.isalpha():
+        return sign + number_format(abs(amount), 2, use_l10n=True, force_grouping=True)
+    locale = to_locale(get_language() or "en")
+    return sign + format_currency(abs(amount), currency.upper(), locale=locale)
 
 
 def cents(value: int, currency: str) -> str:

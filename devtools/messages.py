@@ -120,10 +120,14 @@ def _compiled(code: str) -> bool:
         return {
             (e.msgctxt or "", e.msgid, e.msgstr or repr(sorted(e.msgstr_plural.items())))
             for e in entries
-            if not e.obsolete and "fuzzy" not in e.flags and e.translated()
+            if not e.obsolete and "fuzzy" not in e.flags and _has_text(e)
         }
 
     return pairs(polib.pofile(str(po_path))) == pairs(polib.mofile(str(mo_path)))
+
+
+def _has_text(entry: polib._BaseEntry) -> bool:
+    return bool(entry.msgstr) or any(entry.msgstr_plural.values())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,7 +37,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.middleware.gzip import GZipMiddleware, re_accepts_gzip
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.utils.translation import get_language_from_request
+from django.utils.translation import get_language
 
 SKIP_HEADERS = {"set-cookie", "server-timing", "content-length"}
 MAX_PAGES = 500
@@ -111,8 +111,6 @@ class SharedPageMiddleware:
 
     def _share(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         vary = _vary(response)
-        if len(settings.LANGUAGES) == 1:  # LocaleMiddleware's, but there is one language
-            vary = [v for v in vary if v.lower() != "accept-language"]
         if vary:
             response["Vary"] = ", ".join(vary)
         elif response.has_header("Vary"):
@@ -166,7 +164,7 @@ class PageCacheMiddleware:
                 tenant.shop.namespace if tenant is not None else "",
                 "https" if request.is_secure() else "http",
                 request.get_host(),
-                get_language_from_request(request),
+                get_language() or "",  # tenancy.language's choice
                 "htmx" if request.headers.get("HX-Request") else "page",
                 "gzip" if accepts_gzip(request) else "plain",
                 request.get_full_path()[:1000],

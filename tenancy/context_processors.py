@@ -1,7 +1,7 @@
 """What every page's template knows of the merchant: its ``shop`` (name, logo, links),
 ``embed`` (framed pages: the host page and frame, their theme, the page's path as the host
-may see it), its brand stylesheet, and whether the deployment sells through the sandbox (a
-badge says payments are test payments)."""
+may see it), its brand stylesheet, the footer's language links, and whether the deployment
+sells through the sandbox (a badge says payments are test payments)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from . import language as languages
 from .current import Tenant
 
 
@@ -18,7 +19,7 @@ def tenant(request: HttpRequest) -> dict[str, Any]:
     shop = current.shop if current is not None else None
     brand_css_url = ""
     if current is not None and shop is not None and shop.has_branding:
-        brand_css_url = f"{current.prefix}brand.css?v={shop.brand_version}"
+        brand_css_url = f"{current.merchant_prefix}brand.css?v={shop.brand_version}"
     embed = current.embed if current is not None else None
     return {
         "sandbox_mode": settings.SANDBOX_MODE,
@@ -33,4 +34,5 @@ def tenant(request: HttpRequest) -> dict[str, Any]:
         else "",
         "brand_css_url": brand_css_url,
         "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
+        "language_links": languages.switch_links(request),
     }

@@ -57,7 +57,13 @@ class Tenant:
     shop: Shop
     prefix: str  # the merchant's pages start here (the script prefix without any embed part)
     embed: Embed | None = None
+    language: str = ""  # the language the URL names (part of ``prefix``), if any
     _previous_prefix: str = "/"
+
+    @property
+    def merchant_prefix(self) -> str:
+        """The merchant's pages in no particular language (``prefix`` without the URL's)."""
+        return self.prefix.removesuffix(f"{self.language}/") if self.language else self.prefix
 
     @property
     def script_prefix(self) -> str:

@@ -1,10 +1,11 @@
 """Which merchant a request is for, and whether it is framed (embed mode).
 
 A merchant is found by the request's host (its custom domains) or by a ``/m/<slug>/``
-prefix; anything else is the default merchant. ``…/embed/`` after that selects the embed
-layout, and ``…/embed/s/<reference>/`` carries an embed session (``tenancy.embed``). Those
-parts leave the path for the script prefix (``Tenant``), so the views and their URL names
-are the same in every mode.
+prefix; anything else is the default merchant. A shipped language's code may follow
+(``/de/``, ``tenancy.language``). ``…/embed/`` after that selects the embed layout, and
+``…/embed/s/<reference>/`` carries an embed session (``tenancy.embed``). Those parts leave
+the path for the script prefix (``Tenant``), so the views and their URL names are the same in
+every mode.
 """
 
 from __future__ import annotations
@@ -17,13 +18,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
-from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
 from django.urls import get_script_prefix
-from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
-from . import embed as embeds
+from . import language as languages
 from . import shop as shops
 from .current import Embed, Tenant
 
@@ -61,7 +60,14 @@ class TenantMiddleware:
         shop, prefix, rest, scoped = self._merchant(request, base, path)
         if rest is None:  # "/m/slug": its home is "/m/slug/"
             return HttpResponsePermanentRedirect(f"{base}{shop.path_prefix}")
-        tenant = Tenant(shop, prefix)
+        in_language = languages.from_path(rest)
+        language = ""
+        if in_language is not None:
+            language, rest = in_language
+            if rest is None:  # "/de": its home is "/de/"
+                return HttpResponsePermanentRedirect(f"{prefix}{language}/")
+            prefix, scoped = f"{prefix}{language}/", True
+        tenant = Tenant(shop, prefix, language=language)
         embed = _EMBED_PATH.match(rest)
         if embed:
             tenant.embed = Embed(base_prefix=f"{prefix}embed/", token_in_url=embed["token"])
@@ -114,20 +120,6 @@ class EmbedFramingMiddleware:
             patch_cache_control(response, private=True)
             response["X-Robots-Tag"] = "noindex, nofollow"
         return response
-
-
-class EmbedLocaleMiddleware(LocaleMiddleware):
-    """Django's, and in a frame the language the host page asked for (``data-lang``), kept
-    in the embed session: a frame has no language cookie, and the host page knows its own."""
-
-    def process_request(self, request: HttpRequest) -> None:
-        super().process_request(request)
-        tenant: Tenant | None = getattr(request, "tenant", None)
-        if tenant is not None and tenant.embed is not None:
-            lang = embeds.prefill(request).get("lang")
-            if lang:
-                translation.activate(lang)
-                request.LANGUAGE_CODE = translation.get_language()
 
 
 class PartitionedMorsel(Morsel[str]):

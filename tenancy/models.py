@@ -78,8 +78,12 @@ class Merchant(models.Model):
     )
     locale = models.CharField(
         max_length=10,
-        default="en",
-        help_text="The language its pages speak; one of the languages this deployment ships.",
+        blank=True,
+        default="",
+        help_text=(
+            "The language its pages speak, one of the languages this deployment ships; "
+            "blank: each buyer's browser decides."
+        ),
     )
     logo_url = models.URLField("logo URL", blank=True)
     primary_colour = models.CharField(max_length=7, default=branding.DEFAULT_PRIMARY)
@@ -136,7 +140,7 @@ class Merchant(models.Model):
         errors: dict[str, list[str]] = {}
         self._clean_lines("embed_origins", normalise_origin, errors)
         self._clean_lines("domains", normalise_domain, errors)
-        if self.locale not in dict(settings.LANGUAGES):
+        if self.locale and self.locale not in dict(settings.LANGUAGES):
             shipped = ", ".join(dict(settings.LANGUAGES))
             errors["locale"] = [f"Not a language this deployment ships ({shipped})."]
         taken = self._domains_taken()

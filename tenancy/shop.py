@@ -33,7 +33,7 @@ class Shop:
     api_url: str
     api_key: str = field(repr=False)
     currency: str = "USD"
-    locale: str = "en"
+    locale: str = ""  # the language its pages speak ("": the buyer's browser decides)
     logo_url: str = ""
     primary_colour: str = branding.DEFAULT_PRIMARY
     accent_colour: str = branding.DEFAULT_ACCENT
@@ -96,6 +96,7 @@ def default_shop() -> Shop:
         api_url=settings.GM_API_URL,
         api_key=settings.GM_API_KEY,
         currency=settings.STOREFRONT_CURRENCY,
+        locale=settings.STOREFRONT_LOCALE,
         embed_origins=tuple(settings.FRAME_ANCESTORS),
     )
 

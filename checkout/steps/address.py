@@ -4,14 +4,16 @@ has a ``delivery`` step; and the state/province select a country change swaps in
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from babel import Locale
 from django import forms
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext, to_locale
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
@@ -21,6 +23,22 @@ from infra import swr
 
 from ..forms import MAX_TEXT, FastSelect, NotHtmlRequiredSelect, StepForm, SummaryError
 from .base import Order, Step, StepContext
+
+
+def country_choices(countries: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The API's countries named in the page's language (CLDR's names, through Babel, by the
+    ISO code each carries; the API's English name where it has none), in that language's
+    alphabetical order."""
+    names = Locale.parse(to_locale(get_language() or "en")).territories
+    named = [(str(c["id"]), names.get(str(c.get("code") or ""), c["name"])) for c in countries]
+    return sorted(named, key=lambda choice: _sort_key(choice[1]))
+
+
+def _sort_key(name: str) -> str:
+    # Accents sort with their letter ("Österreich" among the O's).
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch)
+    ).casefold()
 
 
 class AddressForm(StepForm):
@@ -62,9 +80,7 @@ class AddressForm(StepForm):
         super().__init__(*args, **kwargs)
         country = self.fields["country"]
         assert isinstance(country, forms.ChoiceField)
-        country.choices = [("", _("Choose a country"))] + [
-            (str(c["id"]), c["name"]) for c in countries
-        ]
+        country.choices = [("", _("Choose a country")), *country_choices(countries)]
         # Changing the country swaps in that country's states (progressive enhancement).
         prefix = self.prefix or "bill"
         self.fields["country"].widget.attrs.update(

@@ -81,6 +81,8 @@ GM_READ_TIMEOUT = float(os.environ.get("GM_READ_TIMEOUT", "10"))
 # Empty: sell in the currency the API prices each type in (its default price).
 STOREFRONT_CURRENCY = os.environ.get("STOREFRONT_CURRENCY", "")
 STOREFRONT_NAME = os.environ.get("STOREFRONT_NAME", "Tickets")
+# The default merchant's language (one of LANGUAGES); unset, each buyer's browser decides.
+STOREFRONT_LOCALE = os.environ.get("STOREFRONT_LOCALE", "")
 CATALOG_TTL = float(os.environ.get("CATALOG_TTL", "30"))
 CATALOG_STALE = float(os.environ.get("CATALOG_STALE", "600"))
 # The catalog replica (replica/): a full pass of each merchant's catalog this often, a pass
@@ -264,6 +266,8 @@ MIDDLEWARE = [
     "tenancy.middleware.TenantMiddleware",
     "tenancy.middleware.EmbedFramingMiddleware",
     "tenancy.adminhost.AdminHostMiddleware",
+    # The page's language, before the page cache looks for a copy in it.
+    "tenancy.language.LanguageMiddleware",
     # Server-Timing counts the wait for a slot as the storefront's time.
     "infra.timing.UpstreamTimingMiddleware",
     "infra.admission.CpuSlotMiddleware",
@@ -276,8 +280,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenancy.sessions.TenantSessionMiddleware",
-    # Django's LocaleMiddleware, and a frame's data-lang (from its session).
-    "tenancy.middleware.EmbedLocaleMiddleware",
+    # A frame speaks its host page's data-lang (from its session).
+    "tenancy.language.EmbedLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

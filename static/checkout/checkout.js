@@ -49,7 +49,8 @@
     form.querySelectorAll("[data-needs-js]").forEach(function (el) { el.hidden = false; });
     loadStripe(form.dataset.stripeJs).then(function (Stripe) {
       state.stripe = Stripe(form.dataset.tokenizeKey);
-      state.card = state.stripe.elements().create("card");
+      // Stripe's own messages (a declined or mistyped card) in the page's language.
+      state.card = state.stripe.elements({ locale: document.documentElement.lang || "auto" }).create("card");
       state.card.mount(mount);
       labelCardInputs(mount);
     }).catch(function () {
