@@ -110,6 +110,22 @@ def test_shared_pages_are_kept_and_served_again(nginx, gm):
         assert plain.text == again.text
 
 
+def test_each_language_is_kept_apart(nginx):
+    def lang(response: httpx.Response) -> str:
+        return re.search(r'<html lang="([^"]+)"', response.text)[1]  # type: ignore[index]
+
+    english = httpx.get(nginx + "/", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    german = httpx.get(nginx + "/", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    assert lang(english) == "en" and lang(german) == "de"
+    again = httpx.get(nginx + "/", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    assert _status(again) == "HIT" and lang(again) == "de"
+    # A page whose URL names its language is one copy, whatever the browser asks for.
+    french = httpx.get(nginx + "/fr/", headers={"Accept-Language": "de"})
+    spanish_browser = httpx.get(nginx + "/fr/", headers={"Accept-Language": "es"})
+    assert lang(french) == "fr" and _status(spanish_browser) == "HIT"
+    assert lang(spanish_browser) == "fr"
+
+
 def test_htmx_fragments_are_kept_apart_from_pages(nginx):
     page = httpx.get(nginx + "/").text
     more = re.search(r'hx-get="([^"]*cursor=[^"]+)"', page)
