@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MerchantToolsConfig(AppConfig):
@@ -7,4 +8,4 @@ class MerchantToolsConfig(AppConfig):
     "resend my tickets"."""
 
     name = "merchant_tools"
-    verbose_name = "Merchant tools"
+    verbose_name = _("Merchant tools")

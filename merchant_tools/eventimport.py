@@ -1,6 +1,7 @@
 """The event import's CSV files, read into specs, and the API payloads made from them.
 
-Pure Python: no Django, no HTTP. ``merchant_tools.eventsync`` sends what this module builds.
+Pure Python: no HTTP, and of Django only the translation of its messages.
+``merchant_tools.eventsync`` sends what this module builds.
 
 Events file — one row per registration type; rows with the same ``external_id`` make one
 event (its event columns may be left blank after its first row), and a parent event's rows
@@ -17,6 +18,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.utils.translation import gettext
 
 EVENT_COLUMNS = (
     "external_id",
@@ -145,7 +148,9 @@ class EventSpec:
     @property
     def line_span(self) -> str:
         first, last = self.lines[0], self.lines[-1]
-        return f"line {first}" if first == last else f"lines {first}-{last}"
+        if first == last:
+            return gettext("line %(line)s") % {"line": first}
+        return gettext("lines %(first)s-%(last)s") % {"first": first, "last": last}
 
     def session(self, name: str) -> SessionSpec | None:
         return next((s for s in self.sessions if s.name == name), None)
@@ -174,13 +179,17 @@ def _rows(
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in reader.fieldnames or []]
     if not header:
-        raise FileProblem("The file is empty: the first line must name the columns.")
+        raise FileProblem(gettext("The file is empty: the first line must name the columns."))
     unknown = sorted(set(header) - set(known))
     if unknown:
-        raise FileProblem(f"Unknown column(s): {', '.join(unknown)}.")
+        raise FileProblem(
+            gettext("Unknown column(s): %(columns)s.") % {"columns": ", ".join(unknown)}
+        )
     missing = [c for c in required if c not in header]
     if missing:
-        raise FileProblem(f"Missing column(s): {', '.join(missing)}.")
+        raise FileProblem(
+            gettext("Missing column(s): %(columns)s.") % {"columns": ", ".join(missing)}
+        )
     reader.fieldnames = header
     for row in reader:
         values = {k: (v or "").strip() for k, v in row.items() if k is not None}
@@ -195,13 +204,17 @@ def not_utf8(exc: UnicodeDecodeError) -> str:
     line = raw[: exc.start].count(b"\n") + 1
     try:
         raw.decode("cp1252")
-        likely = 'Windows-1252 (Excel\'s "CSV" on Windows)'
     except UnicodeDecodeError:
-        likely = "not UTF-8"
-    return (
-        f"line {line}: the file is not UTF-8 (it looks like {likely}). Save it as "
-        '"CSV UTF-8" and run the import again.'
-    )
+        message = gettext(
+            "line %(line)s: the file is not UTF-8 (it looks like not UTF-8). Save it as "
+            '"CSV UTF-8" and run the import again.'
+        )
+    else:
+        message = gettext(
+            "line %(line)s: the file is not UTF-8 (it looks like Windows-1252 (Excel's "
+            '"CSV" on Windows)). Save it as "CSV UTF-8" and run the import again.'
+        )
+    return message % {"line": line}
 
 
 def read_events(text: str) -> list[EventSpec]:
@@ -213,11 +226,15 @@ def read_events(text: str) -> list[EventSpec]:
         key = row.get("external_id", "")
         if not key:
             spec = EventSpec(key="", lines=[line])
-            spec.problems.append(Problem(line, "external_id is empty."))
+            spec.problems.append(Problem(line, _empty("external_id")))
             orphans.append(spec)
             continue
         grouped.setdefault(key, []).append((line, row))
     return [_event(key, rows) for key, rows in grouped.items()] + orphans
+
+
+def _empty(column: str) -> str:
+    return gettext("%(column)s is empty.") % {"column": column}
 
 
 def read_comps(text: str) -> list[CompSpec]:
@@ -230,9 +247,9 @@ def read_comps(text: str) -> list[CompSpec]:
         comp.dispatch = bool(_yes_no(row, "dispatch", line, problems))
         for column in REQUIRED_COMP_COLUMNS:
             if not row.get(column):
-                problems.append(Problem(line, f"{column} is empty."))
+                problems.append(Problem(line, _empty(column)))
         if not (comp.name or comp.email):
-            problems.append(Problem(line, "Give the ticket holder's name or email."))
+            problems.append(Problem(line, gettext("Give the ticket holder's name or email.")))
         comps.append(comp)
     return comps
 
@@ -251,9 +268,12 @@ def _formula_warnings(spec: EventSpec, rows: list[tuple[int, dict[str, str]]]) -
                 spec.warnings.append(
                     Problem(
                         line,
-                        f"{column} starts with {value[0]!r}: a spreadsheet opening this file "
-                        "(or an export of the event) would run it as a formula. Published as "
-                        "written.",
+                        gettext(
+                            "%(column)s starts with %(start)s: a spreadsheet opening this file "
+                            "(or an export of the event) would run it as a formula. Published "
+                            "as written."
+                        )
+                        % {"column": column, "start": repr(value[0])},
                     )
                 )
 
@@ -268,7 +288,11 @@ def _event(key: str, rows: list[tuple[int, dict[str, str]]]) -> EventSpec:
             value = row.get(column, "")
             if value and merged.get(column) and value != merged[column]:
                 spec.problems.append(
-                    Problem(line, f"{column} differs from line {origin[column]} of this event.")
+                    Problem(
+                        line,
+                        gettext("%(column)s differs from line %(line)s of this event.")
+                        % {"column": column, "line": origin[column]},
+                    )
                 )
             elif value and column not in merged:
                 merged[column], origin[column] = value, line
@@ -303,28 +327,40 @@ def past(spec: EventSpec, now: datetime) -> None:
     rule = spec.rule
     if rule is not None and rule.until is not None and rule.until < now.date():
         spec.problems.append(
-            Problem(line, f"repeat_until {rule.until} is in the past (now: {when}).")
+            Problem(
+                line,
+                gettext("repeat_until %(date)s is in the past (now: %(now)s).")
+                % {"date": rule.until, "now": when},
+            )
         )
     elif rule is None and _aware(spec.ends_at) and spec.ends_at <= now:
         spec.problems.append(
             Problem(
                 line,
-                f"ends_at {spec.ends_at.isoformat()} is in the past (now: {when}): an event "
-                "that has ended can't be sold. Check the year.",
+                gettext(
+                    "ends_at %(time)s is in the past (now: %(now)s): an event that has ended "
+                    "can't be sold. Check the year."
+                )
+                % {"time": spec.ends_at.isoformat(), "now": when},
             )
         )
     elif _aware(spec.starts_at) and spec.starts_at <= now:
-        what = "its first dates are" if rule else "it is"
-        spec.warnings.append(
-            Problem(line, f"starts_at {spec.starts_at.isoformat()} has passed: {what} under way.")
-        )
+        if rule:
+            message = gettext("starts_at %(time)s has passed: its first dates are under way.")
+        else:
+            message = gettext("starts_at %(time)s has passed: it is under way.")
+        spec.warnings.append(Problem(line, message % {"time": spec.starts_at.isoformat()}))
     for session in spec.sessions:
         if _aware(session.ends_at) and session.ends_at <= now:
             spec.problems.append(
                 Problem(
                     session.line,
-                    f"Session {session.name!r} ended at {session.ends_at.isoformat()}, in the "
-                    f"past (now: {when}).",
+                    gettext("Session %(name)s ended at %(time)s, in the past (now: %(now)s).")
+                    % {
+                        "name": repr(session.name),
+                        "time": session.ends_at.isoformat(),
+                        "now": when,
+                    },
                 )
             )
 
@@ -348,7 +384,9 @@ def _event_fields(spec: EventSpec, row: Row) -> None:
     if spec.type == "recurring":
         spec.rule = _rule(row, problems)
     elif repeat_lines:
-        problems.append(Problem(repeat_lines[0], "repeat_* columns are for type recurring only."))
+        problems.append(
+            Problem(repeat_lines[0], gettext("repeat_* columns are for type recurring only."))
+        )
 
 
 def _rule(row: Row, problems: list[Problem]) -> RuleSpec:
@@ -363,14 +401,18 @@ def _rule(row: Row, problems: list[Problem]) -> RuleSpec:
     )
     if rule.until and rule.count:
         problems.append(
-            Problem(row.line("repeat_count"), "Give repeat_until or repeat_count, not both.")
+            Problem(
+                row.line("repeat_count"), gettext("Give repeat_until or repeat_count, not both.")
+            )
         )
     elif not (rule.until or rule.count or row.get("repeat_until") or row.get("repeat_count")):
         problems.append(
             Problem(
                 row.first_line,
-                "A recurring event needs repeat_until or repeat_count: without either it "
-                "would repeat for a year.",
+                gettext(
+                    "A recurring event needs repeat_until or repeat_count: without either it "
+                    "would repeat for a year."
+                ),
             )
         )
     return rule
@@ -389,18 +431,25 @@ def _type_row(spec: EventSpec, line: int, row: dict[str, str]) -> None:
     session_name = row.get("session", "")
     if session_name:
         if spec.type != "parent":
-            problems.append(Problem(line, "session is for type parent only."))
+            problems.append(Problem(line, gettext("session is for type parent only.")))
             return
         target = _session(spec, session_name, line, row).types
     elif spec.type == "parent" and row.get("registration_type"):
-        problems.append(Problem(line, "A parent event's registration types belong to a session."))
+        problems.append(
+            Problem(line, gettext("A parent event's registration types belong to a session."))
+        )
         return
     type_name = row.get("registration_type", "")
     values = [row.get(c) for c in ("ticket_type_id", "price", "inventory", "order_min")]
     if not type_name and not any(values) and not row.get("order_max"):
         return
     if any(t.name == type_name for t in target):
-        problems.append(Problem(line, f"Registration type {type_name!r} is listed twice."))
+        problems.append(
+            Problem(
+                line,
+                gettext("Registration type %(name)s is listed twice.") % {"name": repr(type_name)},
+            )
+        )
         return
     found = TypeSpec(
         line=line,
@@ -415,8 +464,11 @@ def _type_row(spec: EventSpec, line: int, row: dict[str, str]) -> None:
         problems.append(
             Problem(
                 line,
-                f"order_min ({found.order_min}) is more than order_max ({found.order_max}): "
-                "nobody could buy this type.",
+                gettext(
+                    "order_min (%(min)s) is more than order_max (%(max)s): nobody could buy "
+                    "this type."
+                )
+                % {"min": found.order_min, "max": found.order_max},
             )
         )
     target.append(found)
@@ -433,7 +485,11 @@ def _session(spec: EventSpec, name: str, line: int, row: dict[str, str]) -> Sess
         known = getattr(session, attribute)
         if value and known and value != known:
             spec.problems.append(
-                Problem(line, f"Session {name!r} has another {attribute} on line {session.line}.")
+                Problem(
+                    line,
+                    gettext("Session %(name)s has another %(column)s on line %(line)s.")
+                    % {"name": repr(name), "column": attribute, "line": session.line},
+                )
             )
         elif value:
             setattr(session, attribute, value)
@@ -463,12 +519,24 @@ def _int(row: dict[str, str], column: str, line: int, problems: list[Problem]) -
     if not value:
         return None
     if not value.lstrip("-").isdigit():
-        problems.append(Problem(line, f"{column} must be a whole number, not {value!r}."))
+        problems.append(
+            Problem(
+                line,
+                gettext("%(column)s must be a whole number, not %(value)s.")
+                % {"column": column, "value": repr(value)},
+            )
+        )
         return None
     number = int(value)
     least = MINIMUM.get(column)
     if least is not None and number < least:
-        problems.append(Problem(line, f"{column} must be at least {least}, not {value}."))
+        problems.append(
+            Problem(
+                line,
+                gettext("%(column)s must be at least %(least)s, not %(value)s.")
+                % {"column": column, "least": least, "value": value},
+            )
+        )
         return None
     return number
 
@@ -485,14 +553,30 @@ def _decimal(
         number = Decimal("NaN")
     if not number.is_finite():
         problems.append(
-            Problem(line, f"{column} must be a number like 25 or 12.50, not {value!r}.")
+            Problem(
+                line,
+                gettext("%(column)s must be a number like 25 or 12.50, not %(value)s.")
+                % {"column": column, "value": repr(value)},
+            )
         )
         return None
     if number < 0:
-        problems.append(Problem(line, f"{column} must not be below zero, not {value}."))
+        problems.append(
+            Problem(
+                line,
+                gettext("%(column)s must not be below zero, not %(value)s.")
+                % {"column": column, "value": value},
+            )
+        )
         return None
     if number != number.quantize(Decimal("0.01")):
-        problems.append(Problem(line, f"{column} has at most two decimals (cents), not {value}."))
+        problems.append(
+            Problem(
+                line,
+                gettext("%(column)s has at most two decimals (cents), not %(value)s.")
+                % {"column": column, "value": value},
+            )
+        )
         return None
     return number
 
@@ -507,7 +591,11 @@ def _when(row: dict[str, str], column: str, line: int, problems: list[Problem]) 
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         problems.append(
-            Problem(line, f"{column} must be a date and time like 2027-03-14T19:30:00-05:00.")
+            Problem(
+                line,
+                gettext("%(column)s must be a date and time like 2027-03-14T19:30:00-05:00.")
+                % {"column": column},
+            )
         )
         return None
 
@@ -522,8 +610,11 @@ def _zone(row: dict[str, str], column: str, line: int, problems: list[Problem]) 
         problems.append(
             Problem(
                 line,
-                f"{column} must be a time zone name like America/New_York or Europe/London, "
-                f"not {value!r}.",
+                gettext(
+                    "%(column)s must be a time zone name like America/New_York or "
+                    "Europe/London, not %(value)s."
+                )
+                % {"column": column, "value": repr(value)},
             )
         )
         return None
@@ -536,7 +627,11 @@ def _day(row: dict[str, str], column: str, line: int, problems: list[Problem]) -
     try:
         return date.fromisoformat(value)
     except ValueError:
-        problems.append(Problem(line, f"{column} must be a date like 2027-06-30."))
+        problems.append(
+            Problem(
+                line, gettext("%(column)s must be a date like 2027-06-30.") % {"column": column}
+            )
+        )
         return None
 
 
@@ -546,7 +641,13 @@ def _yes_no(row: dict[str, str], column: str, line: int, problems: list[Problem]
         return None
     if value in YES | NO:
         return value in YES
-    problems.append(Problem(line, f"{column} must be yes or no, not {value!r}."))
+    problems.append(
+        Problem(
+            line,
+            gettext("%(column)s must be yes or no, not %(value)s.")
+            % {"column": column, "value": repr(value)},
+        )
+    )
     return None
 
 
@@ -596,17 +697,34 @@ def _in_zone(when: datetime | None, column: str, line: int, spec: EventSpec) -> 
         spec.problems.append(
             Problem(
                 line,
-                f"{column} {written} does not exist in {name}: the clocks go forward that "
-                f"night (from {earlier:%:z} to {later:%:z}). Give a time that exists.",
+                gettext(
+                    "%(column)s %(time)s does not exist in %(zone)s: the clocks go forward that "
+                    "night (from %(before)s to %(after)s). Give a time that exists."
+                )
+                % {
+                    "column": column,
+                    "time": written,
+                    "zone": name,
+                    "before": f"{earlier:%:z}",
+                    "after": f"{later:%:z}",
+                },
             )
         )
     else:
         spec.problems.append(
             Problem(
                 line,
-                f"{column} {written} happens twice in {name} (the clocks go back that night): "
-                f"write the one meant with its offset, {earlier.isoformat()} or "
-                f"{later.isoformat()}.",
+                gettext(
+                    "%(column)s %(time)s happens twice in %(zone)s (the clocks go back that "
+                    "night): write the one meant with its offset, %(first)s or %(second)s."
+                )
+                % {
+                    "column": column,
+                    "time": written,
+                    "zone": name,
+                    "first": earlier.isoformat(),
+                    "second": later.isoformat(),
+                },
             )
         )
     return earlier
@@ -828,7 +946,7 @@ def update_payload(
         rule = _changed_rule(spec, current.get("recurrences") or [])
         if rule:
             event["recurrences"] = [rule]
-            payload.changes.append("repeat rule")
+            payload.changes.append(gettext("repeat rule"))
     payload.event = event
     return payload
 
@@ -896,15 +1014,20 @@ def _note_inventory(t: TypeSpec, rt: dict[str, Any], payload: Payload) -> None:
     available, status = stock["available"], stock.get("status")
     if t.inventory == available:
         return
-    state = f" ({str(status).replace('_', ' ')})" if status not in (None, "selling") else ""
-    payload.notes.append(
-        Problem(
-            t.line,
-            f"inventory {t.inventory} for {t.name!r} not applied: the type exists with "
-            f"{available} in stock{state} and tickets may have sold; change stock in Guest "
-            "Manager.",
+    found = {"inventory": t.inventory, "name": repr(t.name), "available": available}
+    if status not in (None, "selling"):
+        found["status"] = str(status).replace("_", " ")
+        message = gettext(
+            "inventory %(inventory)s for %(name)s not applied: the type exists with "
+            "%(available)s in stock (%(status)s) and tickets may have sold; change stock in "
+            "Guest Manager."
         )
-    )
+    else:
+        message = gettext(
+            "inventory %(inventory)s for %(name)s not applied: the type exists with "
+            "%(available)s in stock and tickets may have sold; change stock in Guest Manager."
+        )
+    payload.notes.append(Problem(t.line, message % found))
 
 
 def _changed_sessions(
@@ -917,7 +1040,7 @@ def _changed_sessions(
         current = by_name.get(session.name)
         if current is None:
             entries.append(_new_session(session, path, payload))
-            payload.changes.append(f"session {session.name} added")
+            payload.changes.append(gettext("session %(name)s added") % {"name": session.name})
             continue
         entry: dict[str, Any] = {}
         owner = f"session {session.name} "

@@ -6,7 +6,8 @@ is polled with a progress bar until its ``tickets`` phase is done — enough to 
 tickets — or, with ``wait_all``, until it ends. Then comp tickets are issued
 (``POST /tickets``) for the events whose tickets are ready.
 
-No Django here: the ``import_events`` command passes in the client and the output.
+Of Django only the translation of its messages: the ``import_events`` command passes in the
+client and the output.
 
 Finding an event again: the API stores nothing an importer could set as a reference — the
 event parameters (002) are type, name, venue, times, capacity, publishing, settings,
@@ -30,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
+
+from django.utils.translation import gettext
 
 from guestmanager import GuestManagerClient, Operation, backoff_schedule, errors
 
@@ -147,8 +150,11 @@ class ProgressLine:
         now = self.clock()
         if self.tty or now - self.spoke < HEARTBEAT:
             return
-        text = self.last or "  waiting for the operation"
-        self.write(f"{text}  (still waiting, {now - self.started:.0f} s)\n")
+        text = self.last or "  " + gettext("waiting for the operation")
+        waited = gettext("(still waiting, %(seconds)s s)") % {
+            "seconds": f"{now - self.started:.0f}"
+        }
+        self.write(f"{text}  {waited}\n")
         self.spoke = now
 
     def close(self) -> None:
@@ -215,6 +221,38 @@ class Outcome:
     payload: Payload | None = None  # what was sent, to place the API's errors on lines
     retrying: bool = False  # the event's last operation failed: it is sent again
     running: int | None = None  # the operation left running when this run stopped following
+
+
+def sent_line(action: str) -> str:
+    """How the report of an interrupted run names an event sent before the stop."""
+    if action == "created":
+        return gettext("created: event %(event)s (%(key)s, %(lines)s)")
+    if action == "retried":
+        return gettext("retried: event %(event)s (%(key)s, %(lines)s)")
+    return gettext("updated: event %(event)s (%(key)s, %(lines)s)")
+
+
+def _saved_line(action: str, with_operation: bool) -> str:
+    if action == "created" and with_operation:
+        return gettext(
+            "%(lines)s  %(key)s: created event %(event)s %(name)s%(changes)s, "
+            "operation %(operation)s"
+        )
+    if action == "created":
+        return gettext("%(lines)s  %(key)s: created event %(event)s %(name)s%(changes)s")
+    if action == "retried" and with_operation:
+        return gettext(
+            "%(lines)s  %(key)s: retried event %(event)s %(name)s%(changes)s, "
+            "operation %(operation)s"
+        )
+    if action == "retried":
+        return gettext("%(lines)s  %(key)s: retried event %(event)s %(name)s%(changes)s")
+    if with_operation:
+        return gettext(
+            "%(lines)s  %(key)s: updated event %(event)s %(name)s%(changes)s, "
+            "operation %(operation)s"
+        )
+    return gettext("%(lines)s  %(key)s: updated event %(event)s %(name)s%(changes)s")
 
 
 @dataclass
@@ -302,7 +340,10 @@ class Importer:
     def _import(self, outcome: Outcome) -> None:
         spec = outcome.spec
         for warning in spec.warnings:
-            self.say(f"line {warning.line}: warning: {warning.message}")
+            self.say(
+                gettext("line %(line)s: warning: %(message)s")
+                % {"line": warning.line, "message": warning.message}
+            )
         if spec.problems:
             self._refuse(outcome, spec.problems)
             return
@@ -326,14 +367,19 @@ class Importer:
             return None  # not sent anyway: spend no call
         line = spec.line_of("venue_id")
         if spec.venue_id is None:
-            why = "venue_id is empty: its time zone reads the times given without an offset."
+            why = gettext(
+                "venue_id is empty: its time zone reads the times given without an offset."
+            )
             spec.problems.append(Problem(line, why))
             return None
         if spec.venue_id not in self.zones:
             try:
                 self.zones[spec.venue_id] = self._zone_of(spec.venue_id)
             except errors.GuestManagerError as exc:  # not kept: the next event asks again
-                why = f"the time zone of venue {spec.venue_id} could not be read: {_describe(exc)}"
+                why = gettext("the time zone of venue %(venue)s could not be read: %(error)s") % {
+                    "venue": spec.venue_id,
+                    "error": _describe(exc),
+                }
                 spec.problems.append(Problem(line, why))
                 return None
         found = self.zones[spec.venue_id]
@@ -346,21 +392,26 @@ class Importer:
         try:
             venue = self.client.get_venue(venue_id)
         except errors.NotFound:
-            return (
-                f"venue_id {venue_id} is not a venue of this account (its time zone would "
-                "read the times given without an offset)."
-            )
-        return venue_zone(venue) or (
-            f"venue {venue_id}'s time zone {venue.get('time_zone')!r} is unknown here: give "
-            "the times with an offset, or a time_zone column."
-        )
+            return gettext(
+                "venue_id %(venue)s is not a venue of this account (its time zone would read "
+                "the times given without an offset)."
+            ) % {"venue": venue_id}
+        return venue_zone(venue) or gettext(
+            "venue %(venue)s's time zone %(zone)s is unknown here: give the times with an "
+            "offset, or a time_zone column."
+        ) % {"venue": venue_id, "zone": repr(venue.get("time_zone"))}
 
     def _refuse(self, outcome: Outcome, problems: list[Problem]) -> None:
         spec = outcome.spec
-        name = f"{spec.key} ({spec.name})" if spec.name else spec.key or "(no external_id)"
-        self._fail(outcome, f"{name} not imported:")
+        if spec.name:
+            message = gettext("%(key)s (%(name)s) not imported:")
+        elif spec.key:
+            message = gettext("%(key)s not imported:")
+        else:
+            message = gettext("(no external_id) not imported:")
+        self._fail(outcome, message % {"key": spec.key, "name": spec.name})
         for problem in sorted(problems, key=lambda p: p.line):
-            self.say(f"  line {problem.line}: {problem.message}")
+            self.say("  " + _on_line(problem))
 
     def _fail(self, outcome: Outcome, message: str) -> None:
         outcome.action = "failed"
@@ -378,8 +429,15 @@ class Importer:
         event, op_id = sent
         outcome.event_id, outcome.event_type = event["id"], event.get("type", spec.type)
         self.say(
-            f"{spec.line_span}  {spec.key}: {outcome.action} event {event['id']} "
-            f"{event.get('name')!r}{_changed(outcome)}" + (f", operation {op_id}" if op_id else "")
+            _saved_line(outcome.action, bool(op_id))
+            % {
+                "lines": spec.line_span,
+                "key": spec.key,
+                "event": event["id"],
+                "name": repr(event.get("name")),
+                "changes": _changed(outcome),
+                "operation": op_id,
+            }
         )
         self._follow(outcome, event["id"], op_id)
 
@@ -397,14 +455,17 @@ class Importer:
         if found.get("type") != spec.type:
             problem = Problem(
                 spec.first_line,
-                f"Event {found['id']} with this name and start is a {found.get('type')} "
-                f"event, not {spec.type}; the type of an event can't change.",
+                gettext(
+                    "Event %(event)s with this name and start is a %(found)s event, not "
+                    "%(type)s; the type of an event can't change."
+                )
+                % {"event": found["id"], "found": found.get("type"), "type": spec.type},
             )
             self._refuse(outcome, [problem])
             return None
         outcome.payload = self._changes(spec, found)
         for note in outcome.payload.notes:
-            self.say(f"line {note.line}: {note.message}")
+            self.say(_on_line(note))
         if not outcome.payload.event and outcome.retrying:
             # Any update starts the event's save operation again (001); the name as it is
             # changes nothing else.
@@ -414,8 +475,14 @@ class Importer:
         if not outcome.payload.event:
             outcome.action, outcome.event_id = "unchanged", found["id"]
             outcome.event_type, outcome.tickets_ready = spec.type, True
-            but = " but for the inventory noted above" if outcome.payload.notes else ""
-            self.say(f"{spec.line_span}  {spec.key}: event {found['id']} is up to date{but}")
+            if outcome.payload.notes:
+                message = gettext(
+                    "%(lines)s  %(key)s: event %(event)s is up to date but for the inventory "
+                    "noted above"
+                )
+            else:
+                message = gettext("%(lines)s  %(key)s: event %(event)s is up to date")
+            self.say(message % {"lines": spec.line_span, "key": spec.key, "event": found["id"]})
             return None
         sent = self._update(found["id"], outcome.payload)
         outcome.action = "updated"
@@ -433,24 +500,39 @@ class Importer:
         except errors.NotFound:
             return False
         spec = outcome.spec
-        run = "an interrupted run" if entry.state == INTERRUPTED else "an earlier run"
-        head = f"{spec.line_span}  {spec.key}: event {event_id}'s operation {op.id} (from {run})"
+        if entry.state == INTERRUPTED:
+            head = gettext(
+                "%(lines)s  %(key)s: event %(event)s's operation %(operation)s (from an "
+                "interrupted run)"
+            )
+        else:
+            head = gettext(
+                "%(lines)s  %(key)s: event %(event)s's operation %(operation)s (from an "
+                "earlier run)"
+            )
+        head %= {"lines": spec.line_span, "key": spec.key, "event": event_id, "operation": op.id}
         if not op.is_terminal and not self._enough(op):
-            self.say(f"{head} is still running ({_where(op)}); following it")
+            self.say(
+                gettext("%(head)s is still running (%(where)s); following it")
+                % {"head": head, "where": _where(op)}
+            )
             op = self._wait(outcome, event_id, op.id)
         else:
             self.journal.note(event_id, spec.key, entry_for(op))
         if op.status == "failed":
             phase, code, _ = op.failure
             self.say(
-                f"{head} FAILED in phase {phase or '?'}: {code or 'no error code'}; "
-                "sending the event again"
+                gettext("%(head)s FAILED in phase %(phase)s: %(code)s; sending the event again")
+                % {"head": head, "phase": phase or "?", "code": code or gettext("no error code")}
             )
             return True
         if op.status == "completed" and entry.state != TICKETS_READY:
-            self.say(f"{head} has completed")
+            self.say(gettext("%(head)s has completed") % {"head": head})
         elif op.status != "completed":
-            self.say(f"{head} is still running: {_rest(op)}")
+            self.say(
+                gettext("%(head)s is still running: %(phases)s")
+                % {"head": head, "phases": _rest(op)}
+            )
         return False
 
     def _enough(self, op: Operation) -> bool:
@@ -500,7 +582,11 @@ class Importer:
                 if time.monotonic() >= deadline:
                     raise
                 if not told:
-                    self.say(f"  event {event_id} is busy with another operation; waiting for it")
+                    self.say(
+                        "  "
+                        + gettext("event %(event)s is busy with another operation; waiting for it")
+                        % {"event": event_id}
+                    )
                     told = True
                 self.sleep(next(waits))
 
@@ -547,20 +633,30 @@ class Importer:
         event_id = outcome.event_id
         if op.status == "failed":
             phase, code, message = op.failure
-            ready = " (its tickets phase had completed)" if outcome.tickets_ready else ""
-            self._fail(
-                outcome,
-                f"  FAILED in phase {phase or '?'}: {code or 'no error code'}"
-                + (f" — {message}" if message else "")
-                + ready,
-            )
+            if outcome.tickets_ready:
+                failed = gettext(
+                    "FAILED in phase %(phase)s: %(code)s%(detail)s (its tickets phase had "
+                    "completed)"
+                )
+            else:
+                failed = gettext("FAILED in phase %(phase)s: %(code)s%(detail)s")
+            found = {"phase": phase or "?", "code": code or gettext("no error code")}
+            found["detail"] = f" — {message}" if message else ""
+            self._fail(outcome, "  " + failed % found)
         elif op.status == "completed":
-            self.say(f"  done: every phase of event {event_id} completed")
+            self.say(
+                "  "
+                + gettext("done: every phase of event %(event)s completed") % {"event": event_id}
+            )
         else:
             self.say(
-                f"  tickets ready: event {event_id} can take tickets now; still running: "
-                f"{_rest(op)}. Not waiting for those (--wait-all waits for the whole "
-                "operation; the next run reports how it ended)."
+                "  "
+                + gettext(
+                    "tickets ready: event %(event)s can take tickets now; still running: "
+                    "%(phases)s. Not waiting for those (--wait-all waits for the whole "
+                    "operation; the next run reports how it ended)."
+                )
+                % {"event": event_id, "phases": _rest(op)}
             )
 
     # --- comps ----------------------------------------------------------------------------
@@ -583,7 +679,9 @@ class Importer:
 
     def _comp_problem(self, comp: CompSpec, message: str) -> None:
         self.report.comps_failed += 1
-        self.say(f"comps line {comp.line}: {message}")
+        self.say(
+            gettext("comps line %(line)s: %(message)s") % {"line": comp.line, "message": message}
+        )
 
     def _comp(self, comp: CompSpec, outcomes: dict[str, Outcome], children: Children) -> None:
         if comp.problems:
@@ -591,18 +689,29 @@ class Importer:
             return
         outcome = outcomes.get(comp.key)
         if outcome is None:
-            self._comp_problem(comp, f"no event with external_id {comp.key!r} in the events file")
+            self._comp_problem(
+                comp,
+                gettext("no event with external_id %(key)s in the events file")
+                % {"key": repr(comp.key)},
+            )
             return
         if outcome.event_id is None or not outcome.tickets_ready:
-            why = outcome.failure.strip() or "its tickets phase did not complete"
-            self._comp_problem(comp, f"skipped: event {comp.key!r} isn't ready ({why})")
+            why = outcome.failure.strip() or gettext("its tickets phase did not complete")
+            self._comp_problem(
+                comp,
+                gettext("skipped: event %(key)s isn't ready (%(why)s)")
+                % {"key": repr(comp.key), "why": why},
+            )
             return
         target = self._comp_event(comp, outcome, children)
         if target is None:
             return
         if self._already_issued(comp, target):
             self.report.comps_kept += 1
-            self.say(f"comps line {comp.line}: already issued to {comp.email or comp.name}")
+            self.say(
+                gettext("comps line %(line)s: already issued to %(holder)s")
+                % {"line": comp.line, "holder": comp.email or comp.name}
+            )
             return
         ticket = self.client.create_ticket(
             {
@@ -614,7 +723,10 @@ class Importer:
             }
         )
         self.report.comps_issued += 1
-        self.say(f"comps line {comp.line}: issued ticket {ticket['id']} for event {target}")
+        self.say(
+            gettext("comps line %(line)s: issued ticket %(ticket)s for event %(event)s")
+            % {"line": comp.line, "ticket": ticket["id"], "event": target}
+        )
 
     def _comp_event(self, comp: CompSpec, outcome: Outcome, children: Children) -> int | None:
         """The event the ticket is for: the event itself, or a parent's session (by name) or
@@ -623,12 +735,13 @@ class Importer:
         assert event_id is not None
         if outcome.event_type == "date":
             if comp.session:
-                self._comp_problem(comp, "session is for parent and recurring events only")
+                self._comp_problem(comp, gettext("session is for parent and recurring events only"))
                 return None
             return event_id
         if not comp.session:
             self._comp_problem(
-                comp, "give the session (a parent's session name, a recurring event's date)"
+                comp,
+                gettext("give the session (a parent's session name, a recurring event's date)"),
             )
             return None
         if event_id not in children:
@@ -638,7 +751,11 @@ class Importer:
             if child.get("name") == comp.session or local[:10] == comp.session:
                 child_id: int = child["id"]
                 return child_id
-        self._comp_problem(comp, f"event {comp.key!r} has no session or date {comp.session!r}")
+        self._comp_problem(
+            comp,
+            gettext("event %(key)s has no session or date %(session)s")
+            % {"key": repr(comp.key), "session": repr(comp.session)},
+        )
         return None
 
     def _already_issued(self, comp: CompSpec, event_id: int) -> bool:
@@ -670,7 +787,7 @@ def _api_problems(exc: errors.ValidationError, payload: Payload | None) -> list[
         for e in exc.errors.attributes
         if e.message
     ]
-    return found or [Problem(fallback, exc.message or "The API refused the event.")]
+    return found or [Problem(fallback, exc.message or gettext("The API refused the event."))]
 
 
 def _in_columns(error: errors.FieldError, payload: Payload | None) -> str:
@@ -693,12 +810,23 @@ def _in_columns(error: errors.FieldError, payload: Payload | None) -> str:
 
 def _validation_text(exc: errors.ValidationError) -> str:
     sentences = [e.sentence() for e in exc.errors.attributes if e.message]
-    return " ".join(sentences) or exc.message or "The API refused the ticket."
+    return " ".join(sentences) or exc.message or gettext("The API refused the ticket.")
 
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, TimeoutError):
-        return f"gave up waiting: {exc}"
+        return gettext("gave up waiting: %(error)s") % {"error": exc}
     if isinstance(exc, errors.APIError):
-        return f"the API answered {exc.status} {exc.type}: {exc}"
-    return f"the API failed: {exc}"
+        return gettext("the API answered %(status)s %(type)s: %(error)s") % {
+            "status": exc.status,
+            "type": exc.type,
+            "error": exc,
+        }
+    return gettext("the API failed: %(error)s") % {"error": exc}
+
+
+def _on_line(problem: Problem) -> str:
+    return gettext("line %(line)s: %(message)s") % {
+        "line": problem.line,
+        "message": problem.message,
+    }

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ImportedOperation(models.Model):
@@ -7,11 +8,11 @@ class ImportedOperation(models.Model):
     learns here what an earlier run left failed, running or interrupted."""
 
     class State(models.TextChoices):
-        RUNNING = "running", "running"
-        TICKETS_READY = "tickets_ready", "tickets ready, later phases running"
-        INTERRUPTED = "interrupted", "interrupted while followed"
-        FAILED = "failed", "failed"
-        COMPLETED = "completed", "completed"
+        RUNNING = "running", _("running")
+        TICKETS_READY = "tickets_ready", _("tickets ready, later phases running")
+        INTERRUPTED = "interrupted", _("interrupted while followed")
+        FAILED = "failed", _("failed")
+        COMPLETED = "completed", _("completed")
 
     api_url = models.CharField(max_length=500)
     merchant = models.CharField(max_length=100, blank=True)  # "" for the settings' API key

@@ -4,6 +4,8 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .models import Merchant
 
@@ -20,7 +22,7 @@ class MerchantForm(_MerchantModelForm):
     """The API key is write-only: it is never shown again, only replaced."""
 
     api_key = forms.CharField(
-        label="API key",
+        label=_("API key"),
         required=False,
         strip=True,
         max_length=500,
@@ -64,19 +66,30 @@ class MerchantForm(_MerchantModelForm):
         # would hide every type priced otherwise).
         currency = self.fields["currency"]
         currency.required = False
-        currency.help_text = "Leave empty to sell in the currency the API prices tickets in."
+        currency.help_text = gettext(
+            "Leave empty to sell in the currency the API prices tickets in."
+        )
         if not self.instance.pk:
             currency.initial = ""
         field = self.fields["api_key"]
         if self.instance.api_key_encrypted:
             hint = self.instance.api_key_hint
             field.help_text = (
-                f"A key is stored{f' (ending …{hint})' if hint else ''}. "
-                "Enter a new one to replace it; leave empty to keep it."
+                gettext(
+                    "A key is stored (ending …%(hint)s). "
+                    "Enter a new one to replace it; leave empty to keep it."
+                )
+                % {"hint": hint}
+                if hint
+                else gettext(
+                    "A key is stored. Enter a new one to replace it; leave empty to keep it."
+                )
             )
         else:
             field.required = True
-            field.help_text = "A read and write key of the merchant's Guest Manager company."
+            field.help_text = gettext(
+                "A read and write key of the merchant's Guest Manager company."
+            )
 
     def save(self, commit: bool = True) -> Merchant:
         if self.cleaned_data.get("api_key"):
@@ -93,13 +106,13 @@ class MerchantAdmin(_MerchantModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     fieldsets = (
         (None, {"fields": ("name", "slug", "active", "company_id")}),
-        ("Guest Manager API", {"fields": ("api_url", "api_key")}),
+        (_("Guest Manager API"), {"fields": ("api_url", "api_key")}),
         (
-            "Storefront",
+            _("Storefront"),
             {"fields": ("currency", "locale", "support_email", "terms_url", "privacy_url")},
         ),
         (
-            "Branding",
+            _("Branding"),
             {
                 "fields": (
                     "logo_url",
@@ -111,5 +124,5 @@ class MerchantAdmin(_MerchantModelAdmin):
                 )
             },
         ),
-        ("Embedding and domains", {"fields": ("embed_origins", "domains")}),
+        (_("Embedding and domains"), {"fields": ("embed_origins", "domains")}),
     )

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, replace
 
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 # The light theme in static/storefront/site.css (--bg and --fg on :root).
 PAGE_BACKGROUND = "#ffffff"
@@ -54,11 +55,15 @@ def _shown(value: object) -> str:
 def parse_colour(value: str) -> str:
     """Return a hex colour as lower-case #rrggbb; raise ValueError for anything else."""
     if not isinstance(value, str):
-        raise ValueError(f"{_shown(value)} is not a colour: use a hex code such as #0b57d0.")
+        raise ValueError(
+            _("%(value)s is not a colour: use a hex code such as #0b57d0.")
+            % {"value": _shown(value)}
+        )
     text = value.strip()
     if not _HEX.fullmatch(text):
         raise ValueError(
-            f"{_shown(value)} is not a colour: use a hex code such as #0b57d0 or #fff."
+            _("%(value)s is not a colour: use a hex code such as #0b57d0 or #fff.")
+            % {"value": _shown(value)}
         )
     digits = text[1:].lower()
     if len(digits) == 3:
@@ -198,41 +203,81 @@ class Palette:
             accent=self._towards_text(self.accent, TEXT_MINIMUM),
         )
 
-    @property
-    def _page(self) -> str:
-        if self.background == PAGE_BACKGROUND:
-            return "the page background"
-        return f"the page background {self.background}"
-
     def field_problems(self) -> dict[str, list[str]]:
         """Every WCAG AA failure keyed by form field ("primary_colour", "accent_colour")."""
         found: dict[str, list[str]] = {"primary_colour": [], "accent_colour": []}
         ratio = contrast_ratio(self.primary, self.background)
         if ratio < UI_MINIMUM:
             found["primary_colour"].append(
-                f"Primary colour {self.primary} on {self._page} has a contrast of "
-                f"{format_ratio(ratio)}; buttons and focus outlines need at least "
-                f"{_minimum(UI_MINIMUM)}."
+                (
+                    _(
+                        "Primary colour %(colour)s on the page background has a contrast of "
+                        "%(ratio)s; buttons and focus outlines need at least %(minimum)s."
+                    )
+                    if self.background == PAGE_BACKGROUND
+                    else _(
+                        "Primary colour %(colour)s on the page background %(background)s has a "
+                        "contrast of %(ratio)s; buttons and focus outlines need at least "
+                        "%(minimum)s."
+                    )
+                )
+                % {
+                    "colour": self.primary,
+                    "background": self.background,
+                    "ratio": format_ratio(ratio),
+                    "minimum": _minimum(UI_MINIMUM),
+                }
             )
         ratio = contrast_ratio(self.on_primary, self.primary)
         if ratio < TEXT_MINIMUM:
             found["primary_colour"].append(
-                f"Label colour {self.on_primary} on primary colour {self.primary} has a contrast "
-                f"of {format_ratio(ratio)} (the better of near-black and white); button labels "
-                f"need at least {_minimum(TEXT_MINIMUM)}."
+                _(
+                    "Label colour %(label)s on primary colour %(colour)s has a contrast of "
+                    "%(ratio)s (the better of near-black and white); button labels need at "
+                    "least %(minimum)s."
+                )
+                % {
+                    "label": self.on_primary,
+                    "colour": self.primary,
+                    "ratio": format_ratio(ratio),
+                    "minimum": _minimum(TEXT_MINIMUM),
+                }
             )
         ratio = contrast_ratio(self.accent, self.background)
         if ratio < TEXT_MINIMUM:
             found["accent_colour"].append(
-                f"Accent colour {self.accent} on {self._page} has a contrast of "
-                f"{format_ratio(ratio)}; links need at least {_minimum(TEXT_MINIMUM)}."
+                (
+                    _(
+                        "Accent colour %(colour)s on the page background has a contrast of "
+                        "%(ratio)s; links need at least %(minimum)s."
+                    )
+                    if self.background == PAGE_BACKGROUND
+                    else _(
+                        "Accent colour %(colour)s on the page background %(background)s has a "
+                        "contrast of %(ratio)s; links need at least %(minimum)s."
+                    )
+                )
+                % {
+                    "colour": self.accent,
+                    "background": self.background,
+                    "ratio": format_ratio(ratio),
+                    "minimum": _minimum(TEXT_MINIMUM),
+                }
             )
         ratio = contrast_ratio(self.on_accent, self.accent)
         if ratio < TEXT_MINIMUM:
             found["accent_colour"].append(
-                f"Text colour {self.on_accent} on accent colour {self.accent} has a contrast of "
-                f"{format_ratio(ratio)} (the better of near-black and white); text on "
-                f"accent-coloured badges needs at least {_minimum(TEXT_MINIMUM)}."
+                _(
+                    "Text colour %(text)s on accent colour %(colour)s has a contrast of "
+                    "%(ratio)s (the better of near-black and white); text on accent-coloured "
+                    "badges needs at least %(minimum)s."
+                )
+                % {
+                    "text": self.on_accent,
+                    "colour": self.accent,
+                    "ratio": format_ratio(ratio),
+                    "minimum": _minimum(TEXT_MINIMUM),
+                }
             )
         return found
 
@@ -257,8 +302,12 @@ def _family(item: str, whole: str) -> str:
         not all(c.isalpha() or c.isdigit() or c == "-" for c in word) for word in words
     ):
         raise ValueError(
-            f"{_shown(whole)} is not a font list: use family names separated by commas, "
-            f'such as Inter, "Segoe UI", sans-serif (letters, digits, spaces and hyphens only).'
+            _(
+                "%(value)s is not a font list: use family names separated by commas, "
+                'such as Inter, "Segoe UI", sans-serif (letters, digits, spaces and hyphens '
+                "only)."
+            )
+            % {"value": _shown(whole)}
         )
     name = " ".join(words)
     # A single plain identifier stays bare so generic families (sans-serif, system-ui) keep
@@ -276,16 +325,20 @@ def parse_font_stack(value: str | None) -> str:
     if value is None:
         return DEFAULT_FONT
     if not isinstance(value, str):
-        raise ValueError(f"{_shown(value)} is not a font list.")
+        raise ValueError(_("%(value)s is not a font list.") % {"value": _shown(value)})
     text = value.strip()
     if not text:
         return DEFAULT_FONT
-    too_long = f"A font list can be at most {_MAX_FONT_STACK} characters long."
+    too_long = _("A font list can be at most %(count)s characters long.") % {
+        "count": _MAX_FONT_STACK
+    }
     if len(text) > _MAX_FONT_STACK:
         raise ValueError(too_long)
     items = [item.strip() for item in text.split(",")]
     if len(items) > _MAX_FAMILIES:
-        raise ValueError(f"A font list can name at most {_MAX_FAMILIES} families.")
+        raise ValueError(
+            _("A font list can name at most %(count)s families.") % {"count": _MAX_FAMILIES}
+        )
     stack = ", ".join(_family(item, value) for item in items)
     if len(stack) > _MAX_FONT_STACK:
         raise ValueError(too_long)
@@ -354,14 +407,33 @@ def background_problems(setting: str, background: str) -> list[str]:
     ratio = contrast_ratio(theme.text, theme.background)
     if ratio < TEXT_MINIMUM:
         found.append(
-            f"Text colour {theme.text} on background colour {theme.background} has a contrast "
-            f"of {format_ratio(ratio)}; text needs at least {_minimum(TEXT_MINIMUM)}. "
-            "Choose a lighter or a darker background."
+            _(
+                "Text colour %(text)s on background colour %(colour)s has a contrast of "
+                "%(ratio)s; text needs at least %(minimum)s. Choose a lighter or a darker "
+                "background."
+            )
+            % {
+                "text": theme.text,
+                "colour": theme.background,
+                "ratio": format_ratio(ratio),
+                "minimum": _minimum(TEXT_MINIMUM),
+            }
         )
     if setting not in ("auto", theme.name):
         found.append(
-            f"Background colour {theme.background} is a {theme.name} background, for the "
-            f"{theme.name} or auto theme; this merchant's theme is {setting}."
+            (
+                # The setting is the other of the two themes.
+                _(
+                    "Background colour %(colour)s is a dark background, for the dark or auto "
+                    "theme; this merchant's theme is light."
+                )
+                if theme.name == "dark"
+                else _(
+                    "Background colour %(colour)s is a light background, for the light or auto "
+                    "theme; this merchant's theme is dark."
+                )
+            )
+            % {"colour": theme.background}
         )
     return found
 

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from . import branding, crypto
 
@@ -37,7 +39,7 @@ def normalise_origin(value: str) -> str:
         or parts.fragment
     ):
         raise ValidationError(
-            "%(value)s is not an origin: use scheme and host only, like https://www.example.com",
+            _("%(value)s is not an origin: use scheme and host only, like https://www.example.com"),
             params={"value": value.strip()[:100]},
         )
     return f"{parts.scheme}://{host}"
@@ -47,77 +49,102 @@ def normalise_domain(value: str) -> str:
     host = value.strip().lower().rstrip(".")
     if not _HOST_RE.match(host):
         raise ValidationError(
-            "%(value)s is not a host name, like tickets.example.com",
+            _("%(value)s is not a host name, like tickets.example.com"),
             params={"value": value.strip()[:100]},
         )
     return host
 
 
 class Merchant(models.Model):
-    name = models.CharField(max_length=100)
+    name = models.CharField(_("name"), max_length=100)
     slug = models.CharField(
+        _("slug"),
         max_length=50,
         unique=True,
-        validators=[RegexValidator(f"^{SLUG_RE}$", "Lower-case letters, digits and hyphens.")],
-        help_text="Its pages live under /m/<slug>/ and embeds name it in data-merchant.",
+        validators=[RegexValidator(f"^{SLUG_RE}$", _("Lower-case letters, digits and hyphens."))],
+        help_text=_("Its pages live under /m/<slug>/ and embeds name it in data-merchant."),
     )
-    active = models.BooleanField(default=True)
+    active = models.BooleanField(_("active"), default=True)
     company_id = models.PositiveBigIntegerField(
-        null=True, blank=True, unique=True, help_text="The Guest Manager company (Enterprise)."
+        _("company id"),
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("The Guest Manager company (Enterprise)."),
     )
     api_url = models.URLField(
-        "API URL",
-        help_text="The public API's base, e.g. https://app.guestmanager.com/api/public/v2",
+        _("API URL"),
+        help_text=_("The public API's base, e.g. https://app.guestmanager.com/api/public/v2"),
     )
     api_key_encrypted = models.TextField(editable=False, default="")
     api_key_hint = models.CharField(max_length=8, editable=False, default="")
     currency = models.CharField(
+        _("currency"),
         max_length=3,
         default="USD",
-        validators=[RegexValidator(r"^[A-Z]{3}$", "A three-letter ISO 4217 code, like USD.")],
+        validators=[RegexValidator(r"^[A-Z]{3}$", _("A three-letter ISO 4217 code, like USD."))],
     )
     locale = models.CharField(
+        _("locale"),
         max_length=10,
         blank=True,
         default="",
-        help_text=(
+        help_text=_(
             "The language its pages speak, one of the languages this deployment ships; "
             "blank: each buyer's browser decides."
         ),
     )
-    logo_url = models.URLField("logo URL", blank=True)
-    primary_colour = models.CharField(max_length=7, default=branding.DEFAULT_PRIMARY)
-    accent_colour = models.CharField(max_length=7, default=branding.DEFAULT_ACCENT)
-    font_stack = models.CharField(max_length=200, blank=True)
+    logo_url = models.URLField(_("logo URL"), blank=True)
+    primary_colour = models.CharField(
+        _("primary colour"), max_length=7, default=branding.DEFAULT_PRIMARY
+    )
+    accent_colour = models.CharField(
+        _("accent colour"), max_length=7, default=branding.DEFAULT_ACCENT
+    )
+    font_stack = models.CharField(_("font stack"), max_length=200, blank=True)
     theme = models.CharField(
-        "embed theme",
+        _("embed theme"),
         max_length=5,
-        choices=[("light", "Light"), ("dark", "Dark"), ("auto", "Auto (the buyer's preference)")],
+        choices=[
+            ("light", _("Light")),
+            ("dark", _("Dark")),
+            ("auto", _("Auto (the buyer's preference)")),
+        ],
         default="light",
-        help_text="How embeds look; a page can ask for another with data-theme.",
+        help_text=_("How embeds look; a page can ask for another with data-theme."),
     )
     background_colour = models.CharField(
+        _("background colour"),
         max_length=7,
         blank=True,
-        help_text="The embed's background; empty for the theme's own. A dark colour is the "
-        "dark theme's background, a light one the light theme's.",
+        help_text=_(
+            "The embed's background; empty for the theme's own. A dark colour is the "
+            "dark theme's background, a light one the light theme's."
+        ),
     )
     embed_origins = models.TextField(
+        _("embed origins"),
         blank=True,
-        help_text="Sites allowed to embed this storefront, one origin per line "
-        "(https://www.example.com). Others are refused framing.",
+        help_text=_(
+            "Sites allowed to embed this storefront, one origin per line "
+            "(https://www.example.com). Others are refused framing."
+        ),
     )
     domains = models.TextField(
-        blank=True, help_text="Custom domains serving this storefront, one host name per line."
+        _("domains"),
+        blank=True,
+        help_text=_("Custom domains serving this storefront, one host name per line."),
     )
-    support_email = models.EmailField(blank=True)
-    terms_url = models.URLField("terms URL", blank=True)
-    privacy_url = models.URLField("privacy policy URL", blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    support_email = models.EmailField(_("support email"), blank=True)
+    terms_url = models.URLField(_("terms URL"), blank=True)
+    privacy_url = models.URLField(_("privacy policy URL"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
 
     def __str__(self) -> str:
         return self.name
@@ -142,11 +169,14 @@ class Merchant(models.Model):
         self._clean_lines("domains", normalise_domain, errors)
         if self.locale and self.locale not in dict(settings.LANGUAGES):
             shipped = ", ".join(dict(settings.LANGUAGES))
-            errors["locale"] = [f"Not a language this deployment ships ({shipped})."]
+            errors["locale"] = [
+                gettext("Not a language this deployment ships (%(codes)s).") % {"codes": shipped}
+            ]
         taken = self._domains_taken()
         if taken:
             errors.setdefault("domains", []).append(
-                f"Already used by another merchant: {', '.join(sorted(taken))}."
+                gettext("Already used by another merchant: %(domains)s.")
+                % {"domains": ", ".join(sorted(taken))}
             )
         for name, problems in self._branding_problems().items():
             errors.setdefault(name, []).extend(problems)

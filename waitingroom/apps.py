@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WaitingRoomConfig(AppConfig):
@@ -6,7 +7,7 @@ class WaitingRoomConfig(AppConfig):
     start an order, in order of arrival (``waitingroom.door``)."""
 
     name = "waitingroom"
-    verbose_name = "Waiting room"
+    verbose_name = _("Waiting room")
 
     def ready(self) -> None:
         from infra import budget

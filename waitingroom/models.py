@@ -1,4 +1,6 @@
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class OnSale(models.Model):
@@ -6,15 +8,17 @@ class OnSale(models.Model):
     those who arrive before ``opens_at`` are put in a random order at the opening."""
 
     merchant_slug = models.CharField(
+        _("merchant slug"),
         max_length=50,
         blank=True,
-        help_text="The merchant’s slug (empty for the default merchant).",
+        help_text=_("The merchant’s slug (empty for the default merchant)."),
     )
-    event_id = models.PositiveBigIntegerField("event id")
-    opens_at = models.DateTimeField("on sale at")
+    event_id = models.PositiveBigIntegerField(_("event id"))
+    opens_at = models.DateTimeField(_("on sale at"))
 
     class Meta:
-        verbose_name = "on-sale"
+        verbose_name = _("on-sale")
+        verbose_name_plural = _("on-sales")
         constraints = [
             models.UniqueConstraint(
                 fields=["merchant_slug", "event_id"], name="one_onsale_per_event"
@@ -22,5 +26,8 @@ class OnSale(models.Model):
         ]
 
     def __str__(self) -> str:
-        who = self.merchant_slug or "(default merchant)"
-        return f"{who} event {self.event_id} at {self.opens_at.isoformat()}"
+        found = {"merchant": self.merchant_slug, "event": self.event_id}
+        found["time"] = self.opens_at.isoformat()
+        if self.merchant_slug:
+            return gettext("%(merchant)s event %(event)s at %(time)s") % found
+        return gettext("(default merchant) event %(event)s at %(time)s") % found

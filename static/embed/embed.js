@@ -124,6 +124,21 @@
     el.dispatchEvent(new CustomEvent(type, { bubbles: true, detail: detail }));
   }
 
+  // What visitors read in the host page's own elements (the frames speak for themselves), by
+  // language: the embed's data-lang, else the host page's <html lang>, else English.
+  // Each: the frame's title, the button's label, the note while paying, the close button.
+  var WORDS = {
+    en: "Tickets|Buy tickets|Payment in progress, please wait|Close",
+    de: "Tickets|Tickets kaufen|Zahlung läuft, bitte warten Sie|Schließen",
+    fr: "Billets|Acheter des billets|Paiement en cours, veuillez patienter|Fermer",
+    es: "Entradas|Comprar entradas|Pago en curso, espera un momento|Cerrar",
+  };
+
+  function wordsFor(data) {
+    var code = (data.lang || root.lang || "").slice(0, 2).toLowerCase();
+    return (WORDS.hasOwnProperty(code) ? WORDS[code] : WORDS.en).split("|");
+  }
+
   // What each attribute takes, said when it is wrong.
   var EXPECTED = {
     "data-merchant": "the merchant's slug: lower-case letters, digits and hyphens",
@@ -261,8 +276,9 @@
     if (spec.items) query.set("items", spec.items);
     if (data.lang) query.set("lang", data.lang);
     if (data.theme) query.set("theme", data.theme);
+    var words = wordsFor(data);
     var iframe = make("iframe", mode === "button" && "frame");
-    iframe.title = data.title || "Tickets";
+    iframe.title = data.title || words[0];
     iframe.setAttribute("allow", "payment");
     iframe.style.cssText += ";border:0;width:100%;display:block;height:480px";
     iframe.src =
@@ -275,7 +291,7 @@
 
     // The fallback link comes back on unmount.
     var link = el.querySelector("a[href]");
-    var label = data.label || (link && link.textContent.trim()) || "Buy tickets";
+    var label = data.label || (link && link.textContent.trim()) || words[1];
     var fallback = link ? { node: link, parent: link.parentNode, next: link.nextSibling } : null;
     if (link) link.parentNode.removeChild(link);
 
@@ -296,7 +312,7 @@
     embeds[id] = embed;
     listen();
     if (mode === "button") {
-      embed.modal = modalFor(embed, label);
+      embed.modal = modalFor(embed, label, words);
     } else {
       // Inline, the frame is as tall as its page: a scrollbar shown while it is too short
       // would narrow the page, make it taller, and report a height that is soon wrong.
@@ -395,7 +411,7 @@
     emit(embed.el, TYPES[type], detail);
   }
 
-  function modalFor(embed, label) {
+  function modalFor(embed, label, words) {
     var el = embed.el;
     var iframe = embed.frame;
     var id = embed.id;
@@ -418,10 +434,10 @@
     title.id = id + "-title";
     title.textContent = iframe.title;
     note.id = id + "-note";
-    note.textContent = "Payment in progress, please wait";
+    note.textContent = words[2];
     note.hidden = true;
     close.type = "button";
-    close.setAttribute("aria-label", "Close");
+    close.setAttribute("aria-label", words[3]);
     close.textContent = "\u2715";
     dialog.setAttribute("aria-labelledby", title.id);
     bar.appendChild(title);

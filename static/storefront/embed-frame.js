@@ -118,11 +118,21 @@
   });
   new MutationObserver(sendMarkers).observe(body, { childList: true, subtree: true });
 
+  // The page's language, from the server (data-i18n-* on <body>); English if absent.
+  function t(key, fallback) {
+    return body.getAttribute("data-i18n-" + key) || fallback;
+  }
   function failed(message) {
     return function () {
       post("error", { message: message });
     };
   }
-  document.addEventListener("htmx:responseError", failed("Something went wrong. Please try again."));
-  document.addEventListener("htmx:sendError", failed("We couldn’t reach the server. Please try again."));
+  document.addEventListener(
+    "htmx:responseError",
+    failed(t("error-failed", "Something went wrong. Please try again."))
+  );
+  document.addEventListener(
+    "htmx:sendError",
+    failed(t("error-unreachable", "We couldn’t reach the server. Please try again."))
+  );
 })();

@@ -8,46 +8,67 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from guestmanager import errors
 from guestmanager.enterprise import Company, EnterpriseClient
 from tenancy.models import Merchant
 
 
+def _outcome(outcome: str) -> str:
+    """A company's outcome as the command says it."""
+    if outcome == "created":
+        return pgettext("company import", "created")
+    if outcome == "kept":
+        return pgettext("company import", "kept")
+    return pgettext("company import", "no key")
+
+
 class Command(BaseCommand):
-    help = (
-        "List the companies of the Enterprise account (GM_ENTERPRISE_URL, GM_ENTERPRISE_KEY) "
-        "and create a merchant for each one not yet imported."
-    )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Here, not on the class: argparse needs a plain string in the language active now.
+        self.help = _(
+            "List the companies of the Enterprise account (GM_ENTERPRISE_URL, "
+            "GM_ENTERPRISE_KEY) and create a merchant for each one not yet imported."
+        )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--enterprise-url", default=settings.GM_ENTERPRISE_URL)
         parser.add_argument(
             "--api-url",
             default=settings.GM_API_URL,
-            help="The public API base the companies' keys are used with.",
+            help=_("The public API base the companies' keys are used with."),
         )
-        parser.add_argument("--dry-run", action="store_true", help="Only say what would change.")
+        parser.add_argument("--dry-run", action="store_true", help=_("Only say what would change."))
 
     def handle(
         self, *args: Any, enterprise_url: str, api_url: str, dry_run: bool, **options: Any
     ) -> None:
         if not settings.GM_ENTERPRISE_KEY:
-            raise CommandError("Set GM_ENTERPRISE_KEY to the Enterprise API key.")
+            raise CommandError(_("Set GM_ENTERPRISE_KEY to the Enterprise API key."))
         client = EnterpriseClient(enterprise_url, settings.GM_ENTERPRISE_KEY)
         try:
             companies = list(client.list_companies(include="api_keys"))
         except errors.GuestManagerError as exc:
-            raise CommandError(f"The Enterprise API refused: {exc}") from exc
+            raise CommandError(_("The Enterprise API refused: %(error)s") % {"error": exc}) from exc
         counts = {"created": 0, "kept": 0, "no key": 0}
         for company in companies:
             outcome = self._import(company, api_url, dry_run)
             counts[outcome] += 1
-            self.stdout.write(f"{outcome:>8}  {company.id}  {company.name}")
-        summary = ", ".join(f"{n} {what}" for what, n in counts.items())
-        self.stdout.write(
-            f"{len(companies)} companies: {summary}" + (" (dry run)" if dry_run else "")
-        )
+            self.stdout.write(f"{_outcome(outcome):>8}  {company.id}  {company.name}")
+        found = {"total": len(companies), **{k.replace(" ", "_"): n for k, n in counts.items()}}
+        if dry_run:
+            summary = _(
+                "%(total)s companies: %(created)s created, %(kept)s kept, %(no_key)s no key "
+                "(dry run)"
+            )
+        else:
+            summary = _(
+                "%(total)s companies: %(created)s created, %(kept)s kept, %(no_key)s no key"
+            )
+        self.stdout.write(summary % found)
 
     def _import(self, company: Company, api_url: str, dry_run: bool) -> str:
         if Merchant.objects.filter(company_id=company.id).exists():
@@ -59,7 +80,7 @@ class Command(BaseCommand):
             return "created"
         with transaction.atomic():
             merchant = Merchant(
-                name=company.name[:100] or f"Company {company.id}",
+                name=company.name[:100] or _("Company %(id)s") % {"id": company.id},
                 slug=_free_slug(company),
                 company_id=company.id,
                 api_url=api_url,

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from infra import budget, upstream
 from merchant_tools import eventimport, eventsync
@@ -27,7 +28,9 @@ BUDGET_NOTICE_SECONDS = 10.0
 
 def _schedule(text: str) -> list[float]:
     floor = settings.IMPORT_MIN_POLL_SECONDS
-    usage = f"--poll-schedule takes seconds of at least {floor:g}, like 1,2,4,8,15"
+    usage = _("--poll-schedule takes seconds of at least %(floor)s, like 1,2,4,8,15") % {
+        "floor": f"{floor:g}"
+    }
     try:
         delays = [float(part) for part in text.split(",") if part.strip()]
     except ValueError as exc:
@@ -38,28 +41,31 @@ def _schedule(text: str) -> list[float]:
 
 
 class Command(BaseCommand):
-    help = (
-        "Create or update events from a CSV file (one row per registration type; rows with "
-        "the same external_id are one event), waiting on each event's operation until its "
-        "tickets phase is done; then issue comp tickets from --comps."
-    )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Here, not on the class: argparse needs a plain string in the language active now.
+        self.help = _(
+            "Create or update events from a CSV file (one row per registration type; rows "
+            "with the same external_id are one event), waiting on each event's operation "
+            "until its tickets phase is done; then issue comp tickets from --comps."
+        )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path, help="the events CSV")
-        parser.add_argument("--comps", type=Path, help="a CSV of comp tickets to issue after")
+        parser.add_argument("file", type=Path, help=_("the events CSV"))
+        parser.add_argument("--comps", type=Path, help=_("a CSV of comp tickets to issue after"))
         parser.add_argument(
             "--wait-all",
             action="store_true",
-            help="wait for every phase of each operation, not just the tickets phase",
+            help=_("wait for every phase of each operation, not just the tickets phase"),
         )
-        parser.add_argument("--merchant", help="a merchant's slug: use its API URL and key")
+        parser.add_argument("--merchant", help=_("a merchant's slug: use its API URL and key"))
         parser.add_argument(
-            "--timeout", type=float, default=600.0, help="seconds to wait per operation"
+            "--timeout", type=float, default=600.0, help=_("seconds to wait per operation")
         )
         parser.add_argument(
             "--poll-schedule",
             default="1,2,4,8,15",
-            help="seconds between polls, the last one repeated (default 1,2,4,8,15)",
+            help=_("seconds between polls, the last one repeated (default 1,2,4,8,15)"),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -68,7 +74,7 @@ class Command(BaseCommand):
             specs, comps = self._read(options["file"], options["comps"])
         except KeyboardInterrupt:
             raise CommandError(
-                "Interrupted before anything was sent.", INTERRUPTED_STATUS
+                _("Interrupted before anything was sent."), INTERRUPTED_STATUS
             ) from None
         url, key, slug = self._api(options["merchant"])
         importer = eventsync.Importer(
@@ -95,7 +101,9 @@ class Command(BaseCommand):
             specs = eventimport.read_events(_text(file))
             comps = eventimport.read_comps(_text(comps_file)) if comps_file else None
         except OSError as exc:
-            raise CommandError(f"Can't read {exc.filename}: {exc.strerror}") from exc
+            raise CommandError(
+                _("Can't read %(file)s: %(error)s") % {"file": exc.filename, "error": exc.strerror}
+            ) from exc
         except eventimport.FileProblem as exc:
             raise CommandError(str(exc)) from exc
         return specs, comps
@@ -106,7 +114,7 @@ class Command(BaseCommand):
             return settings.GM_API_URL, settings.GM_API_KEY, ""
         merchant = Merchant.objects.filter(slug=slug).first()
         if merchant is None:
-            raise CommandError(f"No merchant {slug!r}.")
+            raise CommandError(_("No merchant %(slug)s.") % {"slug": repr(slug)})
         return merchant.api_url, merchant.api_key, slug
 
     def _write(self, text: str) -> None:
@@ -121,8 +129,13 @@ class Command(BaseCommand):
             if seconds >= 1 and now - last[0] >= BUDGET_NOTICE_SECONDS:
                 last[0] = now
                 self._write(
-                    f"  waiting about {max(1, round(seconds))} s for the shared API budget "
-                    "(the storefront's checkouts go first)\n"
+                    "  "
+                    + _(
+                        "waiting about %(seconds)s s for the shared API budget (the "
+                        "storefront's checkouts go first)"
+                    )
+                    % {"seconds": max(1, round(seconds))}
+                    + "\n"
                 )
 
         return notice
@@ -131,41 +144,61 @@ class Command(BaseCommand):
         self._summary(report, with_comps)
         if report.interrupted:
             self._interrupted(report)
-            raise CommandError("Interrupted; see above.", returncode=INTERRUPTED_STATUS)
+            raise CommandError(_("Interrupted; see above."), returncode=INTERRUPTED_STATUS)
         if report.failed or report.comps_failed:
-            raise CommandError("Some rows were not imported; see above.", returncode=FAILED_STATUS)
+            raise CommandError(
+                _("Some rows were not imported; see above."), returncode=FAILED_STATUS
+            )
 
     def _summary(self, report: eventsync.Report, with_comps: bool) -> None:
-        counts = ", ".join(
-            f"{report.count(action)} {action}"
-            for action in ("created", "updated", "retried", "unchanged", "failed")
+        counts = {a: report.count(a) for a in ("created", "updated", "retried", "unchanged")}
+        self.stdout.write(
+            _(
+                "%(total)s events: %(created)s created, %(updated)s updated, %(retried)s "
+                "retried, %(unchanged)s unchanged, %(failed)s failed."
+            )
+            % {"total": len(report.events), "failed": report.count("failed"), **counts}
         )
-        self.stdout.write(f"{len(report.events)} events: {counts}.")
         if with_comps and not report.interrupted:
             self.stdout.write(
-                f"Comps: {report.comps_issued} issued, {report.comps_kept} already issued, "
-                f"{report.comps_failed} not issued."
+                _("Comps: %(issued)s issued, %(kept)s already issued, %(failed)s not issued.")
+                % {
+                    "issued": report.comps_issued,
+                    "kept": report.comps_kept,
+                    "failed": report.comps_failed,
+                }
             )
         for outcome in report.still_running:
             self.stdout.write(
-                f"Still running: operation {outcome.running} of event {outcome.event_id} "
-                f"({outcome.spec.key}). The API carries on with it; the next run reports how "
-                "it ended."
+                _(
+                    "Still running: operation %(operation)s of event %(event)s (%(key)s). The "
+                    "API carries on with it; the next run reports how it ended."
+                )
+                % {
+                    "operation": outcome.running,
+                    "event": outcome.event_id,
+                    "key": outcome.spec.key,
+                }
             )
 
     def _interrupted(self, report: eventsync.Report) -> None:
-        self.stdout.write("Interrupted. Sent before the stop:" if report.sent else "Interrupted.")
+        self.stdout.write(
+            _("Interrupted. Sent before the stop:") if report.sent else _("Interrupted.")
+        )
         for outcome in report.sent:
-            self.stdout.write(
-                f"  {outcome.action}: event {outcome.event_id} ({outcome.spec.key}, "
-                f"{outcome.spec.line_span})"
-            )
+            found = {"event": outcome.event_id, "key": outcome.spec.key}
+            found["lines"] = outcome.spec.line_span
+            self.stdout.write("  " + eventsync.sent_line(outcome.action) % found)
         for spec in report.not_sent:
-            self.stdout.write(f"  not sent: {spec.line_span} ({spec.key or 'no external_id'})")
+            if spec.key:
+                line = _("not sent: %(lines)s (%(key)s)")
+            else:
+                line = _("not sent: %(lines)s (no external_id)")
+            self.stdout.write("  " + line % {"lines": spec.line_span, "key": spec.key})
         if report.comps_not_sent:
             lines = ", ".join(str(c.line) for c in report.comps_not_sent)
-            self.stdout.write(f"  comps not issued: line(s) {lines}")
-        self.stdout.write("Run the same files again to finish: nothing is sent twice.")
+            self.stdout.write("  " + _("comps not issued: line(s) %(lines)s") % {"lines": lines})
+        self.stdout.write(_("Run the same files again to finish: nothing is sent twice."))
 
 
 def _text(file: Path) -> str:

@@ -7,17 +7,26 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tenancy import crypto
 from tenancy.models import Merchant
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt merchants' API keys with the first key in MERCHANT_ENCRYPTION_KEYS."
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Here, not on the class: argparse needs a plain string in the language active now.
+        self.help = _(
+            "Re-encrypt merchants' API keys with the first key in MERCHANT_ENCRYPTION_KEYS."
+        )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--new-key", action="store_true", help="Print a fresh key to put in front, and stop."
+            "--new-key",
+            action="store_true",
+            help=_("Print a fresh key to put in front, and stop."),
         )
 
     def handle(self, *args: Any, new_key: bool, **options: Any) -> None:
@@ -31,14 +40,24 @@ class Command(BaseCommand):
                     merchant.api_key_encrypted = crypto.rotate(merchant.api_key_encrypted)
                 except crypto.InvalidToken as exc:
                     raise CommandError(
-                        f"No configured key opens {merchant.slug}'s API key: nothing was changed."
+                        _("No configured key opens %(slug)s's API key: nothing was changed.")
+                        % {"slug": merchant.slug}
                     ) from exc
                 merchant.save(update_fields=["api_key_encrypted"])
                 done += 1
         self.stdout.write(
-            f"Re-encrypted {done} merchant API key(s) with the newest key.\n"
-            "Every running server must already list that key in MERCHANT_ENCRYPTION_KEYS (give "
-            "them the new list and restart them before running this): a server without it "
-            "shows these merchants as unavailable and /healthz fails, naming them. Drop the old "
-            "key from the list only once every server has the new one."
+            ngettext(
+                "Re-encrypted %(count)s merchant API key(s) with the newest key.",
+                "Re-encrypted %(count)s merchant API key(s) with the newest key.",
+                done,
+            )
+            % {"count": done}
+        )
+        self.stdout.write(
+            _(
+                "Every running server must already list that key in MERCHANT_ENCRYPTION_KEYS "
+                "(give them the new list and restart them before running this): a server "
+                "without it shows these merchants as unavailable and /healthz fails, naming "
+                "them. Drop the old key from the list only once every server has the new one."
+            )
         )
