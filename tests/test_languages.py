@@ -173,3 +173,26 @@ def test_dates_are_written_in_each_languages_forms(code, expected):
 
         with timezone.override(ZoneInfo("America/New_York")):
             assert formats.when(evening) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "us", "de"),
+    [
+        ("en", "United States", "Germany"),
+        ("de", "Vereinigte Staaten", "Deutschland"),
+        ("fr", "États-Unis", "Allemagne"),
+        ("es", "Estados Unidos", "Alemania"),
+    ],
+)
+def test_countries_are_named_and_ordered_in_the_language(gm, code, us, de):
+    from checkout.countries import country_choices
+
+    countries = gm.list_countries()
+    with translation.override(code):
+        choices = country_choices(countries)
+    names = dict(choices)
+    by_code = {c["code"]: str(c["id"]) for c in countries}
+    assert names[by_code["US"]] == us and names[by_code["DE"]] == de
+    assert len(choices) == len(countries)
+    ordered = [name for _, name in choices]
+    assert ordered.index(de) < ordered.index(us)  # the language's own alphabetical order

@@ -4,16 +4,14 @@ has a ``delivery`` step; and the state/province select a country change swaps in
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from babel import Locale
 from django import forms
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import get_language, gettext, to_locale
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
@@ -21,24 +19,9 @@ from catalog import reads
 from guestmanager import errors
 from infra import swr
 
+from ..countries import country_choices
 from ..forms import MAX_TEXT, FastSelect, NotHtmlRequiredSelect, StepForm, SummaryError
 from .base import Order, Step, StepContext
-
-
-def country_choices(countries: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """The API's countries named in the page's language (CLDR's names, through Babel, by the
-    ISO code each carries; the API's English name where it has none), in that language's
-    alphabetical order."""
-    names = Locale.parse(to_locale(get_language() or "en")).territories
-    named = [(str(c["id"]), names.get(str(c.get("code") or ""), c["name"])) for c in countries]
-    return sorted(named, key=lambda choice: _sort_key(choice[1]))
-
-
-def _sort_key(name: str) -> str:
-    # Accents sort with their letter ("Österreich" among the O's).
-    return "".join(
-        ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch)
-    ).casefold()
 
 
 class AddressForm(StepForm):

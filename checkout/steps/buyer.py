@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog import reads
 
+from ..countries import country_choices
 from ..forms import FastSelect, StepForm
 from .base import Order, Step, StepContext
 
@@ -47,7 +48,11 @@ class BuyerForm(StepForm):
         super().__init__(*args, **kwargs)
         field = self.fields["phone_number_country"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [(c["code"], f"{c['name']} (+{c['phone_prefix']})") for c in countries]
+        prefixes = {str(c["id"]): (c["code"], c["phone_prefix"]) for c in countries}
+        field.choices = [
+            (prefixes[id_][0], f"{name} (+{prefixes[id_][1]})")
+            for id_, name in country_choices(countries)
+        ]
 
     def api_data(self) -> dict[str, Any]:
         data = {k: self.cleaned_data[k] for k in ("first_name", "last_name", "email")}
