@@ -89,10 +89,12 @@ class LanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         tenant: Tenant | None = getattr(request, "tenant", None)
         choice = choose(request, tenant)
-        translation.activate(choice.code)
         request.LANGUAGE_CODE = choice.code
         request.language_source = choice.source  # type: ignore[attr-defined]
-        response = self.get_response(request)
+        # The thread speaks it for this request only: work the thread does next (another
+        # request's middleware before this one, a test) starts from the default again.
+        with translation.override(choice.code, deactivate=True):
+            response = self.get_response(request)
         response.setdefault("Content-Language", request.LANGUAGE_CODE)
         if request.language_source == BROWSER_SOURCE:  # type: ignore[attr-defined]
             patch_vary_headers(response, ("Accept-Language",))
