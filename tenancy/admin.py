@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -58,10 +59,15 @@ class MerchantForm(_MerchantModelForm):
             "background_colour": forms.TextInput(attrs={"placeholder": "#16171b", "size": 8}),
             "embed_origins": forms.Textarea(attrs={"rows": 3}),
             "domains": forms.Textarea(attrs={"rows": 2}),
+            "locale": forms.Select(),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The shipped languages, each named in itself, or none: the buyer's browser decides.
+        locale = self.fields["locale"].widget
+        assert isinstance(locale, forms.Select)
+        locale.choices = [("", gettext("The buyer’s browser decides")), *settings.LANGUAGES]
         # Empty: the currency the merchant's API prices its tickets in (never a guess that
         # would hide every type priced otherwise).
         currency = self.fields["currency"]

@@ -21,7 +21,7 @@ from tenancy.models import Merchant
 from tenancy.shop import directory
 
 from .helpers import event_named
-from .test_merchants import merchants  # noqa: F401
+from .test_merchants import admin_client, merchants  # noqa: F401
 
 SHIPPED = ("de", "fr", "es")
 
@@ -196,3 +196,18 @@ def test_countries_are_named_and_ordered_in_the_language(gm, code, us, de):
     assert len(choices) == len(countries)
     ordered = [name for _, name in choices]
     assert ordered.index(de) < ordered.index(us)  # the language's own alphabetical order
+
+
+def test_the_admin_offers_the_shipped_languages_or_the_browsers(admin_client):  # noqa: F811
+    page = admin_client.get("/admin/merchants/merchant/add/", HTTP_ACCEPT_LANGUAGE="fr")
+    html = page.content.decode()
+    select = re.search(r'<select name="locale"[^>]*>(.*?)</select>', html, re.DOTALL)
+    assert select, "the locale is chosen from a list"
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select[1])
+    assert options == [
+        ("", "Le navigateur de l’acheteur décide"),
+        ("en", "English"),
+        ("de", "Deutsch"),
+        ("fr", "Français"),
+        ("es", "Español"),
+    ]
