@@ -1308,6 +1308,10 @@ def test_a_buyer_waiting_in_the_frame_is_reported_to_the_host(shop, host, gm, ro
         "position": 1,
         "wait_seconds": 60,
     }
+    with host.page.expect_response(lambda r: "/waiting/" in r.url, timeout=WAIT_MS):
+        pass  # the page looks again (htmx): nothing changed, so nothing is reported again
+    host.page.wait_for_timeout(300)
+    assert len(host.events("queue:waiting", "featured")) == 1
     room_clock.now += TURN
     host.wait_event("queue:admitted", "featured")
     heading(frame, "Your order")  # the frame went into the order by itself

@@ -25,6 +25,9 @@
 
   // Each server marker is sent once: the attribute survives re-scans, a swapped-in copy
   // is a new element and is sent again (that is the point: it reports the new state).
+  // A state a page refreshes by polling is sent only when it changed.
+  var POLLED = { "queue:waiting": true };
+  var lastPolled = {};
   function sendMarkers() {
     var markers = document.querySelectorAll("[data-embed-event]:not([data-embed-sent])");
     for (var i = 0; i < markers.length; i++) {
@@ -38,7 +41,13 @@
       }
       if (!detail || typeof detail !== "object" || Array.isArray(detail)) detail = {};
       var type = el.getAttribute("data-embed-event");
-      if (type) post(type, detail);
+      if (!type) continue;
+      if (POLLED[type]) {
+        var seen = JSON.stringify(detail);
+        if (lastPolled[type] === seen) continue;
+        lastPolled[type] = seen;
+      }
+      post(type, detail);
     }
   }
 
