@@ -1,6 +1,7 @@
 """A German, a French and a Spanish buyer on a phone (390 px) check out from the list to the
-confirmation: no English word of ours on the way, nothing wider than the screen, and each
-page photographed (``SCREENSHOT_DIR`` keeps the pictures to look at)."""
+confirmation: no English word of ours on the way, nothing wider than the screen, no serious
+accessibility problem, and each page photographed (``SCREENSHOT_DIR`` keeps the pictures to
+look at). A German host page's buyer does the same in the frame."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from playwright.sync_api import expect
 
 from tenancy.shop import directory, from_merchant
 
+from .conftest import axe_violations
 from .helpers import event_named, load_replica
 from .test_browser_checkout import event_path, fill_card
 from .test_browser_embed import one_request_at_a_time  # noqa: F401
@@ -120,6 +122,7 @@ def test_a_buyer_checks_out_in_their_language(open_page, gm, tmp_path, code):
         assert not found, f"{name}: English on the {code} page: {found}"
         assert not wider_than_the_screen(page), f"{name}: {wider_than_the_screen(page)}"
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        assert axe_violations(page) == [], name  # the page's language and its parts' too
 
     def heading(english_name: str) -> None:
         page.get_by_role("heading", name=say(english_name)).wait_for()
