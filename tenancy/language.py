@@ -15,11 +15,14 @@ by a header no cache can key on.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -137,3 +140,34 @@ def switch_links(request: HttpRequest) -> list[dict[str, object]]:
         }
         for code, name in settings.LANGUAGES
     ]
+
+
+def from_environment(environ: Mapping[str, str]) -> str | None:
+    """The shipped language the shell's locale names (``LC_ALL``, ``LC_MESSAGES``, ``LANG``,
+    as gettext reads them: ``de_DE.UTF-8`` is German), if any."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "")
+        if value:
+            tag = value.split(".")[0].split("@")[0].replace("_", "-").lower()
+            try:
+                return translation.get_supported_language_variant(tag)
+            except LookupError:
+                return None
+    return None
+
+
+class ShellLanguageCommand(BaseCommand):
+    """A command merchants run: its help and what it prints in their shell's language
+    (``LANG=de_DE.UTF-8 manage.py import_events …``), English where that is not shipped.
+    ``description`` is its help, lazily translated; ``call_command`` keeps the language
+    active where it is called."""
+
+    description: Any = ""
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        with translation.override(from_environment(os.environ) or default()):
+            super().run_from_argv(argv)
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        self.help = str(self.description)  # argparse takes plain text, in the language now
+        return super().create_parser(prog_name, subcommand, **kwargs)

@@ -5,6 +5,7 @@ forms, and catalogues with no string missing."""
 from __future__ import annotations
 
 import gzip
+import os
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -211,3 +212,27 @@ def test_the_admin_offers_the_shipped_languages_or_the_browsers(admin_client):  
         ("fr", "Français"),
         ("es", "Español"),
     ]
+
+
+@pytest.mark.parametrize(("lang", "code"), [("de_DE.UTF-8", "de"), ("C.UTF-8", "en")])
+def test_a_merchants_command_speaks_the_shells_language(lang, code):
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    from waitingroom.management.commands.waitingroom import Command
+
+    env = {**os.environ, "LANG": lang, "LC_ALL": "", "LC_MESSAGES": ""}
+    shown = subprocess.run(
+        [sys.executable, "manage.py", "waitingroom", "--help"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    with translation.override(code):
+        expected = str(Command.description)
+    assert " ".join(expected.split()) in " ".join(shown.split())
+    assert (expected == str(Command.description)) == (code == "en")

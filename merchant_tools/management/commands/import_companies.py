@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 
 from guestmanager import errors
 from guestmanager.enterprise import Company, EnterpriseClient
+from tenancy.language import ShellLanguageCommand
 from tenancy.models import Merchant
 
 
@@ -25,14 +26,11 @@ def _outcome(outcome: str) -> str:
     return pgettext("company import", "no key")
 
 
-class Command(BaseCommand):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Here, not on the class: argparse needs a plain string in the language active now.
-        self.help = _(
-            "List the companies of the Enterprise account (GM_ENTERPRISE_URL, "
-            "GM_ENTERPRISE_KEY) and create a merchant for each one not yet imported."
-        )
+class Command(ShellLanguageCommand):
+    description = gettext_lazy(
+        "List the companies of the Enterprise account (GM_ENTERPRISE_URL, "
+        "GM_ENTERPRISE_KEY) and create a merchant for each one not yet imported."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--enterprise-url", default=settings.GM_ENTERPRISE_URL)

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from infra import budget, upstream
 from merchant_tools import eventimport, eventsync
 from merchant_tools.journal import DatabaseJournal
+from tenancy.language import ShellLanguageCommand
 from tenancy.models import Merchant
 
 # Exit statuses: 1 something was not imported (or is still not done); 130 stopped by Ctrl-C
@@ -40,15 +42,12 @@ def _schedule(text: str) -> list[float]:
     return delays
 
 
-class Command(BaseCommand):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Here, not on the class: argparse needs a plain string in the language active now.
-        self.help = _(
-            "Create or update events from a CSV file (one row per registration type; rows "
-            "with the same external_id are one event), waiting on each event's operation "
-            "until its tickets phase is done; then issue comp tickets from --comps."
-        )
+class Command(ShellLanguageCommand):
+    description = gettext_lazy(
+        "Create or update events from a CSV file (one row per registration type; rows "
+        "with the same external_id are one event), waiting on each event's operation "
+        "until its tickets phase is done; then issue comp tickets from --comps."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help=_("the events CSV"))

@@ -5,22 +5,20 @@ restart them, then run this; drop the old key afterwards."""
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from tenancy import crypto
+from tenancy.language import ShellLanguageCommand
 from tenancy.models import Merchant
 
 
-class Command(BaseCommand):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Here, not on the class: argparse needs a plain string in the language active now.
-        self.help = _(
-            "Re-encrypt merchants' API keys with the first key in MERCHANT_ENCRYPTION_KEYS."
-        )
+class Command(ShellLanguageCommand):
+    description = gettext_lazy(
+        "Re-encrypt merchants' API keys with the first key in MERCHANT_ENCRYPTION_KEYS."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -5,21 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from tenancy.language import ShellLanguageCommand
 from waitingroom import capacity, door
 from waitingroom.models import OnSale
 
 
-class Command(BaseCommand):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Here, not on the class: argparse needs a plain string in the language active now.
-        self.help = _(
-            "Show the waiting room's queues, or set an event's on-sale time (its own queue)."
-        )
+class Command(ShellLanguageCommand):
+    description = gettext_lazy(
+        "Show the waiting room's queues, or set an event's on-sale time (its own queue)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
