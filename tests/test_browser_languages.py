@@ -26,7 +26,7 @@ from tenancy.shop import directory, from_merchant
 from .conftest import axe_violations
 from .helpers import event_named, load_replica
 from .test_browser_checkout import event_path, fill_card
-from .test_browser_embed import one_request_at_a_time  # noqa: F401
+from .test_browser_embed import WAIT_MS, click, one_request_at_a_time  # noqa: F401
 from .test_merchants import make_merchant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -226,7 +226,7 @@ def german_host(storefront_settings, live_server, one_request_at_a_time, sandbox
 def test_a_german_host_page_gets_a_german_checkout(browser, german_host, gm, tmp_path):
     # The browser asks for English: the host page's data-lang and lang decide.
     context = browser.new_context(viewport=PHONE, locale="en-US")
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(WAIT_MS)  # a cold storefront, one request at a time
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -252,30 +252,30 @@ def test_a_german_host_page_gets_a_german_checkout(browser, german_host, gm, tmp
 
         frame.get_by_role("heading", name=say("Upcoming events")).wait_for()
         looked_at("1-list")
-        frame.get_by_role("link", name="Quick Ticket Night").first.click()
+        click(frame.get_by_role("link", name="Quick Ticket Night").first)
         frame.get_by_role("button", name=say("Add to order")).wait_for()
         looked_at("2-event")
         frame.get_by_label("Standard", exact=True).select_option("1")
-        frame.get_by_role("button", name=say("Add to order")).click()
+        click(frame.get_by_role("button", name=say("Add to order")))
         frame.get_by_role("link", name=say("Check out")).wait_for()
         looked_at("3-cart")
-        frame.get_by_role("link", name=say("Check out")).click()
+        click(frame.get_by_role("link", name=say("Check out")))
         frame.get_by_role("heading", name=say("Your details")).wait_for()
         frame.get_by_role("textbox", name=say("First name"), exact=True).fill("Ada")
         frame.get_by_role("textbox", name=say("Last name"), exact=True).fill("Lovelace")
         frame.get_by_label(say("Email")).first.fill("ada@example.com")
-        frame.get_by_role("button", name=say("Continue")).click()
+        click(frame.get_by_role("button", name=say("Continue")))
         frame.get_by_role("heading", name=say("Billing address")).wait_for()
         looked_at("4-address")
         frame.get_by_role("textbox", name=say("Address"), exact=True).fill("1 Main Street")
         frame.get_by_label(say("City")).fill("Seattle")
         frame.get_by_label(say("Postal code")).fill("98101")
         frame.get_by_label(say("State / province")).select_option(label="Washington")
-        frame.get_by_role("button", name=say("Continue")).click()
+        click(frame.get_by_role("button", name=say("Continue")))
         frame.get_by_role("heading", name=say("Payment")).wait_for()
         looked_at("5-payment")
         fill_card(frame, "4242424242424242")
-        frame.locator("#pay-button").click()
+        click(frame.locator("#pay-button"))
         frame.get_by_role("heading", name=say("You’re going!")).wait_for()
         looked_at("6-confirmation")
         assert errors == []
