@@ -295,3 +295,16 @@ def test_a_lapsed_pass_gives_its_claim_back(room, clock):
     assert not room.status("b", EVERY_2S).admitted
     clock.tick(11)  # a's pass (30 s) lapsed unused
     assert room.status("b", EVERY_2S).admitted
+
+
+def test_the_same_variant_id_of_two_apis_is_two_variants(room, clock):
+    room.set_stock({"a1b2c3d4.7": 1, "e5f6a7b8.7": 1}, 1)
+    assert enter(room, "a", "e:a:1", wants={"a1b2c3d4.7": 1}).admitted
+    enter(room, "c", "e:a:1", wants={"a1b2c3d4.7": 1})
+    enter(room, "b", "e:b:1", wants={"e5f6a7b8.7": 1})
+    for _ in range(3):
+        clock.tick(2)
+        room.status("c", EVERY_2S)
+    # a claims API a1b2c3d4's variant 7, the last one: c waits; API e5f6a7b8's is free.
+    assert room.status("b", EVERY_2S).admitted
+    assert not room.status("c", EVERY_2S).admitted

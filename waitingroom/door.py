@@ -10,6 +10,7 @@ server-side session, which no URL or page carries.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 import time
@@ -151,7 +152,7 @@ def knock(request: HttpRequest, event_id: int, chosen: dict[int, int]) -> Place:
         address=_address(request),
         cap=settings.WAITING_ROOM_PLACES_PER_ADDRESS,
         opens_at=opens_at,
-        wants=chosen,
+        wants={scoped(v): n for v, n in chosen.items()},
     )
     if place.state in ("waiting", "closed"):
         held = choice(request)
@@ -182,7 +183,15 @@ def note_stock(event_id: int) -> None:
         found = reads.event_detail(event_id)
     except swr.Unavailable:
         return
-    room().set_stock(tickets_left(found.value), found.fetched_at)
+    left = tickets_left(found.value)
+    room().set_stock({scoped(v): n for v, n in left.items()}, found.fetched_at)
+
+
+def scoped(variant_id: int) -> str:
+    """A variant as the room names it: ids are unique within one API, and the merchants of a
+    deployment may sell through several, so the API's URL (hashed) comes first."""
+    api = hashlib.blake2s(current().api_url.encode(), digest_size=4).hexdigest()
+    return f"{api}.{variant_id}"
 
 
 def tickets_left(event: dict[str, Any]) -> dict[int, int | None]:

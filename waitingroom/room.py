@@ -19,7 +19,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,10 +76,10 @@ local function has_pass(m)
   return tonumber(redis.call("GET", P .. "pass:" .. m) or "0") > now
 end
 
--- "variant:quantity,…" as {variant = quantity}.
+-- "variant:quantity,…" as {variant = quantity}; a variant is "<api>.<id>" (or an id).
 local function parse(want)
   local found = {}
-  for v, n in string.gmatch(want or "", "(%d+):(%d+)") do found[v] = tonumber(n) end
+  for v, n in string.gmatch(want or "", "([%w.]+):(%d+)") do found[v] = tonumber(n) end
   return found
 end
 
@@ -329,7 +329,7 @@ class Room:
         address: str,
         cap: int,
         opens_at: float = 0.0,
-        wants: dict[int, int] | None = None,
+        wants: Mapping[str, int] | None = None,
     ) -> Place:
         """Take a place (or a pass straight away); a member with one keeps it. Before
         ``opens_at`` a place's rank is drawn at random, ahead of every later arrival."""
@@ -350,7 +350,7 @@ class Room:
     def leave(self, member: str) -> None:
         self._run("leave", Rules(0), member)
 
-    def set_stock(self, left: dict[int, int | None], version: float) -> None:
+    def set_stock(self, left: Mapping[str, int | None], version: float) -> None:
         """What each variant can still sell (None: no count), as the catalog copy of
         ``version`` has it (an older copy's counts never replace a newer's). A buyer is
         admitted only while some of what they want is not claimed by those admitted."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -76,7 +76,7 @@ class Command(ShellLanguageCommand):
         for q in queues:
             found = {"queue": q.queue, "waiting": q.waiting, "admitted": q.admitted}
             if q.opens_at:
-                found["opens"] = datetime.fromtimestamp(q.opens_at, tz=timezone.UTC).isoformat()
+                found["opens"] = datetime.fromtimestamp(q.opens_at, tz=UTC).isoformat()
             if q.opens_at and q.closed:
                 line = _(
                     "%(queue)s: %(waiting)s waiting, %(admitted)s admitted, opens %(opens)s, "
