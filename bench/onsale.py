@@ -50,7 +50,7 @@ from psycopg import sql
 from guestmanager import GuestManagerClient
 
 from .buyer import Buyer
-from .common import WRITE_KEY, Stack, arguments, buyer_headers, percentile, stack
+from .common import WRITE_KEY, Stack, add_gunicorn, arguments, buyer_headers, percentile, stack
 
 OFFICE = "127.0.0.2"  # reads of the stock for the figures: not the storefront's budget
 API_LIMIT = 300  # the sandbox's calls a minute per address
@@ -385,12 +385,15 @@ def main() -> dict[str, Any]:
     parser.add_argument("--prequeue", type=float, default=0.0, help="on-sale opens after")
     parser.add_argument("--steady", type=int, default=2, help="merchant B's buyers")
     parser.add_argument("--warmup", type=float, default=60.0, help="B alone before")
+    add_gunicorn(parser)
     args = parser.parse_args()
     rng = random.Random(19)
     records = [Record(n + 1, rng.randint(1, 4)) for n in range(args.buyers)]
     steady = Steady()
     fresh_stores()
-    with stack(rate_limit=API_LIMIT, setup=add_merchant_b) as s:
+    with stack(
+        rate_limit=API_LIMIT, setup=add_merchant_b, workers=args.workers, threads=args.threads
+    ) as s:
         assert s.manage is not None
         event, rt = on_sale_type(s)
         s.sandbox_control("POST", f"variants/{rt['variant_id']}/stock", {"available": args.seats})
