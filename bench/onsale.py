@@ -61,6 +61,7 @@ ADD_TRIES = 5
 TRY_AGAIN = re.compile(r"try again|very busy", re.I)
 CONNECTIONS = 64  # the on-sale buyers' connections to the storefront, shared
 CHECKOUT_THREADS = 64  # admitted buyers going through the checkout's steps at once
+LOOP_LAGS: list[float] = []  # how late the load generator's event loop woke, each 100 ms
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Record:
     completed_at: float | None = None
     told_sold_out_at: float | None = None  # by the waiting page
     polls: list[float] = field(default_factory=list)  # the waiting page's answer times
+    poll_server: list[float] = field(default_factory=list)  # ... of which in Django (s)
     statuses: Counter[int] = field(default_factory=Counter)
     try_again: int = 0
     calls: int = 0  # the storefront's API calls for them (its Server-Timing)
@@ -276,6 +278,22 @@ def _note(rec: Record, answer: httpx.Response) -> None:
     rec.calls += int(calls.group(1)) if calls else 0
 
 
+def server_seconds(answer: httpx.Response) -> float:
+    """The time the storefront says it spent on ``answer`` (Server-Timing: its own work,
+    the API's and the wait for a worker slot), not counting gunicorn's queue before it."""
+    timing = answer.headers.get("Server-Timing", "")
+    return sum(float(d) for d in re.findall(r"dur=([\d.]+)", timing)) / 1000
+
+
+async def loop_lag(lags: list[float], stop: asyncio.Event) -> None:
+    """How late this process's own event loop wakes (the load generator's share of a slow
+    answer): a 100 ms sleep, again and again, and how much longer each took."""
+    while not stop.is_set():
+        before = time.monotonic()
+        await asyncio.sleep(0.1)
+        lags.append(time.monotonic() - before - 0.1)
+
+
 async def wait_in_line(web: httpx.AsyncClient, rec: Record) -> bool:
     """Look as the waiting page does until admitted (True) or told otherwise (False)."""
     while True:
@@ -283,6 +301,7 @@ async def wait_in_line(web: httpx.AsyncClient, rec: Record) -> bool:
         answer = await web.get("/waiting/", headers={"Accept": "application/json"})
         seen = time.monotonic()
         rec.polls.append(seen - asked)
+        rec.poll_server.append(server_seconds(answer))
         _note(rec, answer)
         if answer.status_code != 200:
             await asyncio.sleep(2)
@@ -325,6 +344,8 @@ async def arrivals(
     """Each buyer arrives at their time, evenly over ``seconds``; all of them to the end."""
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
     transport = httpx.AsyncHTTPTransport(limits=limits)
+    stop = asyncio.Event()
+    watch = asyncio.create_task(loop_lag(LOOP_LAGS, stop))
     with ThreadPoolExecutor(max_workers=CHECKOUT_THREADS) as checkouts:
         run = Run(event_id, variant, transport, checkouts)
         started = time.monotonic()
@@ -334,6 +355,8 @@ async def arrivals(
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             tasks.append(asyncio.create_task(one_buyer(s, run, rec)))
         results = await asyncio.gather(*tasks, return_exceptions=True)
+    stop.set()
+    await watch
     await transport.aclose()
     for rec, result in zip(records, results, strict=True):
         if isinstance(result, Exception):
@@ -492,10 +515,19 @@ def answers(
     print(f"  'try again' answers: {try_again}")
     print(f"  429s from the API: {api_429}")
     print(f"  API calls a minute (limit {API_LIMIT}): {stats['total'] / minutes:.0f}")
+    server = [t for r in records for t in r.poll_server]
     if polls:
         print(
             f"  waiting page: {len(polls)} looks, answered in median "
             f"{statistics.median(polls) * 1000:.0f} ms, p95 {percentile(polls, 95) * 1000:.0f} ms"
+            f"; in Django median {statistics.median(server) * 1000:.1f} ms, "
+            f"p95 {percentile(server, 95) * 1000:.1f} ms"
+        )
+    if LOOP_LAGS:
+        print(
+            f"  the load generator's event loop woke late by median "
+            f"{statistics.median(LOOP_LAGS) * 1000:.0f} ms, p95 "
+            f"{percentile(LOOP_LAGS, 95) * 1000:.0f} ms"
         )
     return {
         "answers": sum(statuses.values()),
@@ -505,6 +537,8 @@ def answers(
         "api_429": api_429,
         "api_calls_per_minute": stats["total"] / minutes,
         "poll_p95_s": percentile(polls, 95),
+        "poll_server_median_s": statistics.median(server) if server else None,
+        "loop_lag_p95_s": percentile(LOOP_LAGS, 95) if LOOP_LAGS else None,
     }
 
 
