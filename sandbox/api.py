@@ -211,6 +211,8 @@ def _handle(view: Callable, methods: tuple[str, ...], guard: Guard, request: Htt
         params = request_params(request)
     except BadJSON as exc:
         raise ApiError("parse_error", f"Request body is not valid JSON: {exc}") from exc
+    if f.write_apply_delay_ms and request.method not in READ_METHODS:
+        time.sleep(f.write_apply_delay_ms / 1000)
     result = view(request, params, **kwargs)
     if f.write_reply_delay_ms and request.method not in READ_METHODS:
         time.sleep(f.write_reply_delay_ms / 1000)

@@ -62,6 +62,9 @@ class Faults:
     get_error_rate: float
     # Writes are applied, then the answer is delayed: "it worked but the reply got lost".
     write_reply_delay_ms: float = 0.0
+    # Writes wait this long before they are applied: a client that gives up first does not
+    # know yet whether they will be.
+    write_apply_delay_ms: float = 0.0
     # Every API request is answered 429 with this Retry-After while the schedule is on.
     burst_429: Schedule | None = None
     # This share of API requests waits spike_ms more.
@@ -81,6 +84,7 @@ class Faults:
         "latency_ms",
         "get_error_rate",
         "write_reply_delay_ms",
+        "write_apply_delay_ms",
         "spike_ms",
         "spike_rate",
         "payment_reply_lost",

@@ -222,6 +222,36 @@ def test_lost_reply_on_payment_is_never_resubmitted(web, gm, sandbox, storefront
 
 
 @pytest.mark.django_db
+def test_a_payment_the_api_applies_after_the_reply_was_given_up_on_is_found(
+    web, gm, sandbox, storefront_settings
+):
+    holder: dict = {}
+    url = _checkout_to(web, gm, holder, "Quick Ticket Night", "Standard")
+    body = web.get(url).content.decode()
+    web.post(url, address_form(body, holder["csrf"]))
+    order_id = int(url.strip("/").split("/")[-1])
+    storefront_settings.GM_READ_TIMEOUT = 0.5
+    from infra import upstream as gm_module
+
+    gm_module._clients.clear()
+    # The API takes 1.2 s to apply the payment; the storefront gives up on the reply at 0.5.
+    sandbox.faults(write_apply_delay_ms=1200)
+    try:
+        response = web.post(
+            url,
+            {"csrfmiddlewaretoken": holder["csrf"], **payment(sandbox.card_token())},
+        )
+    finally:
+        sandbox.faults(reset=True)
+        storefront_settings.GM_READ_TIMEOUT = 10
+        gm_module._clients.clear()
+    assert response.status_code == 302  # it looked again until the payment showed
+    page = web.get(url).content.decode()
+    assert "Processing your payment" in page or "You’re going!" in page
+    assert len(sandbox.payments(order_id)) == 1
+
+
+@pytest.mark.django_db
 def test_shipped_items_ask_for_a_shipping_address(web, gm):
     holder: dict = {}
     url = _checkout_to(web, gm, holder, "Poster Print Night", "Ticket + signed poster (shipped)")

@@ -12,7 +12,8 @@ still have been applied by the API. So:
   afresh from the API, and only an order still waiting for payment with no payment pending
   or paid takes another (a declined card may be retried). When the API cannot be read, no
   payment is sent; nor is one sent again after the API could not be reached: the order is
-  read to see what became of it.
+  read to see what became of it, a few times over a few seconds (the API may still be
+  applying it).
 
 Keys hold the order id and a MAC of its token, like the order snapshots (``session``).
 """
@@ -151,6 +152,10 @@ def submit(ctx: StepContext, form: PaymentForm) -> Order:
         return _send(ctx, form)
 
 
+# Seconds before each look at an order whose payment's reply was lost: 4 reads in 3.5 s.
+LOST_REPLY_LOOKS = (0.0, 0.5, 1.0, 2.0)
+
+
 def _send(ctx: StepContext, form: PaymentForm) -> Order:
     try:
         return ctx.update(STEP.name, payments=form.api_data())
@@ -158,10 +163,14 @@ def _send(ctx: StepContext, form: PaymentForm) -> Order:
         raise  # declined or invalid: the form shows why
     except errors.GuestManagerError as exc:
         if outcomes.for_error(exc).status == 503:
-            # Never resubmit blindly: find out what happened to it first.
-            order = _reload_or(ctx, ctx.order)
-            if order.get("state") != STEP.name:
-                return order
+            # Never resubmit blindly: find out what happened to it first. The API may still
+            # be working on it (the reply was given up on, not the request), so look again
+            # a few times before saying it can't be told.
+            for pause in LOST_REPLY_LOOKS:
+                admission.sleep(pause)
+                order = _reload_or(ctx, ctx.order)
+                if order.get("state") != STEP.name:
+                    return order
         raise
 
 
