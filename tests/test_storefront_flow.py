@@ -182,8 +182,9 @@ def test_lost_reply_on_a_step_keeps_the_data_and_recovers(web, gm, sandbox, stor
     assert "Payment" in web.get(url).content.decode()
 
 
-@pytest.mark.django_db
-def test_lost_reply_on_payment_is_never_resubmitted(web, gm, sandbox, storefront_settings):
+def _pay_with_the_reply_given_up(web, gm, sandbox, storefront_settings, **faults):
+    """Check out to the payment step, then pay while the sandbox has ``faults`` and the
+    storefront waits 0.5 s for a reply: (checkout URL, order id, the payment's answer)."""
     holder: dict = {}
     url = _checkout_to(web, gm, holder, "Quick Ticket Night", "Standard")
     body = web.get(url).content.decode()
@@ -194,7 +195,7 @@ def test_lost_reply_on_payment_is_never_resubmitted(web, gm, sandbox, storefront
     from infra import upstream as gm_module
 
     gm_module._clients.clear()
-    sandbox.faults(write_reply_delay_ms=1500)
+    sandbox.faults(**faults)
     try:
         response = web.post(
             url,
@@ -204,6 +205,14 @@ def test_lost_reply_on_payment_is_never_resubmitted(web, gm, sandbox, storefront
         sandbox.faults(reset=True)
         storefront_settings.GM_READ_TIMEOUT = 10
         gm_module._clients.clear()
+    return url, order_id, response
+
+
+@pytest.mark.django_db
+def test_lost_reply_on_payment_is_never_resubmitted(web, gm, sandbox, storefront_settings):
+    url, order_id, response = _pay_with_the_reply_given_up(
+        web, gm, sandbox, storefront_settings, write_reply_delay_ms=1500
+    )
     # The reply was lost; the storefront re-read the order and carries on from there.
     assert response.status_code == 302
     page = web.get(url).content.decode()
@@ -225,26 +234,10 @@ def test_lost_reply_on_payment_is_never_resubmitted(web, gm, sandbox, storefront
 def test_a_payment_the_api_applies_after_the_reply_was_given_up_on_is_found(
     web, gm, sandbox, storefront_settings
 ):
-    holder: dict = {}
-    url = _checkout_to(web, gm, holder, "Quick Ticket Night", "Standard")
-    body = web.get(url).content.decode()
-    web.post(url, address_form(body, holder["csrf"]))
-    order_id = int(url.strip("/").split("/")[-1])
-    storefront_settings.GM_READ_TIMEOUT = 0.5
-    from infra import upstream as gm_module
-
-    gm_module._clients.clear()
     # The API takes 1.2 s to apply the payment; the storefront gives up on the reply at 0.5.
-    sandbox.faults(write_apply_delay_ms=1200)
-    try:
-        response = web.post(
-            url,
-            {"csrfmiddlewaretoken": holder["csrf"], **payment(sandbox.card_token())},
-        )
-    finally:
-        sandbox.faults(reset=True)
-        storefront_settings.GM_READ_TIMEOUT = 10
-        gm_module._clients.clear()
+    url, order_id, response = _pay_with_the_reply_given_up(
+        web, gm, sandbox, storefront_settings, write_apply_delay_ms=1200
+    )
     assert response.status_code == 302  # it looked again until the payment showed
     page = web.get(url).content.decode()
     assert "Processing your payment" in page or "You’re going!" in page
