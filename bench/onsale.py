@@ -28,6 +28,7 @@ arrival order; merchant B's checkouts a minute before and during.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import re
@@ -35,13 +36,15 @@ import statistics
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import httpx
 import psycopg
 import redis
@@ -50,6 +53,7 @@ from psycopg import sql
 from guestmanager import GuestManagerClient
 
 from .buyer import Buyer
+from .catalog import cpu_seconds
 from .common import WRITE_KEY, Stack, add_gunicorn, arguments, buyer_headers, percentile, stack
 
 OFFICE = "127.0.0.2"  # reads of the stock for the figures: not the storefront's budget
@@ -209,7 +213,7 @@ class Run:
 
     event_id: int
     variant: int
-    transport: httpx.AsyncHTTPTransport
+    connections: aiohttp.TCPConnector
     checkouts: ThreadPoolExecutor
 
     def fields(self, token: str, tickets: int) -> dict[str, str]:
@@ -220,17 +224,70 @@ class Run:
         }
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A storefront answer, read whole."""
+
+    status: int
+    headers: Mapping[str, str]
+    text: str
+
+    @property
+    def is_redirect(self) -> bool:
+        return self.status in (301, 302, 303, 307, 308)
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class Browser:
+    """One on-sale buyer's client: their own cookies and address, on the shared connections.
+
+    aiohttp rather than httpx here: 2,000 buyers looking every few seconds are hundreds of
+    requests a second from this process, and httpx's async client spent as much CPU on each
+    as the storefront did (3.3 ms) on the machine both share."""
+
+    def __init__(self, base: str, number: int, connections: aiohttp.TCPConnector) -> None:
+        self.base = base
+        self.session = aiohttp.ClientSession(
+            connector=connections,
+            connector_owner=False,
+            cookie_jar=aiohttp.CookieJar(unsafe=True),  # a loopback address is the host
+            headers=buyer_headers(number),
+            timeout=aiohttp.ClientTimeout(total=120),
+        )
+
+    async def get(self, path: str, headers: Mapping[str, str] | None = None) -> Answer:
+        return await self._ask("GET", path, headers=headers)
+
+    async def post(self, path: str, data: Mapping[str, str]) -> Answer:
+        return await self._ask("POST", path, data=data)
+
+    async def _ask(self, method: str, path: str, **options: Any) -> Answer:
+        async with self.session.request(
+            method, self.base + path, allow_redirects=False, **options
+        ) as response:
+            text = await response.text()
+            return Answer(response.status, dict(response.headers), text)
+
+    def cookies(self) -> dict[str, str]:
+        return {cookie.key: cookie.value for cookie in self.session.cookie_jar}
+
+    async def close(self) -> None:
+        await self.session.close()  # not the shared connections (not their owner)
+
+
 async def one_buyer(s: Stack, run: Run, rec: Record) -> None:
-    # A client of the buyer's own (cookies, address) on the shared connections; not closed,
-    # which would close those.
-    web = httpx.AsyncClient(
-        base_url=s.storefront,
-        headers=buyer_headers(rec.number),
-        timeout=120,
-        transport=run.transport,
-    )
+    web = Browser(s.storefront, rec.number, run.connections)
+    try:
+        await buy(s, run, rec, web)
+    finally:
+        await web.close()
+
+
+async def buy(s: Stack, run: Run, rec: Record, web: Browser) -> None:
     await web.get("/csrf")
-    token = web.cookies.get("csrftoken") or ""
+    token = web.cookies().get("csrftoken") or ""
     rec.sent = time.monotonic()
     answer = await add(web, run, rec, token)
     rec.arrived = time.monotonic()
@@ -239,46 +296,44 @@ async def one_buyer(s: Stack, run: Run, rec: Record) -> None:
         if not await wait_in_line(web, rec):
             return
         answer = await add(web, run, rec, token)  # what the page's form posts at the turn
-    while answer.status_code in (409, 422) and rec.tickets > 1:
+    while answer.status in (409, 422) and rec.tickets > 1:
         rec.tickets -= 1  # fewer left than wanted: as a person would, ask for fewer
         answer = await add(web, run, rec, token)
     if not _to(answer, "/cart/"):
-        rec.error = f"add answered {answer.status_code} {answer.headers.get('location', '')}"
+        rec.error = f"add answered {answer.status} {answer.headers.get('Location', '')}"
         return
     rec.added_at = time.monotonic()
     if rec.admitted_at is None:
         rec.admitted_at = rec.added_at
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(run.checkouts, check_out, s, rec, dict(web.cookies))
+    await loop.run_in_executor(run.checkouts, check_out, s, rec, web.cookies())
 
 
-async def add(web: httpx.AsyncClient, run: Run, rec: Record, token: str) -> httpx.Response:
+async def add(web: Browser, run: Run, rec: Record, token: str) -> Answer:
     """Post the choice; after an honest "not now" wait as told and post it again."""
     for _ in range(ADD_TRIES):
         answer = await web.post("/order/add", data=run.fields(token, rec.tickets))
         _note(rec, answer)
-        if answer.status_code not in HONEST:
+        if answer.status not in HONEST:
             break
         told = answer.headers.get("Retry-After", "")
         await asyncio.sleep(min(10.0, float(told)) if told.isdigit() else 2.0)
     return answer
 
 
-def _to(answer: httpx.Response, path: str) -> bool:
-    return answer.is_redirect and answer.headers["location"].endswith(path)
+def _to(answer: Answer, path: str) -> bool:
+    return answer.is_redirect and answer.headers["Location"].endswith(path)
 
 
-def _note(rec: Record, answer: httpx.Response) -> None:
-    rec.statuses[answer.status_code] += 1
-    if answer.status_code in HONEST or (
-        answer.status_code >= 400 and TRY_AGAIN.search(answer.text or "")
-    ):
+def _note(rec: Record, answer: Answer) -> None:
+    rec.statuses[answer.status] += 1
+    if answer.status in HONEST or (answer.status >= 400 and TRY_AGAIN.search(answer.text)):
         rec.try_again += 1
     calls = re.search(r"Guest Manager API, (\d+) calls", answer.headers.get("Server-Timing", ""))
     rec.calls += int(calls.group(1)) if calls else 0
 
 
-def server_seconds(answer: httpx.Response) -> float:
+def server_seconds(answer: Answer) -> float:
     """The time the storefront says it spent on ``answer`` (Server-Timing: its own work,
     the API's and the wait for a worker slot), not counting gunicorn's queue before it."""
     timing = answer.headers.get("Server-Timing", "")
@@ -294,7 +349,7 @@ async def loop_lag(lags: list[float], stop: asyncio.Event) -> None:
         lags.append(time.monotonic() - before - 0.1)
 
 
-async def wait_in_line(web: httpx.AsyncClient, rec: Record) -> bool:
+async def wait_in_line(web: Browser, rec: Record) -> bool:
     """Look as the waiting page does until admitted (True) or told otherwise (False)."""
     while True:
         asked = time.monotonic()
@@ -303,7 +358,7 @@ async def wait_in_line(web: httpx.AsyncClient, rec: Record) -> bool:
         rec.polls.append(seen - asked)
         rec.poll_server.append(server_seconds(answer))
         _note(rec, answer)
-        if answer.status_code != 200:
+        if answer.status != 200:
             await asyncio.sleep(2)
             continue
         place = answer.json()
@@ -342,12 +397,11 @@ async def arrivals(
     s: Stack, records: list[Record], seconds: float, event_id: int, variant: int
 ) -> None:
     """Each buyer arrives at their time, evenly over ``seconds``; all of them to the end."""
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    transport = httpx.AsyncHTTPTransport(limits=limits)
+    connections = aiohttp.TCPConnector(limit=CONNECTIONS)
     stop = asyncio.Event()
     watch = asyncio.create_task(loop_lag(LOOP_LAGS, stop))
     with ThreadPoolExecutor(max_workers=CHECKOUT_THREADS) as checkouts:
-        run = Run(event_id, variant, transport, checkouts)
+        run = Run(event_id, variant, connections, checkouts)
         started = time.monotonic()
         tasks = []
         for rec in records:
@@ -357,7 +411,7 @@ async def arrivals(
         results = await asyncio.gather(*tasks, return_exceptions=True)
     stop.set()
     await watch
-    await transport.aclose()
+    await connections.close()
     for rec, result in zip(records, results, strict=True):
         if isinstance(result, Exception):
             rec.error = f"{type(result).__name__}: {result}"
@@ -398,6 +452,15 @@ class Seen:
     capacity: tuple[float, float]  # the room's admissions a minute, calls each, at the end
     left: int  # seats the API has left
     sold_by_api: int
+    cpu: tuple[float, float, float]  # CPU seconds: the machine's, the generator's, gunicorn's
+
+
+def cpu_now(s: Stack) -> tuple[float, float, float]:
+    """CPU seconds used so far: by the whole machine (busy, of all cores), by this process
+    (the load generator: its event loop and checkout threads), by the storefront's workers."""
+    busy = [int(n) for n in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    machine = (sum(busy) - busy[3] - busy[4]) / os.sysconf("SC_CLK_TCK")  # not idle, iowait
+    return machine, time.process_time(), sum(cpu_seconds(pid) for pid in s.web_pids)
 
 
 def main() -> dict[str, Any]:
@@ -442,8 +505,10 @@ def main() -> dict[str, Any]:
             flush=True,
         )
         started = time.monotonic()
+        cpu_before = cpu_now(s)
         asyncio.run(arrivals(s, records, args.seconds, event["id"], rt["variant_id"]))
         ended = time.monotonic()
+        cpu = [after - before for before, after in zip(cpu_before, cpu_now(s), strict=True)]
         stop.set()
         seen = Seen(
             seats=args.seats,
@@ -456,6 +521,7 @@ def main() -> dict[str, Any]:
             capacity=room_capacity(s),
             left=seats_left(s, event["id"], rt["id"]),
             sold_by_api=seats_in_complete_orders(s, records),
+            cpu=(cpu[0], cpu[1], cpu[2]),
         )
         for thread in b_threads:
             thread.join()
@@ -470,6 +536,7 @@ def report(records: list[Record], steady: Steady, seen: Seen) -> dict[str, Any]:
     figures = {
         **seats(records, seen),
         **answers(records, steady, seen.stats, minutes),
+        **cpu_use(records, steady, seen),
         **throughput(records, seen),
         **sold_out_delays(records),
         **waits(records),
@@ -539,6 +606,25 @@ def answers(
         "poll_p95_s": percentile(polls, 95),
         "poll_server_median_s": statistics.median(server) if server else None,
         "loop_lag_p95_s": percentile(LOOP_LAGS, 95) if LOOP_LAGS else None,
+    }
+
+
+def cpu_use(records: list[Record], steady: Steady, seen: Seen) -> dict[str, Any]:
+    """Where the machine's CPU went: a waiting page's look is cheap in Django, so the
+    generator's and gunicorn's own cost per answer say what thousands of looks take."""
+    machine, generator, storefront = seen.cpu
+    answered = sum(sum(r.statuses.values()) for r in records) + sum(steady.statuses.values())
+    seconds = seen.ended - seen.started
+    cores = os.cpu_count() or 1
+    print(
+        f"  CPU: the machine {machine / seconds / cores:.0%} busy ({cores} cores); per answer "
+        f"to buyers, the load generator {generator * 1000 / answered:.2f} ms, the storefront's "
+        f"workers {storefront * 1000 / answered:.2f} ms"
+    )
+    return {
+        "machine_busy": machine / seconds / cores,
+        "generator_cpu_ms": generator * 1000 / answered,
+        "storefront_cpu_ms": storefront * 1000 / answered,
     }
 
 
@@ -628,6 +714,12 @@ def waits(records: list[Record]) -> dict[str, Any]:
         f"{statistics.median(errors):.1f} s, p95 {percentile(errors, 95):.1f} s; relative "
         f"median {statistics.median(relative):.0%}, p95 {percentile(relative, 95):.0%}; "
         f"shown − seen median {over:+.1f} s"
+    )
+    start = min(r.sent for r in records)
+    pace = Counter(int((r.admitted_at - start) // 30) for r in records if r.admitted_at)
+    print(
+        "  admitted in each 30 s from the first arrival:",
+        " ".join(str(pace.get(i, 0)) for i in range(max(pace) + 1)),
     )
     return {
         "waited": len(pairs),

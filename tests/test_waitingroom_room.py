@@ -260,6 +260,32 @@ def test_the_expected_wait_follows_the_pace_the_queue_really_gets(room, clock):
     assert place.wait_seconds == pytest.approx(4.0 * 29, abs=2.0)
 
 
+def test_the_expected_wait_counts_the_turns_other_merchants_keep_coming_for(room, clock):
+    # Merchant b sells one buyer after another, each going straight in: at no instant does
+    # anyone wait in b's line, yet b takes a turn every 4 s.
+    def b_buyer_comes(i: int) -> None:
+        assert enter(room, f"b{i}", "m:b").state in ("admitted", "waiting")
+
+    for i in range(11):
+        b_buyer_comes(i)
+        clock.tick(4.0)
+    assert enter(room, "a0", "m:a").admitted
+    for i in range(1, 10):
+        enter(room, f"a{i}", "m:a")
+    shown = room.status("a9", EVERY_2S)
+    assert (shown.state, shown.position) == ("waiting", 9)
+    # Turns every 2 s, but b keeps wanting every other one: a's come every 4 s.
+    assert shown.wait_seconds == pytest.approx(2.0 + 8 * 4.0, abs=1.0)
+    waited, i = 0.0, 11
+    while not room.status("a9", EVERY_2S).admitted:
+        clock.tick(2.0)
+        waited += 2.0
+        if waited % 4 == 0:
+            b_buyer_comes(i)
+            i += 1
+    assert waited == pytest.approx(shown.wait_seconds, abs=4.0)
+
+
 def test_turns_stop_while_those_admitted_claim_every_ticket_left(room, clock):
     room.set_stock({7: 3, 8: None}, 1)
     assert enter(room, "a", "e:a:1", wants={7: 2}).admitted

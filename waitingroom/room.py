@@ -38,6 +38,8 @@ local away, pass_ms, member = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local holding = ARGV[8] == "1"
 local CATCH_UP_MS = 15000
 local PACE_TURNS = 10
+local RECENT_MS = 60000  -- how far back another queue's turns count against this one's share
+local SERVED_KEPT = 40
 local last_look = tonumber(redis.call("GET", P .. "looked") or "0")
 
 local function opens(q) return tonumber(redis.call("HGET", P .. "opens", q) or "0") end
@@ -122,17 +124,46 @@ local function grant(m, q, want)
   local turn = redis.call("INCR", P .. "admitted:" .. q)
   redis.call("SET", P .. "turn:" .. m, turn, "PX", pass_ms + 60000)
   redis.call("LPUSH", P .. "served:" .. q, now)
-  redis.call("LTRIM", P .. "served:" .. q, 0, PACE_TURNS - 1)
+  redis.call("LTRIM", P .. "served:" .. q, 0, SERVED_KEPT - 1)
+  redis.call("ZADD", P .. "served", now, q)
 end
 
 -- Milliseconds between this queue's turns lately (its share of the rate as it really went),
 -- or nil when it has not been served often enough of late to tell.
 local function pace(q)
-  local times = redis.call("LRANGE", P .. "served:" .. q, 0, -1)
+  local times = redis.call("LRANGE", P .. "served:" .. q, 0, PACE_TURNS - 1)
   if #times < PACE_TURNS then return nil end
   local newest, oldest = tonumber(times[1]), tonumber(times[#times])
   if now - newest > 2 * (newest - oldest) / (#times - 1) + 10000 then return nil end
   return (newest - oldest) / (#times - 1)
+end
+
+-- Turns a millisecond queue ``q`` took lately: those of the last RECENT_MS, over the time
+-- they span (at least half of it, so one turn just now is not read as a torrent).
+local function lately_taken(q)
+  local n, oldest = 0, now
+  for _, t in ipairs(redis.call("LRANGE", P .. "served:" .. q, 0, -1)) do
+    t = tonumber(t)
+    if now - t < RECENT_MS then n, oldest = n + 1, math.min(oldest, t) end
+  end
+  return n / math.max(now - oldest, RECENT_MS / 2)
+end
+
+-- Milliseconds between this queue's turns to expect: round robin gives every queue that
+-- wants more than an even share its even share, and what the others lately took less of
+-- to the rest. Other merchants' buyers come back one after another, so what they took
+-- lately says more than how many of them wait at this instant.
+local function share_interval(q)
+  redis.call("ZREMRANGEBYSCORE", P .. "served", "-inf", now - RECENT_MS)
+  local others = {}
+  for _, other in ipairs(redis.call("ZRANGE", P .. "served", 0, -1)) do
+    if other ~= q then table.insert(others, lately_taken(other)) end
+  end
+  local total = 1 / interval
+  local even = total / (#others + 1)
+  local taken = 0
+  for _, rate in ipairs(others) do taken = taken + math.min(rate, even) end
+  return 1 / math.max(total - taken, even)
 end
 
 -- Hand out every turn due, one queue after another; a queue whose first buyer wants only
@@ -188,14 +219,18 @@ local function place(m)
   local tat = math.max(tonumber(redis.call("GET", P .. "tat") or "0"), now)
   local first = math.max(tat - tolerance - now, opens(q) - now, 0)
   if closed(q) then return {"closed", position, 0, q} end
+  -- The longer of what the queue's share of turns and those waiting now say.
+  local by_share = interval > 0 and first + (position - 1) * share_interval(q) or 0
   local lately = pace(q)
   if lately and opens(q) <= now then
     -- This queue's next turn comes a pace after its last, then one a pace for each ahead.
     local last = tonumber(redis.call("LINDEX", P .. "served:" .. q, 0))
     local next_turn = math.max(last + lately - now, first)
-    return {"waiting", position, math.floor(next_turn + (position - 1) * lately), q}
+    local by_pace = next_turn + (position - 1) * lately
+    return {"waiting", position, math.floor(math.max(by_pace, by_share)), q}
   end
-  return {"waiting", position, math.floor(first + (before - 1) * interval), q}
+  local by_line = first + (before - 1) * interval
+  return {"waiting", position, math.floor(math.max(by_line, by_share)), q}
 end
 
 if op == "enter" then

@@ -124,6 +124,16 @@ def waiting(request: TenantRequest) -> HttpResponse:
     state = place.state
     if choice is not None and want is not None:
         state = _settle(request, choice, want, place)
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(
+            {
+                "state": state,
+                "position": place.position,
+                "wait_seconds": round(place.wait_seconds, 1),
+                "turn": place.turn,
+                "poll_seconds": poll_seconds(place),
+            }
+        )
     host_event = {
         "waiting": "queue:waiting",
         "admitted": "queue:admitted",
@@ -148,16 +158,6 @@ def waiting(request: TenantRequest) -> HttpResponse:
         "poll_seconds": poll_seconds(place),
         "event_path": _event_path(choice) if choice else reverse("home"),
     }
-    if "application/json" in request.headers.get("Accept", ""):
-        return JsonResponse(
-            {
-                "state": state,
-                "position": place.position,
-                "wait_seconds": round(place.wait_seconds, 1),
-                "turn": place.turn,
-                "poll_seconds": poll_seconds(place),
-            }
-        )
     if request.htmx:
         response = render(request, "waitingroom/waiting.html#status", context)
         if state != "waiting":
