@@ -8,18 +8,18 @@ REDIS_URL, dropped and flushed first), then the usual stack (``bench.common``: t
 another sandbox company). Sets one registration type of an event of the default merchant
 (A) to exactly ``--seats`` seats and marks the event for an on-sale (``manage.py waitingroom
 onsale``) opening ``--prequeue`` seconds after the buyers start arriving (0: on sale at
-once). Merchant B's ``--steady`` buyers check out one ticket after another from ``--warmup``
-seconds before the on-sale to its end (``bench.buyer``). Then ``--buyers`` buyers arrive
-evenly over ``--seconds`` (plain HTTP, asyncio, each from its own address), each asking for
-1–4 tickets: they add them, wait in line as the waiting page says (its JSON answer, looked
-at every ``poll_seconds``) and check out when admitted (``bench.buyer``), or stop when told
-their tickets sold out.
+once). Merchant B's buyers come ``--steady`` a minute, each on their own, from ``--warmup``
+seconds before the on-sale to its end, and each checks out one ticket (``bench.buyer``).
+Then ``--buyers`` buyers arrive evenly over ``--seconds`` (plain HTTP, asyncio, each from
+its own address), each asking for 1–4 tickets: they add them, wait in line as the waiting
+page says (its JSON answer, looked at every ``poll_seconds``) and check out when admitted
+(``bench.buyer``), or stop when told their tickets sold out.
 
 Printed (and returned as a dict): seats sold (by the buyers' records and by the API's
 orders) and left; 5xx, "try again" answers and 429s; admitted buyers and how many completed;
 checkouts a minute against what the budget carries; how soon waiting buyers heard "sold out"
 after the last seat went; the expected wait shown against the wait seen; admissions out of
-arrival order; merchant B's checkouts a minute before and during.
+arrival order; merchant B's buyers and checkouts a minute before and while A sold.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench REDIS_URL=redis://127.0.0.1:6379/5 \\
         .venv/bin/python -m bench.onsale
@@ -99,8 +99,9 @@ class Record:
 
 @dataclass
 class Steady:
-    """Merchant B's buyers: when each checkout finished."""
+    """Merchant B's buyers: when each came and when each checkout finished."""
 
+    arrived: list[float] = field(default_factory=list)
     completed: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -420,19 +421,30 @@ async def arrivals(
 # -- merchant B's steady buyers -----------------------------------------------------------
 
 
-def steady_buyer(s: Stack, path: str, first: int, stop: threading.Event, steady: Steady) -> None:
-    number = first
-    while not stop.is_set():
-        buyer = Buyer([s.storefront], s.stripe, number, merchant=B_SLUG, patience=300)
-        try:
-            outcome = buyer.checkout(path)
-        finally:
-            buyer.close()
-        with steady.lock:
-            if outcome.completed:
-                steady.completed.append(time.monotonic())
-            steady.statuses.update(outcome.statuses)
-        number += 1
+def steady_arrivals(
+    s: Stack, path: str, per_minute: float, stop: threading.Event, steady: Steady
+) -> None:
+    """Merchant B's buyers come ``per_minute``, each on their own (people who do not wait
+    for one another), and each checks out one ticket."""
+    with ThreadPoolExecutor(max_workers=32) as checkouts:
+        number = 900_000
+        while not stop.wait(60 / per_minute):
+            with steady.lock:
+                steady.arrived.append(time.monotonic())
+            checkouts.submit(steady_buyer, s, path, number, steady)
+            number += 1
+
+
+def steady_buyer(s: Stack, path: str, number: int, steady: Steady) -> None:
+    buyer = Buyer([s.storefront], s.stripe, number, merchant=B_SLUG, patience=300)
+    try:
+        outcome = buyer.checkout(path)
+    finally:
+        buyer.close()
+    with steady.lock:
+        if outcome.completed:
+            steady.completed.append(time.monotonic())
+        steady.statuses.update(outcome.statuses)
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -469,7 +481,7 @@ def main() -> dict[str, Any]:
     parser.add_argument("--seconds", type=float, default=60.0, help="arrivals spread over")
     parser.add_argument("--seats", type=int, default=300)
     parser.add_argument("--prequeue", type=float, default=0.0, help="on-sale opens after")
-    parser.add_argument("--steady", type=int, default=2, help="merchant B's buyers")
+    parser.add_argument("--steady", type=float, default=6.0, help="merchant B's buyers a minute")
     parser.add_argument("--warmup", type=float, default=60.0, help="B alone before")
     add_gunicorn(parser)
     args = parser.parse_args()
@@ -486,14 +498,10 @@ def main() -> dict[str, Any]:
         b_event, _b_rt = on_sale_type(s, B_KEY)
         b_path = f"/m/{B_SLUG}/events/{b_event['id']}/"
         stop = threading.Event()
-        b_threads = [
-            threading.Thread(
-                target=steady_buyer, args=(s, b_path, 900_000 + i * 10_000, stop, steady)
-            )
-            for i in range(args.steady)
-        ]
-        for thread in b_threads:
-            thread.start()
+        b_arrivals = threading.Thread(
+            target=steady_arrivals, args=(s, b_path, args.steady, stop, steady)
+        )
+        b_arrivals.start()
         time.sleep(args.warmup)
         opens_at = datetime.now(UTC) + timedelta(seconds=args.prequeue)
         s.manage("waitingroom", "onsale", "--event", str(event["id"]), "--at", opens_at.isoformat())
@@ -523,8 +531,7 @@ def main() -> dict[str, Any]:
             sold_by_api=seats_in_complete_orders(s, records),
             cpu=(cpu[0], cpu[1], cpu[2]),
         )
-        for thread in b_threads:
-            thread.join()
+        b_arrivals.join()
     return report(records, steady, seen)
 
 
@@ -537,11 +544,11 @@ def report(records: list[Record], steady: Steady, seen: Seen) -> dict[str, Any]:
         **seats(records, seen),
         **answers(records, steady, seen.stats, minutes),
         **cpu_use(records, steady, seen),
-        **throughput(records, seen),
+        **throughput(records, steady, seen),
         **sold_out_delays(records),
         **waits(records),
         **fairness(records, seen.opens),
-        **merchant_b(steady, seen),
+        **merchant_b(records, steady, seen),
     }
     print("  the room says:", *seen.room.strip().splitlines(), sep="\n    ")
     return figures
@@ -628,10 +635,10 @@ def cpu_use(records: list[Record], steady: Steady, seen: Seen) -> dict[str, Any]
     }
 
 
-def throughput(records: list[Record], seen: Seen) -> dict[str, Any]:
-    """Checkouts a minute while seats were left, against what the budget carries: the
-    checkouts' calls a minute (the room's admissions × its cost each) ÷ the calls a checkout
-    took here."""
+def throughput(records: list[Record], steady: Steady, seen: Seen) -> dict[str, Any]:
+    """Checkouts a minute while seats were left, both merchants' (they share the budget),
+    against what the budget carries: the checkouts' calls a minute (the room's admissions ×
+    its cost each) ÷ the calls a checkout took here."""
     admitted = [r for r in records if r.admitted_at is not None]
     completed = [r for r in admitted if r.completed]
     print(f"  admitted: {len(admitted)}, completed: {len(completed)}")
@@ -640,13 +647,16 @@ def throughput(records: list[Record], seen: Seen) -> dict[str, Any]:
         print(f"    admitted, not completed: {n} × {error}")
     done = [r.completed_at for r in completed if r.completed_at is not None]
     selling = (max(done) - max(seen.opens, seen.started)) / 60 if done else float("nan")
-    achieved = len(done) / selling if done else 0.0
+    start = max(seen.opens, seen.started)
+    b_done = sum(start <= t <= max(done) for t in steady.completed) if done else 0
+    achieved = (len(done) + b_done) / selling if done else 0.0
     per_checkout = statistics.mean(r.calls for r in completed) if completed else float("nan")
     admissions, cost = seen.capacity
     checkout_calls = admissions * cost
     allowed = checkout_calls / per_checkout if completed else float("nan")
     print(
-        f"  checkouts a minute: {achieved:.1f} over {selling:.1f} min; the budget carries "
+        f"  checkouts a minute, both merchants: {achieved:.1f} ({len(done)} A, {b_done} B) over "
+        f"{selling:.1f} min; the budget carries "
         f"{allowed:.1f} ({checkout_calls:.0f} checkout calls a minute ÷ {per_checkout:.1f} "
         f"calls a checkout here; the room counts {cost:.1f} and admits {admissions:.1f} a "
         f"minute); the API's whole limit would carry {API_LIMIT / per_checkout:.1f}"
@@ -747,16 +757,28 @@ def fairness(records: list[Record], opens: float) -> dict[str, Any]:
     return {"fairness_buyers": len(queued), "out_of_order": out, "out_of_order_share": share}
 
 
-def merchant_b(steady: Steady, seen: Seen) -> dict[str, Any]:
-    before = sum(t < seen.started for t in steady.completed)
-    during = sum(seen.started <= t <= seen.ended for t in steady.completed)
-    per_minute_before = before / (seen.warmup / 60) if seen.warmup else float("nan")
-    per_minute_during = during / ((seen.ended - seen.started) / 60)
+def merchant_b(records: list[Record], steady: Steady, seen: Seen) -> dict[str, Any]:
+    """B's buyers a minute, and B's checkouts completed a minute, before the on-sale and
+    while A's seats sold (to A's last completed checkout)."""
+
+    def per_minute(times: list[float], start: float, end: float) -> float:
+        return sum(start <= t < end for t in times) / ((end - start) / 60)
+
+    before = (seen.started - seen.warmup, seen.started)
+    sold = [r.completed_at for r in records if r.completed_at is not None]
+    during = (seen.started, max(sold) if sold else seen.ended)
+    figures = {
+        "b_came_per_minute_before": per_minute(steady.arrived, *before),
+        "b_per_minute_before": per_minute(steady.completed, *before),
+        "b_came_per_minute_during": per_minute(steady.arrived, *during),
+        "b_per_minute_during": per_minute(steady.completed, *during),
+    }
     print(
-        f"  merchant B: {per_minute_before:.1f} checkouts a minute before, "
-        f"{per_minute_during:.1f} during"
+        "  merchant B: {b_came_per_minute_before:.1f} buyers came a minute and "
+        "{b_per_minute_before:.1f} completed before; {b_came_per_minute_during:.1f} came and "
+        "{b_per_minute_during:.1f} completed a minute while A's seats sold".format(**figures)
     )
-    return {"b_per_minute_before": per_minute_before, "b_per_minute_during": per_minute_during}
+    return figures
 
 
 if __name__ == "__main__":
