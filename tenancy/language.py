@@ -123,23 +123,23 @@ class EmbedLanguageMiddleware:
 
 
 def switch_links(request: HttpRequest) -> list[dict[str, object]]:
-    """The footer's language links: this page in each shipped language."""
+    """The footer's language links: this page in each shipped language (and, for the head's
+    alternates, ``x-default``: the page without a language, whose visitor's browser or
+    merchant decides)."""
     tenant: Tenant | None = getattr(request, "tenant", None)
     if tenant is None or tenant.embed is not None:
         return []
     base = tenant.merchant_prefix
     rest = request.path_info.lstrip("/")
     query = request.META.get("QUERY_STRING", "")
+    tail = rest + (f"?{query}" if query else "")
     current = translation.get_language()
-    return [
-        {
-            "code": code,
-            "name": name,
-            "url": f"{base}{code}/{rest}" + (f"?{query}" if query else ""),
-            "current": code == current,
-        }
+    links: list[dict[str, object]] = [
+        {"code": code, "name": name, "url": f"{base}{code}/{tail}", "current": code == current}
         for code, name in settings.LANGUAGES
     ]
+    links.append({"code": "x-default", "name": "", "url": f"{base}{tail}", "current": False})
+    return links
 
 
 def from_environment(environ: Mapping[str, str]) -> str | None:

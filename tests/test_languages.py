@@ -101,6 +101,12 @@ def test_the_footer_switch_links_this_page_in_each_language(storefront_settings)
         assert f'href="/{code}/?q=jazz"' in html
     assert re.search(r'<a[^>]*href="/es/\?q=jazz"[^>]*aria-current="true"', html)
     assert re.search(r'hreflang="de"[^>]*lang="de"|lang="de"[^>]*hreflang="de"', html)
+    # Search engines are told the same: every language's page, and the one browsers choose.
+    head = html.split("</head>")[0]
+    for code in ("en", "de", "fr", "es"):
+        alternate = f'hreflang="{code}" href="http://testserver/{code}/?q=jazz"'
+        assert f'<link rel="alternate" {alternate}>' in head
+    assert '<link rel="alternate" hreflang="x-default" href="http://testserver/?q=jazz">' in head
 
 
 @pytest.mark.django_db
