@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.core.management.base import BaseCommand, CommandParser
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
@@ -133,12 +134,18 @@ def switch_links(request: HttpRequest) -> list[dict[str, object]]:
     rest = request.path_info.lstrip("/")
     query = request.META.get("QUERY_STRING", "")
     tail = rest + (f"?{query}" if query else "")
+    try:
+        origin = f"{request.scheme}://{request.get_host()}"
+    except DisallowedHost:  # the refusal's own page: it links nowhere
+        return []
     current = translation.get_language()
     links: list[dict[str, object]] = [
         {"code": code, "name": name, "url": f"{base}{code}/{tail}", "current": code == current}
         for code, name in settings.LANGUAGES
     ]
     links.append({"code": "x-default", "name": "", "url": f"{base}{tail}", "current": False})
+    for link in links:
+        link["absolute"] = f"{origin}{link['url']}"
     return links
 
 
