@@ -37,7 +37,7 @@ debian-packages:
 demo: install
 	$(BIN)/python manage.py demo
 
-# The production configuration under gunicorn (README "Production"): refuses without
+# The production configuration under granian (README "Production"): refuses without
 # SECRET_KEY, MERCHANT_ENCRYPTION_KEYS and ALLOWED_HOSTS; LOCAL=1 tries it over plain HTTP.
 serve: install
 	$(BIN)/python -m devtools.production $(if $(filter 1,$(LOCAL)),--local)

@@ -1,15 +1,17 @@
 """Catalog throughput under load (prints figures; not a test).
 
-The storefront runs under gunicorn (2 workers, production settings) against the sandbox as a
-separate process with 50 ms added latency. For 20 s, 50 concurrent clients (25 on the events
-list, 25 on an event page) load pages from a second process; we print requests/s, latency
-percentiles and how many calls reached the API.
+The storefront runs under granian as ``make serve`` runs it (2 workers, production settings;
+``--servers granian,gunicorn`` also under gunicorn, one after the other in the same run)
+against the sandbox as a separate process with 50 ms added latency. For 20 s, 50 concurrent
+clients (25 on the events list, 25 on an event page) load pages from a second process; we
+print requests/s, latency percentiles and how many calls reached the API.
 
     .venv/bin/python -m bench.catalog [--seconds 20] [--clients 50]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import re
@@ -22,9 +24,10 @@ from pathlib import Path
 import httpx
 
 from bench.common import (
-    add_gunicorn,
+    SERVERS,
     add_load,
     add_sandbox_latency,
+    add_server,
     arguments,
     percentile,
     stack,
@@ -86,7 +89,7 @@ async def python_load(url: str, clients: int, seconds: int) -> dict[str, float]:
 
 
 def cpu_seconds(master_pid: int) -> float:
-    """CPU time (user + system) the gunicorn master's workers have used so far: per request,
+    """CPU time (user + system) the web server's workers have used so far: per request,
     a figure that other work on a shared machine moves far less than requests per second."""
     tick = os.sysconf("SC_CLK_TCK")
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
@@ -109,16 +112,29 @@ def main() -> None:
     parser = arguments(__doc__)
     add_load(parser, seconds=20, clients=True)
     add_sandbox_latency(parser)
-    add_gunicorn(parser, workers=False)  # two, as its figures say
+    add_server(parser, workers=False)  # two, as its figures say
+    parser.add_argument(
+        "--servers",
+        help="comma-separated servers to measure one after the other (e.g. granian,gunicorn)",
+    )
     parser.add_argument("--list-only", action="store_true", help="all clients on the list")
     parser.add_argument(
         "--each",
         action="store_true",
         help="all clients on one page, then on the other, with Accept-Encoding: gzip "
-        "(wrk, 2 threads), as issue 18's figures through gunicorn",
+        "(wrk, 2 threads), as issue 18's figures through the app server alone",
     )
     args = parser.parse_args()
-    with stack(latency_ms=args.latency_ms, threads=args.threads) as s:
+    servers = args.servers.split(",") if args.servers else [args.server]
+    for server in servers:
+        if server not in SERVERS:
+            parser.error(f"--servers: {server!r} is not one of {', '.join(SERVERS)}")
+    for server in servers:
+        measure(args, server)
+
+
+def measure(args: argparse.Namespace, server: str) -> None:
+    with stack(latency_ms=args.latency_ms, threads=args.threads, server=server) as s:
         event_url = s.storefront + s.event_path("Sandbox Showcase")
         list_url = f"{s.storefront}/"
         for url in (list_url, event_url):  # warm the cache
@@ -154,7 +170,7 @@ def main() -> None:
     how = "each page alone, gzip" if args.each else "split between the pages"
     print(
         f"catalog benchmark: {args.clients} clients ({how}) for {args.seconds}s ({tool}), "
-        f"API latency +{args.latency_ms:.0f} ms, gunicorn 2 workers (gthread x{args.threads})"
+        f"API latency +{args.latency_ms:.0f} ms, {server} 2 workers x {args.threads} threads"
     )
     for name, r in results.items():
         print(

@@ -1,12 +1,13 @@
-"""Catalog pages through gunicorn alone, behind the reference nginx proxy cache, and as a
-static file served by nginx (prints figures; not a test).
+"""Catalog pages through the storefront's server alone (granian, as ``make serve`` runs
+it), behind the reference nginx proxy cache, and as a static file served by nginx (prints
+figures; not a test).
 
 Starts the usual stack (``bench.common``), then Debian's nginx on loopback with two servers:
-``deploy/nginx.conf`` as shipped (its upstream pointed at the stack's gunicorn, its cache in a
+``deploy/nginx.conf`` as shipped (its upstream pointed at the stack's server, its cache in a
 temporary folder), and a plain static server (``gzip on``) holding the event page's HTML saved
 from the storefront. ``wrk`` loads each target in turn (``--clients`` connections,
-``--seconds`` each, ``Accept-Encoding: gzip``): the event page and the list through gunicorn,
-then through the cache, then the static copy.
+``--seconds`` each, ``Accept-Encoding: gzip``): the event page and the list through the
+server alone, then through the cache, then the static copy.
 
     .venv/bin/python -m bench.catalog_nginx [--seconds 15] [--clients 50]
 """
@@ -146,8 +147,8 @@ def main() -> None:
                     f"{sent.get('content-length')} B ({sent.get('content-encoding')})"
                 )
                 targets = [
-                    ("gunicorn event page", s.storefront + event_path),
-                    ("gunicorn list", s.storefront + "/"),
+                    ("server alone, event page", s.storefront + event_path),
+                    ("server alone, list", s.storefront + "/"),
                     ("nginx cache event page", cached + event_path),
                     ("nginx cache list", cached + "/"),
                     ("nginx static event page", static + event_path),

@@ -21,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from bench.common import (
-    add_gunicorn,
     add_sandbox_latency,
+    add_server,
     arguments,
     buyer_headers,
     percentile,
@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument("--checkouts", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=10)
     add_sandbox_latency(parser)
-    add_gunicorn(parser)
+    add_server(parser)
     args = parser.parse_args()
     rec = Recorder()
     with stack(
@@ -185,6 +185,7 @@ def main() -> None:
         web_env={"UPSTREAM_BUDGET_PER_MINUTE": "0"},
         workers=args.workers,
         threads=args.threads,
+        server=args.server,
     ) as s:
         path = s.event_path("Sandbox Showcase")
         # One checkout first, not counted: the figures are the steady state, with the event

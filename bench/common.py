@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 from cryptography.fernet import Fernet
 
+from devtools import production
 from sandbox.launch import (
     Listener,
     control,
@@ -30,7 +31,8 @@ from sandbox.launch import (
 ROOT = Path(__file__).resolve().parent.parent
 WRITE_KEY = "sandbox_write_key"
 LATENCY_MS = 50  # what the sandbox adds to every API call
-WORKERS, THREADS = 2, 4  # gunicorn's, per storefront instance
+WORKERS, THREADS = 2, 4  # the web server's, per storefront instance
+SERVERS = ("granian", "gunicorn")  # make serve's, and the one it replaced (for comparison)
 CLIENTS = 50  # connections a load holds open
 
 
@@ -41,7 +43,7 @@ class Stack:
     stripe: str
     workdir: Path
     storefronts: list[str] = field(default_factory=list)  # every instance
-    web_pids: list[int] = field(default_factory=list)  # their gunicorn masters
+    web_pids: list[int] = field(default_factory=list)  # their web servers' main processes
     manage: Callable[..., str] | None = None  # a manage.py command as the storefront
 
     def sandbox_control(self, method: str, path: str, json: dict | None = None) -> dict:
@@ -63,6 +65,7 @@ def stack(
     latency_ms: float = LATENCY_MS,
     workers: int = WORKERS,
     threads: int = THREADS,
+    server: str = SERVERS[0],
     payment_delay: float = 0.5,
     rate_limit: int = 300,
     instances: int = 1,
@@ -71,8 +74,9 @@ def stack(
     setup: Callable[[str, Callable[..., str]], None] | None = None,
 ) -> Iterator[Stack]:
     """localstripe + a separate sandbox (with added latency) + ``instances`` storefronts under
-    gunicorn with production settings (DEBUG off; PostgreSQL and Redis when DATABASE_URL and
-    REDIS_URL are set, else one SQLite file they share), as behind a load balancer, and the
+    ``server`` (granian as ``make serve`` runs it, or gunicorn) with production settings
+    (DEBUG off; PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set, else one SQLite
+    file they share), as behind a load balancer, and the
     catalog's sync worker (its first pass done before the storefronts start).
     ``web_env`` adds to (or overrides) the storefronts' environment. ``sandbox_images``
     collects the sandbox's static files first, so its event images load (DEBUG off serves
@@ -181,7 +185,7 @@ def stack(
             )
         )
         for listener in web_listeners:
-            procs.append(_gunicorn(listener, workers, threads, env, log))
+            procs.append(_web_server(server, listener, workers, threads, env, log))
         urls = [listener.url for listener in web_listeners]
         webs = procs[-instances:]
         for url, proc in zip(urls, webs, strict=True):
@@ -199,14 +203,18 @@ def stack(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _gunicorn(
-    listener: Listener, workers: int, threads: int, env: dict[str, str], log
+def _web_server(
+    server: str, listener: Listener, workers: int, threads: int, env: dict[str, str], log
 ) -> subprocess.Popen:
+    if server == "granian":  # binds by address: the port is let go just before
+        listener.sock.close()
+        bind = {"BIND": f"127.0.0.1:{listener.port}"}
+        sizes = {"WEB_CONCURRENCY": str(workers), "WEB_THREADS": str(threads)}
+        command = production.server_command({**env, **bind, **sizes})
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
     command = [
         str(gunicorn),
-        "-c",
-        str(ROOT / "gunicorn.conf.py"),
         "config.wsgi",
         "-w",
         str(workers),
@@ -258,11 +266,12 @@ def add_sandbox_latency(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_gunicorn(parser: argparse.ArgumentParser, *, workers: bool = True) -> None:
-    """The storefront's gunicorn: ``--workers`` per instance (unless ``workers`` is False:
-    the script fixes them) and ``--threads`` per worker."""
+def add_server(parser: argparse.ArgumentParser, *, workers: bool = True) -> None:
+    """The storefront's web server: ``--server``, ``--workers`` per instance (unless
+    ``workers`` is False: the script fixes them) and ``--threads`` per worker."""
+    parser.add_argument(
+        "--server", choices=SERVERS, default=SERVERS[0], help="make serve's, or gunicorn"
+    )
     if workers:
-        parser.add_argument(
-            "--workers", type=int, default=WORKERS, help="gunicorn workers per instance"
-        )
-    parser.add_argument("--threads", type=int, default=THREADS, help="gunicorn threads per worker")
+        parser.add_argument("--workers", type=int, default=WORKERS, help="processes per instance")
+    parser.add_argument("--threads", type=int, default=THREADS, help="threads per process")

@@ -54,7 +54,7 @@ from guestmanager import GuestManagerClient
 
 from .buyer import Buyer
 from .catalog import cpu_seconds
-from .common import WRITE_KEY, Stack, add_gunicorn, arguments, buyer_headers, percentile, stack
+from .common import WRITE_KEY, Stack, add_server, arguments, buyer_headers, percentile, stack
 
 OFFICE = "127.0.0.2"  # reads of the stock for the figures: not the storefront's budget
 API_LIMIT = 300  # the sandbox's calls a minute per address
@@ -483,14 +483,18 @@ def main() -> dict[str, Any]:
     parser.add_argument("--prequeue", type=float, default=0.0, help="on-sale opens after")
     parser.add_argument("--steady", type=float, default=6.0, help="merchant B's buyers a minute")
     parser.add_argument("--warmup", type=float, default=60.0, help="B alone before")
-    add_gunicorn(parser)
+    add_server(parser)
     args = parser.parse_args()
     rng = random.Random(19)
     records = [Record(n + 1, rng.randint(1, 4)) for n in range(args.buyers)]
     steady = Steady()
     fresh_stores()
     with stack(
-        rate_limit=API_LIMIT, setup=add_merchant_b, workers=args.workers, threads=args.threads
+        rate_limit=API_LIMIT,
+        setup=add_merchant_b,
+        workers=args.workers,
+        threads=args.threads,
+        server=args.server,
     ) as s:
         assert s.manage is not None
         event, rt = on_sale_type(s)

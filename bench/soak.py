@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from bench import buyer
-from bench.common import WRITE_KEY, Stack, add_gunicorn, arguments, buyer_headers, stack
+from bench.common import WRITE_KEY, Stack, add_server, arguments, buyer_headers, stack
 
 RATE_LIMIT = 300
 FAULTS = {
@@ -188,6 +188,7 @@ def run(args: argparse.Namespace) -> None:
         instances=args.instances,
         workers=args.workers,
         threads=args.threads,
+        server=args.server,
         web_env=web_env,
     ) as s:
         browse_paths, checkout_paths = prepare(s)
@@ -279,7 +280,7 @@ def main() -> None:
     parser.add_argument("--browsers", type=int, default=6)
     parser.add_argument("--buyers", type=int, default=4)
     parser.add_argument("--instances", type=int, default=2)
-    add_gunicorn(parser)
+    add_server(parser)
     run(parser.parse_args())
 
 

@@ -1,6 +1,12 @@
-"""``make serve``: the production configuration — gunicorn (``gunicorn.conf.py``), whitenoise,
+"""``make serve``: the production configuration — granian (``server_command``), whitenoise,
 PostgreSQL, Redis, ``DEBUG=0`` — after migrating and collecting static files, with the
 catalog's sync worker beside it (``REPLICA_WORKER=0``: none).
+
+granian parses and writes HTTP in Rust and runs Django in ``WEB_THREADS`` threads in each of
+``WEB_CONCURRENCY`` worker processes: checkout requests mostly wait on the API, so a worker
+keeps a few threads, while ``CPU_SLOTS`` (settings) lets only two of them work at once. More
+threads serve more simultaneous checkouts but lengthen the slowest catalog answers under load
+(bench/README.md has the figures).
 
     python -m devtools.production            # production: refuses without its settings
     python -m devtools.production --local    # try it on this machine over plain HTTP
@@ -163,10 +169,45 @@ def prepare(env: Mapping[str, str], *, local: bool) -> None:
     connections.close_all()
 
 
+def server_command(env: Mapping[str, str]) -> list[str]:
+    """The web server's command line: ``BIND`` (host:port, or ``unix:`` and a socket's path),
+    ``WEB_CONCURRENCY`` processes of ``WEB_THREADS`` threads."""
+    bind = env.get("BIND", "0.0.0.0:8000")
+    if bind.startswith("unix:"):
+        where = ["--uds", bind.removeprefix("unix:")]
+    else:
+        host, _, port = bind.rpartition(":")
+        where = ["--host", host.strip("[]") or "0.0.0.0", "--port", port]  # noqa: S104
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        *where,
+        "--workers",
+        env.get("WEB_CONCURRENCY", "2"),
+        "--blocking-threads",
+        env.get("WEB_THREADS", "4"),
+        "--backlog",
+        "1024",
+        # A request's head (request line and headers) may take this much, no more.
+        "--http1-buffer-size",
+        "65536",
+        "--workers-kill-timeout",
+        "20",
+        "--respawn-failed-workers",
+        "--no-ws",
+        "--log-level",
+        "warning",
+        "config.wsgi:served",
+    ]
+
+
 def start_sync_worker() -> None:
     """The catalog's sync worker (``manage.py sync_catalog``) as a process of its own beside
-    gunicorn. It is told to stop (SIGTERM) when this process — gunicorn, once exec'd — ends;
-    with several instances each starts one and the Redis lock lets one sync."""
+    the web server. It is told to stop (SIGTERM) when this process — the server, once
+    exec'd — ends; with several instances each starts one and the Redis lock lets one sync."""
     command = [sys.executable, str(ROOT / "manage.py"), "sync_catalog", "--quiet"]
     Children().start(command, os.environ)
 
@@ -178,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env, notes = configure(os.environ, local=args.local)
         where = "on this machine over plain HTTP" if args.local else "for production"
-        print(f"make serve: DEBUG=0, gunicorn.conf.py, {where}", flush=True)
+        print(f"make serve: DEBUG=0, granian, {where}", flush=True)
         for note in notes:
             print(f"  {note}", flush=True)
         prepare(env, local=args.local)
@@ -188,9 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(ROOT)
     if os.environ.get("REPLICA_WORKER", "1") != "0":
         start_sync_worker()
-    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
-    os.execv(sys.executable, [*command, "config.wsgi"])  # noqa: S606 (fixed argv)
-    return 0  # not reached: gunicorn replaced this process
+    os.execv(sys.executable, server_command(os.environ))  # noqa: S606 (our own argv)
+    return 0  # not reached: the server replaced this process
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ machines."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 import time
 import weakref
@@ -144,6 +145,14 @@ class Page:
         return self.expires > now and (self.is_current is None or self.is_current())
 
 
+def _path_key(full_path: str) -> str:
+    """The path and query as they are, or a digest of a long one (two addresses alike in
+    their first kilobyte are still two pages)."""
+    if len(full_path) <= 256:
+        return full_path
+    return "#" + hashlib.blake2b(full_path.encode(), digest_size=16).hexdigest()
+
+
 class PageCacheMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -167,7 +176,7 @@ class PageCacheMiddleware:
                 get_language() or "",  # tenancy.language's choice
                 "htmx" if request.headers.get("HX-Request") else "page",
                 "gzip" if accepts_gzip(request) else "plain",
-                request.get_full_path()[:1000],
+                _path_key(request.get_full_path()),
             ]
         )
 

@@ -123,6 +123,9 @@ class EmbedLanguageMiddleware:
         return self.get_response(request)
 
 
+MAX_KEPT_QUERY = 512
+
+
 def switch_links(request: HttpRequest) -> list[dict[str, object]]:
     """The footer's language links: this page in each shipped language (and, for the head's
     alternates, ``x-default``: the page without a language, whose visitor's browser or
@@ -133,7 +136,9 @@ def switch_links(request: HttpRequest) -> list[dict[str, object]]:
     base = tenant.merchant_prefix
     rest = request.path_info.lstrip("/")
     query = request.META.get("QUERY_STRING", "")
-    tail = rest + (f"?{query}" if query else "")
+    # Longer than any of the site's own links makes (a search, filters, a cursor): not kept,
+    # so a page never repeats a hostile address once per language.
+    tail = rest + (f"?{query}" if query and len(query) <= MAX_KEPT_QUERY else "")
     try:
         origin = f"{request.scheme}://{request.get_host()}"
     except DisallowedHost:  # the refusal's own page: it links nowhere

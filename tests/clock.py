@@ -1,9 +1,9 @@
 """A pinned clock for the whole test run: ``pytest --clock=2026-12-31T23:30:00Z`` (or
 ``TEST_CLOCK=...``) moves this process's wall clock to that moment, and every Python process
-the tests start (the sandbox, localstripe, storefront servers, the demo's children, gunicorn
-after its exec) moves by the same offset as it starts, so all of them agree on "now". Clocks
-keep ticking; monotonic clocks (timeouts, rate limits) are left alone. Browser contexts get
-the same time through ``pin_browser``.
+the tests start (the sandbox, localstripe, storefront servers, the demo's children, the web
+server after its exec) moves by the same offset as it starts, so all of them agree on "now".
+Clocks keep ticking; monotonic clocks (timeouts, rate limits) are left alone. Browser
+contexts get the same time through ``pin_browser``.
 
 Children are shifted by ``clockshift/sitecustomize.py``: ``shifted_env`` puts its folder on
 ``PYTHONPATH`` and the offset in seconds in ``CLOCK_SHIFT_SECONDS``; both pass on through

@@ -25,6 +25,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 from django.conf import settings
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from devtools import embedhost
@@ -185,12 +187,26 @@ class Host:
         ]
 
     def wait_event(self, type_: str, embed: str, where: str = "true", timeout=WAIT_MS) -> None:
-        self.page.wait_for_function(
-            f"""([type, embed]) => window.storefrontEvents.some(
-                e => e.type === type && e.embed === embed && (d => {where})(e.detail))""",
-            arg=[type_, embed],
-            timeout=timeout,
-        )
+        try:
+            self.page.wait_for_function(
+                f"""([type, embed]) => window.storefrontEvents.some(
+                    e => e.type === type && e.embed === embed && (d => {where})(e.detail))""",
+                arg=[type_, embed],
+                timeout=timeout,
+            )
+        except PlaywrightTimeout as exc:
+            raise AssertionError(f"no {type_} ({where}) from {embed}:\n{self.seen()}") from exc
+
+    def seen(self) -> str:
+        """What the host page was told and what its frames show, for a failure's message."""
+        lines = [json.dumps(e) for e in self.page.evaluate("window.storefrontEvents || []")]
+        for frame in self.page.frames[1:]:
+            try:
+                text = frame.locator("body").inner_text(timeout=2000)
+            except PlaywrightError as exc:
+                text = f"({exc.message.splitlines()[0]})"
+            lines.append(f"frame {frame.url}:\n{text[:1500]}")
+        return "\n".join(lines)
 
     def frame(self, selector: str = FEATURED):
         self.page.wait_for_function(

@@ -49,6 +49,19 @@ def test_shared_list_page_is_reused_whole_without_cookies(client, storefront_set
     assert not second.cookies and b"csrfmiddlewaretoken" not in second.content
 
 
+@pytest.mark.django_db
+def test_two_long_addresses_alike_in_their_first_kilobyte_are_two_pages(
+    client, storefront_settings
+):
+    storefront_settings.PAGE_CACHE_SECONDS = 3600
+    padding = "&pad=" + "x" * 1200  # the site ignores it; the address is still another page
+    jazz = client.get(f"/?{padding}&q=jazz")
+    gala = client.get(f"/?{padding}&q=gala")
+    assert jazz.status_code == gala.status_code == 200
+    assert jazz.content != gala.content
+    assert client.get(f"/?{padding}&q=gala").content == gala.content  # kept whole
+
+
 @pytest.fixture
 def version_clock(monkeypatch):
     """The clock the replica version checks read: a test moves it by hand."""

@@ -25,7 +25,7 @@ REPORT = (
     "print(json.dumps({'pid': os.getpid(), 'wall': wall, 'now': now, 'mono': mono}), flush=True)\n"
 )
 # Reports, starts a child that reports, then becomes another process that reports (an exec,
-# as `make serve` becomes gunicorn).
+# as `make serve` becomes granian).
 FAMILY = (
     REPORT + "import subprocess, sys\n"
     "subprocess.run([sys.executable, '-c', sys.argv[1]], check=True)\n"

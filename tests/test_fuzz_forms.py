@@ -98,8 +98,9 @@ class Buyer:
         return f"<Buyer {self.part}>"
 
     def get(self, path: str, query: Pairs | str = (), *, htmx: bool = False) -> HttpResponse:
-        # gunicorn refuses request lines over 4 KB, so longer query values never reach the
-        # app (and unquoting megabytes would only slow the fuzz down).
+        # The server refuses requests whose head passes 64 KB (make serve's
+        # --http1-buffer-size), so longer query values never reach the app (and unquoting
+        # megabytes would only slow the fuzz down).
         qs = query if isinstance(query, str) else urlencode([(k, v[:1000]) for k, v in query])
         return self.send("GET", f"{path}?{qs}" if qs else path, htmx=htmx)
 

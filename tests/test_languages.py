@@ -110,6 +110,19 @@ def test_the_footer_switch_links_this_page_in_each_language(storefront_settings)
 
 
 @pytest.mark.django_db
+def test_a_query_longer_than_any_link_is_not_repeated_per_language(storefront_settings):
+    hostile = "q=" + "a" * 20_000
+    page = Client().get(f"/es/?{hostile}", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    html = _html(page)
+    head, body = html.split("</head>")
+    assert "a" * 1000 not in head, "the query repeated in each language's alternate"
+    footer = body.split("<footer")[1]
+    assert "a" * 1000 not in footer and 'href="/de/"' in footer
+    assert 'hreflang="de" href="http://testserver/de/"' in html  # the page itself, in German
+
+
+@pytest.mark.django_db
 def test_a_merchants_locale_beats_the_browser(merchants):  # noqa: F811
     harbour, _ = merchants
     Merchant.objects.filter(pk=harbour.pk).update(locale="de")

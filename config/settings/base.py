@@ -370,7 +370,7 @@ CSRF_FAILURE_VIEW = "checkout.adding.csrf_failure"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and SESSION_COOKIE_SECURE)
 # Load balancers probe /healthz over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-# Behind a proxy that terminates TLS (on another host: gunicorn already trusts loopback's),
+# Behind a proxy that terminates TLS (on another host: make serve already trusts loopback's),
 # e.g. SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto. Only if that proxy always sets the header
 # itself: otherwise any client could claim HTTPS.
 if _proxy_ssl_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
