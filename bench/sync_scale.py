@@ -273,7 +273,8 @@ def main() -> None:
                 break
             kind = next(kinds)
             if kind == "sold out, selling":
-                m = rng.choice(selling)
+                # One with a type left to sell out besides the one its buyers buy.
+                m = rng.choice([m for m in selling if len(m.on_sale) > 1] or selling)
                 change: Callable[[], float] = lambda m=m: sold_out(s, m, figures)  # noqa: E731
             elif kind == "sold out, quiet":
                 m = next(untouched)
