@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from django.conf import settings
 from django.db import connection, connections
@@ -33,6 +33,7 @@ logger = logging.getLogger("storefront")
 LOCK_KEY = "replica:sync-worker"
 LOCK_MS = 30_000
 ROUND_SECONDS = 1.0
+ROUND_LIMIT_SECONDS = 10.0  # no new pass after this: the lock is renewed between rounds
 
 
 def merchants() -> list[Shop]:
@@ -51,14 +52,16 @@ def run_round(
     shops: list[Shop] | None = None,
     allowance: Allowance | None = None,
     at_once: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[PassResult]:
-    """Run the passes due now, in order, ``at_once`` at a time (``passes_at_once()``), while
-    the allowance pays for them; a budget refusal ends the round (the next one starts with
-    whoever is now furthest behind). A pass is paid for at its expected cost when it starts
-    and settled by the calls it made when it ends."""
+    """Run the passes due, in order, ``at_once`` at a time (``passes_at_once()``), while the
+    allowance pays for them, for up to ``ROUND_LIMIT_SECONDS``; a budget refusal ends the
+    round (the next one starts with whoever is now furthest behind). A pass is paid for at
+    its expected cost when it starts and settled by the calls it made when it ends."""
     allowance = allowance or Allowance()
     at_once = at_once or passes_at_once()
-    due = schedule.due(shops if shops is not None else merchants(), timezone.now())
+    shops = shops if shops is not None else merchants()
+    due = schedule.due(shops, timezone.now())
     results: list[PassResult] = []
 
     def settle(item: schedule.Due, result: PassResult) -> bool:
@@ -74,19 +77,33 @@ def run_round(
             if settle(item, run_pass(item)):
                 break
         return results
+    # Side by side, the next pass is chosen whenever one ends, from what is due then: a
+    # seller's pass falling due while slower passes run starts at the next free slot, not
+    # after the passes listed when the round began.
+    ends = clock() + ROUND_LIMIT_SECONDS
+
     with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="sync") as pool:
         running: dict[Future[PassResult], schedule.Due] = {}
-        refused = False
-        for item in due:
-            if refused or not allowance.affords(item.cost):
+        taken: set[str] = set()  # a merchant's pass runs once a round
+        stop = False
+        while True:
+            while not stop and len(running) < at_once:
+                chosen = next((d for d in due if d.shop.namespace not in taken), None)
+                if chosen is None:
+                    break
+                if not allowance.affords(chosen.cost):
+                    stop = True
+                    break
+                allowance.spend(chosen.cost)
+                taken.add(chosen.shop.namespace)
+                running[pool.submit(_in_thread, chosen)] = chosen
+            if not running:
                 break
-            allowance.spend(item.cost)
-            running[pool.submit(_in_thread, item)] = item
-            if len(running) >= at_once:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                refused = any([settle(running.pop(f), f.result()) for f in done])
-        for future in as_completed(list(running)):
-            settle(running.pop(future), future.result())
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            stop = any([settle(running.pop(f), f.result()) for f in done]) or stop
+            stop = stop or clock() >= ends
+            if not stop:
+                due = schedule.due(shops, timezone.now())
     return results
 
 

@@ -204,6 +204,35 @@ def test_passes_run_side_by_side_in_rank_order(intervals, monkeypatch):
     assert started[:3] == ["m6", "m5", "m4"]  # the furthest behind start first
 
 
+@pytest.mark.django_db
+def test_a_seller_falling_due_mid_round_takes_the_next_free_slot(intervals, monkeypatch):
+    """Four quiet merchants' passes are due when the round begins; a selling merchant's soon
+    pass falls due a moment later, while the first two run. It goes next, ahead of the quiet
+    passes listed at the start, in the same round."""
+    *quiet, seller = _shops(5)
+    for shop in quiet:
+        _state(shop, full_ago=20, soon_ago=15)
+    _state(seller, full_ago=20, soon_ago=9.9, last_sale_at=T0 - timedelta(seconds=30))
+    elapsed = [0.0]  # the clock moves a second once the first pass has begun
+    monkeypatch.setattr(worker.timezone, "now", lambda: T0 + timedelta(seconds=elapsed[0]))
+    started: list[str] = []
+    lock = threading.Lock()
+
+    def slow(shop, **_):
+        with lock:
+            started.append(shop.slug)
+            elapsed[0] = 1.0
+        time.sleep(0.05)  # waiting on the API
+        return sync.PassResult(shop.slug, sync.SOON, calls=1, complete=True)
+
+    monkeypatch.setattr(worker, "full_pass", slow)
+    monkeypatch.setattr(worker, "soon_pass", slow)
+    results = worker.run_round([*quiet, seller], at_once=2)
+    assert len(results) == 5
+    assert set(started[:2]) <= {q.slug for q in quiet}
+    assert started[2] == seller.slug, started
+
+
 def _fake_passes(monkeypatch, calls_of, clock=None) -> list[tuple[str, str]]:
     """Passes that only record themselves as the real ones do (``sync._record``)."""
     ran: list[tuple[str, str]] = []
