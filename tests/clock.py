@@ -58,7 +58,6 @@ DATE_SENSITIVE = (
 class Pin:
     at: datetime
     offset: float  # seconds from the real clock
-    started: float  # time.monotonic() when this process moved
 
 
 _pin: Pin | None = None
@@ -121,7 +120,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _traveller = time_machine.travel(moment, tick=True)
     _traveller.start()
     time.time()  # ticking starts at the first reading
-    _pin = Pin(moment, offset, time.monotonic())
+    _pin = Pin(moment, offset)
     config.stash[_saved_env] = {k: os.environ.get(k) for k in ("PYTHONPATH", SHIFT_VAR)}
     os.environ.update(shifted_env(offset))
 
