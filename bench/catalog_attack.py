@@ -1,7 +1,7 @@
 """Catalog pages under an attack on the shared API budget (prints figures; not a test).
 
 The sandbox runs at its real limit (300 calls a minute per address) with 50 ms latency; the
-storefront under gunicorn (production settings) with its catalog sync worker. For
+storefront under granian (production settings) with its catalog sync worker. For
 ``--seconds``, ``--attackers`` clients loop over requests built to miss every cache (random
 searches, category/date combinations, cursors and event ids that do not exist) while
 ``--visitors`` clients browse as buyers do (the list, then random event pages). Printed: what

@@ -1,6 +1,6 @@
 """How fresh the catalog replica keeps pages, and what its sync costs at rest.
 
-Starts the usual stack (``bench.common``: sandbox with 50 ms latency, gunicorn, the sync
+Starts the usual stack (``bench.common``: sandbox with 50 ms latency, granian, the sync
 worker with its default intervals), then measures, as a buyer sees it (whole pages, page
 cache included):
 

@@ -4,7 +4,7 @@ errors, while another merchant keeps selling? (Prints figures; not a test.)
 
 Starts from an empty PostgreSQL database and Redis database (those of DATABASE_URL and
 REDIS_URL, dropped and flushed first), then the usual stack (``bench.common``: the sandbox at
-300 calls a minute with 50 ms latency, gunicorn, the sync worker) with a second merchant (B,
+300 calls a minute with 50 ms latency, granian, the sync worker) with a second merchant (B,
 another sandbox company). Sets one registration type of an event of the default merchant
 (A) to exactly ``--seats`` seats and marks the event for an on-sale (``manage.py waitingroom
 onsale``) opening ``--prequeue`` seconds after the buyers start arriving (0: on sale at
@@ -336,7 +336,7 @@ def _note(rec: Record, answer: Answer) -> None:
 
 def server_seconds(answer: Answer) -> float:
     """The time the storefront says it spent on ``answer`` (Server-Timing: its own work,
-    the API's and the wait for a worker slot), not counting gunicorn's queue before it."""
+    the API's and the wait for a worker slot), not counting the web server's queue before it."""
     timing = answer.headers.get("Server-Timing", "")
     return sum(float(d) for d in re.findall(r"dur=([\d.]+)", timing)) / 1000
 
@@ -464,7 +464,7 @@ class Seen:
     capacity: tuple[float, float]  # the room's admissions a minute, calls each, at the end
     left: int  # seats the API has left
     sold_by_api: int
-    cpu: tuple[float, float, float]  # CPU seconds: the machine's, the generator's, gunicorn's
+    cpu: tuple[float, float, float]  # CPU seconds: the machine's, the generator's, the web server's
 
 
 def cpu_now(s: Stack) -> tuple[float, float, float]:
@@ -622,7 +622,7 @@ def answers(
 
 def cpu_use(records: list[Record], steady: Steady, seen: Seen) -> dict[str, Any]:
     """Where the machine's CPU went: a waiting page's look is cheap in Django, so the
-    generator's and gunicorn's own cost per answer say what thousands of looks take."""
+    generator's and the web server's own cost per answer say what thousands of looks take."""
     machine, generator, storefront = seen.cpu
     answered = sum(sum(r.statuses.values()) for r in records) + sum(steady.statuses.values())
     seconds = seen.ended - seen.started

@@ -2,12 +2,12 @@
 limit while checkouts run? (Prints figures; not a test.)
 
 Starts the usual stack (``bench.common``: the sandbox at its real limit of 300 calls a minute
-with 50 ms latency, gunicorn, the sync worker with its default settings), adds ``--merchants``
+with 50 ms latency, granian, the sync worker with its default settings), adds ``--merchants``
 companies of ``--events`` events each to the sandbox and a merchant for each to the
 storefront, then for ``--seconds``:
 
-- ``--buyers`` buyers check out one ticket after another (plain HTTP, ``bench.buyer``) at the
-  first ``--selling`` merchants;
+- ``--buyers`` buyers check out one ticket after another (plain HTTP, ``bench.buyer``) at each
+  of the first ``--selling`` merchants in turn (so each of them is selling);
 - every ``--every`` seconds one change is made through the API and timed until a buyer's page
   shows it: a type sold out at a selling merchant, a type sold out at a quiet one (never
   changed before), a price changed on an event a month ahead, a new event. Changes come from
@@ -200,14 +200,17 @@ def new_event(s: Stack, m: Merchant, figures: Figures) -> float:
 
 
 def buyer_loop(
-    s: Stack, m: Merchant, number: itertools.count, deadline: float, figures: Figures
+    s: Stack, shops: list[Merchant], number: itertools.count, deadline: float, figures: Figures
 ) -> None:
-    event, _rt = m.on_sale[0]  # kept out of the changes: sold_out takes from the end
-    path = page_of(m, event)
-    while time.monotonic() < deadline:
+    """Check out one ticket after another, at each of ``shops`` in turn (so that each of them
+    is selling)."""
+    for m in itertools.cycle(shops):
+        if time.monotonic() >= deadline:
+            break
+        event, _rt = m.on_sale[0]  # kept out of the changes: sold_out takes from the end
         buyer = Buyer(s.storefronts, s.stripe, next(number), merchant=m.slug, patience=120)
         try:
-            outcome = buyer.checkout(path)
+            outcome = buyer.checkout(page_of(m, event))
         finally:
             buyer.close()
         with figures.lock:
@@ -255,7 +258,8 @@ def main() -> None:
         deadline = time.monotonic() + args.warmup + args.seconds
         threads = [
             threading.Thread(
-                target=buyer_loop, args=(s, selling[i % len(selling)], number, deadline, figures)
+                target=buyer_loop,
+                args=(s, selling[i :: args.buyers] or selling, number, deadline, figures),
             )
             for i in range(args.buyers)
         ]

@@ -169,6 +169,12 @@ class Allowance:
         self.refill()
         return self.tokens >= min(cost, self.capacity)
 
+    def seconds_short(self, cost: int) -> float:
+        """Seconds until a pass of ``cost`` calls may start (0: now)."""
+        if self.affords(cost):
+            return 0.0
+        return (min(cost, self.capacity) - self.tokens) / self.per_second
+
     def spend(self, calls: int) -> None:
         if not self.unlimited:
             self.refill()

@@ -1,9 +1,10 @@
 """The sync worker: one per deployment keeps every merchant's replica current.
 
 Each round runs the passes due (``schedule``: first copies, then full passes, then soon passes
-of selling merchants, then the rest) while the sync's allowance of calls pays for them. A
-budget refusal ends the round; the next one starts with whoever is now furthest behind. A pass
-that failed otherwise is tried again after ``REPLICA_SOON_SECONDS``.
+of selling merchants, then the rest) as the sync's allowance of calls pays for them, choosing
+the next whenever one ends. A budget refusal ends the round; the next one starts with whoever
+is now furthest behind. A pass that failed otherwise is tried again after
+``REPLICA_SOON_SECONDS``.
 
 With ``REDIS_URL`` the worker holds a lock (``SET NX PX``, renewed each round) so that of
 several started (one per instance) one syncs and the others wait to take over.
@@ -53,6 +54,7 @@ def run_round(
     allowance: Allowance | None = None,
     at_once: int | None = None,
     clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> list[PassResult]:
     """Run the passes due, in order, ``at_once`` at a time (``passes_at_once()``), while the
     allowance pays for them, for up to ``ROUND_LIMIT_SECONDS``; a budget refusal ends the
@@ -78,33 +80,52 @@ def run_round(
                 break
         return results
     # Side by side, the next pass is chosen whenever one ends, from what is due then: a
-    # seller's pass falling due while slower passes run starts at the next free slot, not
-    # after the passes listed when the round began.
+    # seller's pass falling due while slower passes run starts at the next free slot, and a
+    # merchant whose pass ended may run again in the same round once it is due again (a
+    # seller's pace is its interval, not the round's length). Short of calls, the round
+    # waits for the allowance rather than ending.
     ends = clock() + ROUND_LIMIT_SECONDS
-
     with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="sync") as pool:
         running: dict[Future[PassResult], schedule.Due] = {}
-        taken: set[str] = set()  # a merchant's pass runs once a round
         stop = False
         while True:
-            while not stop and len(running) < at_once:
-                chosen = next((d for d in due if d.shop.namespace not in taken), None)
-                if chosen is None:
-                    break
-                if not allowance.affords(chosen.cost):
-                    stop = True
-                    break
-                allowance.spend(chosen.cost)
-                taken.add(chosen.shop.namespace)
-                running[pool.submit(_in_thread, chosen)] = chosen
-            if not running:
-                break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            stop = any([settle(running.pop(f), f.result()) for f in done]) or stop
+            short = 0.0 if stop else _start(pool, due, running, allowance, at_once)
+            if running:
+                done, _ = wait(running, timeout=short or None, return_when=FIRST_COMPLETED)
+                stop = any([settle(running.pop(f), f.result()) for f in done]) or stop
+            elif short and clock() + short < ends:
+                sleep(short)
+            else:
+                break  # nothing due, or every pass ended after a stop
             stop = stop or clock() >= ends
             if not stop:
                 due = schedule.due(shops, timezone.now())
     return results
+
+
+def _start(
+    pool: ThreadPoolExecutor,
+    due: list[schedule.Due],
+    running: dict[Future[PassResult], schedule.Due],
+    allowance: Allowance,
+    at_once: int,
+) -> float:
+    """Start the passes due, in order, while a slot is free and the allowance pays, one
+    pass of a merchant at a time; the seconds until the allowance pays for the next (0 when
+    none waits for calls)."""
+    busy = {item.shop.namespace for item in running.values()}
+    for item in due:
+        if len(running) >= at_once:
+            break
+        if item.shop.namespace in busy:
+            continue
+        short = allowance.seconds_short(item.cost)
+        if short > 0:
+            return short  # what ranks below waits too
+        allowance.spend(item.cost)
+        running[pool.submit(_in_thread, item)] = item
+        busy.add(item.shop.namespace)
+    return 0.0
 
 
 def passes_at_once() -> int:

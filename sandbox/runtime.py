@@ -141,7 +141,10 @@ class RateLimiter:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def check(self, ip: str, limit: int, window: float) -> float | None:
-        """Record a hit; return seconds to wait if over the limit, else None."""
+        """Record a hit; return seconds to wait if over the limit, else None (a limit of 0
+        or less is no limit)."""
+        if limit <= 0:
+            return None
         now = time.monotonic()
         with self._lock:
             hits = self._hits.setdefault(ip, deque())

@@ -271,7 +271,8 @@ def event(e: m.Event, inc: Includes, base: str, fields: list[str] | None = None)
         ]
     if "sessions" in inc:
         sub = inc.sub("sessions")
-        data["sessions"] = [event(s, sub, base) for s in e.children.order_by("starts_at", "id")]
+        sessions = sorted(e.children.all(), key=lambda s: (s.starts_at, s.id))  # prefetched
+        data["sessions"] = [event(s, sub, base) for s in sessions]
     return data
 
 

@@ -269,6 +269,16 @@ def test_rate_limit_429_is_honoured_with_retry_after(sandbox, caplog):
         sandbox.faults(reset=True)
 
 
+def test_a_rate_limit_of_zero_is_no_limit(sandbox):
+    sandbox.faults(rate_limit=0, rate_window=60)
+    try:
+        with sandbox.client(max_retries=0) as client:
+            for _ in range(3):
+                assert client.list_events(page_size=1).data
+    finally:
+        sandbox.faults(reset=True)
+
+
 def test_gets_retry_5xx_then_raise(sandbox):
     sandbox.faults(get_error_rate=1.0)
     stats = UpstreamStats()

@@ -179,7 +179,7 @@ def test_a_budget_refusal_ends_the_round(intervals, monkeypatch):
     assert len(worker.run_round(shops, at_once=1)) == 1 and len(ran) == 1
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # passes record from their threads
 def test_passes_run_side_by_side_in_rank_order(intervals, monkeypatch):
     shops = _shops(7)
     for i, shop in enumerate(shops):
@@ -195,6 +195,7 @@ def test_passes_run_side_by_side_in_rank_order(intervals, monkeypatch):
         time.sleep(0.05)  # waiting on the API
         with lock:
             running[0] -= 1
+        _record(shop, sync.FULL, T0)
         return sync.PassResult(shop.slug, sync.FULL, calls=1, complete=True)
 
     monkeypatch.setattr(worker, "full_pass", slow)
@@ -204,7 +205,7 @@ def test_passes_run_side_by_side_in_rank_order(intervals, monkeypatch):
     assert started[:3] == ["m6", "m5", "m4"]  # the furthest behind start first
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # passes record from their threads
 def test_a_seller_falling_due_mid_round_takes_the_next_free_slot(intervals, monkeypatch):
     """Four quiet merchants' passes are due when the round begins; a selling merchant's soon
     pass falls due a moment later, while the first two run. It goes next, ahead of the quiet
@@ -223,6 +224,7 @@ def test_a_seller_falling_due_mid_round_takes_the_next_free_slot(intervals, monk
             started.append(shop.slug)
             elapsed[0] = 1.0
         time.sleep(0.05)  # waiting on the API
+        _record(shop, sync.SOON, T0 + timedelta(seconds=elapsed[0]))
         return sync.PassResult(shop.slug, sync.SOON, calls=1, complete=True)
 
     monkeypatch.setattr(worker, "full_pass", slow)
@@ -233,6 +235,65 @@ def test_a_seller_falling_due_mid_round_takes_the_next_free_slot(intervals, monk
     assert started[2] == seller.slug, started
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_seller_runs_again_in_the_same_round_once_due_again(intervals, monkeypatch):
+    """A selling merchant's pace is its soon interval, not the length of a round: once its
+    pass has ended and it is due again, it goes again before the round ends."""
+    intervals.REPLICA_SOON_SECONDS = 5
+    (seller,) = _shops(1)
+    _state(seller, full_ago=20, soon_ago=5, last_sale_at=T0)
+    seconds = [0.0]
+    now = lambda: T0 + timedelta(seconds=seconds[0])  # noqa: E731
+    monkeypatch.setattr(worker.timezone, "now", now)
+    ran: list[float] = []
+
+    def soon(shop, **_):
+        ran.append(seconds[0])
+        _record(shop, sync.SOON, now())
+        seconds[0] += 6  # each pass takes six seconds
+        return sync.PassResult(shop.slug, sync.SOON, calls=1, complete=True)
+
+    monkeypatch.setattr(worker, "soon_pass", soon)
+    monkeypatch.setattr(worker, "full_pass", soon)
+    worker.run_round([seller], at_once=2, clock=lambda: seconds[0])
+    assert ran == [0, 6]  # then the round's ten seconds are up
+
+
+@pytest.mark.django_db(transaction=True)
+def test_short_of_calls_a_round_waits_for_the_allowance_rather_than_ending(intervals, monkeypatch):
+    intervals.UPSTREAM_BUDGET_PER_MINUTE = 60
+    intervals.REPLICA_BUDGET_SHARE = 1.0  # one call a second
+    shops = _shops(3)
+    for i, shop in enumerate(shops):
+        _state(shop, full_ago=50 + i)
+    clock = Clock()
+    allowance = schedule.Allowance(clock)
+    allowance.spend(9)  # one call left
+    monkeypatch.setattr(worker.timezone, "now", lambda: T0)
+    started: list[tuple[str, float]] = []
+
+    def full(shop, **_):
+        started.append((shop.slug, clock.seconds))
+        _record(shop, sync.FULL, T0)
+        return sync.PassResult(shop.slug, sync.FULL, calls=1, complete=True)
+
+    def sleep(seconds: float) -> None:
+        clock.seconds += seconds
+
+    monkeypatch.setattr(worker, "full_pass", full)
+    worker.run_round(shops, allowance, at_once=2, clock=clock, sleep=sleep)
+    assert started == [("m2", 0), ("m1", pytest.approx(1)), ("m0", pytest.approx(2))]
+
+
+def _record(shop: Shop, kind: str, now: datetime) -> None:
+    """What a pass that read everything it asked for records (``sync._record``)."""
+    state = SyncState.objects.get(merchant=shop.namespace)
+    state.last_soon_at = now
+    if kind == sync.FULL:
+        state.last_full_at = now
+    state.save()
+
+
 def _fake_passes(monkeypatch, calls_of, clock=None) -> list[tuple[str, str]]:
     """Passes that only record themselves as the real ones do (``sync._record``)."""
     ran: list[tuple[str, str]] = []
@@ -240,12 +301,7 @@ def _fake_passes(monkeypatch, calls_of, clock=None) -> list[tuple[str, str]]:
     def fake(kind):
         def run(shop, **_):
             ran.append((shop.slug, kind))
-            now = clock() if clock else T0
-            state = SyncState.objects.get(merchant=shop.namespace)
-            state.last_soon_at = now
-            if kind == sync.FULL:
-                state.last_full_at = now
-            state.save()
+            _record(shop, kind, clock() if clock else T0)
             return sync.PassResult(shop.slug, kind, calls=calls_of(shop, kind), complete=True)
 
         return run
