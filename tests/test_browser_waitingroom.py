@@ -80,6 +80,17 @@ def focused_text(page) -> str:
     return page.evaluate("document.activeElement.textContent.trim()")
 
 
+def shown_box(page, locator) -> dict[str, float]:
+    """The element's box once it is on screen: the page swaps its status in anew as it looks
+    again, so for a moment the element may be between its old and new copy."""
+    for _ in range(50):
+        box = locator.bounding_box()
+        if box is not None:
+            return box
+        page.wait_for_timeout(100)
+    raise AssertionError("the element never showed")
+
+
 def tab_to(page, name: str) -> list[str]:
     """Press Tab from the top of the page until ``name`` has focus: what had it on the way."""
     focused: list[str] = []
@@ -104,7 +115,7 @@ def test_the_page_waits_then_goes_into_the_order_by_itself(open_page, room, even
     assert "2 × Floor" in page.locator("#waiting-status").inner_text()
     assert axe_violations(page) == []
     no_sideways_scroll(page)
-    box = choice.bounding_box()
+    box = shown_box(page, choice)
     assert box["x"] + box["width"] <= width, "the event's name runs off the screen"
     # "Leave the line" is a button that looks like the link beside it, not a second button.
     check = page.get_by_role("link", name="Check my place")
