@@ -5,6 +5,7 @@ not (``start_over``, which the cart and the checkout offer too)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -22,7 +23,7 @@ from guestmanager import errors
 from infra import limits, swr, upstream
 from tenancy import embed
 from tenancy.current import TenantRequest, current
-from waitingroom import door
+from waitingroom import details, door
 
 from . import events, outcomes, session
 from .forms import choose_between
@@ -206,6 +207,8 @@ def add_to_order(request: TenantRequest) -> HttpResponse:
             result.failed,
         )
     reads.note_sale()
+    if result.past_cart and (ref := session.open_order(request)) is not None:
+        return redirect("checkout:order", order_id=ref.id)
     return redirect("checkout:cart")
 
 
@@ -217,6 +220,7 @@ class AddResult:
         self.outcome: Outcome | None = None
         self.blocked: limits.Blocked | None = None
         self.stale = False  # the catalog offered something the API no longer has
+        self.past_cart = False  # a new order made past the cart, at its first checkout step
 
     def no_longer_offered(self, variant_ids: list[int], names: dict[int, str]) -> None:
         self.stale = True
@@ -258,10 +262,7 @@ def _create(
         result.blocked = blocked
         return result
     try:
-        order = upstream.client().create_order(
-            currency=currency,
-            line_items=[{"variant_id": v, "quantity": q} for v, q in chosen.items()],
-        )
+        order = _new_order(request, chosen, currency)
     except errors.ValidationError as exc:
         result.failed.update(_line_errors(exc, chosen, names))
     except (errors.NotFound, errors.CannotModify, errors.CheckoutNotAllowed) as exc:
@@ -272,7 +273,28 @@ def _create(
     else:
         ref = session.remember(request, order, hand_off=True)
         _apply_prefilled_coupon(request, ref)
+        result.past_cart = order.get("state") != "cart"
     return result
+
+
+def _new_order(request: TenantRequest, chosen: dict[int, int], currency: str) -> dict[str, Any]:
+    """The order, made in one call past the cart when the buyer gave their name and email
+    while waiting (``waitingroom.details``); else in the cart, which asks for them. A promo
+    code from the embedding page is applied in the cart, so it keeps the cart."""
+    lines: list[Mapping[str, Any]] = [{"variant_id": v, "quantity": q} for v, q in chosen.items()]
+    client = upstream.client()
+    buyer = details.posted(request) or details.given(request)
+    if buyer and not embed.prefill(request).get("coupon"):
+        try:
+            order = client.create_order(
+                currency=currency, line_items=lines, transition_order=True, **buyer
+            )
+        except (errors.ValidationError, errors.CheckoutNotAllowed):
+            pass  # made again below, in the cart: its answer says what is wrong with the lines
+        else:
+            details.used(request)
+            return order
+    return client.create_order(currency=currency, line_items=lines)
 
 
 def _apply_prefilled_coupon(request: TenantRequest, ref: OrderRef) -> None:

@@ -83,6 +83,31 @@ def test_a_data_coupon_the_api_refuses_is_said_on_the_cart(gm):
     assert "General admission" in cart
 
 
+def test_details_given_while_waiting_keep_the_cart_where_data_coupon_is_applied(gm, room_clock):
+    """The host page's email fills the waiting page's form; its promo code is applied in the
+    cart, so an order with one is made there even when the buyer gave their details."""
+    from .conftest import TURN
+
+    ga = variant(gm, EVENT, "General admission")
+    first = Frame()
+    event, _page = event_page(first, gm)
+    add(first, event, {ga: 1})  # the free turn
+    frame = Frame(email="host@example.com", coupon="SAVE10")
+    event, _page = event_page(frame, gm)
+    data = {"csrfmiddlewaretoken": frame.token, "event": event["id"], f"qty-{ga}": "1"}
+    assert frame.post(f"{frame.prefix}order/add", data)["Location"].endswith("/waiting/")
+    waiting = frame.get(f"{frame.prefix}waiting/").content.decode()
+    assert re.search(r'name="email" value="host@example.com"', waiting)
+    details = {"csrfmiddlewaretoken": frame.token, "action": "details", "email": "host@example.com"}
+    details.update(first_name="Ada", last_name="Lovelace")
+    assert frame.post(f"{frame.prefix}waiting/", details).status_code == 302
+    room_clock.now += TURN
+    made = frame.post(f"{frame.prefix}order/add", data)
+    assert made["Location"].endswith("/cart/")
+    cart = frame.get(made["Location"]).content.decode()
+    assert "Promo code <strong>SAVE10</strong> applied." in cart
+
+
 def test_data_lang_sets_the_frames_language_when_the_deployment_ships_it(gm, settings):
     settings.LANGUAGES = [("en", "English"), ("fr", "French")]
     _event, default = event_page(Frame(), gm)

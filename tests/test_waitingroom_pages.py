@@ -68,6 +68,7 @@ def test_past_the_budget_a_buyer_gets_a_place_in_line_and_then_the_order(room_cl
         "wait_seconds": 60.0,
         "turn": 0,
         "poll_seconds": 5.0,
+        "details_given": False,
     }
     add(third, event, Balcony=1)
     assert status(third)["position"] == 2 and status(third)["wait_seconds"] == 120.0
@@ -87,6 +88,112 @@ def test_past_the_budget_a_buyer_gets_a_place_in_line_and_then_the_order(room_cl
     cart = text(second.get("/cart/"))
     assert "Floor" in cart and "Balcony" not in cart
     assert status(second)["state"] == "none"
+
+
+def details_of(page) -> dict[str, str]:
+    """The waiting page's details form, as it would post (the hidden action and token too)."""
+    form = re.search(r'<form[^>]*id="waiting-details-form".*?</form>', page.content.decode(), re.S)
+    return dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(0)))
+
+
+def continue_form(page) -> tuple[str, dict[str, str]]:
+    form = re.search(
+        r'<form method="post" action="(/order/add)" id="waiting-continue".*?</form>',
+        page.content.decode(),
+        re.S,
+    )
+    return form.group(1), dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(0)))
+
+
+@pytest.mark.django_db
+def test_details_given_while_waiting_make_the_order_past_the_cart_in_one_call(
+    room_clock, event, sandbox, gm
+):
+    add(buyer("203.0.113.5"), event, Floor=1)  # takes the free turn
+    web = buyer()
+    add(web, event, Floor=2)
+    page = web.get("/waiting/")
+    assert "Save time at your turn" in text(page)
+    form = details_of(page)
+    assert form["action"] == "details" and "csrfmiddlewaretoken" in form
+    # A mistake is said beside its field; what was typed stays; the place is kept.
+    wrong = web.post("/waiting/", {**form, "first_name": "Ada", "email": "ada@"})
+    assert wrong.status_code == 422
+    said = text(wrong)
+    assert "Your details weren’t saved" in said and 'role="alert"' in said
+    assert re.search(r'id="id_email_error">Enter a valid email address.<', said)
+    assert re.search(r'id="id_last_name_error">This field is required.<', said)
+    assert 'value="Ada"' in said and 'value="ada@"' in said
+    assert status(web)["position"] == 1 and status(web)["details_given"] is False
+    app = web.post("/waiting/", {**form, "email": "x"}, HTTP_ACCEPT="application/json")
+    assert app.status_code == 422 and app.json()["details_errors"] == {
+        "first_name": ["This field is required."],
+        "last_name": ["This field is required."],
+        "email": ["Enter a valid email address."],
+    }
+    fixed = {**form, "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"}
+    assert web.post("/waiting/", fixed).url == "/waiting/"  # a reload doesn't post again
+    page = web.get("/waiting/")
+    assert "Saved. At your turn your order goes straight on" in text(page)
+    assert details_of(page)["email"] == "ada@example.com"
+    assert status(web)["details_given"] is True
+    # At the turn: one call makes the order at its first checkout step, not in the cart.
+    room_clock.now += TURN
+    before = sandbox.control("GET", "stats")["by_route"]
+    action, fields = continue_form(web.get("/waiting/"))
+    made = web.post(action, fields)
+    after = sandbox.control("GET", "stats")["by_route"]
+    spent = {k: n - before.get(k, 0) for k, n in after.items() if n != before.get(k, 0)}
+    assert spent == {"POST sandbox/api/public/v2/orders": 1}, spent
+    order_id = int(re.fullmatch(r"/orders/(\d+)/", made.url)[1])
+    from checkout.session import ORDERS_KEY
+    from tenancy.sessionstore import SessionStore
+
+    token = SessionStore(web.cookies["sessionid"].value).load()[ORDERS_KEY][str(order_id)]
+    order = gm.get_order(order_id, token)
+    assert order["state"] == order["checkout_steps"][0] != "cart"
+    assert (order["first_name"], order["email"]) == ("Ada", "ada@example.com")
+    assert order["line_items"][0]["quantity"] == 2
+    step = text(web.get(made.url))
+    assert "Change tickets or promo code" in step  # the cart is a link away
+    # Used once: the next order asks again, in the cart.
+    assert status(web)["details_given"] is False
+
+
+@pytest.mark.django_db
+def test_details_typed_but_not_saved_go_with_the_turn(room_clock, event):
+    """The page sends what was typed along with the choice when the turn comes; details
+    that would not do are left out, and the order asks for them in the cart."""
+    add(buyer("203.0.113.5"), event, Floor=1)
+    typed, unfinished = buyer("203.0.113.6"), buyer("203.0.113.7")
+    add(typed, event, Floor=1)
+    add(unfinished, event, Floor=1)
+    room_clock.now += TURN
+    name = {"first_name": "Grace", "last_name": "Hopper"}
+    action, fields = continue_form(typed.get("/waiting/"))
+    assert re.fullmatch(
+        r"/orders/\d+/", typed.post(action, {**fields, **name, "email": "g@example.com"}).url
+    )
+    room_clock.now += TURN
+    action, fields = continue_form(unfinished.get("/waiting/"))
+    assert unfinished.post(action, {**fields, **name, "email": "grace"}).url == "/cart/"
+
+
+@pytest.mark.django_db
+def test_details_saved_with_htmx_answer_their_part_of_the_page_only(room_clock, event):
+    add(buyer("203.0.113.5"), event, Floor=1)
+    web = buyer()
+    add(web, event, Floor=1)
+    form = details_of(web.get("/waiting/"))
+    good = {**form, "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"}
+    saved = web.post("/waiting/", good, HTTP_HX_REQUEST="true")
+    assert saved.status_code == 200
+    part = text(saved)
+    assert part.lstrip().startswith('<h2 id="details-h">') and "<html" not in part
+    assert 'role="status"' in part and "autofocus" in part
+    wrong = web.post("/waiting/", {**good, "email": ""}, HTTP_HX_REQUEST="true")
+    assert wrong.status_code == 422 and "id_email_error" in text(wrong)
+    assert status(web)["details_given"] is True  # the last good ones stand
 
 
 @pytest.mark.django_db

@@ -26,7 +26,7 @@ from infra import swr
 from replica import versions
 from tenancy.current import TenantRequest, current
 
-from . import door
+from . import details, door
 from .room import Place
 
 SELLABLE = ("on_sale", "few_left", "request", "reserve")
@@ -115,7 +115,15 @@ def waiting(request: TenantRequest) -> HttpResponse:
     action = request.POST.get("action") if request.method == "POST" else None
     if choice is not None and action == "leave":
         door.leave(request)
+        details.used(request)
         return redirect(_event_path(choice))
+    details_form = details.form_for(request)
+    if choice is not None and action == "details":
+        details_form = details.DetailsForm(request.POST)
+        if details_form.is_valid():
+            details.keep(request, details_form)
+            if not request.htmx and "application/json" not in request.headers.get("Accept", ""):
+                return redirect("waitingroom:wait")  # a reload doesn't post them again
     if choice is not None and action == "continue":
         # The add itself is the checkout's: the same fields, posted where the event page posts.
         return HttpResponse(status=307, headers={"Location": reverse("checkout:add")})
@@ -125,14 +133,23 @@ def waiting(request: TenantRequest) -> HttpResponse:
     if choice is not None and want is not None:
         state = _settle(request, choice, want, place)
     if "application/json" in request.headers.get("Accept", ""):
+        said = {}
+        if details_form.errors:
+            said["details_errors"] = {
+                name: [e["message"] for e in found]
+                for name, found in details_form.errors.get_json_data().items()
+            }
         return JsonResponse(
             {
+                **said,
                 "state": state,
                 "position": place.position,
                 "wait_seconds": round(place.wait_seconds, 1),
                 "turn": place.turn,
                 "poll_seconds": poll_seconds(place),
-            }
+                "details_given": details.given(request) is not None,
+            },
+            status=422 if details_form.errors else 200,
         )
     host_event = {
         "waiting": "queue:waiting",
@@ -157,13 +174,20 @@ def waiting(request: TenantRequest) -> HttpResponse:
         "wait_minutes": _minutes(place.wait_seconds),
         "poll_seconds": poll_seconds(place),
         "event_path": _event_path(choice) if choice else reverse("home"),
+        "details_form": details_form,
+        "details_saved": details.given(request) is not None,
     }
+    if request.htmx and action == "details":
+        status = 422 if details_form.errors else 200
+        return render(request, "waitingroom/waiting.html#details", context, status=status)
     if request.htmx:
         response = render(request, "waitingroom/waiting.html#status", context)
         if state != "waiting":
             response.status_code = HttpResponseStopPolling.status_code
         return response
-    return render(request, "waitingroom/waiting.html", context)
+    return render(
+        request, "waitingroom/waiting.html", context, status=422 if details_form.errors else 200
+    )
 
 
 def _settle(request: TenantRequest, choice: door.Choice, want: Wanted, place: Place) -> str:

@@ -1,7 +1,8 @@
 /* The waiting page: when it is this buyer's turn, their choice is posted to start the order
    (the button does the same without JavaScript). Each look swaps the status in anew; the
    live region is told only what changed (the place, the wait, the turn), so a screen reader
-   doesn't read the page out again every few seconds. */
+   doesn't read the page out again every few seconds. Details typed while waiting but not
+   yet saved go with the choice, so the order starts past the cart with them. */
 (function () {
   "use strict";
 
@@ -23,10 +24,26 @@
     said = now;
   }
 
+  function carryDetails(form) {
+    var typed = document.getElementById("waiting-details-form");
+    if (!typed || form.hasAttribute("data-carried")) return;
+    form.setAttribute("data-carried", "");
+    ["first_name", "last_name", "email"].forEach(function (name) {
+      var field = typed.elements[name];
+      if (!field || !field.value.trim()) return;
+      var carried = document.createElement("input");
+      carried.type = "hidden";
+      carried.name = name;
+      carried.value = field.value;
+      form.appendChild(carried);
+    });
+  }
+
   function continueWhenAdmitted() {
     var form = document.getElementById("waiting-continue");
     if (!form || form.getAttribute("data-auto") !== "1" || form.hasAttribute("data-sent")) return;
     form.setAttribute("data-sent", "");
+    carryDetails(form);
     if (form.requestSubmit) form.requestSubmit();
     else form.submit();
   }
@@ -34,6 +51,9 @@
   document.addEventListener("DOMContentLoaded", function () {
     said = news(); // what the page first showed is read with the page
     continueWhenAdmitted();
+  });
+  document.addEventListener("submit", function (event) {
+    if (event.target.id === "waiting-continue") carryDetails(event.target);
   });
   document.addEventListener("htmx:afterSettle", function () {
     sayWhatChanged();
