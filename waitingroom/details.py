@@ -2,7 +2,7 @@
 them and moved past the cart in the same call (``transition_order``), so at the buyer's
 turn their order starts at its first checkout step: two API calls fewer than asking for them
 in the cart (``PATCH /orders/{id}``, ``PATCH /checkout/{id}/next``), which on an on-sale day
-is a quarter more buyers through in the same budget. Kept in the server-side session only,
+is a third more buyers through in the same budget. Kept in the server-side session only,
 and used once."""
 
 from __future__ import annotations
