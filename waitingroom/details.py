@@ -18,6 +18,8 @@ FIELDS = ("first_name", "last_name", "email")
 
 
 class DetailsForm(forms.Form):
+    """What the API needs before an order leaves the cart (the cart's form adds a phone)."""
+
     first_name = forms.CharField(
         label=_("First name"),
         max_length=100,

@@ -10,28 +10,17 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from catalog import reads
+from waitingroom import details
 
 from ..countries import country_choices
 from ..forms import FastSelect, StepForm
 from .base import Order, Step, StepContext
 
 
-class BuyerForm(StepForm):
-    first_name = forms.CharField(
-        label=_("First name"),
-        max_length=100,
-        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
-    )
-    last_name = forms.CharField(
-        label=_("Last name"),
-        max_length=100,
-        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
-    )
-    email = forms.EmailField(
-        label=_("Email"),
-        help_text=_("Your tickets are sent here."),
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-    )
+class BuyerForm(StepForm, details.DetailsForm):
+    """The name and email the API needs before the order leaves the cart (the same fields
+    the waiting page asks for), and an optional phone."""
+
     phone_number_country = forms.ChoiceField(
         label=_("Phone country"), required=False, widget=FastSelect
     )
